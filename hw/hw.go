@@ -1,0 +1,114 @@
+// Package hw is the hardware boundary of voipd: the small device interfaces
+// the rest of the daemon sees, the descriptions of devices, and the closed set
+// of device error kinds (busy, absent, permission, ...).
+//
+// This root package is cgo-free on purpose: the daemon maps device errors to
+// the seeds' error codes without linking miniaudio. The backends live in
+// subpackages (hw/audio for miniaudio through malgo, hw/synth for synthetic
+// sources) and translate their native errors to the kinds here exactly once.
+package hw
+
+import (
+	"errors"
+	"fmt"
+)
+
+// The audio format every device speaks to the rest of voipd: 48 kHz mono
+// signed 16-bit, in 20 ms frames (Opus' natural frame and WebRTC's ptime).
+const (
+	SampleRate   = 48000
+	Channels     = 1
+	FrameMillis  = 20
+	FrameSamples = SampleRate * FrameMillis / 1000 // 960
+)
+
+// Device error kinds. Backends wrap them in a *DeviceError; callers test
+// with errors.Is(err, hw.ErrBusy) and never look at the backend's own codes.
+var (
+	ErrBusy        = errors.New("device busy")
+	ErrAbsent      = errors.New("device absent")
+	ErrPermission  = errors.New("permission denied")
+	ErrInvalid     = errors.New("invalid device request")
+	ErrUnavailable = errors.New("device unavailable")
+	ErrClosed      = errors.New("device closed")
+)
+
+// DeviceError is what every backend returns for a failed device operation.
+type DeviceError struct {
+	Op     string // "open capture", "open playback", "start", "list", ...
+	Device string // the id the caller asked for
+	Kind   error  // one of the Err* kinds above
+	Err    error  // the backend's own error, for logs
+}
+
+func (e *DeviceError) Error() string {
+	if e.Err != nil {
+		return fmt.Sprintf("%s %q: %v: %v", e.Op, e.Device, e.Kind, e.Err)
+	}
+	return fmt.Sprintf("%s %q: %v", e.Op, e.Device, e.Kind)
+}
+
+// Is makes errors.Is(err, hw.ErrBusy) true for a DeviceError of that kind.
+func (e *DeviceError) Is(target error) bool { return target == e.Kind }
+
+// Unwrap returns the backend's own error.
+func (e *DeviceError) Unwrap() error { return e.Err }
+
+// Kind returns the device error kind of err (one of the Err* values), or nil
+// when err carries none.
+func Kind(err error) error {
+	for _, k := range []error{ErrBusy, ErrAbsent, ErrPermission, ErrInvalid, ErrUnavailable, ErrClosed} {
+		if errors.Is(err, k) {
+			return k
+		}
+	}
+	return nil
+}
+
+// DeviceInfo describes one device, as listDevices and status report it.
+type DeviceInfo struct {
+	ID        string `json:"id"`
+	Name      string `json:"name"`
+	Backend   string `json:"backend"`
+	Default   bool   `json:"default"`
+	Synthetic bool   `json:"synthetic"`
+}
+
+// Capture is an open microphone. Frames are pulled, so the device clock
+// paces the reader.
+type Capture interface {
+	// Read fills frame (len FrameSamples) with the next 20 ms of audio,
+	// blocking until the device has delivered them. After Close it returns
+	// an error wrapping ErrClosed.
+	Read(frame []int16) error
+	Info() DeviceInfo
+	Close() error
+}
+
+// Playback is an open speaker.
+type Playback interface {
+	// Write queues one 20 ms frame (len FrameSamples), blocking while the
+	// device's buffer is full, so the writer is paced by the device clock.
+	// After Close it returns an error wrapping ErrClosed.
+	Write(frame []int16) error
+	Info() DeviceInfo
+	Close() error
+}
+
+// AudioSystem opens and lists audio devices of one configured backend.
+type AudioSystem interface {
+	// OpenCapture opens a microphone by id or name ("default" for the
+	// backend's default; "tone:440" for a synthetic tone).
+	OpenCapture(id string) (Capture, error)
+	// OpenPlayback opens a speaker by id or name ("default"; "null" for a
+	// synthetic sink that discards audio at the device pace).
+	OpenPlayback(id string) (Playback, error)
+	// Devices lists the capture and playback devices.
+	Devices() (capture, playback []DeviceInfo, err error)
+}
+
+// DropCounter is implemented by devices that count frames lost because the
+// reader or writer fell behind (an overrun or underrun of the ring).
+type DropCounter interface {
+	Dropped() uint64
+}

@@ -1,0 +1,177 @@
+// Package proto holds the room protocol: the JSON messages that voipd's room
+// client (package room), the browser client and roomd exchange over one
+// WebSocket per member. It is the only package room and roomd share.
+//
+// Every message is one JSON object with a "type" field. The flow:
+//
+//	client → server  join {kind:"voip", appId, openid, groupId, nonceStr, timeStamp, signature, roomType, muteConfig}
+//	server → client  joined {members, iceServers}        or  error {reason, message}
+//	server → client  offer {sdp}                          (the server always offers: no glare)
+//	client → server  answer {sdp}
+//	both ways        candidate {candidate}                (trickle ICE)
+//	server → client  members {members}                    (on every join and leave)
+//	client → server  mute {muteConfig}                    (others see it in members' state)
+//	client → server  leave {}                             (then the server closes)
+//	both ways        ping {} / pong {}                    (keepalive)
+//	server → client  error {reason, message}              (then the server closes)
+//
+// Media: each member sends one audio track; the server forwards it to every
+// other member as a track whose stream id is the sender's openid, so a
+// receiver knows whose audio it is without another message. The server's
+// offer fixes the header extension ids (the RFC 6464 audio level among them)
+// for every peer connection, so forwarded packets keep valid ids.
+//
+// See README.md beside this file for examples.
+package proto
+
+import (
+	"encoding/json"
+	"fmt"
+)
+
+// Message types.
+const (
+	TypeJoin      = "join"
+	TypeJoined    = "joined"
+	TypeOffer     = "offer"
+	TypeAnswer    = "answer"
+	TypeCandidate = "candidate"
+	TypeMembers   = "members"
+	TypeMute      = "mute"
+	TypeLeave     = "leave"
+	TypePing      = "ping"
+	TypePong      = "pong"
+	TypeError     = "error"
+)
+
+// Room kinds.
+const (
+	KindVoIP = "voip"
+)
+
+// Error reasons on the wire: the same stable words as the control socket's
+// data.reason (DESIGN.md §2).
+const (
+	ReasonSignature   = "signature"
+	ReasonTimestamp   = "timestamp"
+	ReasonReplay      = "replay"
+	ReasonRoomFull    = "room_full"
+	ReasonParams      = "params"
+	ReasonInternal    = "internal"
+	ReasonNotInRoom   = "not_in_room"
+	ReasonDuplicate   = "duplicate" // the same openid joined again elsewhere; the old one is closed
+	ReasonShutdown    = "shutdown"  // the server is stopping
+	ReasonUnreachable = "unreachable"
+	ReasonTimeout     = "timeout"
+)
+
+// MaxMessageBytes caps one signalling message (an SDP with many candidates
+// stays well under it).
+const MaxMessageBytes = 64 << 10
+
+// MuteConfig is the seed's muteConfig.
+type MuteConfig struct {
+	MuteMicrophone bool `json:"muteMicrophone"`
+	MuteEarphone   bool `json:"muteEarphone"`
+}
+
+// ICEServer is one STUN or TURN server handed to a client.
+type ICEServer struct {
+	URLs       []string `json:"urls"`
+	Username   string   `json:"username,omitempty"`
+	Credential string   `json:"credential,omitempty"`
+}
+
+// Message is the union of every message; Type says which fields are set.
+type Message struct {
+	Type string `json:"type"`
+
+	// join
+	Kind       string      `json:"kind,omitempty"`
+	AppID      string      `json:"appId,omitempty"`
+	OpenID     string      `json:"openid,omitempty"`
+	GroupID    string      `json:"groupId,omitempty"`
+	NonceStr   string      `json:"nonceStr,omitempty"`
+	TimeStamp  int64       `json:"timeStamp,omitempty"`
+	Signature  string      `json:"signature,omitempty"`
+	RoomType   string      `json:"roomType,omitempty"`
+	MuteConfig *MuteConfig `json:"muteConfig,omitempty"`
+
+	// joined, members
+	Members    []string    `json:"members,omitempty"`
+	ICEServers []ICEServer `json:"iceServers,omitempty"`
+
+	// offer, answer
+	SDP string `json:"sdp,omitempty"`
+
+	// candidate: the JSON of an RTCIceCandidateInit
+	Candidate json.RawMessage `json:"candidate,omitempty"`
+
+	// error
+	Reason  string `json:"reason,omitempty"`
+	Message string `json:"message,omitempty"`
+}
+
+// Decode parses one message and checks the fields its type requires.
+func Decode(b []byte) (*Message, error) {
+	if len(b) > MaxMessageBytes {
+		return nil, fmt.Errorf("message of %d bytes is over the %d-byte limit", len(b), MaxMessageBytes)
+	}
+	var m Message
+	if err := json.Unmarshal(b, &m); err != nil {
+		return nil, fmt.Errorf("bad message: %w", err)
+	}
+	if err := m.Validate(); err != nil {
+		return nil, err
+	}
+	return &m, nil
+}
+
+// Validate checks that the fields the message's type needs are present.
+func (m *Message) Validate() error {
+	missing := func(f string) error { return fmt.Errorf("%s message lacks %s", m.Type, f) }
+	switch m.Type {
+	case TypeJoin:
+		switch {
+		case m.Kind != KindVoIP:
+			return fmt.Errorf("join message has unknown kind %q", m.Kind)
+		case m.AppID == "":
+			return missing("appId")
+		case m.OpenID == "":
+			return missing("openid")
+		case m.GroupID == "":
+			return missing("groupId")
+		case m.NonceStr == "":
+			return missing("nonceStr")
+		case m.TimeStamp == 0:
+			return missing("timeStamp")
+		case m.Signature == "":
+			return missing("signature")
+		}
+		if m.RoomType != "" && m.RoomType != "voice" && m.RoomType != "video" {
+			return fmt.Errorf("join message has unknown roomType %q", m.RoomType)
+		}
+	case TypeOffer, TypeAnswer:
+		if m.SDP == "" {
+			return missing("sdp")
+		}
+	case TypeCandidate:
+		if len(m.Candidate) == 0 {
+			return missing("candidate")
+		}
+	case TypeMute:
+		if m.MuteConfig == nil {
+			return missing("muteConfig")
+		}
+	case TypeError:
+		if m.Reason == "" {
+			return missing("reason")
+		}
+	case TypeJoined, TypeMembers, TypeLeave, TypePing, TypePong:
+	case "":
+		return fmt.Errorf("message lacks type")
+	default:
+		return fmt.Errorf("unknown message type %q", m.Type)
+	}
+	return nil
+}
