@@ -1,0 +1,235 @@
+// Package config is voipd's configuration: a value built from defaults, then
+// a TOML file decoded strictly (an unknown key or a wrong type is an error
+// naming the key and its line), then Validate, which reports every problem at
+// once. The repository's config.toml documents every key with its default; a
+// test loads it so the documentation cannot go stale.
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/pelletier/go-toml/v2"
+)
+
+// DefaultPath is where voipd and voipctl look for the config file.
+const DefaultPath = "/etc/voipd/config.toml"
+
+// Config is the whole configuration. Field names follow the TOML keys.
+type Config struct {
+	Identity Identity `toml:"identity"`
+	Room     Room     `toml:"room"`
+	Embedded Embedded `toml:"embedded"`
+	Control  Control  `toml:"control"`
+	Scopes   Scopes   `toml:"scopes"`
+	Audio    Audio    `toml:"audio"`
+	Opus     Opus     `toml:"opus"`
+	Video    Video    `toml:"video"`
+	Log      Log      `toml:"log"`
+}
+
+// Identity is this device as a room member.
+type Identity struct {
+	AppID          string `toml:"appId"`
+	OpenID         string `toml:"openid"`
+	SessionKey     string `toml:"sessionKey"`
+	SessionKeyFile string `toml:"sessionKeyFile"`
+}
+
+// Room says where the room server is and how long a join may take.
+type Room struct {
+	URL         string      `toml:"url"` // "embedded", or ws(s)://host:port/ws
+	JoinTimeout Duration    `toml:"joinTimeout"`
+	CAFile      string      `toml:"caFile"` // extra CA for wss:// (a private roomd)
+	ICEServers  []ICEServer `toml:"iceServers"`
+}
+
+// ICEServer is a STUN or TURN server voipd uses for its peer connection.
+type ICEServer struct {
+	URLs       []string `toml:"urls"`
+	Username   string   `toml:"username"`
+	Credential string   `toml:"credential"`
+}
+
+// Embedded configures the room server voipd runs itself when room.url is
+// "embedded" (a LAN intercom set, or a demo machine).
+type Embedded struct {
+	Listen        string   `toml:"listen"`
+	AppSecret     string   `toml:"appSecret"`
+	AppSecretFile string   `toml:"appSecretFile"`
+	Dev           bool     `toml:"dev"`
+	UDPPort       int      `toml:"udpPort"`
+	PublicIPs     []string `toml:"publicIPs"`
+	MaxMembers    int      `toml:"maxMembers"`
+}
+
+// Control is the local control socket.
+type Control struct {
+	Socket     string `toml:"socket"`
+	Group      string `toml:"group"`
+	MaxClients int    `toml:"maxClients"`
+}
+
+// Scopes grants scope.record and scope.camera to control clients by their
+// peer credentials. Each entry is "*" (everyone who can open the socket),
+// "user:NAME", "uid:N", "group:NAME" or "gid:N".
+type Scopes struct {
+	Record []string `toml:"record"`
+	Camera []string `toml:"camera"`
+}
+
+// Audio picks the backend and the devices.
+type Audio struct {
+	Backend     string `toml:"backend"`  // auto | alsa | pulse | null
+	Capture     string `toml:"capture"`  // device name or id, or "tone:440"
+	Playback    string `toml:"playback"` // device name or id, or "null"
+	JitterMinMs int    `toml:"jitterMinMs"`
+	JitterMaxMs int    `toml:"jitterMaxMs"`
+}
+
+// Opus sets the encoder.
+type Opus struct {
+	Bitrate        int  `toml:"bitrate"`
+	FEC            bool `toml:"fec"`
+	DTX            bool `toml:"dtx"`
+	PacketLossPerc int  `toml:"packetLossPerc"`
+	Complexity     int  `toml:"complexity"`
+}
+
+// Video sets the camera for video rooms.
+type Video struct {
+	Camera string `toml:"camera"` // a device id, or "pattern" for a synthetic camera
+	Width  int    `toml:"width"`
+	Height int    `toml:"height"`
+	FPS    int    `toml:"fps"`
+}
+
+// Log sets the log level.
+type Log struct {
+	Level string `toml:"level"` // debug | info | warn | error
+}
+
+// Duration is a time.Duration written as a string ("10s") in TOML.
+type Duration time.Duration
+
+// UnmarshalText parses a Go duration string.
+func (d *Duration) UnmarshalText(b []byte) error {
+	v, err := time.ParseDuration(string(b))
+	if err != nil {
+		return fmt.Errorf("not a duration (like \"10s\"): %q", b)
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// MarshalText writes the duration as a Go duration string.
+func (d Duration) MarshalText() ([]byte, error) { return []byte(time.Duration(d).String()), nil }
+
+// Default returns the documented defaults (config.toml repeats them).
+func Default() *Config {
+	return &Config{
+		Identity: Identity{AppID: "wx0000000000000000", OpenID: "door-1"},
+		Room:     Room{URL: "embedded", JoinTimeout: Duration(10 * time.Second)},
+		Embedded: Embedded{Listen: "127.0.0.1:8089", MaxMembers: 10},
+		Control:  Control{Socket: "/run/voipd/control.sock", MaxClients: 16},
+		Scopes:   Scopes{Record: []string{"*"}, Camera: []string{"*"}},
+		Audio:    Audio{Backend: "auto", Capture: "default", Playback: "default", JitterMinMs: 40, JitterMaxMs: 200},
+		Opus:     Opus{Bitrate: 32000, FEC: true, DTX: true, PacketLossPerc: 10, Complexity: 9},
+		Video:    Video{Camera: "default", Width: 640, Height: 480, FPS: 30},
+		Log:      Log{Level: "info"},
+	}
+}
+
+// Load reads the file at path over the defaults, strictly, then validates.
+func Load(path string) (*Config, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	c, err := Parse(b)
+	if err != nil {
+		return nil, fmt.Errorf("config %s: %w", path, err)
+	}
+	if c.Identity.SessionKey != "" || c.Embedded.AppSecret != "" {
+		if st, err := os.Stat(path); err == nil && st.Mode().Perm()&0o077 != 0 {
+			return nil, fmt.Errorf("config %s holds a secret (identity.sessionKey or embedded.appSecret) and is readable by others (mode %o): chmod 600 it, or move the secret to identity.sessionKeyFile / embedded.appSecretFile", path, st.Mode().Perm())
+		}
+	}
+	if err := c.resolveFiles(path); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// Parse decodes TOML over the defaults and validates the result.
+func Parse(b []byte) (*Config, error) {
+	c := Default()
+	dec := toml.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(c); err != nil {
+		return nil, describe(err)
+	}
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// describe turns go-toml's errors into messages that name the key and line.
+func describe(err error) error {
+	var strict *toml.StrictMissingError
+	if errors.As(err, &strict) {
+		var msgs []string
+		for _, e := range strict.Errors {
+			row, _ := e.Position()
+			msgs = append(msgs, fmt.Sprintf("line %d: unknown key %q", row, strings.Join(e.Key(), ".")))
+		}
+		return errors.New(strings.Join(msgs, "; "))
+	}
+	var de *toml.DecodeError
+	if errors.As(err, &de) {
+		row, _ := de.Position()
+		key := strings.Join(de.Key(), ".")
+		msg := strings.TrimPrefix(de.Error(), "toml: ")
+		if key != "" {
+			return fmt.Errorf("line %d: key %q: %s", row, key, msg)
+		}
+		return fmt.Errorf("line %d: %s", row, msg)
+	}
+	return err
+}
+
+// resolveFiles reads secrets kept in their own files, refusing files that
+// others can read: a session key or app secret is a credential.
+func (c *Config) resolveFiles(cfgPath string) error {
+	read := func(key, path string) (string, error) {
+		st, err := os.Stat(path)
+		if err != nil {
+			return "", fmt.Errorf("config %s: %s: %w", cfgPath, key, err)
+		}
+		if st.Mode().Perm()&0o077 != 0 {
+			return "", fmt.Errorf("config %s: %s: %s is readable by others (mode %o); chmod 600 it", cfgPath, key, path, st.Mode().Perm())
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return "", fmt.Errorf("config %s: %s: %w", cfgPath, key, err)
+		}
+		return strings.TrimSpace(string(b)), nil
+	}
+	var err error
+	if c.Identity.SessionKeyFile != "" {
+		if c.Identity.SessionKey, err = read("identity.sessionKeyFile", c.Identity.SessionKeyFile); err != nil {
+			return err
+		}
+	}
+	if c.Embedded.AppSecretFile != "" {
+		if c.Embedded.AppSecret, err = read("embedded.appSecretFile", c.Embedded.AppSecretFile); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -1,0 +1,106 @@
+package config
+
+import (
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+// The repository's config.toml must load and say exactly the defaults.
+func TestRepoConfigIsTheDefaults(t *testing.T) {
+	c, err := Load(filepath.Join("..", "..", "config.toml"))
+	if err != nil {
+		t.Fatalf("repo config.toml: %v", err)
+	}
+	c.Room.ICEServers = nil // decoded as an empty list
+	d := Default()
+	if c.Embedded.PublicIPs != nil && len(c.Embedded.PublicIPs) == 0 {
+		c.Embedded.PublicIPs = nil
+	}
+	if !reflect.DeepEqual(c, d) {
+		t.Fatalf("config.toml differs from Default():\n file %+v\n code %+v", c, d)
+	}
+}
+
+func TestStrictErrorsNameKeyAndLine(t *testing.T) {
+	cases := []struct {
+		name, toml string
+		want       []string
+	}{
+		{"unknown key", "[audio]\nbackend = \"null\"\nbakend = \"alsa\"\n", []string{"line 3", "audio.bakend"}},
+		{"unknown table", "[nope]\nx = 1\n", []string{"nope"}},
+		{"wrong type", "[opus]\nbitrate = \"fast\"\n", []string{"line 2", "opus.bitrate"}},
+		{"bad duration", "[room]\njoinTimeout = \"soon\"\n", []string{"joinTimeout", "duration"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Parse([]byte(tc.toml))
+			if err == nil {
+				t.Fatal("accepted")
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q does not mention %q", err, w)
+				}
+			}
+		})
+	}
+}
+
+func TestValidateReportsEveryProblem(t *testing.T) {
+	_, err := Parse([]byte(`
+[audio]
+backend = "oss"
+capture = "tone:-5"
+[opus]
+bitrate = 1
+[room]
+url = "http://x"
+[scopes]
+record = ["wheel"]
+`))
+	if err == nil {
+		t.Fatal("accepted")
+	}
+	for _, key := range []string{"audio.backend", "audio.capture", "opus.bitrate", "room.url", "scopes.record"} {
+		if !strings.Contains(err.Error(), key) {
+			t.Errorf("error does not name %s: %v", key, err)
+		}
+	}
+}
+
+func TestSecretsRefusedWhenReadable(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "c.toml")
+	if err := os.WriteFile(p, []byte("[identity]\nsessionKey = \"k\"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Load(p); err == nil || !strings.Contains(err.Error(), "readable by others") {
+		t.Fatalf("world-readable config with a secret: err = %v", err)
+	}
+	if err := os.Chmod(p, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if c, err := Load(p); err != nil || c.Identity.SessionKey != "k" {
+		t.Fatalf("mode 600: %v", err)
+	}
+	kf := filepath.Join(dir, "key")
+	if err := os.WriteFile(kf, []byte("filekey\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	p2 := filepath.Join(dir, "c2.toml")
+	if err := os.WriteFile(p2, []byte("[identity]\nsessionKeyFile = \""+kf+"\"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Load(p2); err == nil || !strings.Contains(err.Error(), "identity.sessionKeyFile") {
+		t.Fatalf("world-readable key file: err = %v", err)
+	}
+	if err := os.Chmod(kf, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if c, err := Load(p2); err != nil || c.Identity.SessionKey != "filekey" {
+		t.Fatalf("key file: %v %+v", err, c)
+	}
+}

@@ -1,0 +1,142 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"strconv"
+	"strings"
+)
+
+// Validate checks every key and reports all problems at once, each naming
+// its key, so an operator fixes a config in one pass.
+func (c *Config) Validate() error {
+	var errs []error
+	bad := func(key, format string, a ...any) {
+		errs = append(errs, fmt.Errorf("%s: %s", key, fmt.Sprintf(format, a...)))
+	}
+	if c.Identity.AppID == "" {
+		bad("identity.appId", "must not be empty")
+	}
+	if c.Identity.OpenID == "" {
+		bad("identity.openid", "must not be empty")
+	}
+	if c.Identity.SessionKey != "" && c.Identity.SessionKeyFile != "" {
+		bad("identity.sessionKeyFile", "set either identity.sessionKey or identity.sessionKeyFile, not both")
+	}
+	switch {
+	case c.Room.URL == "embedded":
+	case strings.HasPrefix(c.Room.URL, "ws://"), strings.HasPrefix(c.Room.URL, "wss://"):
+		if u, err := url.Parse(c.Room.URL); err != nil || u.Host == "" {
+			bad("room.url", "%q is not a ws:// or wss:// URL with a host", c.Room.URL)
+		}
+	default:
+		bad("room.url", "%q must be \"embedded\" or a ws:// or wss:// URL", c.Room.URL)
+	}
+	if c.Room.JoinTimeout <= 0 {
+		bad("room.joinTimeout", "must be positive")
+	}
+	for i, s := range c.Room.ICEServers {
+		if len(s.URLs) == 0 {
+			bad(fmt.Sprintf("room.iceServers[%d].urls", i), "must name at least one stun: or turn: URL")
+		}
+		for _, u := range s.URLs {
+			if !strings.HasPrefix(u, "stun:") && !strings.HasPrefix(u, "turn:") && !strings.HasPrefix(u, "turns:") {
+				bad(fmt.Sprintf("room.iceServers[%d].urls", i), "%q is not a stun:, turn: or turns: URL", u)
+			}
+		}
+	}
+	if c.Room.URL == "embedded" {
+		if _, _, err := net.SplitHostPort(c.Embedded.Listen); err != nil {
+			bad("embedded.listen", "%q is not host:port", c.Embedded.Listen)
+		}
+		if c.Embedded.AppSecret != "" && c.Embedded.AppSecretFile != "" {
+			bad("embedded.appSecretFile", "set either embedded.appSecret or embedded.appSecretFile, not both")
+		}
+	}
+	if c.Embedded.UDPPort < 0 || c.Embedded.UDPPort > 65535 {
+		bad("embedded.udpPort", "%d is not a port (0 picks one)", c.Embedded.UDPPort)
+	}
+	for _, ip := range c.Embedded.PublicIPs {
+		if net.ParseIP(ip) == nil {
+			bad("embedded.publicIPs", "%q is not an IP address", ip)
+		}
+	}
+	if c.Embedded.MaxMembers < 2 {
+		bad("embedded.maxMembers", "must be at least 2, got %d", c.Embedded.MaxMembers)
+	}
+	if c.Control.Socket == "" {
+		bad("control.socket", "must not be empty")
+	}
+	if c.Control.MaxClients < 1 {
+		bad("control.maxClients", "must be at least 1, got %d", c.Control.MaxClients)
+	}
+	for key, list := range map[string][]string{"scopes.record": c.Scopes.Record, "scopes.camera": c.Scopes.Camera} {
+		for _, e := range list {
+			if err := checkGrant(e); err != nil {
+				bad(key, "%v", err)
+			}
+		}
+	}
+	switch c.Audio.Backend {
+	case "auto", "alsa", "pulse", "null":
+	default:
+		bad("audio.backend", "%q must be auto, alsa, pulse or null", c.Audio.Backend)
+	}
+	if c.Audio.Capture == "" {
+		bad("audio.capture", "must not be empty (\"default\" picks the backend's default)")
+	}
+	if strings.HasPrefix(c.Audio.Capture, "tone:") {
+		if f, err := strconv.ParseFloat(strings.TrimPrefix(c.Audio.Capture, "tone:"), 64); err != nil || f <= 0 || f >= 24000 {
+			bad("audio.capture", "%q: a tone needs a frequency between 0 and 24000 Hz, like \"tone:440\"", c.Audio.Capture)
+		}
+	}
+	if c.Audio.Playback == "" {
+		bad("audio.playback", "must not be empty (\"default\", a device, or \"null\")")
+	}
+	if c.Audio.JitterMinMs < 20 || c.Audio.JitterMaxMs < c.Audio.JitterMinMs || c.Audio.JitterMaxMs > 1000 {
+		bad("audio.jitterMinMs", "need 20 <= jitterMinMs <= jitterMaxMs <= 1000, got %d and %d", c.Audio.JitterMinMs, c.Audio.JitterMaxMs)
+	}
+	if c.Opus.Bitrate < 6000 || c.Opus.Bitrate > 510000 {
+		bad("opus.bitrate", "%d is outside Opus' 6000..510000 bit/s", c.Opus.Bitrate)
+	}
+	if c.Opus.PacketLossPerc < 0 || c.Opus.PacketLossPerc > 100 {
+		bad("opus.packetLossPerc", "%d is not a percentage", c.Opus.PacketLossPerc)
+	}
+	if c.Opus.Complexity < 0 || c.Opus.Complexity > 10 {
+		bad("opus.complexity", "%d is outside 0..10", c.Opus.Complexity)
+	}
+	if c.Video.Width <= 0 || c.Video.Height <= 0 || c.Video.Width%2 != 0 || c.Video.Height%2 != 0 {
+		bad("video.width", "%dx%d must be positive and even", c.Video.Width, c.Video.Height)
+	}
+	if c.Video.FPS <= 0 || c.Video.FPS > 120 {
+		bad("video.fps", "%d is outside 1..120", c.Video.FPS)
+	}
+	switch c.Log.Level {
+	case "debug", "info", "warn", "error":
+	default:
+		bad("log.level", "%q must be debug, info, warn or error", c.Log.Level)
+	}
+	return errors.Join(errs...)
+}
+
+func checkGrant(e string) error {
+	if e == "*" {
+		return nil
+	}
+	kind, val, ok := strings.Cut(e, ":")
+	if !ok || val == "" {
+		return fmt.Errorf("%q must be \"*\", \"user:NAME\", \"uid:N\", \"group:NAME\" or \"gid:N\"", e)
+	}
+	switch kind {
+	case "user", "group":
+		return nil
+	case "uid", "gid":
+		if _, err := strconv.ParseUint(val, 10, 32); err != nil {
+			return fmt.Errorf("%q: %s needs a number", e, kind)
+		}
+		return nil
+	}
+	return fmt.Errorf("%q: unknown kind %q (user, uid, group, gid)", e, kind)
+}
