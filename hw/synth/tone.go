@@ -1,0 +1,92 @@
+package synth
+
+import (
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+
+	"github.com/voipd/voipd/hw"
+)
+
+// tonePrefix introduces a synthetic tone id in configuration: "tone:440".
+const tonePrefix = "tone:"
+
+// ParseTone reports whether id names a synthetic tone ("tone:440") and at
+// which frequency. The frequency must lie strictly between 0 and the Nyquist
+// frequency of hw.SampleRate.
+func ParseTone(id string) (freqHz float64, ok bool) {
+	s, found := strings.CutPrefix(id, tonePrefix)
+	if !found {
+		return 0, false
+	}
+	f, err := strconv.ParseFloat(s, 64)
+	if err != nil || math.IsNaN(f) || f <= 0 || f >= hw.SampleRate/2 {
+		return 0, false
+	}
+	return f, true
+}
+
+// Tone is a synthetic microphone playing a sine wave. It implements
+// hw.Capture and hw.DropCounter.
+type Tone struct {
+	p     *pacer
+	info  hw.DeviceInfo
+	step  float64 // phase increment per sample, radians
+	phase float64 // phase of the next sample, radians, kept in [0, 2π)
+	amp   float64 // peak, in int16 units
+}
+
+// NewTone returns a capture device producing a sine of freqHz at amplitude
+// (a fraction of full scale, clamped to [0, 1]). Frames become available at
+// the real 20 ms rate from the moment NewTone returns.
+func NewTone(freqHz, amplitude float64) hw.Capture {
+	amplitude = max(0, min(1, amplitude))
+	id := tonePrefix + strconv.FormatFloat(freqHz, 'f', -1, 64)
+	return &Tone{
+		p: newPacer(),
+		info: hw.DeviceInfo{
+			ID:        id,
+			Name:      fmt.Sprintf("synthetic %s Hz tone", strconv.FormatFloat(freqHz, 'f', -1, 64)),
+			Backend:   "synth",
+			Synthetic: true,
+		},
+		step: 2 * math.Pi * freqHz / hw.SampleRate,
+		amp:  amplitude * math.MaxInt16,
+	}
+}
+
+// Read blocks until the next frame is due and fills frame with it. Frames
+// missed because the reader was late are skipped (the phase still advances,
+// as on a real device) and counted by Dropped.
+func (t *Tone) Read(frame []int16) error {
+	if err := checkLen("read", t.info.ID, len(frame)); err != nil {
+		return err
+	}
+	skipped, err := t.p.wait("read", t.info.ID)
+	if err != nil {
+		return err
+	}
+	if skipped > 0 {
+		t.phase = math.Mod(t.phase+float64(skipped*hw.FrameSamples)*t.step, 2*math.Pi)
+	}
+	for i := range frame {
+		frame[i] = int16(math.Round(t.amp * math.Sin(t.phase)))
+		t.phase += t.step
+	}
+	t.phase = math.Mod(t.phase, 2*math.Pi)
+	return nil
+}
+
+// Info describes the tone; Synthetic is true.
+func (t *Tone) Info() hw.DeviceInfo { return t.info }
+
+// Dropped counts frames skipped because the reader fell behind.
+func (t *Tone) Dropped() uint64 { return t.p.dropped.Load() }
+
+// Close unblocks a pending Read; later Reads return an error wrapping
+// hw.ErrClosed. Close is idempotent.
+func (t *Tone) Close() error {
+	t.p.close()
+	return nil
+}
