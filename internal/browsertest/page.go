@@ -1,0 +1,154 @@
+package browsertest
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"iter"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/chromedp/chromedp"
+)
+
+// pollInterval is how often WaitFor re-evaluates its condition: often enough
+// that a test does not idle, rarely enough not to load a 2-core machine.
+const pollInterval = 100 * time.Millisecond
+
+// maxConsole is how many of a page's last console lines are kept.
+const maxConsole = 200
+
+// Page is one browser tab. Its methods may be called from one goroutine at a
+// time (a tab runs one command stream); different pages may be used in
+// parallel.
+type Page struct {
+	ctx    context.Context // the tab's chromedp context
+	cancel context.CancelFunc
+	url    string
+
+	mu      sync.Mutex
+	console []string
+}
+
+// Eval evaluates the JavaScript expression js in the page, awaits it when it
+// is a promise, and decodes its JSON value into out (which may be nil to
+// ignore the value). A thrown exception or rejected promise is an error.
+func (p *Page) Eval(ctx context.Context, js string, out any) error {
+	raw, err := evalRaw(ctx, p, js)
+	if err != nil {
+		return fmt.Errorf("browsertest: eval %q: %w", js, err)
+	}
+	if out == nil {
+		return nil
+	}
+	if len(raw) == 0 {
+		return fmt.Errorf("browsertest: eval %q: result is undefined", js)
+	}
+	if err := json.Unmarshal(raw, out); err != nil {
+		return fmt.Errorf("browsertest: eval %q: decoding %s: %w", js, raw, err)
+	}
+	return nil
+}
+
+// WaitFor polls the JavaScript condition (an expression, awaited when it is a
+// promise) until it is truthy or ctx ends. Exceptions while polling count as
+// false, so a condition may touch objects the page has not created yet. The
+// error on timeout names the condition, the last exception and the page's
+// last console lines.
+func (p *Page) WaitFor(ctx context.Context, condition string) error {
+	js := "(async () => !!(" + condition + "))()"
+	t := time.NewTicker(pollInterval)
+	defer t.Stop()
+	var lastErr error
+	for {
+		raw, err := evalRaw(ctx, p, js)
+		switch {
+		case err == nil && string(raw) == "true":
+			return nil
+		case err != nil && ctx.Err() == nil:
+			lastErr = err
+		}
+		select {
+		case <-ctx.Done():
+			msg := fmt.Sprintf("browsertest: waiting for %s on %s: %v", condition, p.url, ctx.Err())
+			if lastErr != nil {
+				msg += fmt.Sprintf(" (last evaluation error: %v)", lastErr)
+			}
+			if c := p.Console(); len(c) > 0 {
+				msg += "\npage console (last lines):\n  " + strings.Join(tail(c, 20), "\n  ")
+			}
+			return errors.New(msg)
+		case <-t.C:
+		}
+	}
+}
+
+// Screenshot writes a PNG of the page's viewport to path.
+func (p *Page) Screenshot(ctx context.Context, path string) error {
+	png, err := run(ctx, p, chromedp.CaptureScreenshot())
+	if err != nil {
+		return fmt.Errorf("browsertest: screenshot: %w", err)
+	}
+	return os.WriteFile(path, png, 0o644)
+}
+
+// Console returns the page's console messages so far (the last 200), each as
+// "type: text", uncaught exceptions included.
+func (p *Page) Console() []string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return append([]string(nil), p.console...)
+}
+
+// Close closes the tab, which ends its scripts, sockets and peer
+// connections as a user closing it would.
+func (p *Page) Close() {
+	p.cancel()
+}
+
+func (p *Page) run(ctx context.Context, steps ...chromedp.Action[chromedp.Void]) error {
+	_, err := run(ctx, p, chromedp.Steps(steps...))
+	return err
+}
+
+// run runs a on the page's tab, bounded by ctx as well as by the tab's life.
+func run[T any](ctx context.Context, p *Page, a chromedp.Action[T]) (T, error) {
+	rctx, cancel := context.WithCancel(p.ctx)
+	defer cancel()
+	stop := context.AfterFunc(ctx, cancel)
+	defer stop()
+	v, err := chromedp.Run(rctx, a)
+	if err != nil && ctx.Err() != nil {
+		err = errors.Join(err, ctx.Err())
+	}
+	return v, err
+}
+
+// evalRaw returns the JSON of the expression's value, empty for undefined.
+func evalRaw(ctx context.Context, p *Page, js string) ([]byte, error) {
+	return run(ctx, p, chromedp.Evaluate[[]byte](js, chromedp.EvalAwaitPromise))
+}
+
+func (p *Page) collectConsole(msgs iter.Seq2[chromedp.ConsoleMessage, error]) {
+	for m, err := range msgs {
+		if err != nil {
+			return // the tab is closed
+		}
+		p.mu.Lock()
+		p.console = append(p.console, m.String())
+		if len(p.console) > maxConsole {
+			p.console = append(p.console[:0], p.console[len(p.console)-maxConsole:]...)
+		}
+		p.mu.Unlock()
+	}
+}
+
+func tail(s []string, n int) []string {
+	if len(s) > n {
+		return s[len(s)-n:]
+	}
+	return s
+}
