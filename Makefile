@@ -1,0 +1,39 @@
+# voipd — see README.md. `make run` and `make test` do all the set-up on a
+# fresh Debian 12 machine (scripts/deps.sh installs what is missing).
+SHELL     := /bin/bash
+GO        ?= go
+BIN       := bin
+PROGRAMS  := voipd voipctl roomd
+TEST_TIMEOUT ?= 20m
+
+.PHONY: all deps build run test lint bench clean
+
+all: build
+
+deps:
+	@scripts/deps.sh
+
+build: deps
+	@mkdir -p $(BIN)
+	$(GO) build -o $(BIN)/ ./cmd/...
+
+# A room on the embedded room server, joined by the daemon, with a URL a
+# person opens in a browser to join too. Ctrl-C (or SIGTERM) leaves and exits.
+run: build
+	@scripts/run.sh
+
+lint: deps
+	@bad=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$bad" ]; then echo "gofmt would change:"; echo "$$bad"; exit 1; fi
+	$(GO) vet ./...
+	CGO_ENABLED=0 $(GO) build ./daemon/... ./proto/... ./room/... ./roomd/...
+	$(GO) test -count=1 ./internal/archtest/
+
+# Every test, with a closing summary of what ran (internal/testsum).
+test: lint build
+	@set -o pipefail; $(GO) test -json -count=1 -timeout $(TEST_TIMEOUT) ./... | $(GO) run ./internal/testsum
+
+bench: build
+	@scripts/bench.sh
+
+clean:
+	rm -rf $(BIN)

@@ -1,0 +1,179 @@
+package archtest
+
+import (
+	"bytes"
+	"encoding/json"
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+const module = "github.com/voipd/voipd"
+
+type pkg struct {
+	ImportPath string
+	Doc        string
+	Name       string
+	Imports    []string
+	CgoFiles   []string
+}
+
+// allowed lists, for each project package (by prefix, most specific first),
+// the project packages it may import (by prefix). Test files are not
+// checked: an integration test may reach across layers.
+var allowed = []struct {
+	from string
+	to   []string
+}{
+	{"cmd/", []string{""}}, // composition roots: anything
+	{"internal/", []string{""}},
+	{"daemon/", []string{"daemon/", "room", "proto", "hw"}},
+	{"daemon", []string{"daemon/", "room", "proto", "hw"}},
+	{"media", []string{"hw", "codec"}},
+	{"room", []string{"proto"}},
+	{"roomd", []string{"proto", "roomd/"}},
+	{"hw", []string{"hw"}},
+	{"codec", []string{"codec"}},
+	{"proto", nil},
+}
+
+// cgoOK are the only places cgo may live (hw's root must stay cgo-free so the
+// daemon can map device errors without linking miniaudio).
+func cgoOK(rel string) bool {
+	return strings.HasPrefix(rel, "codec/") || strings.HasPrefix(rel, "hw/")
+}
+
+func list(t *testing.T) []pkg {
+	t.Helper()
+	cmd := exec.Command("go", "list", "-json", module+"/...")
+	cmd.Dir = "../.."
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("go list: %v\n%s", err, stderr.String())
+	}
+	var pkgs []pkg
+	dec := json.NewDecoder(bytes.NewReader(out))
+	for dec.More() {
+		var p pkg
+		if err := dec.Decode(&p); err != nil {
+			t.Fatal(err)
+		}
+		pkgs = append(pkgs, p)
+	}
+	if len(pkgs) < 5 {
+		t.Fatalf("go list found only %d packages", len(pkgs))
+	}
+	return pkgs
+}
+
+func rel(path string) (string, bool) {
+	if path == module {
+		return "", true
+	}
+	r, ok := strings.CutPrefix(path, module+"/")
+	return r, ok
+}
+
+func rule(from string) ([]string, bool) {
+	for _, a := range allowed {
+		if from == a.from || (strings.HasSuffix(a.from, "/") && strings.HasPrefix(from, a.from)) ||
+			strings.HasPrefix(from, a.from+"/") {
+			return a.to, true
+		}
+	}
+	return nil, false
+}
+
+func permitted(to string, prefixes []string) bool {
+	for _, p := range prefixes {
+		if p == "" || to == p || (strings.HasSuffix(p, "/") && strings.HasPrefix(to, p)) ||
+			strings.HasPrefix(to, p+"/") {
+			return true
+		}
+	}
+	return false
+}
+
+func TestImportDirection(t *testing.T) {
+	checked := 0
+	for _, p := range list(t) {
+		from, _ := rel(p.ImportPath)
+		to, ok := rule(from)
+		if !ok {
+			t.Errorf("%s: no import rule covers this package; add it to archtest.allowed", from)
+			continue
+		}
+		for _, imp := range p.Imports {
+			r, ours := rel(imp)
+			if !ours {
+				continue
+			}
+			checked++
+			if !permitted(r, to) {
+				t.Errorf("%s imports %s: not allowed by DESIGN.md §6", from, r)
+			}
+		}
+	}
+	t.Logf("%d project imports checked", checked)
+}
+
+// daemon may import hw's root (device kinds, interfaces) but never a hw
+// backend: those are cgo.
+func TestDaemonSeesOnlyHWRoot(t *testing.T) {
+	for _, p := range list(t) {
+		from, _ := rel(p.ImportPath)
+		if from != "daemon" && !strings.HasPrefix(from, "daemon/") {
+			continue
+		}
+		for _, imp := range p.Imports {
+			if r, ok := rel(imp); ok && strings.HasPrefix(r, "hw/") {
+				t.Errorf("%s imports %s: daemon may only use hw's cgo-free root", from, r)
+			}
+		}
+	}
+}
+
+func TestCgoOnlyInCodecAndHW(t *testing.T) {
+	for _, p := range list(t) {
+		from, _ := rel(p.ImportPath)
+		if len(p.CgoFiles) > 0 && !cgoOK(from) {
+			t.Errorf("%s uses cgo (%s); cgo belongs in codec/ or hw/ subpackages only", from, strings.Join(p.CgoFiles, ", "))
+		}
+	}
+}
+
+func TestEveryPackageHasDoc(t *testing.T) {
+	for _, p := range list(t) {
+		if strings.TrimSpace(p.Doc) == "" {
+			t.Errorf("%s has no package doc comment", p.ImportPath)
+		}
+	}
+}
+
+func TestRulesMatch(t *testing.T) {
+	cases := []struct {
+		from, to string
+		ok       bool
+	}{
+		{"daemon", "room", true},
+		{"daemon", "media", false},
+		{"daemon/control", "proto", true},
+		{"media", "codec/opus", true},
+		{"media", "room", false},
+		{"room", "roomd", false},
+		{"roomd", "room", false},
+		{"hw/audio", "hw", true},
+		{"hw/audio", "codec/opus", false},
+		{"codec/opus", "hw", false},
+		{"cmd/voipd", "media", true},
+		{"proto", "hw", false},
+	}
+	for _, c := range cases {
+		to, _ := rule(c.from)
+		if got := permitted(c.to, to); got != c.ok {
+			t.Errorf("%s → %s: permitted = %v, want %v", c.from, c.to, got, c.ok)
+		}
+	}
+}
