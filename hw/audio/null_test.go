@@ -1,0 +1,186 @@
+package audio
+
+import (
+	"errors"
+	"runtime"
+	"testing"
+	"time"
+
+	"github.com/voipd/voipd/hw"
+)
+
+func newNull(t *testing.T) *System {
+	t.Helper()
+	s, err := New(Config{Backend: "null"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Backend() != "null" {
+		t.Fatalf("Backend() = %q", s.Backend())
+	}
+	return s
+}
+
+// waitGoroutines waits (bounded) for the goroutine count to fall back to n.
+func waitGoroutines(t *testing.T, n int) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for runtime.NumGoroutine() > n {
+		if time.Now().After(deadline) {
+			buf := make([]byte, 1<<16)
+			t.Fatalf("goroutine leak: %d > %d\n%s", runtime.NumGoroutine(), n, buf[:runtime.Stack(buf, true)])
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func TestNullCaptureRate(t *testing.T) {
+	g0 := runtime.NumGoroutine()
+	s := newNull(t)
+	capt, _, err := s.Devices()
+	if err != nil || len(capt) == 0 {
+		t.Fatalf("Devices: %v, %v", capt, err)
+	}
+	c, err := s.OpenCapture("default")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info := c.Info(); info.Backend != "null" || info.Synthetic {
+		t.Fatalf("Info() = %+v", info)
+	}
+	frame := make([]int16, hw.FrameSamples)
+	start := time.Now()
+	const frames = 50 // 1 s of audio
+	for range frames {
+		if err := c.Read(frame); err != nil {
+			t.Fatal(err)
+		}
+	}
+	elapsed := time.Since(start)
+	got := float64(c.(*capture).samples.Load())
+	// Generous bounds: this checks that the device clock paces capture at
+	// roughly 48 kHz (not unpaced, not stalled), not the machine's speed.
+	want := elapsed.Seconds() * hw.SampleRate
+	if got < 0.5*want || got > 1.5*want+float64(captureRingFrames*hw.FrameSamples) {
+		t.Fatalf("%v samples delivered in %v, want about %v", got, elapsed, want)
+	}
+	if elapsed < (frames-captureRingFrames-5)*20*time.Millisecond {
+		t.Fatalf("read %d frames in %v: capture is not paced", frames, elapsed)
+	}
+	if err := c.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Read(frame); !errors.Is(err, hw.ErrClosed) {
+		t.Fatalf("Read after Close: %v", err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	waitGoroutines(t, g0)
+}
+
+func TestNullPlaybackPaced(t *testing.T) {
+	g0 := runtime.NumGoroutine()
+	s := newNull(t)
+	defer s.Close()
+	p, err := s.OpenPlayback("default")
+	if err != nil {
+		t.Fatal(err)
+	}
+	frame := make([]int16, hw.FrameSamples)
+	start := time.Now()
+	const frames = 50
+	for range frames {
+		if err := p.Write(frame); err != nil {
+			t.Fatal(err)
+		}
+	}
+	elapsed := time.Since(start)
+	// The ring and the device buffer take a few frames at once; the rest
+	// must wait for the device clock.
+	if elapsed < (frames-playbackRingFrames-5)*20*time.Millisecond {
+		t.Fatalf("wrote %d frames in %v: playback is not paced", frames, elapsed)
+	}
+	pulled := float64(p.(*playback).samples.Load())
+	if want := elapsed.Seconds() * hw.SampleRate; pulled < 0.5*want || pulled > 1.5*want+float64(5*hw.FrameSamples) {
+		t.Fatalf("device pulled %v samples in %v, want about %v", pulled, elapsed, want)
+	}
+	if err := s.Close(); err != nil { // closes p as well
+		t.Fatal(err)
+	}
+	if err := p.Write(frame); !errors.Is(err, hw.ErrClosed) {
+		t.Fatalf("Write after System.Close: %v", err)
+	}
+	waitGoroutines(t, g0)
+}
+
+func TestCloseUnblocksRead(t *testing.T) {
+	s := newNull(t)
+	defer s.Close()
+	c, err := s.OpenCapture("default")
+	if err != nil {
+		t.Fatal(err)
+	}
+	errc := make(chan error, 1)
+	go func() {
+		frame := make([]int16, hw.FrameSamples)
+		for {
+			if err := c.Read(frame); err != nil {
+				errc <- err
+				return
+			}
+		}
+	}()
+	time.Sleep(100 * time.Millisecond)
+	c.Close()
+	select {
+	case err := <-errc:
+		if !errors.Is(err, hw.ErrClosed) {
+			t.Fatalf("Read ended with %v, want ErrClosed", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Close did not unblock Read")
+	}
+}
+
+func TestSyntheticIDs(t *testing.T) {
+	s := newNull(t)
+	defer s.Close()
+	c, err := s.OpenCapture("tone:440")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if info := c.Info(); !info.Synthetic || info.ID != "tone:440" {
+		t.Fatalf("tone Info() = %+v", info)
+	}
+	p, err := s.OpenPlayback("null")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	if info := p.Info(); !info.Synthetic {
+		t.Fatalf("null sink Info() = %+v", info)
+	}
+}
+
+func TestOpenErrors(t *testing.T) {
+	s := newNull(t)
+	defer s.Close()
+	for _, tc := range []struct {
+		id   string
+		want error
+	}{
+		{"no-such-device", hw.ErrAbsent},
+		{"", hw.ErrInvalid},
+	} {
+		_, err := s.OpenCapture(tc.id)
+		var de *hw.DeviceError
+		if !errors.Is(err, tc.want) || !errors.As(err, &de) || de.Device != tc.id {
+			t.Errorf("OpenCapture(%q) = %v, want a DeviceError of kind %v", tc.id, err, tc.want)
+		}
+	}
+	if _, err := New(Config{Backend: "oss"}); err == nil {
+		t.Error("New accepted an unknown backend")
+	}
+}

@@ -1,0 +1,182 @@
+// Package audio opens microphones and speakers through miniaudio (malgo):
+// PulseAudio/PipeWire, ALSA or miniaudio's null backend, always as 48 kHz
+// mono S16 in 20 ms periods. It implements hw.AudioSystem; "tone:N" and
+// "null" ids give the synthetic devices of hw/synth through the same calls,
+// so configuration alone decides what is real.
+//
+// The malgo callbacks copy into a preallocated ring and return at once (see
+// ring.go); Read and Write block on channel signals from the callback, so the
+// device clock paces the daemon. Native errors become hw kinds in one
+// function (errors.go).
+package audio
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+
+	"github.com/gen2brain/malgo"
+	"github.com/voipd/voipd/hw"
+)
+
+// Config selects the backend of a System.
+type Config struct {
+	Backend      string // "auto" (default), "alsa", "pulse" or "null"
+	PeriodMillis int    // device period; 0 means hw.FrameMillis (20)
+	Logger       *slog.Logger
+}
+
+// backendNull is miniaudio's null backend. malgo v0.11.24's BackendNull
+// constant has the wrong value (it selects the custom backend).
+const backendNull = malgo.Backend(14)
+
+var backends = map[string]malgo.Backend{
+	"pulse": malgo.BackendPulseaudio,
+	"alsa":  malgo.BackendAlsa,
+	"null":  backendNull,
+}
+
+// System is one miniaudio context of one backend. It implements
+// hw.AudioSystem and is safe for concurrent use.
+type System struct {
+	backend string
+	period  int
+	log     *slog.Logger
+	ctx     *malgo.AllocatedContext
+
+	mu     sync.Mutex
+	open   map[closer]struct{} // devices to close with the System
+	closed bool
+}
+
+type closer interface{ Close() error }
+
+// New makes the miniaudio context of cfg.Backend. For "auto" it uses
+// PulseAudio (or PipeWire's pulse server) when a server answers, else ALSA,
+// and logs the choice.
+func New(cfg Config) (*System, error) {
+	log := cfg.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	period := cfg.PeriodMillis
+	if period == 0 {
+		period = hw.FrameMillis
+	}
+	if period < 1 || period > 1000 {
+		return nil, fmt.Errorf("audio: period %d ms out of range", period)
+	}
+	name := cfg.Backend
+	if name == "" {
+		name = "auto"
+	}
+	s := &System{period: period, log: log, open: map[closer]struct{}{}}
+	if name == "auto" {
+		ctx, err := newContext("pulse", log)
+		if err == nil {
+			if _, _, err = enumerate(ctx); err == nil {
+				s.backend, s.ctx = "pulse", ctx
+				log.Info("audio backend chosen", "backend", "pulse", "reason", "a pulse server answered")
+				return s, nil
+			}
+			freeContext(ctx)
+		}
+		log.Info("audio backend chosen", "backend", "alsa", "reason", "no pulse server", "pulse_error", err)
+		name = "alsa"
+	}
+	ctx, err := newContext(name, log)
+	if err != nil {
+		return nil, err
+	}
+	s.backend, s.ctx = name, ctx
+	return s, nil
+}
+
+func newContext(name string, log *slog.Logger) (*malgo.AllocatedContext, error) {
+	b, ok := backends[name]
+	if !ok {
+		return nil, fmt.Errorf("audio: unknown backend %q (want auto, alsa, pulse or null)", name)
+	}
+	ctx, err := malgo.InitContext([]malgo.Backend{b}, malgo.ContextConfig{}, func(msg string) {
+		log.Debug("miniaudio", "backend", name, "msg", msg)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("audio: %s backend: %w", name, err)
+	}
+	return ctx, nil
+}
+
+func freeContext(ctx *malgo.AllocatedContext) {
+	_ = ctx.Uninit()
+	ctx.Free()
+}
+
+// Backend returns the backend in use: "pulse", "alsa" or "null".
+func (s *System) Backend() string { return s.backend }
+
+// Close closes the devices still open and frees the context.
+func (s *System) Close() error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil
+	}
+	s.closed = true
+	devs := make([]closer, 0, len(s.open))
+	for d := range s.open {
+		devs = append(devs, d)
+	}
+	s.mu.Unlock()
+	var errs []error
+	for _, d := range devs {
+		errs = append(errs, d.Close())
+	}
+	errs = append(errs, s.ctx.Uninit())
+	s.ctx.Free()
+	return errors.Join(errs...)
+}
+
+// track registers an open device; it fails once the System is closed.
+func (s *System) track(d closer) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return false
+	}
+	s.open[d] = struct{}{}
+	return true
+}
+
+func (s *System) untrack(d closer) {
+	s.mu.Lock()
+	delete(s.open, d)
+	s.mu.Unlock()
+}
+
+// Devices lists the capture and playback devices of the backend in use.
+func (s *System) Devices() (capture, playback []hw.DeviceInfo, err error) {
+	c, p, err := enumerate(s.ctx)
+	if err != nil {
+		return nil, nil, deviceError("list", s.backend, err)
+	}
+	return s.infos(c), s.infos(p), nil
+}
+
+func enumerate(ctx *malgo.AllocatedContext) (capture, playback []malgo.DeviceInfo, err error) {
+	if capture, err = ctx.Devices(malgo.Capture); err != nil {
+		return nil, nil, err
+	}
+	if playback, err = ctx.Devices(malgo.Playback); err != nil {
+		return nil, nil, err
+	}
+	return capture, playback, nil
+}
+
+func (s *System) infos(ds []malgo.DeviceInfo) []hw.DeviceInfo {
+	out := make([]hw.DeviceInfo, len(ds))
+	for i := range ds {
+		out[i] = hw.DeviceInfo{ID: idString(ds[i].ID), Name: ds[i].Name(), Backend: s.backend, Default: ds[i].IsDefault != 0}
+	}
+	return out
+}
