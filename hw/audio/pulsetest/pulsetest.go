@@ -1,0 +1,216 @@
+// Package pulsetest starts a private PulseAudio server for tests: Debian's
+// pulseaudio in user mode with its own runtime directory, a null sink and a
+// sine tone playing into it, so the sink's ".monitor" source is a real,
+// correctly paced capture device on a machine with no sound card
+// (DESIGN.md §5).
+//
+// Tests in other packages use it too (e.g. the daemon's integration tests):
+//
+//	srv := pulsetest.Start(t, 440)
+//	cmd.Env = append(os.Environ(), srv.Env()...) // a child process
+//	srv.Setenv(t)                                // or this process
+package pulsetest
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// sinkName is the null sink the tone plays into.
+const sinkName = "voipd_null"
+
+// startTimeout bounds how long Start waits for the server to answer.
+const startTimeout = 15 * time.Second
+
+// Server is a running private PulseAudio server.
+type Server struct {
+	dir    string // short temp dir: socket, runtime dir, home, script, log
+	socket string
+	cmd    *exec.Cmd
+	exited chan struct{} // closed when the process has been reaped
+	log    *syncBuffer   // the server's stderr
+}
+
+// Start runs pulseaudio with a null sink and module-sine at sineHz playing
+// into it, waits until it answers, and stops it at t.Cleanup. It fails the
+// test (naming the Debian packages) if pulseaudio or pactl is missing.
+func Start(t testing.TB, sineHz int) *Server {
+	t.Helper()
+	for bin, pkg := range map[string]string{"pulseaudio": "pulseaudio", "pactl": "pulseaudio-utils"} {
+		if _, err := exec.LookPath(bin); err != nil {
+			t.Fatalf("pulsetest: %s not found: install the Debian package %s (apt-get install %s)", bin, pkg, pkg)
+		}
+	}
+	// Not t.TempDir(): its paths can be long, and a unix socket path must
+	// fit in 108 bytes.
+	dir, err := os.MkdirTemp("", "pa")
+	if err != nil {
+		t.Fatalf("pulsetest: %v", err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	s := &Server{dir: dir, socket: filepath.Join(dir, "native"), exited: make(chan struct{}), log: new(syncBuffer)}
+	for _, d := range []string{"run", "home"} {
+		if err := os.Mkdir(filepath.Join(dir, d), 0o700); err != nil {
+			t.Fatalf("pulsetest: %v", err)
+		}
+	}
+	script := fmt.Sprintf(`load-module module-native-protocol-unix socket=%s auth-anonymous=1
+load-module module-null-sink sink_name=%s format=s16le rate=48000 channels=1
+load-module module-sine sink=%s frequency=%d
+set-default-sink %s
+set-default-source %s.monitor
+`, s.socket, sinkName, sinkName, sineHz, sinkName, sinkName)
+	scriptPath := filepath.Join(dir, "voipd.pa")
+	if err := os.WriteFile(scriptPath, []byte(script), 0o600); err != nil {
+		t.Fatalf("pulsetest: %v", err)
+	}
+	// -n: no default.pa (no hardware detection, no other sockets). As root,
+	// pulseaudio in user mode only warns ("not intended to be run as root")
+	// and runs; no flag is needed. D-Bus is absent here and only warned
+	// about too.
+	s.cmd = exec.Command("pulseaudio", "-n", "--daemonize=no", "--exit-idle-time=-1",
+		"--use-pid-file=no", "--log-target=stderr", "-F", scriptPath)
+	s.cmd.Env = append(os.Environ(), s.baseEnv()...)
+	s.cmd.Dir = dir
+	s.cmd.Stderr = s.log
+	s.cmd.Stdout = s.log
+	if err := s.cmd.Start(); err != nil {
+		t.Fatalf("pulsetest: start pulseaudio: %v", err)
+	}
+	go func() {
+		_ = s.cmd.Wait()
+		close(s.exited)
+	}()
+	t.Cleanup(s.stop)
+	if err := s.waitReady(); err != nil {
+		t.Fatalf("pulsetest: %v\npulseaudio log:\n%s", err, s.log.String())
+	}
+	return s
+}
+
+// waitReady polls pactl until the server answers, the process dies or
+// startTimeout passes.
+func (s *Server) waitReady() error {
+	ctx, cancel := context.WithTimeout(context.Background(), startTimeout)
+	defer cancel()
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	var last error
+	for {
+		if _, last = s.pactl(ctx, "info"); last == nil {
+			return nil
+		}
+		select {
+		case <-s.exited:
+			return fmt.Errorf("pulseaudio exited before answering: %v", s.cmd.ProcessState)
+		case <-ctx.Done():
+			return fmt.Errorf("pulseaudio did not answer within %v: %v", startTimeout, last)
+		case <-tick.C:
+		}
+	}
+}
+
+// stop terminates the server and reaps it (bounded).
+func (s *Server) stop() {
+	select {
+	case <-s.exited:
+		return
+	default:
+	}
+	_ = s.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-s.exited:
+	case <-time.After(5 * time.Second):
+		_ = s.cmd.Process.Kill()
+		<-s.exited
+	}
+}
+
+func (s *Server) pactl(ctx context.Context, args ...string) (string, error) {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "pactl", args...)
+	cmd.Env = append(os.Environ(), s.Env()...)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		return string(out), fmt.Errorf("pactl %s: %w: %s", strings.Join(args, " "), err, bytes.TrimSpace(out))
+	}
+	return string(out), nil
+}
+
+// Pactl runs pactl against the server and returns its output, failing the
+// test on error.
+func (s *Server) Pactl(t testing.TB, args ...string) string {
+	t.Helper()
+	out, err := s.pactl(context.Background(), args...)
+	if err != nil {
+		t.Fatalf("pulsetest: %v", err)
+	}
+	return out
+}
+
+func (s *Server) baseEnv() []string {
+	return []string{
+		"XDG_RUNTIME_DIR=" + filepath.Join(s.dir, "run"),
+		"HOME=" + filepath.Join(s.dir, "home"),
+	}
+}
+
+// Env returns the environment a client process needs to use the server:
+// PULSE_SERVER, plus XDG_RUNTIME_DIR and HOME inside the server's temp dir so
+// libpulse neither looks for nor writes to the real user's files.
+func (s *Server) Env() []string {
+	return append([]string{"PULSE_SERVER=unix:" + s.socket}, s.baseEnv()...)
+}
+
+// Setenv sets Env in this process for the rest of the test (restored at
+// cleanup), for in-process malgo use. Call it before creating the first
+// malgo context of the test: libpulse reads these when a context connects.
+// Like t.Setenv it cannot be used in parallel tests.
+func (s *Server) Setenv(t testing.TB) {
+	t.Helper()
+	for _, kv := range s.Env() {
+		k, v, _ := strings.Cut(kv, "=")
+		t.Setenv(k, v)
+	}
+}
+
+// Sink returns the null sink's name, a playback device.
+func (s *Server) Sink() string { return sinkName }
+
+// MonitorSource returns the null sink's monitor, the capture device that
+// hears the sine (and whatever is played into the sink).
+func (s *Server) MonitorSource() string { return sinkName + ".monitor" }
+
+// Socket returns the server's unix socket path.
+func (s *Server) Socket() string { return s.socket }
+
+// Log returns what the server has logged so far, for failure messages.
+func (s *Server) Log() string { return s.log.String() }
+
+// syncBuffer is a bytes.Buffer safe for the exec copier and a reader.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
