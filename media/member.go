@@ -1,0 +1,173 @@
+package media
+
+import (
+	"log/slog"
+	"math"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/pion/rtp"
+
+	"github.com/voipd/voipd/codec/dsp"
+	"github.com/voipd/voipd/codec/opus"
+	"github.com/voipd/voipd/codec/opusrtp"
+	"github.com/voipd/voipd/hw"
+)
+
+// readBufBytes is one UDP datagram's worth: any RTP packet fits.
+const readBufBytes = 1500
+
+// inbound is one room member's receive state, allocated once in AddMember.
+// Its read goroutine pushes into jb under mu; the mix loop pulls under mu
+// and decodes outside it, so the lock is held only for a payload copy and
+// the two sides rarely meet.
+type inbound struct {
+	name  string
+	src   RTPReader
+	extID uint8
+	epoch time.Time // arrival times are measured from here (monotonic)
+	log   *slog.Logger
+
+	removed atomic.Bool // set by RemoveMember or a replacing AddMember
+	done    chan struct{}
+
+	mu sync.Mutex
+	jb *jitterBuffer
+
+	// Mix-loop only: the decoder and its buffers.
+	dec *opus.Decoder
+	pay [slotBytes]byte
+	fec [slotBytes]byte
+	pcm [opus.MaxFrameSamples]int16
+
+	// Written by the mix loop, read by AppendStats.
+	level     atomic.Uint64 // float64 bits, 0..1
+	decoded   atomic.Uint64
+	concealed atomic.Uint64
+	malformed atomic.Uint64
+
+	// Read goroutine only.
+	readBuf [readBufBytes]byte
+	pkt     rtp.Packet
+}
+
+func newMember(name string, src RTPReader, extID uint8, cfg AudioConfig, epoch time.Time, log *slog.Logger) (*inbound, error) {
+	dec, err := opus.NewDecoder()
+	if err != nil {
+		return nil, err
+	}
+	return &inbound{
+		name: name, src: src, extID: extID, epoch: epoch,
+		log:  log.With("member", name),
+		done: make(chan struct{}),
+		jb:   newJitterBuffer(cfg.JitterMinMs, cfg.JitterMaxMs),
+		dec:  dec,
+	}, nil
+}
+
+// readLoop moves packets from src into the jitter buffer until src fails
+// or the member is removed (noticed at its next packet: a blocking Read
+// cannot be interrupted from here; the track's end unblocks it).
+func (m *inbound) readLoop() {
+	defer close(m.done)
+	for {
+		n, _, err := m.src.Read(m.readBuf[:])
+		if err != nil {
+			if !m.removed.Load() {
+				m.log.Debug("member stream ended", "err", err)
+			}
+			return
+		}
+		if m.removed.Load() {
+			return
+		}
+		m.receive(m.readBuf[:n], time.Since(m.epoch))
+	}
+}
+
+// receive parses one datagram into the reused packet and files it.
+func (m *inbound) receive(b []byte, arrival time.Duration) {
+	if err := m.pkt.Unmarshal(b); err != nil {
+		m.malformed.Add(1)
+		return
+	}
+	level := int16(noLevel)
+	if l, _, ok := opusrtp.AudioLevel(&m.pkt.Header, m.extID); ok {
+		level = int16(l)
+	}
+	m.mu.Lock()
+	m.jb.push(&m.pkt, arrival, level)
+	m.mu.Unlock()
+}
+
+// mixInto produces this member's next 20 ms and adds it to acc: the
+// packet due now, or a concealed frame (FEC from the following packet when
+// it is already here, else PLC) when it is missing, or nothing while the
+// buffer fills or the sender is silent.
+func (m *inbound) mixInto(acc []int32) {
+	m.mu.Lock()
+	kind, n, fecN, level := m.jb.pull(m.pay[:], m.fec[:])
+	m.mu.Unlock()
+
+	pcm := m.pcm[:hw.FrameSamples]
+	switch kind {
+	case pullEmpty:
+		m.level.Store(0)
+		return
+	case pullPacket:
+		got, err := m.dec.Decode(m.pcm[:], m.pay[:n])
+		if err != nil {
+			// A corrupt payload is concealed like a lost one.
+			m.conceal(pcm, 0)
+			break
+		}
+		// Frames longer than 20 ms (a peer's ptime 40/60) are cut to one
+		// tick: the buffer releases one packet per tick.
+		pcm = m.pcm[:min(got, hw.FrameSamples)]
+		m.decoded.Add(1)
+	case pullLost:
+		m.conceal(pcm, fecN)
+	}
+	if level != noLevel {
+		m.level.Store(math.Float64bits(dsp.DBovToLinear(uint8(level))))
+	} else {
+		m.level.Store(math.Float64bits(dsp.LevelLinear(pcm)))
+	}
+	dsp.Accumulate(acc, pcm)
+}
+
+// conceal fills pcm for a lost frame, from the next packet's FEC when
+// fecN > 0, else by PLC; libopus errors leave silence.
+func (m *inbound) conceal(pcm []int16, fecN int) {
+	var err error
+	if fecN > 0 {
+		err = m.dec.DecodeFEC(pcm, m.fec[:fecN])
+	} else {
+		err = m.dec.DecodePLC(pcm)
+	}
+	if err != nil {
+		clear(pcm)
+	}
+	m.concealed.Add(1)
+}
+
+func (m *inbound) stats() InboundStats {
+	m.mu.Lock()
+	s := InboundStats{
+		Member:          m.name,
+		PacketsReceived: m.jb.packets,
+		BytesReceived:   m.jb.bytes,
+		PacketsLost:     m.jb.lost(),
+		JitterMs:        m.jb.jitterMs(),
+		TargetDelayMs:   m.jb.target * frameMs,
+		PacketsLate:     m.jb.late,
+		PacketsDropped:  m.jb.discarded + m.jb.dups,
+	}
+	m.mu.Unlock()
+	s.AudioLevel = math.Float64frombits(m.level.Load())
+	s.FramesDecoded = m.decoded.Load()
+	s.FramesConcealed = m.concealed.Load()
+	s.PacketsMalformed = m.malformed.Load()
+	return s
+}

@@ -1,0 +1,142 @@
+package media
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"math"
+	"math/rand/v2"
+	"sync/atomic"
+
+	"github.com/voipd/voipd/codec/dsp"
+	"github.com/voipd/voipd/codec/opus"
+	"github.com/voipd/voipd/codec/opusrtp"
+	"github.com/voipd/voipd/hw"
+)
+
+// voiceDBov: frames louder than -50 dBov carry the RFC 6464 V bit. voipd
+// has no VAD of its own; a level gate is what the extension's receivers
+// (speaker events) need.
+const voiceDBov = 50
+
+// OutboundStats is the sender's statistics (webrtc-stats' outbound-rtp and
+// media-source).
+type OutboundStats struct {
+	PacketsSent uint64
+	BytesSent   uint64 // payload bytes
+	// Level is 0..1 linear (dsp.LevelLinear) of the last captured frame,
+	// measured before mute, so a UI can show "you are muted" while talking.
+	Level       float64
+	WriteErrors uint64
+}
+
+// AudioSender encodes a microphone to Opus RTP.
+type AudioSender struct {
+	c   hw.Capture
+	out RTPWriter
+	log *slog.Logger
+	enc *opus.Encoder
+	pk  *opusrtp.Packetizer
+	dtx bool
+
+	pcm [hw.FrameSamples]int16
+	buf [opus.MaxPacketBytes]byte
+
+	muted       atomic.Bool
+	packets     atomic.Uint64
+	bytes       atomic.Uint64
+	level       atomic.Uint64 // float64 bits
+	writeErrors atomic.Uint64
+}
+
+// NewAudioSender prepares to send capture c to out. levelExtID is the
+// negotiated id of the RFC 6464 audio level extension (0: none). cfg's
+// zero values mean the defaults; log may be nil (slog.Default).
+func NewAudioSender(c hw.Capture, out RTPWriter, cfg AudioConfig, levelExtID uint8, log *slog.Logger) (*AudioSender, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("media: %w", err)
+	}
+	cfg = cfg.WithDefaults()
+	if log == nil {
+		log = slog.Default()
+	}
+	enc, err := opus.NewEncoder(cfg.encoderParams())
+	if err != nil {
+		return nil, fmt.Errorf("media: %w", err)
+	}
+	// Random SSRC, sequence and timestamp origins (RFC 3550 §5.1);
+	// pion's track rewrites the SSRC to the negotiated one.
+	pk := opusrtp.NewPacketizer(opusrtp.Params{
+		SSRC:             rand.Uint32(),
+		InitialSeq:       uint16(rand.Uint32()),
+		InitialTimestamp: rand.Uint32(),
+		LevelExtID:       levelExtID,
+	})
+	return &AudioSender{c: c, out: out, log: log, enc: enc, pk: pk, dtx: !cfg.DisableDTX}, nil
+}
+
+// SetMuted mutes the microphone: the device is still drained (so it
+// neither overruns nor stops), nothing is sent, and timestamps keep
+// counting so the receiver sees the pause.
+func (s *AudioSender) SetMuted(muted bool) { s.muted.Store(muted) }
+
+// Stats returns the counters so far.
+func (s *AudioSender) Stats() OutboundStats {
+	return OutboundStats{
+		PacketsSent: s.packets.Load(),
+		BytesSent:   s.bytes.Load(),
+		Level:       math.Float64frombits(s.level.Load()),
+		WriteErrors: s.writeErrors.Load(),
+	}
+}
+
+// Run captures, encodes and sends 20 ms frames, paced by c.Read, until ctx
+// ends (nil) or the device fails: then it returns the capture's error,
+// which wraps the hw kind (errors.Is(err, hw.ErrAbsent), ...), so the
+// caller can report the device lost. A failing WriteRTP (the network) is
+// counted and logged, never fatal: the room layer owns the connection.
+func (s *AudioSender) Run(ctx context.Context) error {
+	for !ctxDone(ctx) {
+		if err := s.c.Read(s.pcm[:]); err != nil {
+			if ctxDone(ctx) {
+				return nil
+			}
+			return fmt.Errorf("media: capture %q: %w", s.c.Info().ID, err)
+		}
+		if err := s.sendFrame(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// sendFrame encodes and sends the frame in s.pcm. Only encoder failures
+// are returned.
+func (s *AudioSender) sendFrame() error {
+	dbov := dsp.LevelDBov(s.pcm[:])
+	s.level.Store(math.Float64bits(dsp.DBovToLinear(dbov)))
+	if s.muted.Load() {
+		s.pk.Skip(hw.FrameSamples)
+		return nil
+	}
+	n, err := s.enc.Encode(s.buf[:], s.pcm[:])
+	if err != nil {
+		return fmt.Errorf("media: %w", err)
+	}
+	// In DTX libopus emits 1–2 byte frames that carry nothing to play; like
+	// libwebrtc, voipd does not send them (the timestamp still advances).
+	if s.dtx && n <= 2 {
+		s.pk.Skip(hw.FrameSamples)
+		return nil
+	}
+	pkt := s.pk.Packetize(s.buf[:n], hw.FrameSamples, dbov, dbov < voiceDBov)
+	if err := s.out.WriteRTP(pkt); err != nil {
+		if s.writeErrors.Add(1) == 1 {
+			s.log.Warn("sending audio failed; counting further failures", "err", err)
+		}
+		return nil
+	}
+	s.packets.Add(1)
+	s.bytes.Add(uint64(n))
+	return nil
+}
