@@ -1,0 +1,246 @@
+// app.js: the page of roomd's browser client. It reads the query, gets a
+// signature (from the URL, or from /dev/sign when roomd runs with -dev),
+// joins the group room with the microphone through RoomClient, and shows the
+// members as <voip-room> tiles with who is speaking.
+//
+// Query: groupId (default "demo"), openid (default "browser-" + random),
+// autojoin=1 (join on load), and without dev mode appId, nonceStr,
+// timeStamp, signature (one join's worth; a nonce is accepted once).
+//
+// Tests read the page through window.voipd rather than the DOM:
+//   state       "idle" | "joining" | "joined" | "left" | "error"
+//   members     openids in the room, this page's own included
+//   speakers    openids talking now
+//   lastError   null | {reason, message}
+//   muteConfig  {muteMicrophone, muteEarphone}
+//   stats()     Promise of {inboundAudio: [{member, packetsReceived, audioLevel, ...}],
+//               outboundAudio: {packetsSent, bytesSent}, localAudioLevel}
+//   join(), leave(), setMute({muteMicrophone?, muteEarphone?})
+
+import { RoomClient } from './room-client.js';
+import './voip-room.js';
+
+// audioLevel is linear 0..1 (WebRTC stats); 0.01 is about -40 dBov, above
+// the comfort noise of a quiet room and below any voice.
+const SPEAKING_LEVEL = 0.01;
+const STATS_MS = 300;
+
+const $ = (sel) => document.querySelector(sel);
+const query = new URLSearchParams(location.search);
+
+const hook = {
+  state: 'idle',
+  members: [],
+  speakers: [],
+  lastError: null,
+  muteConfig: { muteMicrophone: false, muteEarphone: false },
+  stats: () => (client ? client.stats() : Promise.resolve(
+    { inboundAudio: [], outboundAudio: { packetsSent: 0, bytesSent: 0 }, localAudioLevel: 0 })),
+  join: () => join(),
+  leave: () => leave(),
+  setMute: (mc) => setMute(mc),
+};
+window.voipd = hook;
+
+let client = null;
+let localStream = null;
+let statsTimer = null;
+const tiles = new Map();   // openid -> <voip-room>
+const audios = new Map();  // openid -> <audio>
+const streams = new Map(); // openid -> MediaStream of that member
+
+$('#group-id').value = query.get('groupId') || 'demo';
+$('#openid').value = query.get('openid') || 'browser-' + Math.random().toString(36).slice(2, 8);
+
+async function join() {
+  if (hook.state === 'joining' || hook.state === 'joined') return;
+  const groupId = $('#group-id').value.trim() || 'demo';
+  const openid = $('#openid').value.trim() || 'browser-' + Math.random().toString(36).slice(2, 8);
+  hook.openid = openid;
+  hook.groupId = groupId;
+  hook.lastError = null;
+  $('#error').hidden = true;
+  setState('joining');
+
+  let creds;
+  try {
+    creds = await credentials(openid, groupId);
+    localStream = await navigator.mediaDevices.getUserMedia({ audio: true, video: false })
+      .catch((e) => { throw failure(mediaReason(e), `microphone: ${e.message}`); });
+  } catch (e) {
+    return showError(e.reason || 'internal', e.message);
+  }
+
+  client = new RoomClient({ wsURL: wsURL(), creds, openid, groupId, muteConfig: hook.muteConfig });
+  client.addEventListener('state', (ev) => {
+    setState(ev.detail.state);
+    if (ev.detail.state === 'joined') startStats();
+  });
+  client.addEventListener('members', (ev) => setMembers(ev.detail.members));
+  client.addEventListener('track', (ev) => addStream(ev.detail.member, ev.detail.stream));
+  client.addEventListener('error', (ev) => showError(ev.detail.reason, ev.detail.message));
+  client.join(localStream);
+}
+
+function leave() {
+  if (client) client.leave();
+  teardown();
+}
+
+function setMute(mc) {
+  hook.muteConfig = { ...hook.muteConfig, ...mc };
+  if (client) client.setMute(hook.muteConfig);
+  for (const a of audios.values()) a.muted = hook.muteConfig.muteEarphone;
+  const mic = hook.muteConfig.muteMicrophone;
+  const ear = hook.muteConfig.muteEarphone;
+  $('#mute').setAttribute('aria-pressed', String(mic));
+  $('#mute').textContent = mic ? 'Unmute microphone' : 'Mute microphone';
+  $('#deafen').setAttribute('aria-pressed', String(ear));
+  $('#deafen').textContent = ear ? 'Unmute speaker' : 'Mute speaker';
+  const self = tiles.get(hook.openid);
+  if (self) self.muted = mic;
+}
+
+// credentials returns {appId, nonceStr, timeStamp, signature}: from the URL
+// when it carries a signature (production: the operator's backend signed),
+// else from roomd's dev signer.
+async function credentials(openid, groupId) {
+  if (query.has('signature')) {
+    const c = {};
+    for (const k of ['appId', 'nonceStr', 'timeStamp', 'signature']) c[k] = query.get(k) || '';
+    const missing = Object.keys(c).filter((k) => !c[k]);
+    if (missing.length) throw failure('params', `the URL lacks ${missing.join(', ')}`);
+    return c;
+  }
+  const res = await fetch('/dev/sign?' + new URLSearchParams({ openid, groupId }));
+  if (res.status === 404) {
+    throw failure('params', 'the URL has no signature and this server does not sign joins (not in dev mode)');
+  }
+  if (!res.ok) throw failure('internal', `/dev/sign answered HTTP ${res.status}`);
+  return res.json();
+}
+
+function wsURL() {
+  return (location.protocol === 'https:' ? 'wss:' : 'ws:') + '//' + location.host + '/ws';
+}
+
+// mediaReason maps getUserMedia's errors to DESIGN.md §2's reason words.
+function mediaReason(e) {
+  switch (e.name) {
+    case 'NotAllowedError': case 'SecurityError': return 'permission';
+    case 'NotFoundError': case 'OverconstrainedError': return 'absent';
+    case 'NotReadableError': case 'AbortError': return 'busy';
+    default: return 'internal';
+  }
+}
+
+function failure(reason, message) {
+  const e = new Error(message);
+  e.reason = reason;
+  return e;
+}
+
+function setState(state) {
+  hook.state = state;
+  const el = $('#state');
+  el.textContent = state;
+  el.dataset.state = state;
+  const inRoom = state === 'joined';
+  $('#join').disabled = state === 'joining' || inRoom;
+  $('#group-id').disabled = $('#openid').disabled = state === 'joining' || inRoom;
+  for (const id of ['#mute', '#deafen', '#leave']) $(id).disabled = !inRoom;
+}
+
+function showError(reason, message) {
+  hook.lastError = { reason, message };
+  const box = $('#error');
+  box.querySelector('.reason').textContent = reason;
+  box.querySelector('.message').textContent = message;
+  box.hidden = false;
+  setState('error');
+  teardown();
+}
+
+function setMembers(list) {
+  // The server's list names this member too; adding it when absent keeps the
+  // page right whichever way a server chooses.
+  const self = hook.state === 'joined' && !list.includes(hook.openid);
+  const members = self ? [...list, hook.openid] : [...list];
+  hook.members = members;
+  for (const [id, tile] of tiles) {
+    if (!members.includes(id)) { tile.remove(); tiles.delete(id); }
+  }
+  for (const [id, a] of audios) {
+    if (!members.includes(id)) { a.srcObject = null; a.remove(); audios.delete(id); streams.delete(id); }
+  }
+  for (const id of members) {
+    if (tiles.has(id)) continue;
+    const tile = document.createElement('voip-room');
+    tile.openid = id;
+    tile.mode = id === hook.openid ? 'camera' : 'video';
+    tile.addEventListener('error', (ev) => console.warn('voip-room', id, ev.detail.errMsg));
+    const stream = id === hook.openid ? localStream : streams.get(id);
+    if (stream) tile.srcObject = stream;
+    if (id === hook.openid) tile.muted = hook.muteConfig.muteMicrophone;
+    $('#members').append(tile);
+    tiles.set(id, tile);
+  }
+  $('#count').textContent = members.length ? `(${members.length})` : '';
+  $('#empty').hidden = members.length > 0;
+}
+
+function addStream(member, stream) {
+  streams.set(member, stream);
+  let a = audios.get(member);
+  if (!a) {
+    a = document.createElement('audio');
+    a.autoplay = true;
+    a.dataset.member = member;
+    $('#audio').append(a);
+    audios.set(member, a);
+  }
+  if (a.srcObject !== stream) a.srcObject = stream;
+  a.muted = hook.muteConfig.muteEarphone;
+  a.play().catch((e) => console.warn('audio of', member, 'did not start:', e.message));
+  const tile = tiles.get(member);
+  if (tile && tile.srcObject !== stream) tile.srcObject = stream;
+}
+
+// startStats polls the peer connection's statistics for the speaking state:
+// inbound audioLevel for the others, the microphone's level for oneself.
+function startStats() {
+  clearInterval(statsTimer);
+  statsTimer = setInterval(async () => {
+    if (!client || hook.state !== 'joined') return;
+    const s = await client.stats().catch(() => null);
+    if (!s) return;
+    const speakers = s.inboundAudio.filter((a) => a.audioLevel > SPEAKING_LEVEL).map((a) => a.member);
+    if (!hook.muteConfig.muteMicrophone && s.localAudioLevel > SPEAKING_LEVEL) speakers.push(hook.openid);
+    hook.speakers = speakers;
+    for (const [id, tile] of tiles) tile.speaking = speakers.includes(id);
+  }, STATS_MS);
+}
+
+// teardown drops everything of the session but the error shown.
+function teardown() {
+  clearInterval(statsTimer);
+  statsTimer = null;
+  if (localStream) localStream.getTracks().forEach((t) => t.stop());
+  localStream = null;
+  client = null;
+  if (hook.state !== 'error') setState('left');
+  hook.speakers = [];
+  setMembers([]);
+  for (const a of audios.values()) { a.srcObject = null; a.remove(); }
+  audios.clear();
+  streams.clear();
+  $('#count').textContent = '';
+  $('#empty').hidden = false;
+}
+
+$('#join-form').addEventListener('submit', (ev) => { ev.preventDefault(); join(); });
+$('#mute').addEventListener('click', () => setMute({ muteMicrophone: !hook.muteConfig.muteMicrophone }));
+$('#deafen').addEventListener('click', () => setMute({ muteEarphone: !hook.muteConfig.muteEarphone }));
+$('#leave').addEventListener('click', leave);
+setState('idle');
+if (query.get('autojoin') === '1') join();
