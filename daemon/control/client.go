@@ -1,0 +1,315 @@
+package control
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"runtime/debug"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// lingerTime bounds how long the rest of an over-long line is read and
+// dropped before the connection closes.
+const lingerTime = time.Second
+
+// client is one connection: a reader (serve), a writer (writeLoop) and one
+// goroutine per request being served.
+type client struct {
+	s      *Server
+	id     uint64
+	conn   net.Conn
+	peer   Peer
+	ctx    context.Context
+	cancel context.CancelFunc
+	q      *outQueue
+
+	// sem holds one token per request read and not yet finished (its answer
+	// written or discarded, or, for a notification, its handler returned).
+	sem        chan struct{}
+	inflight   sync.WaitGroup // running handlers of this client
+	writerDone chan struct{}
+	dropped    atomic.Bool
+	lingering  atomic.Bool // the reader closes the connection after draining input
+
+	subMu sync.Mutex
+	subs  map[string]struct{}
+}
+
+func newClient(s *Server, conn net.Conn, id uint64) *client {
+	ctx, cancel := context.WithCancel(context.Background())
+	return &client{
+		s: s, id: id, conn: conn, ctx: ctx, cancel: cancel,
+		q:          newOutQueue(),
+		sem:        make(chan struct{}, maxInFlight),
+		writerDone: make(chan struct{}),
+		subs:       make(map[string]struct{}),
+	}
+}
+
+// serve runs the client to its end: credentials, writer, read loop.
+func (c *client) serve() {
+	defer c.s.wg.Done()
+	defer c.s.remove(c)
+	log := c.s.log.With("client", c.id)
+	peer, err := peerOf(c.conn)
+	if err != nil {
+		log.Warn("control: refusing a client", "err", err)
+		c.kill()
+		return
+	}
+	c.peer = peer
+	log.Debug("control: client connected", "uid", peer.UID, "gid", peer.GID, "pid", peer.PID)
+	go c.writeLoop()
+	c.readLoop()
+	<-c.writerDone
+	log.Debug("control: client gone")
+}
+
+func (c *client) readLoop() {
+	sc := bufio.NewScanner(c.conn)
+	// +1: the scanner needs room for the newline of a line of exactly MaxLine.
+	sc.Buffer(make([]byte, 0, 4096), c.s.cfg.MaxLine+1)
+	for sc.Scan() {
+		line := bytes.TrimSpace(sc.Bytes())
+		if len(line) == 0 {
+			continue
+		}
+		if !c.acquire() {
+			break
+		}
+		c.handleLine(line)
+	}
+	switch err := sc.Err(); {
+	case c.ctx.Err() != nil:
+		c.kill()
+	case err == nil:
+		// EOF: the client may have only shut down its writing half and still
+		// wait for answers, so finish what it asked before closing.
+		c.inflight.Wait()
+		c.q.drain()
+	case errors.Is(err, bufio.ErrTooLong):
+		// The rest of the line cannot be resynchronised: answer, then close.
+		c.lingering.Store(true)
+		if c.acquire() {
+			c.s.addPending()
+			msg := fmt.Sprintf("request line longer than %d bytes", c.s.cfg.MaxLine)
+			c.queueAnswer(encodeError(nil, "", invalidRequest(msg)))
+		}
+		c.q.drain()
+		// Closing with the rest of the line unread would make the kernel
+		// reset the connection, and the client could lose the answer: the
+		// writer only shuts down its half, and the rest is read and dropped
+		// for a bounded time.
+		<-c.writerDone
+		c.conn.SetReadDeadline(time.Now().Add(lingerTime))
+		io.Copy(io.Discard, c.conn)
+		c.conn.Close()
+	default:
+		c.kill()
+	}
+}
+
+// acquire takes an in-flight token, waiting while the client has
+// maxInFlight requests unfinished.
+func (c *client) acquire() bool {
+	select {
+	case c.sem <- struct{}{}:
+		return true
+	case <-c.ctx.Done():
+		return false
+	}
+}
+
+// handleLine serves one non-empty line; it owns one in-flight token.
+func (c *client) handleLine(line []byte) {
+	m, id, e := decodeLine(line)
+	if e != nil {
+		c.s.addPending()
+		c.queueAnswer(encodeError(id, "", e))
+		return
+	}
+	c.s.requests.Add(1)
+	if !m.isNotification() {
+		c.s.addPending()
+	}
+	switch m.Method {
+	case "subscribe", "unsubscribe":
+		// Served inline so the subscription holds before the next line is
+		// read and its answer precedes the events it enables.
+		result, err := c.builtin(m)
+		c.finish(m, result, err)
+	default:
+		c.inflight.Add(1)
+		c.s.wg.Add(1)
+		go func() {
+			defer c.s.wg.Done()
+			defer c.inflight.Done()
+			result, err := c.call(m)
+			c.finish(m, result, err)
+		}()
+	}
+}
+
+// call runs the Handler, turning a panic into an internal error: a request
+// must never crash the daemon.
+func (c *client) call(m message) (result any, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			c.s.log.Error("control: handler panic", "client", c.id, "method", m.Method,
+				"panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+			result, err = nil, internalError(m.Method)
+		}
+	}()
+	req := &Request{ID: m.ID, Method: m.Method, Params: m.Params, Peer: c.peer, ClientID: c.id}
+	return c.s.h.ServeRPC(c.ctx, req)
+}
+
+// finish answers m (unless it is a notification) and gives its token back.
+func (c *client) finish(m message, result any, err error) {
+	if m.isNotification() {
+		<-c.sem
+		return
+	}
+	var line []byte
+	if err != nil {
+		e, chosen := handlerError(m.Method, err)
+		if !chosen {
+			c.s.log.Warn("control: method failed", "client", c.id, "method", m.Method, "err", err)
+		}
+		line = encodeError(m.ID, m.Method, e)
+	} else if line, err = encodeResult(m.ID, m.Method, result); err != nil {
+		c.s.log.Error("control: result cannot be marshalled", "method", m.Method, "err", err)
+	}
+	c.queueAnswer(line)
+}
+
+// queueAnswer queues an answer whose token and pending count are held; if
+// the client is going away they are released at once.
+func (c *client) queueAnswer(line []byte) {
+	if c.q.push(item{line: line, answer: true}, 0) != pushed {
+		c.releaseAnswer()
+	}
+}
+
+func (c *client) releaseAnswer() {
+	<-c.sem
+	c.s.donePending()
+}
+
+// writeLoop writes queued lines until the queue stops, then closes the
+// connection, which also ends the read loop.
+func (c *client) writeLoop() {
+	defer close(c.writerDone)
+	defer c.cancel()
+	defer func() {
+		if cw, ok := c.conn.(interface{ CloseWrite() error }); ok && c.lingering.Load() {
+			cw.CloseWrite()
+			return
+		}
+		c.conn.Close()
+	}()
+	for {
+		it, ok := c.q.pop()
+		if !ok {
+			return
+		}
+		c.conn.SetWriteDeadline(time.Now().Add(c.s.cfg.WriteTimeout))
+		_, err := c.conn.Write(it.line)
+		if it.answer {
+			c.releaseAnswer()
+		}
+		if err != nil {
+			if errors.Is(err, os.ErrDeadlineExceeded) && c.hasSubscriptions() {
+				c.drop("write timed out")
+			}
+			c.kill()
+			return
+		}
+	}
+}
+
+// kill ends the client now: nothing more is written, handlers are cancelled.
+func (c *client) kill() {
+	c.cancel()
+	c.conn.Close()
+	for _, it := range c.q.abort() {
+		if it.answer {
+			c.releaseAnswer()
+		}
+	}
+}
+
+// drop kills a client that stopped reading, counting it once.
+func (c *client) drop(why string) {
+	if c.dropped.CompareAndSwap(false, true) {
+		c.s.dropped.Add(1)
+		c.s.log.Warn("control: dropping a client that does not read", "client", c.id, "why", why)
+	}
+	c.kill()
+}
+
+func (c *client) hasSubscriptions() bool {
+	c.subMu.Lock()
+	defer c.subMu.Unlock()
+	return len(c.subs) > 0
+}
+
+func (c *client) subscribed(event string) bool {
+	c.subMu.Lock()
+	defer c.subMu.Unlock()
+	if len(c.subs) == 0 {
+		return false
+	}
+	_, all := c.subs["*"]
+	_, one := c.subs[event]
+	return all || one
+}
+
+// builtin serves subscribe {events} and unsubscribe {events?}. The set is
+// literal: "*" is one more name, and unsubscribe without events clears it.
+func (c *client) builtin(m message) (any, error) {
+	var p struct {
+		Events *[]string `json:"events"`
+	}
+	if m.Params != nil {
+		if err := json.Unmarshal(m.Params, &p); err != nil {
+			return nil, InvalidParams("events", "must be a list of event names")
+		}
+	}
+	if p.Events == nil && m.Method == "subscribe" {
+		return nil, InvalidParams("events", "required")
+	}
+	if p.Events != nil {
+		if len(*p.Events) == 0 && m.Method == "subscribe" {
+			return nil, InvalidParams("events", "must not be empty")
+		}
+		for _, name := range *p.Events {
+			if name == "" {
+				return nil, InvalidParams("events", "event names must not be empty")
+			}
+		}
+	}
+	c.subMu.Lock()
+	switch {
+	case m.Method == "subscribe":
+		for _, name := range *p.Events {
+			c.subs[name] = struct{}{}
+		}
+	case p.Events == nil:
+		clear(c.subs)
+	default:
+		for _, name := range *p.Events {
+			delete(c.subs, name)
+		}
+	}
+	c.subMu.Unlock()
+	return map[string]any{"errCode": 0, "errMsg": m.Method + ":ok"}, nil
+}

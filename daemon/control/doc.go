@@ -1,0 +1,18 @@
+// Package control is the transport of voipd's control socket: JSON-RPC 2.0
+// over a Unix stream socket, one JSON object per line in each direction
+// (DESIGN.md §2).
+//
+// The package knows nothing of rooms or devices. It accepts clients, reads
+// their peer credentials (SO_PEERCRED plus supplementary groups), decodes
+// request lines, hands each request to a Handler in its own goroutine so a
+// slow method never holds up a later one, and writes the answers and the
+// published events through one writer goroutine per client. It also serves
+// the two built-in methods, subscribe and unsubscribe.
+//
+// Limits keep one misbehaving client from stalling the daemon: a line over
+// Config.MaxLine is refused and the connection closed, at most
+// Config.MaxClients clients are served, a client has at most 64 requests in
+// flight (the reader stops reading beyond that, which pushes back on the
+// client instead of growing memory), and an event subscriber whose queue
+// fills is dropped and counted instead of blocking Publish.
+package control
