@@ -1,0 +1,302 @@
+package room
+
+import (
+	"encoding/json"
+	"fmt"
+	"net"
+	"strings"
+	"time"
+
+	"github.com/pion/ice/v4"
+	"github.com/pion/interceptor"
+	"github.com/pion/sdp/v3"
+	"github.com/pion/webrtc/v4"
+
+	"github.com/voipd/voipd/proto"
+)
+
+// opusCodec matches roomd's: the server forwards packets unchanged, so every
+// member must send the same codec.
+var opusCodec = webrtc.RTPCodecCapability{
+	MimeType:    webrtc.MimeTypeOpus,
+	ClockRate:   48000,
+	Channels:    2,
+	SDPFmtpLine: "minptime=10;useinbandfec=1",
+}
+
+// newAPI builds the session's pion API. Loopback candidates are gathered
+// only when the server itself is on a loopback address (an embedded roomd,
+// tests): anywhere else they could never pair.
+func newAPI(loopback bool) (*webrtc.API, error) {
+	me := &webrtc.MediaEngine{}
+	if err := me.RegisterCodec(webrtc.RTPCodecParameters{RTPCodecCapability: opusCodec, PayloadType: 111},
+		webrtc.RTPCodecTypeAudio); err != nil {
+		return nil, fmt.Errorf("register Opus: %w", err)
+	}
+	if err := me.RegisterHeaderExtension(webrtc.RTPHeaderExtensionCapability{URI: sdp.AudioLevelURI},
+		webrtc.RTPCodecTypeAudio); err != nil {
+		return nil, fmt.Errorf("register audio level extension: %w", err)
+	}
+	ir := &interceptor.Registry{}
+	if err := webrtc.RegisterDefaultInterceptors(me, ir); err != nil {
+		return nil, fmt.Errorf("register interceptors: %w", err)
+	}
+	var se webrtc.SettingEngine
+	se.SetIncludeLoopbackCandidate(loopback)
+	// A device daemon has no reason to hide its addresses behind mDNS
+	// names, and the server does not resolve them.
+	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
+	return webrtc.NewAPI(webrtc.WithMediaEngine(me), webrtc.WithInterceptorRegistry(ir),
+		webrtc.WithSettingEngine(se)), nil
+}
+
+// isLoopbackHost reports whether host names this machine's loopback.
+func isLoopbackHost(hostport string) bool {
+	host := hostport
+	if h, _, err := net.SplitHostPort(hostport); err == nil {
+		host = h
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// startPeer creates the PeerConnection once the server said joined, with the
+// upload track added before the first offer so that it takes the server's
+// recvonly section (mid 0).
+func (s *Session) startPeer(servers []proto.ICEServer) error {
+	api, err := newAPI(isLoopbackHost(s.url.Host))
+	if err != nil {
+		return err
+	}
+	iceServers := append([]webrtc.ICEServer(nil), s.cfg.ICEServers...)
+	for _, is := range servers {
+		iceServers = append(iceServers, webrtc.ICEServer{URLs: is.URLs, Username: is.Username, Credential: is.Credential})
+	}
+	pc, err := api.NewPeerConnection(webrtc.Configuration{ICEServers: iceServers})
+	if err != nil {
+		return fmt.Errorf("new peer connection: %w", err)
+	}
+	track, err := webrtc.NewTrackLocalStaticRTP(opusCodec, "audio", s.params.OpenID)
+	if err == nil {
+		s.sender, err = pc.AddTrack(track)
+	}
+	if err != nil {
+		pc.Close()
+		return fmt.Errorf("add audio track: %w", err)
+	}
+	s.track = track
+	sender := s.sender
+	go func() {
+		// Read RTCP so pion's interceptors (reports, NACK) run.
+		buf := make([]byte, 1500)
+		for {
+			if _, _, err := sender.Read(buf); err != nil {
+				return
+			}
+		}
+	}()
+	pc.OnICECandidate(s.localCandidate)
+	pc.OnTrack(s.remoteTrack)
+	pc.OnConnectionStateChange(func(st webrtc.PeerConnectionState) {
+		s.log.Debug("peer connection state", "state", st.String())
+		switch st {
+		case webrtc.PeerConnectionStateConnected:
+			s.connectedOnce.Do(func() { close(s.connected) })
+		case webrtc.PeerConnectionStateFailed:
+			s.fail(&Error{Reason: proto.ReasonUnreachable, Msg: "room: the media connection failed"})
+		}
+	})
+	s.mu.Lock()
+	s.pc = pc
+	s.mu.Unlock()
+	return nil
+}
+
+// answer answers a server offer and reports the members whose audio the
+// offer no longer carries.
+func (s *Session) answer(offer string) error {
+	pc := s.peer()
+	if err := pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: offer}); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	peerCands := s.pendingPeer
+	s.pendingPeer = nil
+	s.mu.Unlock()
+	for _, c := range peerCands {
+		if err := pc.AddICECandidate(c); err != nil {
+			s.log.Debug("add candidate", "err", err)
+		}
+	}
+	ans, err := pc.CreateAnswer(nil)
+	if err != nil {
+		return err
+	}
+	if err := pc.SetLocalDescription(ans); err != nil {
+		return err
+	}
+	if err := s.write(&proto.Message{Type: proto.TypeAnswer, SDP: pc.LocalDescription().SDP}); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	s.answered = true
+	local := s.pendingLocal
+	s.pendingLocal = nil
+	s.mu.Unlock()
+	for _, c := range local {
+		if err := s.write(&proto.Message{Type: proto.TypeCandidate, Candidate: c}); err != nil {
+			return err
+		}
+	}
+	s.endGoneTracks(offer)
+	return nil
+}
+
+// localCandidate trickles a gathered candidate, after the answer it
+// belongs to.
+func (s *Session) localCandidate(c *webrtc.ICECandidate) {
+	if c == nil {
+		return
+	}
+	b, err := json.Marshal(c.ToJSON())
+	if err != nil {
+		return
+	}
+	s.mu.Lock()
+	if !s.answered {
+		s.pendingLocal = append(s.pendingLocal, b)
+		s.mu.Unlock()
+		return
+	}
+	s.mu.Unlock()
+	if err := s.write(&proto.Message{Type: proto.TypeCandidate, Candidate: b}); err != nil {
+		s.log.Debug("send candidate", "err", err)
+	}
+}
+
+// addPeerCandidate adds the server's candidate, holding it until an offer
+// has set the remote description.
+func (s *Session) addPeerCandidate(raw json.RawMessage) {
+	var c webrtc.ICECandidateInit
+	if err := json.Unmarshal(raw, &c); err != nil {
+		s.log.Debug("bad candidate from server", "err", err)
+		return
+	}
+	pc := s.peer()
+	if pc == nil || pc.RemoteDescription() == nil {
+		s.mu.Lock()
+		s.pendingPeer = append(s.pendingPeer, c)
+		s.mu.Unlock()
+		return
+	}
+	if err := pc.AddICECandidate(c); err != nil {
+		s.log.Debug("add candidate", "err", err)
+	}
+}
+
+// remoteTrack hands a member's forwarded audio to the Handler. roomd sets
+// the stream id to the sender's openid.
+func (s *Session) remoteTrack(t *webrtc.TrackRemote, r *webrtc.RTPReceiver) {
+	if t.Kind() != webrtc.RTPCodecTypeAudio {
+		return
+	}
+	member := t.StreamID()
+	s.mu.Lock()
+	s.announced[member] = t
+	s.mu.Unlock()
+	s.log.Debug("member audio", "member", member, "ssrc", t.SSRC())
+	s.h.AudioTrack(member, t, r)
+}
+
+// endGoneTracks calls TrackEnded for announced members whose audio the
+// offer no longer sends (its section went inactive when they left).
+func (s *Session) endGoneTracks(offer string) {
+	var sd sdp.SessionDescription
+	if err := sd.UnmarshalString(offer); err != nil {
+		return
+	}
+	active := map[string]bool{}
+	for _, md := range sd.MediaDescriptions {
+		sending := false
+		stream := ""
+		for _, a := range md.Attributes {
+			switch a.Key {
+			case "sendonly", "sendrecv":
+				sending = true
+			case "msid":
+				stream, _, _ = strings.Cut(a.Value, " ")
+			}
+		}
+		if sending && stream != "" {
+			active[stream] = true
+		}
+	}
+	var gone []string
+	s.mu.Lock()
+	for m := range s.announced {
+		if !active[m] {
+			gone = append(gone, m)
+			delete(s.announced, m)
+		}
+	}
+	s.mu.Unlock()
+	for _, m := range gone {
+		s.h.TrackEnded(m)
+	}
+}
+
+// AudioLevelExtID is the negotiated id of the RFC 6464 audio level header
+// extension, 0 when the server did not offer it.
+func (s *Session) AudioLevelExtID() uint8 {
+	if s.sender == nil {
+		return 0
+	}
+	for _, e := range s.sender.GetParameters().HeaderExtensions {
+		if e.URI == sdp.AudioLevelURI {
+			return uint8(e.ID)
+		}
+	}
+	return 0
+}
+
+// Stats is a cheap snapshot of the media connection: no pion stats report
+// is built, only the ICE transport's selected pair is read.
+type Stats struct {
+	State           string        // the PeerConnection state: "connected", "disconnected", ...
+	LocalCandidate  string        // the selected pair's local side, e.g. "udp host 127.0.0.1:40000"
+	RemoteCandidate string        // and its remote side (roomd's single UDP port)
+	RemotePort      int           // the remote candidate's port
+	RTT             time.Duration // the pair's current STUN round trip, 0 before one was measured
+}
+
+// Stats returns the current Stats.
+func (s *Session) Stats() Stats {
+	pc := s.peer()
+	if pc == nil {
+		return Stats{State: "new"}
+	}
+	st := Stats{State: pc.ConnectionState().String()}
+	if s.sender == nil || s.sender.Transport() == nil {
+		return st
+	}
+	it := s.sender.Transport().ICETransport()
+	if pair, err := it.GetSelectedCandidatePair(); err == nil && pair != nil {
+		st.LocalCandidate = candString(pair.Local)
+		st.RemoteCandidate = candString(pair.Remote)
+		st.RemotePort = int(pair.Remote.Port)
+	}
+	if ps, ok := it.GetSelectedCandidatePairStats(); ok {
+		st.RTT = time.Duration(ps.CurrentRoundTripTime * float64(time.Second))
+	}
+	return st
+}
+
+func candString(c *webrtc.ICECandidate) string {
+	if c == nil {
+		return ""
+	}
+	return fmt.Sprintf("%s %s %s", c.Protocol.String(), c.Typ.String(), net.JoinHostPort(c.Address, fmt.Sprint(c.Port)))
+}

@@ -1,0 +1,164 @@
+// Package room is the client side of the room protocol (package proto): it
+// joins a roomd room over a WebSocket, answers the server's offers with one
+// pion PeerConnection, sends this device's audio on one track and hands the
+// other members' audio tracks to a Handler. voipd's daemon is its user.
+package room
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"syscall"
+	"time"
+
+	"github.com/gorilla/websocket"
+	"github.com/pion/webrtc/v4"
+
+	"github.com/voipd/voipd/proto"
+)
+
+// Config says where the room server is and how to reach it.
+type Config struct {
+	URL         string // ws://host:port/ws or wss://host:port/ws
+	TLS         *tls.Config
+	ICEServers  []webrtc.ICEServer // used besides those the server hands out
+	JoinTimeout time.Duration      // default 10s: the whole join, from dial to media connected
+	Logger      *slog.Logger
+}
+
+// JoinParams is a signed join, as the operator's backend issued it.
+type JoinParams struct {
+	AppID, OpenID, GroupID, NonceStr string
+	TimeStamp                        int64
+	Signature, RoomType              string
+	Mute                             proto.MuteConfig
+}
+
+// Handler receives a session's events. Calls come from the session's
+// goroutines (its reader, pion's track callbacks) and must return quickly;
+// AudioTrack may start a goroutine that reads the track until it errs.
+type Handler interface {
+	MembersChanged(members []string)
+	// AudioTrack: a member's audio arrived (or arrived again after a
+	// renegotiation; the new track replaces the old one).
+	AudioTrack(member string, t *webrtc.TrackRemote, r *webrtc.RTPReceiver)
+	// TrackEnded: the member's audio stopped being forwarded (it left).
+	TrackEnded(member string)
+	// Interrupted: the room was lost after Join returned (server closed,
+	// network, kicked, duplicate join). Called at most once, never after
+	// Leave.
+	Interrupted(err error)
+}
+
+// Error is a failed join or a lost room: Reason is one of proto's Reason*
+// words (unreachable, timeout, signature, timestamp, replay, room_full,
+// params, duplicate, shutdown, internal).
+type Error struct {
+	Reason string
+	Msg    string
+}
+
+func (e *Error) Error() string { return e.Msg }
+
+const defaultJoinTimeout = 10 * time.Second
+
+// Join connects, sends the signed join and returns once the server said
+// joined and the media connection (ICE and DTLS) is up. It fails with an
+// *Error, or with an error wrapping ctx.Err() when ctx ends first.
+func Join(ctx context.Context, cfg Config, p JoinParams, h Handler) (*Session, error) {
+	if h == nil {
+		return nil, &Error{Reason: proto.ReasonParams, Msg: "room: nil Handler"}
+	}
+	u, err := url.Parse(cfg.URL)
+	if err != nil || (u.Scheme != "ws" && u.Scheme != "wss") || u.Host == "" {
+		return nil, &Error{Reason: proto.ReasonParams, Msg: fmt.Sprintf("room: URL %q is not a ws:// or wss:// URL", cfg.URL)}
+	}
+	if cfg.JoinTimeout <= 0 {
+		cfg.JoinTimeout = defaultJoinTimeout
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	joinCtx, cancel := context.WithTimeout(ctx, cfg.JoinTimeout)
+	defer cancel()
+
+	s := newSession(cfg, u, p, h)
+	err = s.join(joinCtx)
+	if err == nil {
+		if err = s.markLive(); err == nil {
+			return s, nil
+		}
+	}
+	s.close()
+	switch {
+	case ctx.Err() != nil:
+		return nil, fmt.Errorf("room: join cancelled: %w", ctx.Err())
+	case joinCtx.Err() != nil:
+		var re *Error
+		if errors.As(err, &re) && re.Reason != proto.ReasonTimeout {
+			return nil, re // the server's answer came just as time ran out
+		}
+		return nil, &Error{Reason: proto.ReasonTimeout, Msg: fmt.Sprintf("room: no answer from %s within %s", u.Host, cfg.JoinTimeout)}
+	}
+	return nil, err
+}
+
+// join runs the join: dial, send join, wait for joined and connected.
+func (s *Session) join(ctx context.Context) error {
+	d := websocket.Dialer{TLSClientConfig: s.cfg.TLS, ReadBufferSize: 4096, WriteBufferSize: 4096}
+	conn, resp, err := d.DialContext(ctx, s.url.String(), nil)
+	if err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		return dialError(s.url.Host, resp, err)
+	}
+	conn.SetReadLimit(proto.MaxMessageBytes)
+	s.conn = conn
+	go s.readLoop()
+	if err := s.write(&proto.Message{
+		Type:       proto.TypeJoin,
+		Kind:       proto.KindVoIP,
+		AppID:      s.params.AppID,
+		OpenID:     s.params.OpenID,
+		GroupID:    s.params.GroupID,
+		NonceStr:   s.params.NonceStr,
+		TimeStamp:  s.params.TimeStamp,
+		Signature:  s.params.Signature,
+		RoomType:   s.params.RoomType,
+		MuteConfig: &s.params.Mute,
+	}); err != nil {
+		return &Error{Reason: proto.ReasonUnreachable, Msg: "room: sending join: " + err.Error()}
+	}
+	select {
+	case <-s.connected:
+		return nil
+	case <-s.failed:
+		return s.failErr
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// dialError maps a failed WebSocket dial to a reason: nobody listening,
+// no route or no such host are "unreachable"; a server that answers HTTP
+// but refuses the upgrade is "unreachable" too (it is not a roomd /ws).
+func dialError(host string, resp *http.Response, err error) error {
+	msg := fmt.Sprintf("room: cannot connect to %s: %v", host, err)
+	if resp != nil {
+		msg = fmt.Sprintf("room: %s refused the WebSocket upgrade: %s", host, resp.Status)
+	}
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		return &Error{Reason: proto.ReasonTimeout, Msg: msg}
+	}
+	if errors.Is(err, syscall.ECONNREFUSED) {
+		msg = fmt.Sprintf("room: nothing listens at %s", host)
+	}
+	return &Error{Reason: proto.ReasonUnreachable, Msg: msg}
+}

@@ -1,0 +1,135 @@
+package roomd
+
+import (
+	"crypto/rand"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/voipd/voipd/proto"
+)
+
+// rejection is a join refused with one of proto's reasons; it is what the
+// member is told in its error message.
+type rejection struct {
+	reason, msg string
+}
+
+func (r *rejection) Error() string { return r.reason + ": " + r.msg }
+
+func reject(reason, format string, args ...any) *rejection {
+	return &rejection{reason: reason, msg: fmt.Sprintf(format, args...)}
+}
+
+// authority checks join signatures, timestamps and nonces.
+type authority struct {
+	apps   map[string]string // id → secret
+	window time.Duration
+
+	mu     sync.Mutex
+	nonces map[string]time.Time // appId\x00nonceStr → time after which it may be forgotten
+	order  []nonceEntry         // the same, in insertion order, for pruning
+}
+
+type nonceEntry struct {
+	key     string
+	forgetAt time.Time
+}
+
+func newAuthority(apps []App, window time.Duration) *authority {
+	a := &authority{apps: map[string]string{}, window: window, nonces: map[string]time.Time{}}
+	for _, app := range apps {
+		a.apps[app.ID] = app.Secret
+	}
+	return a
+}
+
+// check authenticates a join (already validated by proto.Decode). The order
+// matters: a nonce is remembered only once the signature is good, so forged
+// joins cannot fill the nonce table.
+//
+// An unknown appId is reported as "signature": to the client it is the same
+// situation as a wrong key (nothing it signed can be checked), and saying
+// which apps exist would tell an outsider more than it needs.
+func (a *authority) check(m *proto.Message, now time.Time) *rejection {
+	secret, ok := a.apps[m.AppID]
+	if !ok {
+		return reject(proto.ReasonSignature, "unknown appId")
+	}
+	key := proto.SessionKey(secret, m.OpenID)
+	if !proto.VerifySignature(m.Signature, m.AppID, m.GroupID, m.NonceStr, m.TimeStamp, key) {
+		return reject(proto.ReasonSignature, "signature does not match")
+	}
+	ts := time.Unix(m.TimeStamp, 0)
+	if d := now.Sub(ts); d > a.window || d < -a.window {
+		return reject(proto.ReasonTimestamp, "timeStamp is %s away from the server's clock (window ±%s)",
+			d.Round(time.Second), a.window)
+	}
+	// A nonce must be remembered as long as its timeStamp stays acceptable:
+	// until ts + window, which may be later than now + window.
+	forgetAt := ts.Add(a.window)
+	k := m.AppID + "\x00" + m.NonceStr
+
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.pruneLocked(now)
+	if _, seen := a.nonces[k]; seen {
+		return reject(proto.ReasonReplay, "nonceStr was used before")
+	}
+	a.nonces[k] = forgetAt
+	a.order = append(a.order, nonceEntry{key: k, forgetAt: forgetAt})
+	return nil
+}
+
+// pruneLocked forgets nonces whose timeStamps are out of the window. Entries
+// are roughly time-ordered; one far in the future only delays pruning of
+// those after it, never forgets a nonce early.
+func (a *authority) pruneLocked(now time.Time) {
+	i := 0
+	for ; i < len(a.order) && now.After(a.order[i].forgetAt); i++ {
+		if a.nonces[a.order[i].key] == a.order[i].forgetAt {
+			delete(a.nonces, a.order[i].key)
+		}
+	}
+	if i > 0 {
+		a.order = append(a.order[:0], a.order[i:]...)
+	}
+}
+
+// Signed is a signed join as the browser client's /dev/sign returns it.
+type Signed struct {
+	AppID     string `json:"appId"`
+	OpenID    string `json:"openid"`
+	GroupID   string `json:"groupId"`
+	NonceStr  string `json:"nonceStr"`
+	TimeStamp int64  `json:"timeStamp"`
+	Signature string `json:"signature"`
+}
+
+// Sign mints what an operator's backend would hand a member: a signature for
+// joining groupID as openid, with a fresh nonce and the given time.
+func Sign(app App, openid, groupID string, now time.Time) Signed {
+	nonce := NonceStr()
+	ts := now.Unix()
+	return Signed{
+		AppID:     app.ID,
+		OpenID:    openid,
+		GroupID:   groupID,
+		NonceStr:  nonce,
+		TimeStamp: ts,
+		Signature: proto.Signature(app.ID, groupID, nonce, ts, proto.SessionKey(app.Secret, openid)),
+	}
+}
+
+// NonceStr returns 16 random alphanumeric characters, like WeChat's.
+func NonceStr() string {
+	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+	var b [16]byte
+	rand.Read(b[:]) // crypto/rand.Read never fails (Go 1.24+)
+	var sb strings.Builder
+	for _, c := range b {
+		sb.WriteByte(alphabet[int(c)%len(alphabet)])
+	}
+	return sb.String()
+}

@@ -1,0 +1,249 @@
+package roomd
+
+import (
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/gorilla/websocket"
+	"github.com/pion/webrtc/v4"
+
+	"github.com/voipd/voipd/proto"
+)
+
+// Timing of the signalling connection.
+const (
+	joinWait     = 10 * time.Second // the first message (join) must come within this
+	pingInterval = 15 * time.Second // server pings; a member that misses
+	readWait     = 45 * time.Second // three pongs in a row is gone
+	writeWait    = 5 * time.Second  // one write, including the final error
+	sendQueueLen = 64               // messages queued to one member before it is dropped
+)
+
+var upgrader = websocket.Upgrader{
+	ReadBufferSize:  4096,
+	WriteBufferSize: 4096,
+	// Joins are authenticated by signature, not by origin: the browser
+	// client may be served from elsewhere than roomd.
+	CheckOrigin: func(*http.Request) bool { return true },
+}
+
+// member is one joined (or joining) WebSocket connection and its
+// PeerConnection.
+type member struct {
+	srv    *Server
+	conn   *websocket.Conn
+	log    *slog.Logger
+	openid string
+	key    string // room key
+
+	out      chan []byte
+	quit     chan struct{} // closed by fail: the writer sends final and closes
+	quitOnce sync.Once
+	final    []byte // the error message to send before closing, or nil
+
+	pc  *webrtc.PeerConnection
+	fwd *webrtc.TrackLocalStaticRTP
+
+	senders map[string]*webrtc.RTPSender // other member → its track in pc; under Server.mu
+
+	negMu        sync.Mutex
+	negotiating  bool // an offer is outstanding
+	pendingOffer bool // another offer is due once it is answered
+	pendingCands []webrtc.ICECandidateInit
+	mute         proto.MuteConfig
+}
+
+// send queues msg for the writer. A member whose queue is full is too slow
+// to keep up and is dropped rather than allowed to stall the room.
+func (m *member) send(msg *proto.Message) {
+	b, err := json.Marshal(msg)
+	if err != nil {
+		return
+	}
+	select {
+	case <-m.quit:
+	case m.out <- b:
+	default:
+		m.log.Warn("send queue full, dropping member")
+		m.fail(proto.ReasonInternal, "send queue overflow: the member is not reading")
+	}
+}
+
+// fail ends the member's connection, after an error message when reason is
+// not empty. Safe to call more than once and from any goroutine; the first
+// call wins.
+func (m *member) fail(reason, msg string) {
+	m.quitOnce.Do(func() {
+		if reason != "" {
+			m.final, _ = json.Marshal(&proto.Message{Type: proto.TypeError, Reason: reason, Message: msg})
+		}
+		close(m.quit)
+	})
+}
+
+// writeLoop is the member's only writer: queued messages, pings, and at the
+// end the final error and a close frame.
+func (m *member) writeLoop(done chan<- struct{}) {
+	defer close(done)
+	defer m.conn.Close()
+	ping := time.NewTicker(pingInterval)
+	defer ping.Stop()
+	for {
+		select {
+		case b := <-m.out:
+			m.conn.SetWriteDeadline(time.Now().Add(writeWait))
+			if err := m.conn.WriteMessage(websocket.TextMessage, b); err != nil {
+				m.fail("", "")
+				return
+			}
+		case <-ping.C:
+			if err := m.conn.WriteControl(websocket.PingMessage, nil, time.Now().Add(writeWait)); err != nil {
+				m.fail("", "")
+				return
+			}
+		case <-m.quit:
+			m.conn.SetWriteDeadline(time.Now().Add(writeWait))
+			if m.final != nil {
+				m.conn.WriteMessage(websocket.TextMessage, m.final)
+			}
+			m.conn.WriteControl(websocket.CloseMessage,
+				websocket.FormatCloseMessage(websocket.CloseNormalClosure, ""), time.Now().Add(writeWait))
+			return
+		}
+	}
+}
+
+// serveWS is /ws: one member from upgrade to close. This goroutine is the
+// member's reader.
+func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	if s.closing {
+		s.mu.Unlock()
+		http.Error(w, "shutting down", http.StatusServiceUnavailable)
+		return
+	}
+	s.conns.Add(1)
+	s.mu.Unlock()
+	defer s.conns.Done()
+
+	conn, err := upgrader.Upgrade(w, r, nil)
+	if err != nil {
+		return // the upgrader has answered
+	}
+	conn.SetReadLimit(proto.MaxMessageBytes)
+	m := &member{
+		srv:     s,
+		conn:    conn,
+		log:     s.log.With("remote", r.RemoteAddr),
+		out:     make(chan []byte, sendQueueLen),
+		quit:    make(chan struct{}),
+		senders: map[string]*webrtc.RTPSender{},
+	}
+	writerDone := make(chan struct{})
+	go m.writeLoop(writerDone)
+	defer func() {
+		m.fail("", "")
+		<-writerDone
+	}()
+
+	conn.SetReadDeadline(time.Now().Add(joinWait))
+	join, rej := m.readJoin()
+	if rej != nil {
+		m.log.Info("join refused", "reason", rej.reason, "detail", rej.msg)
+		m.fail(rej.reason, rej.msg)
+		return
+	}
+	m.openid = join.OpenID
+	m.key = join.AppID + "\x00" + join.GroupID
+	m.log = m.log.With("openid", join.OpenID, "groupId", join.GroupID)
+	if join.MuteConfig != nil {
+		m.mute = *join.MuteConfig
+	}
+	if err := m.newPeer(s.api); err != nil {
+		m.log.Error("join failed", "err", err)
+		m.fail(proto.ReasonInternal, "could not set up media")
+		return
+	}
+	defer m.pc.Close()
+	if rej := s.join(m); rej != nil {
+		m.log.Info("join refused", "reason", rej.reason, "detail", rej.msg)
+		m.fail(rej.reason, rej.msg)
+		return
+	}
+	m.log.Info("joined")
+	defer s.leave(m)
+
+	conn.SetPongHandler(func(string) error {
+		return conn.SetReadDeadline(time.Now().Add(readWait))
+	})
+	m.readLoop()
+}
+
+// readJoin reads and authenticates the first message.
+func (m *member) readJoin() (*proto.Message, *rejection) {
+	_, b, err := m.conn.ReadMessage()
+	if err != nil {
+		return nil, reject(proto.ReasonParams, "no join message: %v", err)
+	}
+	msg, err := proto.Decode(b)
+	if err != nil {
+		return nil, reject(proto.ReasonParams, "%v", err)
+	}
+	if msg.Type != proto.TypeJoin {
+		return nil, reject(proto.ReasonParams, "the first message must be join, not %s", msg.Type)
+	}
+	if rej := m.srv.auth.check(msg, time.Now()); rej != nil {
+		return nil, rej
+	}
+	return msg, nil
+}
+
+// readLoop handles a joined member's messages until it leaves, errs or is
+// closed.
+func (m *member) readLoop() {
+	for {
+		m.conn.SetReadDeadline(time.Now().Add(readWait))
+		_, b, err := m.conn.ReadMessage()
+		if err != nil {
+			var ce *websocket.CloseError
+			if !errors.As(err, &ce) {
+				m.log.Debug("read", "err", err)
+			}
+			return
+		}
+		msg, err := proto.Decode(b)
+		if err != nil {
+			m.fail(proto.ReasonParams, err.Error())
+			return
+		}
+		switch msg.Type {
+		case proto.TypeAnswer:
+			err = m.answer(msg.SDP)
+		case proto.TypeCandidate:
+			err = m.candidate(msg.Candidate)
+		case proto.TypeMute:
+			m.negMu.Lock()
+			m.mute = *msg.MuteConfig
+			m.negMu.Unlock()
+			m.log.Debug("mute", "microphone", msg.MuteConfig.MuteMicrophone, "earphone", msg.MuteConfig.MuteEarphone)
+		case proto.TypePing:
+			m.send(&proto.Message{Type: proto.TypePong})
+		case proto.TypePong:
+		case proto.TypeLeave:
+			m.log.Info("left")
+			m.fail("", "")
+			return
+		default:
+			err = errors.New(msg.Type + " is not a message a client sends")
+		}
+		if err != nil {
+			m.log.Info("bad message", "type", msg.Type, "err", err)
+			m.fail(proto.ReasonParams, err.Error())
+			return
+		}
+	}
+}

@@ -1,0 +1,110 @@
+package roomd
+
+import (
+	"slices"
+
+	"github.com/voipd/voipd/proto"
+)
+
+// room is one group room: it exists while it has members. Its fields are
+// guarded by Server.mu; membership changes are rare next to media, so one
+// lock for all rooms keeps the join/leave bookkeeping simple.
+type room struct {
+	members map[string]*member // openid → member
+	order   []string           // openids in join order, for stable member lists
+}
+
+func (r *room) memberList() []string { return slices.Clone(r.order) }
+
+// join adds m to its room: the other members' tracks to m's PeerConnection
+// and m's track to theirs. A member already there under the same openid is
+// replaced (it gets error "duplicate"). Then m gets joined and its first
+// offer, the others a new offer, and everyone the member list.
+func (s *Server) join(m *member) *rejection {
+	s.mu.Lock()
+	if s.closing {
+		s.mu.Unlock()
+		return reject(proto.ReasonShutdown, "the room server is shutting down")
+	}
+	r := s.rooms[m.key]
+	if r == nil {
+		r = &room{members: map[string]*member{}}
+		s.rooms[m.key] = r
+	}
+	old := r.members[m.openid]
+	if old == nil && len(r.members) >= s.cfg.MaxMembers {
+		s.mu.Unlock()
+		return reject(proto.ReasonRoomFull, "the room has %d members, the most it holds", s.cfg.MaxMembers)
+	}
+	if old != nil {
+		s.detachLocked(r, old)
+		s.rooms[m.key] = r // detaching the last member dropped the room
+		old.fail(proto.ReasonDuplicate, "the same openid joined the room again")
+	}
+	others := make([]*member, 0, len(r.members))
+	for _, id := range r.order {
+		o := r.members[id]
+		if err := m.addSender(o); err != nil {
+			m.log.Error("adding a member's track", "other", o.openid, "err", err)
+		} else if err := o.addSender(m); err != nil {
+			o.log.Error("adding a member's track", "other", m.openid, "err", err)
+		}
+		others = append(others, o)
+	}
+	r.members[m.openid] = m
+	r.order = append(r.order, m.openid)
+	list := r.memberList()
+	// Queued under the lock so that no members message of a concurrent join
+	// reaches m before its joined.
+	m.send(&proto.Message{Type: proto.TypeJoined, Members: list, ICEServers: s.cfg.ICEServers})
+	s.mu.Unlock()
+
+	m.negotiate()
+	for _, o := range others {
+		o.negotiate()
+	}
+	s.broadcastMembers(append(others, m), list)
+	return nil
+}
+
+// leave removes m from its room, if it is still the member under its openid
+// (a duplicate join has already replaced it otherwise).
+func (s *Server) leave(m *member) {
+	s.mu.Lock()
+	r := s.rooms[m.key]
+	if r == nil || r.members[m.openid] != m {
+		s.mu.Unlock()
+		return
+	}
+	others := s.detachLocked(r, m)
+	list := r.memberList()
+	s.mu.Unlock()
+	m.log.Info("member gone")
+	for _, o := range others {
+		o.negotiate()
+	}
+	s.broadcastMembers(others, list)
+}
+
+// detachLocked takes m out of r and its track out of the others'
+// PeerConnections, returning the others. Called under s.mu.
+func (s *Server) detachLocked(r *room, m *member) []*member {
+	delete(r.members, m.openid)
+	r.order = slices.DeleteFunc(r.order, func(id string) bool { return id == m.openid })
+	others := make([]*member, 0, len(r.order))
+	for _, id := range r.order {
+		o := r.members[id]
+		o.removeSender(m.openid)
+		others = append(others, o)
+	}
+	if len(r.members) == 0 {
+		delete(s.rooms, m.key)
+	}
+	return others
+}
+
+func (s *Server) broadcastMembers(to []*member, list []string) {
+	for _, o := range to {
+		o.send(&proto.Message{Type: proto.TypeMembers, Members: list})
+	}
+}

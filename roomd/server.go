@@ -1,0 +1,268 @@
+// Package roomd is the room server: WebSocket signalling (package proto),
+// join authentication with WeChat-style signatures, and a small SFU that
+// forwards each member's Opus RTP to every other member of its room without
+// re-encoding. All media of all peer connections shares one UDP port (pion's
+// ICE UDP mux), so a deployment opens one TCP and one UDP port.
+//
+// The browser client in roomd/web is embedded and served at /.
+package roomd
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/pion/ice/v4"
+	"github.com/pion/webrtc/v4"
+
+	"github.com/voipd/voipd/proto"
+)
+
+// App is one application roomd serves: members of an app sign their joins
+// with session keys derived from its secret.
+type App struct {
+	ID, Secret string
+}
+
+// Config configures a Server. Zero values take the documented defaults.
+type Config struct {
+	Listen          string            // TCP address of HTTP/WebSocket, e.g. "127.0.0.1:0"
+	Apps            []App             // at least one
+	Dev             bool              // serve GET /dev/sign for the browser client
+	MaxMembers      int               // group room size, default 10 (WeChat's limit)
+	TimestampWindow time.Duration     // accepted clock skew of timeStamp, default 300s
+	UDPPort         int               // the one UDP port for all media; 0 picks one
+	PublicIPs       []string          // 1:1 NAT addresses announced as host candidates
+	ICEServers      []proto.ICEServer // handed to clients in joined
+	TLSCert, TLSKey string            // PEM files; when set, serve https/wss
+	Logger          *slog.Logger
+}
+
+const (
+	defaultMaxMembers = 10
+	defaultWindow     = 300 * time.Second
+)
+
+// Server is a running (or ready to run) roomd.
+type Server struct {
+	cfg  Config
+	log  *slog.Logger
+	auth *authority
+
+	listener net.Listener
+	httpSrv  *http.Server
+	udpMux   ice.UDPMux
+	udpPort  int
+	api      *webrtc.API
+	scheme   string
+
+	mu      sync.Mutex
+	rooms   map[string]*room // key: appID + "\x00" + groupId
+	closing bool
+	conns   sync.WaitGroup // one per WebSocket handler
+}
+
+// New validates cfg and returns a Server that is not yet listening.
+func New(cfg Config) (*Server, error) {
+	if cfg.Listen == "" {
+		return nil, errors.New("roomd: Config.Listen is empty")
+	}
+	if _, _, err := net.SplitHostPort(cfg.Listen); err != nil {
+		return nil, fmt.Errorf("roomd: Config.Listen %q: %w", cfg.Listen, err)
+	}
+	if len(cfg.Apps) == 0 {
+		return nil, errors.New("roomd: Config.Apps is empty: at least one app is needed")
+	}
+	seen := map[string]bool{}
+	for i, a := range cfg.Apps {
+		switch {
+		case a.ID == "":
+			return nil, fmt.Errorf("roomd: Config.Apps[%d].ID is empty", i)
+		case a.Secret == "":
+			return nil, fmt.Errorf("roomd: Config.Apps[%d].Secret is empty", i)
+		case seen[a.ID]:
+			return nil, fmt.Errorf("roomd: Config.Apps[%d].ID %q is listed twice", i, a.ID)
+		}
+		seen[a.ID] = true
+	}
+	if cfg.MaxMembers < 0 {
+		return nil, fmt.Errorf("roomd: Config.MaxMembers %d is negative", cfg.MaxMembers)
+	}
+	if cfg.MaxMembers == 0 {
+		cfg.MaxMembers = defaultMaxMembers
+	}
+	if cfg.TimestampWindow < 0 {
+		return nil, fmt.Errorf("roomd: Config.TimestampWindow %v is negative", cfg.TimestampWindow)
+	}
+	if cfg.TimestampWindow == 0 {
+		cfg.TimestampWindow = defaultWindow
+	}
+	if cfg.UDPPort < 0 || cfg.UDPPort > 65535 {
+		return nil, fmt.Errorf("roomd: Config.UDPPort %d is out of range", cfg.UDPPort)
+	}
+	for i, ip := range cfg.PublicIPs {
+		if net.ParseIP(ip) == nil {
+			return nil, fmt.Errorf("roomd: Config.PublicIPs[%d] %q is not an IP address", i, ip)
+		}
+	}
+	for i, is := range cfg.ICEServers {
+		if len(is.URLs) == 0 {
+			return nil, fmt.Errorf("roomd: Config.ICEServers[%d].URLs is empty", i)
+		}
+	}
+	if (cfg.TLSCert == "") != (cfg.TLSKey == "") {
+		return nil, errors.New("roomd: Config.TLSCert and Config.TLSKey must be set together")
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	s := &Server{
+		cfg:    cfg,
+		log:    cfg.Logger,
+		auth:   newAuthority(cfg.Apps, cfg.TimestampWindow),
+		rooms:  map[string]*room{},
+		scheme: "http",
+	}
+	if cfg.TLSCert != "" {
+		s.scheme = "https"
+	}
+	return s, nil
+}
+
+// Start binds the TCP listener and the UDP media port and serves until Close.
+// It returns once both are bound; ctx bounds only the start itself.
+func (s *Server) Start(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	var tlsCfg *tls.Config
+	if s.cfg.TLSCert != "" {
+		cert, err := tls.LoadX509KeyPair(s.cfg.TLSCert, s.cfg.TLSKey)
+		if err != nil {
+			return fmt.Errorf("roomd: loading Config.TLSCert/TLSKey: %w", err)
+		}
+		tlsCfg = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	}
+	var lc net.ListenConfig
+	ln, err := lc.Listen(ctx, "tcp", s.cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("roomd: listen %s: %w", s.cfg.Listen, err)
+	}
+	host, _, _ := net.SplitHostPort(s.cfg.Listen)
+	mux, port, err := listenUDPMux(host, s.cfg.UDPPort)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	api, err := newAPI(mux, s.cfg.PublicIPs)
+	if err != nil {
+		ln.Close()
+		mux.Close()
+		return err
+	}
+	s.listener, s.udpMux, s.udpPort, s.api = ln, mux, port, api
+	s.httpSrv = &http.Server{
+		Handler:           s.Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
+	}
+	if tlsCfg != nil {
+		ln = tls.NewListener(ln, tlsCfg)
+	}
+	go func() {
+		if err := s.httpSrv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			s.log.Error("http server stopped", "err", err)
+		}
+	}()
+	s.log.Info("roomd listening", "url", s.URL(), "udpPort", port)
+	return nil
+}
+
+// Addr is the TCP host:port actually bound (after Start).
+func (s *Server) Addr() string {
+	if s.listener == nil {
+		return ""
+	}
+	return s.listener.Addr().String()
+}
+
+// UDPPort is the UDP media port actually bound (after Start).
+func (s *Server) UDPPort() int { return s.udpPort }
+
+// URL is the base URL clients use, e.g. "http://127.0.0.1:8443"; the
+// signalling endpoint is URL with ws(s) and path /ws.
+func (s *Server) URL() string {
+	return s.scheme + "://" + s.Addr()
+}
+
+// Close tells every member the server is shutting down (error reason
+// "shutdown"), closes all peer connections, the listeners and the UDP port,
+// and waits for the connection goroutines to end.
+func (s *Server) Close() error {
+	s.mu.Lock()
+	if s.closing {
+		s.mu.Unlock()
+		return nil
+	}
+	s.closing = true
+	var all []*member
+	for _, r := range s.rooms {
+		for _, m := range r.members {
+			all = append(all, m)
+		}
+	}
+	s.mu.Unlock()
+	for _, m := range all {
+		m.fail(proto.ReasonShutdown, "the room server is shutting down")
+	}
+	var err error
+	if s.httpSrv != nil {
+		// Close (not Shutdown): hijacked WebSockets are ours to end, done above.
+		err = s.httpSrv.Close()
+	}
+	s.conns.Wait()
+	if s.udpMux != nil {
+		if cerr := s.udpMux.Close(); err == nil {
+			err = cerr
+		}
+	}
+	return err
+}
+
+// listenUDPMux binds the single media port. A specific host address gets one
+// socket (UDPMuxDefault); an unspecified one a socket per interface address
+// on the same port (MultiUDPMux), so replies leave from the address the
+// candidate names.
+func listenUDPMux(host string, port int) (ice.UDPMux, int, error) {
+	ip := net.ParseIP(host)
+	if ip != nil && !ip.IsUnspecified() {
+		conn, err := net.ListenUDP("udp", &net.UDPAddr{IP: ip, Port: port})
+		if err != nil {
+			return nil, 0, fmt.Errorf("roomd: listen UDP %s: %w", net.JoinHostPort(host, strconv.Itoa(port)), err)
+		}
+		return webrtc.NewICEUDPMux(nil, conn), conn.LocalAddr().(*net.UDPAddr).Port, nil
+	}
+	if port == 0 {
+		// MultiUDPMux binds every address to the same fixed port: pick a
+		// free one first.
+		probe, err := net.ListenUDP("udp4", &net.UDPAddr{})
+		if err != nil {
+			return nil, 0, fmt.Errorf("roomd: pick a UDP port: %w", err)
+		}
+		port = probe.LocalAddr().(*net.UDPAddr).Port
+		probe.Close()
+	}
+	mux, err := ice.NewMultiUDPMuxFromPort(port, ice.UDPMuxFromPortWithLoopback(),
+		ice.UDPMuxFromPortWithNetworks(ice.NetworkTypeUDP4))
+	if err != nil {
+		return nil, 0, fmt.Errorf("roomd: listen UDP port %d: %w", port, err)
+	}
+	return mux, port, nil
+}

@@ -1,0 +1,228 @@
+package roomd
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/pion/ice/v4"
+	"github.com/pion/interceptor"
+	"github.com/pion/sdp/v3"
+	"github.com/pion/webrtc/v4"
+
+	"github.com/voipd/voipd/proto"
+)
+
+// opusCodec is the one audio codec roomd negotiates: forwarding without
+// re-encoding needs every member on the same codec and payload type.
+var opusCodec = webrtc.RTPCodecCapability{
+	MimeType:    webrtc.MimeTypeOpus,
+	ClockRate:   48000,
+	Channels:    2,
+	SDPFmtpLine: "minptime=10;useinbandfec=1",
+}
+
+// newAPI builds the pion API every member's PeerConnection shares: Opus and
+// the RFC 6464 audio level extension (so the server's offers fix their ids
+// for everyone and forwarded packets keep valid ids), default interceptors,
+// and the single UDP mux.
+func newAPI(mux ice.UDPMux, publicIPs []string) (*webrtc.API, error) {
+	me := &webrtc.MediaEngine{}
+	if err := me.RegisterCodec(webrtc.RTPCodecParameters{RTPCodecCapability: opusCodec, PayloadType: 111},
+		webrtc.RTPCodecTypeAudio); err != nil {
+		return nil, fmt.Errorf("roomd: register Opus: %w", err)
+	}
+	if err := me.RegisterHeaderExtension(webrtc.RTPHeaderExtensionCapability{URI: sdp.AudioLevelURI},
+		webrtc.RTPCodecTypeAudio); err != nil {
+		return nil, fmt.Errorf("roomd: register audio level extension: %w", err)
+	}
+	ir := &interceptor.Registry{}
+	if err := webrtc.RegisterDefaultInterceptors(me, ir); err != nil {
+		return nil, fmt.Errorf("roomd: register interceptors: %w", err)
+	}
+	var se webrtc.SettingEngine
+	se.SetICEUDPMux(mux)
+	// Loopback candidates let clients on the same host (an embedded roomd,
+	// tests on a machine without network) connect; elsewhere they cost a
+	// failed check or two.
+	se.SetIncludeLoopbackCandidate(true)
+	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4, webrtc.NetworkTypeUDP6})
+	// A server cannot resolve browsers' .local names across networks; it
+	// learns their addresses as peer-reflexive candidates instead.
+	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
+	if len(publicIPs) > 0 {
+		se.SetNAT1To1IPs(publicIPs, webrtc.ICECandidateTypeHost)
+	}
+	return webrtc.NewAPI(webrtc.WithMediaEngine(me), webrtc.WithInterceptorRegistry(ir),
+		webrtc.WithSettingEngine(se)), nil
+}
+
+// newPeer creates a member's PeerConnection: first a recvonly audio
+// transceiver for its upload (mid 0), then the forwarding track the others
+// will receive its audio on.
+func (m *member) newPeer(api *webrtc.API) error {
+	pc, err := api.NewPeerConnection(webrtc.Configuration{})
+	if err != nil {
+		return fmt.Errorf("new peer connection: %w", err)
+	}
+	if _, err := pc.AddTransceiverFromKind(webrtc.RTPCodecTypeAudio,
+		webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionRecvonly}); err != nil {
+		pc.Close()
+		return fmt.Errorf("add upload transceiver: %w", err)
+	}
+	fwd, err := webrtc.NewTrackLocalStaticRTP(opusCodec, "audio", m.openid)
+	if err != nil {
+		pc.Close()
+		return fmt.Errorf("new forwarding track: %w", err)
+	}
+	m.pc, m.fwd = pc, fwd
+	pc.OnTrack(m.forward)
+	pc.OnICECandidate(func(c *webrtc.ICECandidate) {
+		if c == nil {
+			return
+		}
+		b, err := json.Marshal(c.ToJSON())
+		if err != nil {
+			return
+		}
+		m.send(&proto.Message{Type: proto.TypeCandidate, Candidate: b})
+	})
+	pc.OnConnectionStateChange(func(st webrtc.PeerConnectionState) {
+		m.log.Debug("peer connection state", "state", st.String())
+		if st == webrtc.PeerConnectionStateFailed {
+			m.fail(proto.ReasonUnreachable, "media connection failed")
+		}
+	})
+	return nil
+}
+
+// forward is the one read loop of a member's upload: each packet goes to the
+// member's forwarding track, which pion writes to every PeerConnection it is
+// bound to (the other members), rewriting SSRC and payload type per binding.
+func (m *member) forward(t *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
+	if t.Kind() != webrtc.RTPCodecTypeAudio {
+		return
+	}
+	m.log.Debug("upload track", "ssrc", t.SSRC())
+	buf := make([]byte, 1500)
+	for {
+		n, _, err := t.Read(buf)
+		if err != nil {
+			return
+		}
+		// Errors here are members that just left (a closed binding); the
+		// others still got the packet.
+		_, _ = m.fwd.Write(buf[:n])
+	}
+}
+
+// addSender adds another member's forwarding track to this member's
+// PeerConnection as a sendonly transceiver. Called under Server.mu.
+func (m *member) addSender(other *member) error {
+	tr, err := m.pc.AddTransceiverFromTrack(other.fwd,
+		webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendonly})
+	if err != nil {
+		return err
+	}
+	sender := tr.Sender()
+	m.senders[other.openid] = sender
+	// RTCP from receivers must be read for pion's interceptors to run; the
+	// content (PLI, receiver reports) matters only once video comes.
+	go func() {
+		buf := make([]byte, 1500)
+		for {
+			if _, _, err := sender.Read(buf); err != nil {
+				return
+			}
+		}
+	}()
+	return nil
+}
+
+// removeSender stops forwarding other's audio to this member. Called under
+// Server.mu.
+func (m *member) removeSender(openid string) {
+	if s, ok := m.senders[openid]; ok {
+		delete(m.senders, openid)
+		if err := m.pc.RemoveTrack(s); err != nil && !errors.Is(err, webrtc.ErrConnectionClosed) {
+			m.log.Debug("remove track", "err", err)
+		}
+	}
+}
+
+// negotiate sends this member a new offer, or, when one is already
+// outstanding, remembers to send another once its answer arrives: offers to
+// one member never overlap.
+func (m *member) negotiate() {
+	m.negMu.Lock()
+	defer m.negMu.Unlock()
+	if m.negotiating {
+		m.pendingOffer = true
+		return
+	}
+	m.negotiating = true
+	m.offerLocked()
+}
+
+func (m *member) offerLocked() {
+	offer, err := m.pc.CreateOffer(nil)
+	if err == nil {
+		err = m.pc.SetLocalDescription(offer)
+	}
+	if err != nil {
+		m.negotiating = false
+		if m.pc.ConnectionState() != webrtc.PeerConnectionStateClosed {
+			m.log.Warn("creating offer failed", "err", err)
+			m.fail(proto.ReasonInternal, "creating an offer failed")
+		}
+		return
+	}
+	m.send(&proto.Message{Type: proto.TypeOffer, SDP: m.pc.LocalDescription().SDP})
+}
+
+// answer applies the member's answer to the outstanding offer.
+func (m *member) answer(sdpText string) error {
+	m.negMu.Lock()
+	defer m.negMu.Unlock()
+	if !m.negotiating {
+		return errors.New("answer without an outstanding offer")
+	}
+	err := m.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: sdpText})
+	if err != nil {
+		return fmt.Errorf("bad answer: %w", err)
+	}
+	for _, c := range m.pendingCands {
+		if err := m.pc.AddICECandidate(c); err != nil {
+			m.log.Debug("add candidate", "err", err)
+		}
+	}
+	m.pendingCands = nil
+	if m.pendingOffer {
+		m.pendingOffer = false
+		m.offerLocked()
+		return nil
+	}
+	m.negotiating = false
+	return nil
+}
+
+// candidate adds a trickled remote candidate, holding it until the first
+// answer gives the PeerConnection a remote description.
+func (m *member) candidate(raw json.RawMessage) error {
+	var c webrtc.ICECandidateInit
+	if err := json.Unmarshal(raw, &c); err != nil {
+		return fmt.Errorf("bad candidate: %w", err)
+	}
+	m.negMu.Lock()
+	defer m.negMu.Unlock()
+	if m.pc.RemoteDescription() == nil {
+		m.pendingCands = append(m.pendingCands, c)
+		return nil
+	}
+	if err := m.pc.AddICECandidate(c); err != nil {
+		// A candidate the agent cannot use (another family, a .local name)
+		// is not the member's fault.
+		m.log.Debug("add candidate", "err", err)
+	}
+	return nil
+}
