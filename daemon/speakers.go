@@ -1,0 +1,90 @@
+package daemon
+
+import (
+	"context"
+	"slices"
+	"time"
+)
+
+// Speaker detection: a member is speaking while its audio level (RFC 6464 on
+// the wire, 0..1 linear here) is above speakThreshold, and stays so for
+// speakHold after it falls quiet, so the list does not flicker between
+// words.
+const (
+	speakThreshold = 0.02 // about -34 dBov
+	speakHold      = 600 * time.Millisecond
+	speakTick      = 100 * time.Millisecond
+)
+
+type speakerTracker struct {
+	lastLoud map[string]time.Time
+	current  []string
+}
+
+// update takes the levels seen now and returns the speaking set and whether
+// it changed.
+func (t *speakerTracker) update(now time.Time, levels map[string]float64) ([]string, bool) {
+	if t.lastLoud == nil {
+		t.lastLoud = map[string]time.Time{}
+	}
+	for m, l := range levels {
+		if l > speakThreshold {
+			t.lastLoud[m] = now
+		}
+	}
+	var speaking []string
+	for m, at := range t.lastLoud {
+		if _, present := levels[m]; present && now.Sub(at) <= speakHold {
+			speaking = append(speaking, m)
+		} else if !present || now.Sub(at) > speakHold {
+			delete(t.lastLoud, m)
+		}
+	}
+	slices.Sort(speaking)
+	if slices.Equal(speaking, t.current) {
+		return t.current, false
+	}
+	t.current = speaking
+	return speaking, true
+}
+
+// watchSpeakers publishes onVoIPChatSpeakersChanged whenever who is
+// talking changes, this device included.
+func (d *Daemon) watchSpeakers(ctx context.Context, s *session) {
+	tick := time.NewTicker(speakTick)
+	defer tick.Stop()
+	var tr speakerTracker
+	self := d.p.Config.Identity.OpenID
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-tick.C:
+			s.mu.Lock()
+			call, mute := s.call, s.mute
+			s.mu.Unlock()
+			cs := call.Stats()
+			levels := make(map[string]float64, len(cs.Inbound)+1)
+			for _, in := range cs.Inbound {
+				levels[in.Member] = in.AudioLevel
+			}
+			if mute.MuteMicrophone {
+				levels[self] = 0
+			} else {
+				levels[self] = cs.LocalLevel
+			}
+			speaking, changed := tr.update(now, levels)
+			if !changed {
+				continue
+			}
+			s.mu.Lock()
+			s.speakers = slices.Clone(speaking)
+			s.mu.Unlock()
+			list := slices.Clone(speaking)
+			if list == nil {
+				list = []string{}
+			}
+			d.publish("onVoIPChatSpeakersChanged", map[string]any{"openIdList": list, "errCode": 0, "errMsg": "onVoIPChatSpeakersChanged:ok"})
+		}
+	}
+}

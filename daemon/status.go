@@ -1,0 +1,137 @@
+package daemon
+
+import (
+	"context"
+	"slices"
+
+	"github.com/voipd/voipd/daemon/control"
+	"github.com/voipd/voipd/hw"
+)
+
+// deviceStatus is one device in status (DESIGN.md §2 shapes).
+type deviceStatus struct {
+	ID        string `json:"id"`
+	Name      string `json:"name"`
+	Backend   string `json:"backend"`
+	Synthetic bool   `json:"synthetic"`
+	State     string `json:"state"` // "open" in a room, "closed" otherwise
+}
+
+func statusOf(info hw.DeviceInfo, state string) *deviceStatus {
+	return &deviceStatus{ID: info.ID, Name: info.Name, Backend: info.Backend, Synthetic: info.Synthetic, State: state}
+}
+
+// configured describes a device that is not open: what the config names.
+func configured(id string) *deviceStatus {
+	synthetic := len(id) > 5 && id[:5] == "tone:" || id == "null"
+	return &deviceStatus{ID: id, Name: id, Synthetic: synthetic, State: "closed"}
+}
+
+func (d *Daemon) status(ctx context.Context, r *control.Request) (map[string]any, error) {
+	d.mu.Lock()
+	st, s := d.state, d.sess
+	d.mu.Unlock()
+	cfg := d.p.Config
+	devices := map[string]any{
+		"capture":  configured(cfg.Audio.Capture),
+		"playback": configured(cfg.Audio.Playback),
+		"camera":   nil,
+	}
+	var roomInfo any
+	var stats *CallStats
+	if s != nil {
+		s.mu.Lock()
+		roomInfo = map[string]any{
+			"kind": "voip", "id": s.groupID, "roomType": s.roomType,
+			"members": slices.Clone(s.members), "speakers": slices.Clone(s.speakers),
+			"muteConfig": s.mute,
+		}
+		if s.capture != nil {
+			devices["capture"] = statusOf(s.capture.Info(), "open")
+		}
+		if s.playback != nil {
+			devices["playback"] = statusOf(s.playback.Info(), "open")
+		}
+		if s.call != nil {
+			cs := s.call.Stats()
+			stats = &cs
+		}
+		s.mu.Unlock()
+	}
+	res := map[string]any{"state": st.String(), "room": roomInfo, "devices": devices}
+	if stats != nil {
+		res["stats"] = summarize(stats)
+	}
+	if d.p.Events != nil {
+		cs := d.p.Events.Stats()
+		res["control"] = map[string]any{"clients": cs.Clients, "droppedSubscribers": cs.DroppedSubscribers}
+	}
+	return res, nil
+}
+
+// summarize is status' live figures: totals and the worst member.
+func summarize(cs *CallStats) map[string]any {
+	var sent, recv uint64
+	var lost int64
+	var jitter float64
+	for _, o := range cs.Outbound {
+		sent += o.BytesSent
+	}
+	for _, in := range cs.Inbound {
+		recv += in.BytesReceived
+		lost += in.PacketsLost
+		jitter = max(jitter, in.JitterMs)
+	}
+	return map[string]any{"bytesSent": sent, "bytesReceived": recv, "packetsLost": lost, "jitterMs": jitter}
+}
+
+func (d *Daemon) listDevices(ctx context.Context, r *control.Request) (map[string]any, error) {
+	capture, playback, err := d.p.Audio.Devices()
+	if err != nil {
+		return nil, err
+	}
+	if capture == nil {
+		capture = []hw.DeviceInfo{}
+	}
+	if playback == nil {
+		playback = []hw.DeviceInfo{}
+	}
+	return map[string]any{"capture": capture, "playback": playback, "cameras": []any{}}, nil
+}
+
+func (d *Daemon) getStats(ctx context.Context, r *control.Request) (map[string]any, error) {
+	s, st := d.current()
+	cs := CallStats{Outbound: []OutboundStats{}, Inbound: []InboundStats{}}
+	if s != nil && st == stateInRoom {
+		s.mu.Lock()
+		call := s.call
+		s.mu.Unlock()
+		if call != nil {
+			cs = call.Stats()
+		}
+	}
+	if cs.Outbound == nil {
+		cs.Outbound = []OutboundStats{}
+	}
+	if cs.Inbound == nil {
+		cs.Inbound = []InboundStats{}
+	}
+	return map[string]any{"outbound": cs.Outbound, "inbound": cs.Inbound}, nil
+}
+
+// deviceFailure names a playback failure for the join's answer; the seed's
+// -2 is for the recording device only, so a busy speaker is -1000 busy.
+func deviceFailure(what string, err error) *failure {
+	reason := reasonInternal
+	switch hw.Kind(err) {
+	case hw.ErrBusy:
+		reason = reasonBusy
+	case hw.ErrAbsent:
+		reason = reasonAbsent
+	case hw.ErrPermission:
+		reason = reasonPermission
+	case nil:
+		return nil
+	}
+	return &failure{kind: kindSystem, reason: reason, detail: what + " unavailable", cause: err}
+}
