@@ -35,7 +35,7 @@ func newToneCapture(freq float64, paced bool) *toneCapture {
 	return c
 }
 
-func (c *toneCapture) setFreq(f float64) { c.freq.Store(math.Float64bits(f)) }
+func (c *toneCapture) setFreq(f float64)  { c.freq.Store(math.Float64bits(f)) }
 func (c *toneCapture) failWith(err error) { c.fail.Store(&err) }
 
 func (c *toneCapture) Read(frame []int16) error {

@@ -15,8 +15,10 @@ type op struct {
 	at   int // arrival, in 20 ms ticks
 }
 
-func push(seq uint16, at int) op               { return op{push: true, seq: seq, ssrc: 1, at: at} }
-func pushSSRC(ssrc uint32, seq uint16, at int) op { return op{push: true, seq: seq, ssrc: ssrc, at: at} }
+func push(seq uint16, at int) op { return op{push: true, seq: seq, ssrc: 1, at: at} }
+func pushSSRC(ssrc uint32, seq uint16, at int) op {
+	return op{push: true, seq: seq, ssrc: ssrc, at: at}
+}
 
 var pullOp = op{}
 

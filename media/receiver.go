@@ -43,7 +43,7 @@ type AudioReceiver struct {
 	log   *slog.Logger
 	epoch time.Time
 
-	mu      sync.Mutex                // serialises AddMember/RemoveMember
+	mu      sync.Mutex                 // serialises AddMember/RemoveMember
 	members atomic.Pointer[[]*inbound] // copy-on-write: the mix loop reads it lock-free
 
 	muted atomic.Bool

@@ -1,0 +1,122 @@
+package media
+
+import (
+	"encoding/binary"
+	"testing"
+	"time"
+
+	"github.com/voipd/voipd/codec/dsp"
+	"github.com/voipd/voipd/codec/opus"
+	"github.com/voipd/voipd/codec/opusrtp"
+	"github.com/voipd/voipd/hw"
+)
+
+// newSendPath is a sender with a 440 Hz frame ready in its buffer, writing
+// to a writer that marshals into a reused buffer as pion's WriteRTP does.
+func newSendPath(tb testing.TB) (*AudioSender, *countingWriter) {
+	w := &countingWriter{}
+	s, err := NewAudioSender(newToneCapture(440, false), w, AudioConfig{}, levelExt, nil)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	dsp.Sine(s.pcm[:], 440, hw.SampleRate, 8000, 0)
+	return s, w
+}
+
+// receivePath is a receiver with members whose datagrams the test feeds
+// straight to receive (their pipes stay empty, so the read goroutines
+// just wait), advancing sequence number and timestamp each frame.
+type receivePath struct {
+	recv    *AudioReceiver
+	members []*inbound
+	pipes   []*rtpPipe
+	dgram   []byte
+	seq     uint16
+	ts      uint32
+	tick    time.Duration
+}
+
+func newReceivePath(tb testing.TB, members int) *receivePath {
+	recv, err := NewAudioReceiver(newRecordPlayback(), AudioConfig{}, nil)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	rp := &receivePath{recv: recv}
+	for i := range members {
+		pipe := newRTPPipe(uint64(i), 0, 0)
+		rp.pipes = append(rp.pipes, pipe)
+		recv.AddMember(string(rune('a'+i)), pipe, levelExt)
+	}
+	rp.members = *recv.members.Load()
+	tb.Cleanup(func() {
+		for _, p := range rp.pipes {
+			p.Close()
+		}
+	})
+	// One real Opus frame of a tone, in an RTP datagram with the level.
+	enc, err := opus.NewEncoder(opus.EncoderParams{FEC: true})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	pcm := make([]int16, hw.FrameSamples)
+	dsp.Sine(pcm, 440, hw.SampleRate, 8000, 0)
+	buf := make([]byte, opus.MaxPacketBytes)
+	n, err := enc.Encode(buf, pcm)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	pkt := opusrtp.NewPacketizer(opusrtp.Params{SSRC: 3, LevelExtID: levelExt}).Packetize(buf[:n], hw.FrameSamples, 15, true)
+	if rp.dgram, err = pkt.Marshal(); err != nil {
+		tb.Fatal(err)
+	}
+	return rp
+}
+
+// frame pushes one datagram to every member and mixes one 20 ms frame.
+func (rp *receivePath) frame() {
+	binary.BigEndian.PutUint16(rp.dgram[2:], rp.seq)
+	binary.BigEndian.PutUint32(rp.dgram[4:], rp.ts)
+	rp.seq++
+	rp.ts += hw.FrameSamples
+	rp.tick += 20 * time.Millisecond
+	for _, m := range rp.members {
+		m.receive(rp.dgram, rp.tick)
+	}
+	rp.recv.mixOnce()
+}
+
+func TestSendPathDoesNotAllocate(t *testing.T) {
+	s, w := newSendPath(t)
+	allocs := testing.AllocsPerRun(200, func() {
+		if err := s.sendFrame(); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if allocs != 0 {
+		t.Errorf("encode+packetise+WriteRTP: %v allocs per frame, want 0", allocs)
+	}
+	if w.n < 200 {
+		t.Errorf("only %d packets written", w.n)
+	}
+}
+
+func TestReceivePathDoesNotAllocate(t *testing.T) {
+	rp := newReceivePath(t, 2)
+	for range 5 { // past the initial buffering
+		rp.frame()
+	}
+	allocs := testing.AllocsPerRun(200, rp.frame)
+	if allocs != 0 {
+		t.Errorf("push+pull+decode+mix: %v allocs per frame, want 0", allocs)
+	}
+	stats := make([]InboundStats, 0, 4)
+	if a := testing.AllocsPerRun(10, func() { stats = rp.recv.AppendStats(stats[:0]) }); a != 0 {
+		t.Errorf("AppendStats: %v allocs, want 0", a)
+	}
+	if st := stats[0]; st.FramesDecoded < 200 || st.FramesConcealed != 0 || st.AudioLevel < 0.1 {
+		t.Errorf("stats %+v", st)
+	}
+	if p := dsp.Goertzel(rp.recv.out[:], 440, hw.SampleRate); p < 1e6 {
+		t.Errorf("mix has 440 Hz power %.3g, want the tone", p)
+	}
+}
