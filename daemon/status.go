@@ -56,7 +56,15 @@ func (d *Daemon) status(ctx context.Context, r *control.Request) (map[string]any
 			cs := s.call.Stats()
 			stats = &cs
 		}
+		rs := s.rs
 		s.mu.Unlock()
+		if rs != nil {
+			ns := rs.Stats()
+			roomInfo.(map[string]any)["network"] = map[string]any{
+				"state": ns.State, "localCandidate": ns.LocalCandidate, "remoteCandidate": ns.RemoteCandidate,
+				"remotePort": ns.RemotePort, "rttMs": float64(ns.RTT.Microseconds()) / 1000,
+			}
+		}
 	}
 	res := map[string]any{"state": st.String(), "room": roomInfo, "devices": devices}
 	if stats != nil {

@@ -233,3 +233,6 @@ func (c *Config) resolveFiles(cfgPath string) error {
 	}
 	return nil
 }
+
+// D returns the duration as a time.Duration.
+func (d Duration) D() time.Duration { return time.Duration(d) }

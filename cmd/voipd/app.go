@@ -1,0 +1,226 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/hex"
+	"fmt"
+	"log/slog"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/pion/webrtc/v4"
+
+	"github.com/voipd/voipd/daemon"
+	"github.com/voipd/voipd/daemon/config"
+	"github.com/voipd/voipd/daemon/control"
+	"github.com/voipd/voipd/daemon/sdnotify"
+	"github.com/voipd/voipd/hw"
+	"github.com/voipd/voipd/hw/audio"
+	"github.com/voipd/voipd/proto"
+	"github.com/voipd/voipd/roomd"
+)
+
+// shutdownGrace bounds leaving the room and closing devices on SIGTERM; it
+// stays below the unit's TimeoutStopSec (15 s).
+const shutdownGrace = 10 * time.Second
+
+// options let tests swap what the config would build.
+type options struct {
+	audio   hw.AudioSystem // nil: hw/audio with the configured backend
+	started func(*instance)
+}
+
+// instance is a running voipd: what run builds, for tests to reach.
+type instance struct {
+	daemon   *daemon.Daemon
+	control  *control.Server
+	socket   string
+	room     *roomd.Server // the embedded room server, if any
+	roomURL  string
+	webURL   string
+	audioSys hw.AudioSystem
+}
+
+// run starts voipd and serves until ctx ends, then shuts down in order:
+// answer a pending join (-3), leave the room, close devices, close clients.
+func run(ctx context.Context, cfg *config.Config, opt options) error {
+	return runWithLogger(ctx, cfg, opt, newLogger(cfg.Log.Level))
+}
+
+func runWithLogger(ctx context.Context, cfg *config.Config, opt options, log *slog.Logger) error {
+	in, cleanup, err := start(ctx, cfg, opt, log)
+	if err != nil {
+		return err
+	}
+	defer cleanup()
+	if opt.started != nil {
+		opt.started(in)
+	}
+	<-ctx.Done()
+	sdnotify.Stopping()
+	log.Info("stopping")
+	sctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
+	defer cancel()
+	in.daemon.Shutdown(sctx)
+	if err := in.control.Flush(sctx); err != nil {
+		log.Warn("flush control answers", "err", err)
+	}
+	return nil
+}
+
+func start(ctx context.Context, cfg *config.Config, opt options, log *slog.Logger) (*instance, func(), error) {
+	var closers []func()
+	cleanup := func() {
+		for i := len(closers) - 1; i >= 0; i-- {
+			closers[i]()
+		}
+	}
+	fail := func(err error) (*instance, func(), error) {
+		cleanup()
+		return nil, nil, err
+	}
+	in := &instance{}
+
+	in.audioSys = opt.audio
+	if in.audioSys == nil {
+		sys, err := audio.New(audio.Config{Backend: cfg.Audio.Backend, Logger: log})
+		if err != nil {
+			return fail(fmt.Errorf("audio.backend %q: %w", cfg.Audio.Backend, err))
+		}
+		closers = append(closers, func() { sys.Close() })
+		in.audioSys = sys
+		log.Info("audio", "backend", sys.Backend(), "capture", cfg.Audio.Capture, "playback", cfg.Audio.Playback)
+	}
+	if strings.HasPrefix(cfg.Audio.Capture, "tone:") {
+		log.Warn("capture is a synthetic tone, not a microphone (audio.capture)", "capture", cfg.Audio.Capture)
+	}
+	mf, err := newMediaFactory(cfg, log)
+	if err != nil {
+		return fail(fmt.Errorf("config [opus]/[audio]: %w", err))
+	}
+
+	var roomTLS *tls.Config
+	in.roomURL = cfg.Room.URL
+	if cfg.Room.URL == "embedded" {
+		srv, err := startEmbedded(ctx, cfg, log)
+		if err != nil {
+			return fail(err)
+		}
+		closers = append(closers, func() { srv.Close() })
+		in.room = srv
+		in.roomURL = strings.Replace(srv.URL(), "http", "ws", 1) + "/ws"
+		in.webURL = srv.URL()
+	} else if cfg.Room.CAFile != "" {
+		pem, err := os.ReadFile(cfg.Room.CAFile)
+		if err != nil {
+			return fail(fmt.Errorf("room.caFile: %w", err))
+		}
+		pool, _ := x509.SystemCertPool()
+		if pool == nil {
+			pool = x509.NewCertPool()
+		}
+		if !pool.AppendCertsFromPEM(pem) {
+			return fail(fmt.Errorf("room.caFile %s: no PEM certificate in it", cfg.Room.CAFile))
+		}
+		roomTLS = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+	}
+
+	var ice []webrtc.ICEServer
+	for _, s := range cfg.Room.ICEServers {
+		ice = append(ice, webrtc.ICEServer{URLs: s.URLs, Username: s.Username, Credential: s.Credential})
+	}
+	in.daemon = daemon.New(daemon.Params{
+		Config: cfg, Audio: in.audioSys, Media: mf,
+		RoomURL: in.roomURL, RoomTLS: roomTLS, ICE: ice,
+		Notify: notifier{}, Logger: log,
+	})
+	in.control = control.NewServer(control.Config{MaxClients: cfg.Control.MaxClients, Logger: log}, in.daemon)
+	in.daemon.SetEvents(in.control)
+
+	ln, activated, err := sdnotify.Listener()
+	if err != nil {
+		return fail(fmt.Errorf("socket activation: %w", err))
+	}
+	in.socket = cfg.Control.Socket
+	if !activated {
+		ln, err = control.Listen(cfg.Control.Socket, 0o660, cfg.Control.Group)
+		if err != nil {
+			return fail(fmt.Errorf("control.socket: %w", err))
+		}
+	}
+	served := make(chan struct{})
+	go func() {
+		defer close(served)
+		if err := in.control.Serve(context.WithoutCancel(ctx), ln); err != nil {
+			log.Error("control socket", "err", err)
+		}
+	}()
+	closers = append(closers, func() {
+		in.control.Close()
+		ln.Close()
+		<-served
+	})
+	go sdnotify.Watchdog(ctx)
+	sdnotify.Ready()
+	sdnotify.Status("idle")
+	log.Info("voipd ready", "socket", in.socket, "room", redactURL(in.roomURL), "openid", cfg.Identity.OpenID)
+	if in.webURL != "" {
+		log.Info("browser client", "url", in.webURL+"/?groupId=demo&autojoin=1")
+	}
+	return in, cleanup, nil
+}
+
+// startEmbedded runs roomd inside voipd (room.url = "embedded").
+func startEmbedded(ctx context.Context, cfg *config.Config, log *slog.Logger) (*roomd.Server, error) {
+	secret := cfg.Embedded.AppSecret
+	if secret == "" {
+		b := make([]byte, 16)
+		rand.Read(b)
+		secret = hex.EncodeToString(b)
+		log.Warn("embedded.appSecret is empty: using a random secret, so only this daemon can sign joins")
+	}
+	if cfg.Identity.SessionKey == "" {
+		cfg.Identity.SessionKey = proto.SessionKey(secret, cfg.Identity.OpenID)
+	}
+	srv, err := roomd.New(roomd.Config{
+		Listen:     cfg.Embedded.Listen,
+		Apps:       []roomd.App{{ID: cfg.Identity.AppID, Secret: secret}},
+		Dev:        cfg.Embedded.Dev,
+		MaxMembers: cfg.Embedded.MaxMembers,
+		UDPPort:    cfg.Embedded.UDPPort,
+		PublicIPs:  cfg.Embedded.PublicIPs,
+		Logger:     log.With("part", "roomd"),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("[embedded]: %w", err)
+	}
+	if err := srv.Start(ctx); err != nil {
+		return nil, fmt.Errorf("embedded.listen %s: %w", cfg.Embedded.Listen, err)
+	}
+	return srv, nil
+}
+
+// redactURL keeps credentials a URL might carry out of logs.
+func redactURL(u string) string {
+	if i := strings.Index(u, "@"); i >= 0 {
+		if j := strings.Index(u, "://"); j >= 0 && j < i {
+			return u[:j+3] + "…" + u[i:]
+		}
+	}
+	return u
+}
+
+type notifier struct{}
+
+func (notifier) Status(s string) { sdnotify.Status(s) }
+
+func newLogger(level string) *slog.Logger {
+	var l slog.Level
+	l.UnmarshalText([]byte(level))
+	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: l}))
+}
+

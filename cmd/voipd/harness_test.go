@@ -1,0 +1,194 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/voipd/voipd/codec/dsp"
+	"github.com/voipd/voipd/daemon/config"
+	"github.com/voipd/voipd/hw"
+	"github.com/voipd/voipd/hw/synth"
+	"github.com/voipd/voipd/proto"
+	"github.com/voipd/voipd/roomd"
+)
+
+const testApp = "wx20afc706a711eefc"
+
+// testRoomd starts a roomd on 127.0.0.1:0 for a test.
+func testRoomd(t testing.TB, mut func(*roomd.Config)) (*roomd.Server, string) {
+	t.Helper()
+	secret := randomHex(16)
+	cfg := roomd.Config{Listen: "127.0.0.1:0", Apps: []roomd.App{{ID: testApp, Secret: secret}}, Dev: true, Logger: quietLogger(t)}
+	if mut != nil {
+		mut(&cfg)
+	}
+	srv, err := roomd.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := srv.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	return srv, secret
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+func quietLogger(t testing.TB) *slog.Logger {
+	if os.Getenv("VOIPD_TEST_LOG") != "" {
+		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug})).With("test", t.Name())
+	}
+	return slog.New(slog.NewTextHandler(io.Discard, nil))
+}
+
+// shortDir is a temp dir with a short path: a unix socket path must fit in
+// 108 bytes, and t.TempDir() paths grow with the test's name.
+func shortDir(t testing.TB) string {
+	d, err := os.MkdirTemp("", "vd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(d) })
+	return d
+}
+
+// testAudio is an hw.AudioSystem of synthetic devices: a tone as the
+// microphone and a recorder as the speaker, so a test hears what the daemon
+// played.
+type testAudio struct {
+	freq float64
+	mu   sync.Mutex
+	rec  *synth.Recorder
+	busy error // returned by OpenCapture when set
+}
+
+func (a *testAudio) OpenCapture(id string) (hw.Capture, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.busy != nil {
+		return nil, a.busy
+	}
+	return synth.NewTone(a.freq, 0.3), nil
+}
+
+func (a *testAudio) OpenPlayback(id string) (hw.Playback, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.rec = synth.NewRecorder(hw.SampleRate / 2) // the last 500 ms
+	return a.rec, nil
+}
+
+func (a *testAudio) Devices() ([]hw.DeviceInfo, []hw.DeviceInfo, error) {
+	return []hw.DeviceInfo{{ID: fmt.Sprintf("tone:%g", a.freq), Name: "test tone", Backend: "synth", Synthetic: true, Default: true}},
+		[]hw.DeviceInfo{{ID: "recorder", Name: "test recorder", Backend: "synth", Synthetic: true, Default: true}}, nil
+}
+
+// heard returns the power ratio of freq to other in the last 500 ms played.
+func (a *testAudio) heard(freq, other float64) float64 {
+	a.mu.Lock()
+	rec := a.rec
+	a.mu.Unlock()
+	if rec == nil {
+		return 0
+	}
+	pcm := rec.Snapshot(nil)
+	p1 := dsp.Goertzel(pcm, freq, hw.SampleRate)
+	p2 := dsp.Goertzel(pcm, other, hw.SampleRate)
+	return p1 / (p2 + 1e-9)
+}
+
+// node is one in-process voipd.
+type node struct {
+	openid string
+	secret string
+	audio  *testAudio
+	in     *instance
+	ctl    *ctl
+	cfg    *config.Config
+	stop   func()
+	done   chan error
+}
+
+// startNode runs voipd in this process against roomURL.
+func startNode(t testing.TB, openid, roomURL, secret string, freq float64, mut func(*config.Config)) *node {
+	t.Helper()
+	cfg := config.Default()
+	cfg.Identity.AppID = testApp
+	cfg.Identity.OpenID = openid
+	cfg.Identity.SessionKey = proto.SessionKey(secret, openid)
+	cfg.Room.URL = roomURL
+	cfg.Room.JoinTimeout = config.Duration(8 * time.Second)
+	cfg.Control.Socket = filepath.Join(shortDir(t), "c.sock")
+	cfg.Audio.Capture = fmt.Sprintf("tone:%g", freq)
+	cfg.Audio.Playback = "recorder"
+	if mut != nil {
+		mut(cfg)
+	}
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	n := &node{openid: openid, secret: secret, audio: &testAudio{freq: freq}, cfg: cfg, done: make(chan error, 1)}
+	ctx, cancel := context.WithCancel(context.Background())
+	started := make(chan *instance, 1)
+	go func() {
+		n.done <- runWithLogger(ctx, cfg, options{audio: n.audio, started: func(in *instance) { started <- in }}, quietLogger(t).With("node", openid))
+	}()
+	select {
+	case n.in = <-started:
+	case err := <-n.done:
+		cancel()
+		t.Fatalf("voipd %s did not start: %v", openid, err)
+	case <-time.After(15 * time.Second):
+		cancel()
+		t.Fatalf("voipd %s did not start in time", openid)
+	}
+	n.stop = func() {
+		cancel()
+		select {
+		case <-n.done:
+		case <-time.After(15 * time.Second):
+			t.Errorf("voipd %s did not stop in time", openid)
+		}
+	}
+	t.Cleanup(n.stop)
+	n.ctl = dialCtl(t, cfg.Control.Socket)
+	return n
+}
+
+// joinParams signs a join of group g with the node's session key.
+func (n *node) joinParams(g string) map[string]any {
+	nonce := randomHex(8)
+	ts := time.Now().Unix()
+	return map[string]any{
+		"groupId": g, "nonceStr": nonce, "timeStamp": ts,
+		"signature": proto.Signature(testApp, g, nonce, ts, proto.SessionKey(n.secret, n.openid)),
+	}
+}
+
+// eventually polls cond until it holds or the deadline passes.
+func eventually(t testing.TB, d time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not within %v", what, d)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}

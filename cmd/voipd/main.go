@@ -1,0 +1,37 @@
+// Command voipd is the device daemon: it joins voice rooms on command from a
+// local control socket (DESIGN.md §2), capturing the microphone and playing
+// the room on the speaker.
+//
+//	voipd -config /etc/voipd/config.toml
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/voipd/voipd/daemon/config"
+)
+
+func main() {
+	path := flag.String("config", config.DefaultPath, "the config file")
+	flag.Parse()
+	cfg, err := config.Load(*path)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "voipd:", err)
+		os.Exit(2)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+	go func() {
+		<-ctx.Done()
+		stop() // a second signal now kills the process the default way
+	}()
+	if err := run(ctx, cfg, options{}); err != nil {
+		fmt.Fprintln(os.Stderr, "voipd:", err)
+		os.Exit(1)
+	}
+}
