@@ -12,11 +12,16 @@
 //	defer cancel()
 //	p, err := b.Open(ctx, srv.URL()+"/?groupId=g1&openid=alice&autojoin=1")
 //	if err != nil { t.Fatal(err) }
-//	err = p.WaitFor(ctx, `window.voipd && window.voipd.state === "joined"`)
+//	err = p.WaitFor(ctx, `window.voipd && window.voipd.state === "joined"`) // polls
+//	err = p.WaitFor(ctx, `(await window.voipd.stats()).inboundAudio.length > 0`)
 //	var members []string
 //	err = p.Eval(ctx, `window.voipd.members`, &members)
 //	var st struct{ OutboundAudio struct{ PacketsSent int } }
 //	err = p.Eval(ctx, `window.voipd.stats()`, &st) // promises are awaited
+//
+// The window.voipd object above is the test hook of roomd's browser client
+// (state, members, speakers, lastError, muteConfig, stats(), join(), leave(),
+// setMute()); roomd/web/app.js documents it.
 //
 // Every call is bounded by the context it gets; the browser process is killed
 // and its profile directory removed at t.Cleanup. When the test has failed,

@@ -36,6 +36,8 @@ type Page struct {
 // Eval evaluates the JavaScript expression js in the page, awaits it when it
 // is a promise, and decodes its JSON value into out (which may be nil to
 // ignore the value). A thrown exception or rejected promise is an error.
+// The expression is not inside a function, so `await` needs an async arrow:
+// `(async () => (await f()).x)()`; a promise-returning call needs none.
 func (p *Page) Eval(ctx context.Context, js string, out any) error {
 	raw, err := evalRaw(ctx, p, js)
 	if err != nil {
@@ -53,8 +55,9 @@ func (p *Page) Eval(ctx context.Context, js string, out any) error {
 	return nil
 }
 
-// WaitFor polls the JavaScript condition (an expression, awaited when it is a
-// promise) until it is truthy or ctx ends. Exceptions while polling count as
+// WaitFor polls the JavaScript condition until it is truthy or ctx ends. The
+// condition is an expression evaluated inside an async function, so it may
+// use await: `(await window.voipd.stats()).inboundAudio.length > 0`. Exceptions while polling count as
 // false, so a condition may touch objects the page has not created yet. The
 // error on timeout names the condition, the last exception and the page's
 // last console lines.
