@@ -110,8 +110,26 @@ func Join(ctx context.Context, cfg Config, p JoinParams, h Handler) (*Session, e
 
 // join runs the join: dial, send join, wait for joined and connected.
 func (s *Session) join(ctx context.Context) error {
-	d := websocket.Dialer{TLSClientConfig: s.cfg.TLS, ReadBufferSize: 4096, WriteBufferSize: 4096}
+	// gorilla bounds the handshake by ctx's deadline but does not watch its
+	// cancellation: close the TCP connection ourselves when ctx ends.
+	var stops []func() bool
+	d := websocket.Dialer{
+		TLSClientConfig: s.cfg.TLS,
+		ReadBufferSize:  4096,
+		WriteBufferSize: 4096,
+		NetDialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			var nd net.Dialer
+			c, err := nd.DialContext(ctx, network, addr)
+			if err == nil {
+				stops = append(stops, context.AfterFunc(ctx, func() { c.Close() }))
+			}
+			return c, err
+		},
+	}
 	conn, resp, err := d.DialContext(ctx, s.url.String(), nil)
+	for _, stop := range stops {
+		stop()
+	}
 	if err != nil {
 		if ctx.Err() != nil {
 			return ctx.Err()

@@ -33,7 +33,7 @@ type authority struct {
 }
 
 type nonceEntry struct {
-	key     string
+	key      string
 	forgetAt time.Time
 }
 
