@@ -270,6 +270,11 @@ export class RoomClient extends EventTarget {
 
   setMembers(members) {
     this.members = members;
+    // A member who left keeps its (now inactive) receiver; forget it, so a
+    // long session does not accumulate them. A rejoin's ontrack re-adds one.
+    for (const [receiver, member] of this.receiverMember) {
+      if (!members.includes(member)) this.receiverMember.delete(receiver);
+    }
     this.emit('members', { members });
   }
 
