@@ -80,7 +80,11 @@ func TestJoinAuth(t *testing.T) {
 		detail string // must appear in the error message
 	}{
 		{"good", joinMsg(testApp, "a", "g", now), "", ""},
-		{"bad signature", func() *proto.Message { m := joinMsg(testApp, "a", "g", now); m.Signature = strings.Repeat("0", 64); return m }(), proto.ReasonSignature, ""},
+		{"bad signature", func() *proto.Message {
+			m := joinMsg(testApp, "a", "g", now)
+			m.Signature = strings.Repeat("0", 64)
+			return m
+		}(), proto.ReasonSignature, ""},
 		{"signed by another member's key", func() *proto.Message { m := joinMsg(testApp, "a", "g", now); m.OpenID = "b"; return m }(), proto.ReasonSignature, ""},
 		{"unknown app", joinMsg(App{ID: "wxother", Secret: "x"}, "a", "g", now), proto.ReasonSignature, "appId"},
 		{"too old", joinMsg(testApp, "a", "g", now.Add(-2*time.Minute)), proto.ReasonTimestamp, ""},
