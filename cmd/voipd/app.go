@@ -223,4 +223,3 @@ func newLogger(level string) *slog.Logger {
 	l.UnmarshalText([]byte(level))
 	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: l}))
 }
-
