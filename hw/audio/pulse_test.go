@@ -45,6 +45,12 @@ func TestPulseCapturesSine(t *testing.T) {
 	if !slices.ContainsFunc(play, func(d hw.DeviceInfo) bool { return d.ID == srv.Sink() }) {
 		t.Fatalf("Devices() playback %+v lacks %s", play, srv.Sink())
 	}
+	// pulsetest makes the monitor the server's default source.
+	if !slices.ContainsFunc(capt, func(d hw.DeviceInfo) bool {
+		return d.ID == srv.MonitorSource() && d.Default && d.Backend == "pulse"
+	}) {
+		t.Fatalf("Devices() capture %+v: %s not the default", capt, srv.MonitorSource())
+	}
 
 	c, err := s.OpenCapture(srv.MonitorSource())
 	if err != nil {
