@@ -76,6 +76,15 @@ func TestNullCaptureRate(t *testing.T) {
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
+	if _, err := s.OpenCapture("default"); !errors.Is(err, hw.ErrClosed) {
+		t.Fatalf("OpenCapture after System.Close: %v", err)
+	}
+	if _, _, err := s.Devices(); !errors.Is(err, hw.ErrClosed) {
+		t.Fatalf("Devices after System.Close: %v", err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatalf("second Close: %v", err)
+	}
 	waitGoroutines(t, g0)
 }
 

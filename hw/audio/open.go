@@ -20,16 +20,17 @@ func (s *System) OpenCapture(id string) (hw.Capture, error) {
 		// clipping after any gain further down.
 		return synth.NewTone(f, 0.25), nil
 	}
+	if !s.acquire() {
+		return nil, &hw.DeviceError{Op: "open capture", Device: id, Kind: hw.ErrClosed}
+	}
+	defer s.release()
 	c := &capture{ring: newRing(captureRingFrames), ready: make(chan struct{}, 1), done: make(chan struct{})}
 	dev, info, err := s.start("open capture", id, malgo.Capture, malgo.DeviceCallbacks{Data: c.onData, Stop: c.onStop})
 	if err != nil {
 		return nil, err
 	}
 	c.sys, c.dev, c.info = s, dev, info
-	if !s.track(c) {
-		c.Close()
-		return nil, &hw.DeviceError{Op: "open capture", Device: id, Kind: hw.ErrClosed}
-	}
+	s.track(c)
 	return c, nil
 }
 
@@ -40,20 +41,22 @@ func (s *System) OpenPlayback(id string) (hw.Playback, error) {
 	if id == "null" {
 		return synth.NewSink(), nil
 	}
+	if !s.acquire() {
+		return nil, &hw.DeviceError{Op: "open playback", Device: id, Kind: hw.ErrClosed}
+	}
+	defer s.release()
 	p := &playback{ring: newRing(playbackRingFrames), space: make(chan struct{}, 1), done: make(chan struct{})}
 	dev, info, err := s.start("open playback", id, malgo.Playback, malgo.DeviceCallbacks{Data: p.onData, Stop: p.onStop})
 	if err != nil {
 		return nil, err
 	}
 	p.sys, p.dev, p.info = s, dev, info
-	if !s.track(p) {
-		p.Close()
-		return nil, &hw.DeviceError{Op: "open playback", Device: id, Kind: hw.ErrClosed}
-	}
+	s.track(p)
 	return p, nil
 }
 
 // start opens and starts the device id in the fixed voipd format.
+// The caller holds the context (acquire) until the device is tracked.
 func (s *System) start(op, id string, kind malgo.DeviceType, cb malgo.DeviceCallbacks) (*malgo.Device, hw.DeviceInfo, error) {
 	devID, info, err := s.resolve(kind, id)
 	if err != nil {

@@ -45,9 +45,14 @@ type System struct {
 	log     *slog.Logger
 	ctx     *malgo.AllocatedContext
 
-	mu     sync.Mutex
-	open   map[closer]struct{} // devices to close with the System
-	closed bool
+	// life is held shared while the context is in use (listing, opening)
+	// and exclusively to mark the System closed, so Close never frees the
+	// context under a concurrent OpenCapture.
+	life   sync.RWMutex
+	closed bool // guarded by life
+
+	mu   sync.Mutex
+	open map[closer]struct{} // devices to close with the System
 }
 
 type closer interface{ Close() error }
@@ -117,12 +122,15 @@ func (s *System) Backend() string { return s.backend }
 
 // Close closes the devices still open and frees the context.
 func (s *System) Close() error {
-	s.mu.Lock()
+	s.life.Lock()
 	if s.closed {
-		s.mu.Unlock()
+		s.life.Unlock()
 		return nil
 	}
 	s.closed = true
+	s.life.Unlock()
+	// From here no one else uses the context: acquire fails.
+	s.mu.Lock()
 	devs := make([]closer, 0, len(s.open))
 	for d := range s.open {
 		devs = append(devs, d)
@@ -137,15 +145,24 @@ func (s *System) Close() error {
 	return errors.Join(errs...)
 }
 
-// track registers an open device; it fails once the System is closed.
-func (s *System) track(d closer) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+// acquire reserves the context for one use; false once the System is
+// closed. Each successful acquire is paired with release.
+func (s *System) acquire() bool {
+	s.life.RLock()
 	if s.closed {
+		s.life.RUnlock()
 		return false
 	}
-	s.open[d] = struct{}{}
 	return true
+}
+
+func (s *System) release() { s.life.RUnlock() }
+
+// track registers an open device, to be closed with the System.
+func (s *System) track(d closer) {
+	s.mu.Lock()
+	s.open[d] = struct{}{}
+	s.mu.Unlock()
 }
 
 func (s *System) untrack(d closer) {
@@ -156,6 +173,10 @@ func (s *System) untrack(d closer) {
 
 // Devices lists the capture and playback devices of the backend in use.
 func (s *System) Devices() (capture, playback []hw.DeviceInfo, err error) {
+	if !s.acquire() {
+		return nil, nil, &hw.DeviceError{Op: "list", Device: s.backend, Kind: hw.ErrClosed}
+	}
+	defer s.release()
 	c, p, err := enumerate(s.ctx)
 	if err != nil {
 		return nil, nil, deviceError("list", s.backend, err)
@@ -180,3 +201,12 @@ func (s *System) infos(ds []malgo.DeviceInfo) []hw.DeviceInfo {
 	}
 	return out
 }
+
+// The interfaces the daemon and media pipelines use.
+var (
+	_ hw.AudioSystem = (*System)(nil)
+	_ hw.Capture     = (*capture)(nil)
+	_ hw.DropCounter = (*capture)(nil)
+	_ hw.Playback    = (*playback)(nil)
+	_ hw.DropCounter = (*playback)(nil)
+)

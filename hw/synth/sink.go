@@ -95,3 +95,11 @@ func (r *Recorder) Snapshot(dst []int16) []int16 {
 	}
 	return append(dst, r.ring[:r.pos]...)
 }
+
+var (
+	_ hw.Capture     = (*Tone)(nil)
+	_ hw.DropCounter = (*Tone)(nil)
+	_ hw.Playback    = (*Sink)(nil)
+	_ hw.DropCounter = (*Sink)(nil)
+	_ hw.Playback    = (*Recorder)(nil)
+)
