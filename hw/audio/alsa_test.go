@@ -87,6 +87,12 @@ func alsaChain(t *testing.T, p *alsatest.Plugin) {
 	}
 	readSome()
 
+	// A name that is neither enumerated nor defined goes to ALSA as a PCM
+	// name, and ALSA's ENOENT comes back as absent.
+	if _, err := s.OpenCapture("voipd_no_such_pcm"); !errors.Is(err, hw.ErrAbsent) {
+		t.Fatalf("unknown PCM: %v, want ErrAbsent", err)
+	}
+
 	// Playback consumes at the device pace.
 	pb, err := s.OpenPlayback(p.PCM)
 	if err != nil {
