@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/pelletier/go-toml/v2"
+
+	"github.com/voipd/voipd/proto"
 )
 
 // DefaultPath is where voipd and voipctl look for the config file.
@@ -162,6 +164,7 @@ func Load(path string) (*Config, error) {
 	if err := c.resolveFiles(path); err != nil {
 		return nil, err
 	}
+	c.deriveSessionKey()
 	return c, nil
 }
 
@@ -201,6 +204,15 @@ func describe(err error) error {
 		return fmt.Errorf("line %d: %s", row, msg)
 	}
 	return err
+}
+
+// deriveSessionKey fills identity.sessionKey, when it is empty and voipd runs
+// its own room server with a known secret, the way roomd derives it, so
+// voipctl sign works with the embedded server without a key to copy around.
+func (c *Config) deriveSessionKey() {
+	if c.Identity.SessionKey == "" && c.Room.URL == "embedded" && c.Embedded.AppSecret != "" {
+		c.Identity.SessionKey = proto.SessionKey(c.Embedded.AppSecret, c.Identity.OpenID)
+	}
 }
 
 // resolveFiles reads secrets kept in their own files, refusing files that

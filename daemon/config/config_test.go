@@ -6,6 +6,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/voipd/voipd/proto"
 )
 
 // The repository's config.toml must load and say exactly the defaults.
@@ -102,5 +104,17 @@ func TestSecretsRefusedWhenReadable(t *testing.T) {
 	}
 	if c, err := Load(p2); err != nil || c.Identity.SessionKey != "filekey" {
 		t.Fatalf("key file: %v %+v", err, c)
+	}
+}
+
+func TestEmbeddedDerivesSessionKey(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "c.toml")
+	os.WriteFile(p, []byte("[identity]\nopenid = \"x\"\n[embedded]\nappSecret = \"s3\"\n"), 0o600)
+	c, err := Load(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Identity.SessionKey != proto.SessionKey("s3", "x") {
+		t.Fatalf("session key %q not derived from the embedded secret", c.Identity.SessionKey)
 	}
 }
