@@ -122,3 +122,47 @@ func drain(r *recorder) {
 		}
 	}
 }
+
+// Members joining at the same moment: the server's offers to each member
+// are serialised, and everyone ends up hearing everyone.
+func TestConcurrentJoins(t *testing.T) {
+	srv := startServer(t, nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	names := []string{"m1", "m2", "m3", "m4"}
+	recs := map[string]*recorder{}
+	sessions := make(chan *room.Session, len(names))
+	errs := make(chan error, len(names))
+	for _, n := range names {
+		r := newRecorder()
+		recs[n] = r
+		go func() {
+			jctx, jcancel := context.WithTimeout(ctx, 15*time.Second)
+			defer jcancel()
+			s, err := room.Join(jctx, room.Config{URL: wsURL(srv)}, params(n, "busy"), r)
+			if err != nil {
+				errs <- err
+				return
+			}
+			t.Cleanup(func() { s.Leave(context.Background()) })
+			go sendAudio(ctx, t, s, n)
+			sessions <- s
+		}()
+	}
+	for range names {
+		select {
+		case <-sessions:
+		case err := <-errs:
+			t.Fatal(err)
+		case <-time.After(20 * time.Second):
+			t.Fatal("joins did not finish")
+		}
+	}
+	for _, to := range names {
+		for _, from := range names {
+			if from != to {
+				recs[to].waitPacketFrom(t, from)
+			}
+		}
+	}
+}
