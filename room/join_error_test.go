@@ -4,8 +4,11 @@ import (
 	"context"
 	"errors"
 	"net"
+	"net/http"
 	"testing"
 	"time"
+
+	"github.com/gorilla/websocket"
 
 	"github.com/voipd/voipd/room"
 	"github.com/voipd/voipd/roomd"
@@ -28,6 +31,9 @@ func TestJoinErrors(t *testing.T) {
 	}
 	defer silent.Close()
 
+	// A WebSocket server that upgrades, reads the join and never answers.
+	mute := silentWS(t)
+
 	srv := startServer(t, nil)
 
 	tests := []struct {
@@ -38,6 +44,7 @@ func TestJoinErrors(t *testing.T) {
 	}{
 		{"closed port", "ws://" + closedAddr + "/ws", params("a", "g"), "unreachable"},
 		{"silent server", "ws://" + silent.Addr().String() + "/ws", params("a", "g"), "timeout"},
+		{"silent after upgrade", mute, params("a", "g"), "timeout"},
 		{"not a ws url", "http://" + srv.Addr() + "/ws", params("a", "g"), "params"},
 		{"bad signature", wsURL(srv), func() room.JoinParams { p := params("a", "g"); p.Signature = "00"; return p }(), "signature"},
 		{"stale timestamp", wsURL(srv), func() room.JoinParams {
@@ -95,4 +102,28 @@ func TestJoinCancelled(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("join did not return after cancel")
 	}
+}
+
+func silentWS(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	up := websocket.Upgrader{}
+	hs := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, err := up.Upgrade(w, r, nil)
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		for {
+			if _, _, err := c.ReadMessage(); err != nil {
+				return
+			}
+		}
+	})}
+	go hs.Serve(l)
+	t.Cleanup(func() { hs.Close() })
+	return "ws://" + l.Addr().String() + "/ws"
 }
