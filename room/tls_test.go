@@ -92,6 +92,8 @@ func TestTLSAndSingleUDPPort(t *testing.T) {
 	port := freeUDPPort(t)
 	srv := startServer(t, func(c *roomd.Config) {
 		c.TLSCert, c.TLSKey, c.UDPPort = certFile, keyFile, port
+		// A public address is announced too; the loopback one still works.
+		c.PublicIPs = []string{"203.0.113.7"}
 	})
 	if !strings.HasPrefix(srv.URL(), "https://") {
 		t.Fatalf("URL() = %s, want https", srv.URL())

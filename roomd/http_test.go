@@ -2,6 +2,7 @@ package roomd
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -108,4 +109,25 @@ func TestNewValidates(t *testing.T) {
 	if _, err := New(ok); err != nil {
 		t.Fatalf("New(good) = %v", err)
 	}
+}
+
+// PublicIPs are announced as host candidates on the media port.
+func TestPublicIPsAnnounced(t *testing.T) {
+	s := startTest(t, Config{PublicIPs: []string{"203.0.113.7"}})
+	_, c := rawJoin(t, s, joinMsg(testApp, "a", "pub", time.Now()))
+	want := fmt.Sprintf("203.0.113.7 %d typ host", s.UDPPort())
+	deadline := time.Now().Add(5 * time.Second)
+	var seen []string
+	for time.Now().Before(deadline) {
+		c.SetReadDeadline(deadline)
+		_, b, err := c.ReadMessage()
+		if err != nil {
+			break
+		}
+		if strings.Contains(string(b), want) {
+			return
+		}
+		seen = append(seen, string(b))
+	}
+	t.Fatalf("no candidate %q in %q", want, seen)
 }

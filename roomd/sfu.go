@@ -51,7 +51,16 @@ func newAPI(mux ice.UDPMux, publicIPs []string) (*webrtc.API, error) {
 	// learns their addresses as peer-reflexive candidates instead.
 	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
 	if len(publicIPs) > 0 {
-		se.SetNAT1To1IPs(publicIPs, webrtc.ICECandidateTypeHost)
+		// 1:1 NAT: announce the public addresses as host candidates on the
+		// same port, and keep the local ones (clients on the LAN or on
+		// this host reach those directly).
+		if err := se.SetICEAddressRewriteRules(webrtc.ICEAddressRewriteRule{
+			External:        publicIPs,
+			AsCandidateType: webrtc.ICECandidateTypeHost,
+			Mode:            webrtc.ICEAddressRewriteAppend,
+		}); err != nil {
+			return nil, fmt.Errorf("roomd: Config.PublicIPs: %w", err)
+		}
 	}
 	return webrtc.NewAPI(webrtc.WithMediaEngine(me), webrtc.WithInterceptorRegistry(ir),
 		webrtc.WithSettingEngine(se)), nil
