@@ -126,9 +126,9 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "shutting down", http.StatusServiceUnavailable)
 		return
 	}
-	s.conns.Add(1)
+	s.handlers.Add(1)
 	s.mu.Unlock()
-	defer s.conns.Done()
+	defer s.handlers.Done()
 
 	conn, err := upgrader.Upgrade(w, r, nil)
 	if err != nil {
@@ -143,6 +143,17 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 		quit:    make(chan struct{}),
 		senders: map[string]*webrtc.RTPSender{},
 	}
+	s.mu.Lock()
+	if s.closing {
+		m.fail(proto.ReasonShutdown, "the room server is shutting down")
+	}
+	s.conns[m] = struct{}{}
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		delete(s.conns, m)
+		s.mu.Unlock()
+	}()
 	writerDone := make(chan struct{})
 	go m.writeLoop(writerDone)
 	defer func() {

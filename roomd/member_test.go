@@ -1,9 +1,14 @@
 package roomd
 
 import (
+	"context"
 	"encoding/json"
 	"log/slog"
+	"strings"
 	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
 
 	"github.com/voipd/voipd/proto"
 )
@@ -30,5 +35,38 @@ func TestSlowMemberIsDropped(t *testing.T) {
 	m.fail(proto.ReasonShutdown, "x")
 	if err := json.Unmarshal(m.final, &final); err != nil || final.Reason != proto.ReasonInternal {
 		t.Fatalf("final message replaced: %s", m.final)
+	}
+}
+
+// Close does not wait for a connection that has not sent its join yet.
+func TestCloseWithPendingJoin(t *testing.T) {
+	s, err := New(Config{Listen: "127.0.0.1:0", Apps: []App{testApp}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := s.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	c, _, err := websocket.DefaultDialer.DialContext(ctx, "ws"+strings.TrimPrefix(s.URL(), "http")+"/ws", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	closed := make(chan error, 1)
+	go func() { closed <- s.Close() }()
+	select {
+	case <-closed:
+	case <-time.After(joinWait / 2):
+		t.Fatal("Close waited for a connection that never joined")
+	}
+	c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	_, b, err := c.ReadMessage()
+	if err != nil {
+		t.Fatalf("no shutdown message: %v", err)
+	}
+	if m, err := proto.Decode(b); err != nil || m.Reason != proto.ReasonShutdown {
+		t.Fatalf("got %s (%v), want error shutdown", b, err)
 	}
 }

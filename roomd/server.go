@@ -63,10 +63,11 @@ type Server struct {
 	api      *webrtc.API
 	scheme   string
 
-	mu      sync.Mutex
-	rooms   map[string]*room // key: appID + "\x00" + groupId
-	closing bool
-	conns   sync.WaitGroup // one per WebSocket handler
+	mu       sync.Mutex
+	rooms    map[string]*room     // key: appID + "\x00" + groupId
+	conns    map[*member]struct{} // every open WebSocket, joined or not
+	closing  bool
+	handlers sync.WaitGroup // one per WebSocket handler
 }
 
 // New validates cfg and returns a Server that is not yet listening.
@@ -128,6 +129,7 @@ func New(cfg Config) (*Server, error) {
 		log:    cfg.Logger,
 		auth:   newAuthority(cfg.Apps, cfg.TimestampWindow),
 		rooms:  map[string]*room{},
+		conns:  map[*member]struct{}{},
 		scheme: "http",
 	}
 	if cfg.TLSCert != "" {
@@ -212,11 +214,11 @@ func (s *Server) Close() error {
 		return nil
 	}
 	s.closing = true
-	var all []*member
-	for _, r := range s.rooms {
-		for _, m := range r.members {
-			all = append(all, m)
-		}
+	// Members still joining are told too: they would otherwise hold Close
+	// up until their join deadline.
+	all := make([]*member, 0, len(s.conns))
+	for m := range s.conns {
+		all = append(all, m)
 	}
 	s.mu.Unlock()
 	for _, m := range all {
@@ -227,7 +229,7 @@ func (s *Server) Close() error {
 		// Close (not Shutdown): hijacked WebSockets are ours to end, done above.
 		err = s.httpSrv.Close()
 	}
-	s.conns.Wait()
+	s.handlers.Wait()
 	if s.udpMux != nil {
 		if cerr := s.udpMux.Close(); err == nil {
 			err = cerr
