@@ -1,0 +1,97 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/voipd/voipd/proto"
+)
+
+// Two voipd processes in a call through roomd on loopback: the test reports
+// (it does not judge: the machine is shared) the join time and each
+// process's CPU and RSS over the call, and checks the call carried audio.
+func TestMeasureTwoMemberCall(t *testing.T) {
+	srv, secret := testRoomd(t, nil)
+	var procs []*proc
+	var ctls []*ctl
+	for _, id := range []string{"m-a", "m-b"} {
+		p := startProc(t, fmt.Sprintf(`
+[identity]
+appId = %q
+openid = %q
+sessionKey = %q
+[room]
+url = %q
+[audio]
+backend = "null"
+capture = "tone:440"
+playback = "null"
+`, testApp, id, proto.SessionKey(secret, id), wsURL(srv.URL())), nil)
+		procs = append(procs, p)
+		ctls = append(ctls, dialCtl(t, p.socket))
+	}
+	idleRSS := rssKiB(t, procs[0].cmd.Process.Pid)
+
+	// Join time: request to result, repeated.
+	var joins []time.Duration
+	nodes := []*node{{openid: "m-a", secret: secret}, {openid: "m-b", secret: secret}}
+	for i := 0; i < 10; i++ {
+		t0 := time.Now()
+		ctls[0].mustOK("joinVoIPChat", nodes[0].joinParams("measure"))
+		joins = append(joins, time.Since(t0))
+		ctls[0].mustOK("exitVoIPChat", nil)
+	}
+	slices.Sort(joins)
+	ctls[0].mustOK("joinVoIPChat", nodes[0].joinParams("measure"))
+	ctls[1].mustOK("joinVoIPChat", nodes[1].joinParams("measure"))
+
+	time.Sleep(time.Second) // settle
+	const window = 5 * time.Second
+	cpu0 := []float64{cpuSeconds(t, procs[0].cmd.Process.Pid), cpuSeconds(t, procs[1].cmd.Process.Pid)}
+	time.Sleep(window)
+	for i, p := range procs {
+		used := cpuSeconds(t, p.cmd.Process.Pid) - cpu0[i]
+		t.Logf("voipd %s in a two-member voice call: CPU %.1f%% of a core, RSS %d KiB", nodes[i].openid, 100*used/window.Seconds(), rssKiB(t, p.cmd.Process.Pid))
+	}
+	t.Logf("idle voipd RSS: %d KiB; join on loopback over %d joins: p50 %v, max %v", idleRSS, len(joins), joins[len(joins)/2], joins[len(joins)-1])
+	stats := ctls[1].mustOK("getStats", nil)
+	in, _ := stats["inbound"].([]any)
+	if len(in) != 1 || in[0].(map[string]any)["framesDecoded"].(float64) < 100 {
+		t.Fatalf("the measured call carried no audio: %v", stats)
+	}
+	for _, p := range procs {
+		p.term(10 * time.Second)
+	}
+}
+
+// cpuSeconds is utime+stime of a process, from /proc/PID/stat.
+func cpuSeconds(t testing.TB, pid int) float64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Fields after the command name, which is in parentheses.
+	f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+2:]))
+	ut, _ := strconv.ParseFloat(f[11], 64)
+	st, _ := strconv.ParseFloat(f[12], 64)
+	return (ut + st) / 100 // USER_HZ is 100 on Linux
+}
+
+func rssKiB(t testing.TB, pid int) int {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(l, "VmRSS:") {
+			n, _ := strconv.Atoi(strings.Fields(l)[1])
+			return n
+		}
+	}
+	return 0
+}
