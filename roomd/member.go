@@ -48,7 +48,10 @@ type member struct {
 	pc  *webrtc.PeerConnection
 	fwd *webrtc.TrackLocalStaticRTP
 
-	senders map[string]*webrtc.RTPSender // other member → its track in pc; under Server.mu
+	// Under Server.mu: the transceiver carrying each other member's audio,
+	// and those of members who left, to be reused for the next joiner.
+	senders map[string]*webrtc.RTPTransceiver
+	idle    []*webrtc.RTPTransceiver
 
 	negMu        sync.Mutex
 	negotiating  bool // an offer is outstanding
@@ -141,7 +144,7 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 		log:     s.log.With("remote", r.RemoteAddr),
 		out:     make(chan []byte, sendQueueLen),
 		quit:    make(chan struct{}),
-		senders: map[string]*webrtc.RTPSender{},
+		senders: map[string]*webrtc.RTPTransceiver{},
 	}
 	s.mu.Lock()
 	if s.closing {

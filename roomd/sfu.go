@@ -126,15 +126,34 @@ func (m *member) forward(t *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
 }
 
 // addSender adds another member's forwarding track to this member's
-// PeerConnection as a sendonly transceiver. Called under Server.mu.
+// PeerConnection: on the transceiver of a member who left, if there is one,
+// else on a new sendonly one. Reuse keeps the SDP from growing by a media
+// section per visitor over a long-lived member's stay; the receiver sees a
+// new SSRC and stream id on the old mid and gets a new track. Called under
+// Server.mu.
 func (m *member) addSender(other *member) error {
-	tr, err := m.pc.AddTransceiverFromTrack(other.fwd,
-		webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendonly})
-	if err != nil {
-		return err
+	var tr *webrtc.RTPTransceiver
+	var sender *webrtc.RTPSender
+	if n := len(m.idle); n > 0 {
+		tr, m.idle = m.idle[n-1], m.idle[:n-1]
+		s, err := m.srv.api.NewRTPSender(other.fwd, m.pc.SCTP().Transport())
+		if err != nil {
+			return err
+		}
+		if err := tr.SetSender(s, other.fwd); err != nil {
+			s.Stop()
+			return err
+		}
+		sender = s
+	} else {
+		t, err := m.pc.AddTransceiverFromTrack(other.fwd,
+			webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendonly})
+		if err != nil {
+			return err
+		}
+		tr, sender = t, t.Sender()
 	}
-	sender := tr.Sender()
-	m.senders[other.openid] = sender
+	m.senders[other.openid] = tr
 	// RTCP from receivers must be read for pion's interceptors to run; the
 	// content (PLI, receiver reports) matters only once video comes.
 	go func() {
@@ -148,15 +167,23 @@ func (m *member) addSender(other *member) error {
 	return nil
 }
 
-// removeSender stops forwarding other's audio to this member. Called under
-// Server.mu.
+// removeSender stops forwarding other's audio to this member; its
+// transceiver goes inactive and waits for reuse. Called under Server.mu.
 func (m *member) removeSender(openid string) {
-	if s, ok := m.senders[openid]; ok {
-		delete(m.senders, openid)
-		if err := m.pc.RemoveTrack(s); err != nil && !errors.Is(err, webrtc.ErrConnectionClosed) {
-			m.log.Debug("remove track", "err", err)
+	tr, ok := m.senders[openid]
+	if !ok {
+		return
+	}
+	delete(m.senders, openid)
+	if s := tr.Sender(); s != nil {
+		if err := m.pc.RemoveTrack(s); err != nil {
+			if !errors.Is(err, webrtc.ErrConnectionClosed) {
+				m.log.Debug("remove track", "err", err)
+			}
+			return
 		}
 	}
+	m.idle = append(m.idle, tr)
 }
 
 // negotiate sends this member a new offer, or, when one is already
