@@ -15,7 +15,6 @@ import (
 	"github.com/pion/sdp/v3"
 	"github.com/pion/webrtc/v4"
 
-	"github.com/voipd/voipd/proto"
 	"github.com/voipd/voipd/room"
 	"github.com/voipd/voipd/roomd"
 )
@@ -196,7 +195,5 @@ func join(t *testing.T, srv *roomd.Server, openid, group string, h room.Handler)
 	t.Cleanup(func() { s.Leave(context.Background()) })
 	return s
 }
-
-var _ = proto.ReasonTimeout
 
 func asRoomError(err error, target **room.Error) bool { return errors.As(err, target) }
