@@ -1,0 +1,242 @@
+package synth
+
+import (
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/voipd/voipd/hw"
+)
+
+func hwReq(w, h, fps int) hw.CameraRequest { return hw.CameraRequest{Width: w, Height: h, FPS: fps} }
+
+func TestParsePattern(t *testing.T) {
+	for _, tt := range []struct {
+		id   string
+		name string
+		ok   bool
+	}{
+		{"pattern", "", true},
+		{"pattern:front", "front", true},
+		{"pattern:", "", true},
+		{"patterns", "", false},
+		{"default", "", false},
+		{"/dev/video0", "", false},
+	} {
+		name, ok := ParsePattern(tt.id)
+		if name != tt.name || ok != tt.ok {
+			t.Errorf("ParsePattern(%q) = %q, %v; want %q, %v", tt.id, name, ok, tt.name, tt.ok)
+		}
+	}
+}
+
+func TestPatternInfoAndMode(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		req        hw.CameraRequest
+		id         string
+		w, h, fps  int
+		wantFormat hw.PixelFormat
+		format     hw.PixelFormat
+	}{
+		{"front", hwReq(320, 240, 15), "pattern:front", 320, 240, 15, hw.FormatI420, hw.FormatI420},
+		{"", hw.CameraRequest{}, "pattern", 640, 480, 30, hw.FormatI420, hw.FormatI420},
+		{"back", hwReq(321, 241, 500), "pattern:back", 320, 240, 120, hw.FormatYUYV, hw.FormatYUYV},
+		{"x", hwReq(99999, 99999, 30), "pattern:x", 3840, 2160, 30, hw.FormatI420, hw.FormatMJPEG},
+	} {
+		c := NewPatternCameraFormat(tc.name, tc.req, tc.format)
+		info := c.Info()
+		want := hw.VideoFormat{Format: tc.wantFormat, Width: tc.w, Height: tc.h, FPS: []int{tc.fps}}
+		if info.ID != tc.id || !info.Synthetic || len(info.Formats) != 1 ||
+			info.Formats[0].Format != want.Format || info.Formats[0].Width != want.Width ||
+			info.Formats[0].Height != want.Height || info.Formats[0].FPS[0] != want.FPS[0] {
+			t.Errorf("%q %+v: Info() = %+v, want id %q and mode %+v", tc.name, tc.req, info, tc.id, want)
+		}
+		if _, ok := c.(hw.DropCounter); !ok {
+			t.Errorf("%q: does not count drops", tc.name)
+		}
+		c.Close()
+	}
+}
+
+// TestPatternFrames: each frame carries its Seq as the drawn frame number
+// and the camera's pattern id, with capture times on the absolute schedule.
+func TestPatternFrames(t *testing.T) {
+	const w, h, fps = 320, 240, 100
+	c := newPattern("front", hwReq(w, h, fps), hw.FormatI420)
+	defer c.Close()
+	period := time.Second / fps
+	var last uint64
+	for i := range 10 {
+		f, err := c.ReadFrame()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if f.Format != hw.FormatI420 || f.Width != w || f.Height != h || len(f.Data) != w*h*3/2 {
+			t.Fatalf("frame %+v", f)
+		}
+		if i > 0 && f.Seq <= last {
+			t.Fatalf("Seq %d after %d", f.Seq, last)
+		}
+		last = f.Seq
+		if want := c.clock.start.Add(time.Duration(f.Seq+1) * period); !f.Captured.Equal(want) {
+			t.Fatalf("frame %d captured %v, want %v", f.Seq, f.Captured, want)
+		}
+		n, ok := ReadFrameNumber(f.Data, w, w, h)
+		if !ok || uint64(n) != f.Seq {
+			t.Fatalf("frame Seq %d reads as %d, ok=%v", f.Seq, n, ok)
+		}
+		if id, ok := PatternID(f.Data, w, w, h); !ok || id != PatternIDOf("front") {
+			t.Fatalf("pattern id %d, %v", id, ok)
+		}
+	}
+}
+
+// TestPatternMoves: the picture below the band changes from frame to frame,
+// so an encoder sees motion, not a still.
+func TestPatternMoves(t *testing.T) {
+	const w, h = 320, 240
+	a, b := lumaOf(t, "front", w, h, 10), lumaOf(t, "front", w, h, 11)
+	band := markBandHeight(w, h)
+	changed := 0
+	for i := band * w; i < w*h; i++ {
+		if a[i] != b[i] {
+			changed++
+		}
+	}
+	if changed < (h-band)*w/2 {
+		t.Fatalf("only %d of %d pixels below the band changed between frames", changed, (h-band)*w)
+	}
+}
+
+// TestPatternNamesLookDifferent: two names give different tints, so a
+// person (and a colour check in a browser) can tell the cameras apart.
+func TestPatternNamesLookDifferent(t *testing.T) {
+	front, back := newPattern("front", hwReq(320, 240, 30), ""), newPattern("back", hwReq(320, 240, 30), "")
+	defer front.Close()
+	defer back.Close()
+	du, dv := int(front.u)-int(back.u), int(front.v)-int(back.v)
+	if du*du+dv*dv < 32*32 {
+		t.Fatalf("front tint (%d,%d) and back tint (%d,%d) are too close", front.u, front.v, back.u, back.v)
+	}
+}
+
+// TestPatternYUYV: the YUYV camera delivers the I420 picture packed, so a
+// conversion back to I420 under test can be checked against the original.
+func TestPatternYUYV(t *testing.T) {
+	const w, h = 320, 240
+	c := newPattern("back", hwReq(w, h, 100), hw.FormatYUYV)
+	defer c.Close()
+	f, err := c.ReadFrame()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.Format != hw.FormatYUYV || len(f.Data) != w*h*2 {
+		t.Fatalf("frame %s len %d", f.Format, len(f.Data))
+	}
+	ref := newPattern("back", hwReq(w, h, 100), hw.FormatI420)
+	defer ref.Close()
+	ref.draw(f.Seq)
+	y := make([]byte, w*h)
+	for row := range h {
+		for x := range w {
+			y[row*w+x] = f.Data[row*w*2+2*x]
+			if y[row*w+x] != ref.i420[row*w+x] {
+				t.Fatalf("Y(%d,%d) = %d, want %d", x, row, y[row*w+x], ref.i420[row*w+x])
+			}
+			cu, cv := ref.i420[w*h+row/2*w/2+x/2], ref.i420[w*h*5/4+row/2*w/2+x/2]
+			if u, v := f.Data[row*w*2+x/2*4+1], f.Data[row*w*2+x/2*4+3]; u != cu || v != cv {
+				t.Fatalf("UV(%d,%d) = %d,%d, want %d,%d", x, row, u, v, cu, cv)
+			}
+		}
+	}
+	if n, ok := ReadFrameNumber(y, w, w, h); !ok || uint64(n) != f.Seq {
+		t.Fatalf("YUYV luma reads %d, %v; want %d", n, ok, f.Seq)
+	}
+}
+
+// TestPatternPacing checks the camera-clock invariant: frames handed out
+// plus frames dropped equals the periods elapsed, whatever the scheduler did.
+func TestPatternPacing(t *testing.T) {
+	const fps = 50
+	c := newPattern("", hwReq(160, 120, fps), "")
+	defer c.Close()
+	period := time.Second / fps
+	const n = 15
+	var before int64
+	for range n {
+		before = int64(time.Since(c.clock.start) / period)
+		if _, err := c.ReadFrame(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	after := int64(time.Since(c.clock.start) / period)
+	if got := int64(n + c.Dropped()); got > after || got < before {
+		t.Fatalf("read %d + dropped %d frames; %d..%d periods elapsed", n, c.Dropped(), before, after)
+	}
+}
+
+// TestPatternLateReaderDrops: a reader 200 ms late gets the newest frame,
+// Seq jumps by the frames it missed, and they are counted.
+func TestPatternLateReaderDrops(t *testing.T) {
+	const fps = 50
+	c := newPattern("", hwReq(160, 120, fps), "")
+	defer c.Close()
+	first, err := c.ReadFrame()
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(200 * time.Millisecond) // a stalled reader
+	f, err := c.ReadFrame()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := c.Dropped(); d < 9 || f.Seq-first.Seq-1 != d {
+		t.Fatalf("after a 200 ms stall: Seq %d → %d, dropped %d", first.Seq, f.Seq, d)
+	}
+	if n, ok := ReadFrameNumber(f.Data, 160, 160, 120); !ok || uint64(n) != f.Seq {
+		t.Fatalf("late frame reads %d, %v; want %d", n, ok, f.Seq)
+	}
+}
+
+func TestPatternZeroAllocs(t *testing.T) {
+	for _, format := range []hw.PixelFormat{hw.FormatI420, hw.FormatYUYV} {
+		// A high rate keeps the run short; the allocation count does not
+		// depend on it.
+		c := NewPatternCameraFormat("front", hwReq(320, 240, 120), format)
+		if _, err := c.ReadFrame(); err != nil {
+			t.Fatal(err)
+		}
+		if a := testing.AllocsPerRun(10, func() { _, _ = c.ReadFrame() }); a != 0 {
+			t.Errorf("%s: %v allocs per frame", format, a)
+		}
+		c.Close()
+	}
+}
+
+func TestPatternCloseUnblocks(t *testing.T) {
+	c := NewPatternCamera("front", hwReq(160, 120, 1)) // a frame a second: ReadFrame blocks
+	errc := make(chan error, 1)
+	go func() {
+		_, err := c.ReadFrame()
+		errc <- err
+	}()
+	time.Sleep(50 * time.Millisecond)
+	if err := c.Close(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-errc:
+		if !errors.Is(err, hw.ErrClosed) {
+			t.Fatalf("after Close: %v, want ErrClosed", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Close did not unblock ReadFrame")
+	}
+	if _, err := c.ReadFrame(); !errors.Is(err, hw.ErrClosed) {
+		t.Fatalf("ReadFrame after Close: %v", err)
+	}
+	if err := c.Close(); err != nil {
+		t.Fatalf("second Close: %v", err)
+	}
+}
