@@ -91,8 +91,15 @@ func guardWhite(r, c int) bool {
 	return (r%2 == 0) == (c == 0)
 }
 
-// drawMark paints the mark for number and id into a luma plane.
-func drawMark(y []byte, stride, width, height int, number uint32, id uint8) {
+// DrawMark paints the mark for number and a pattern id into a luma plane
+// (stride bytes a row) over whatever is there: the pattern camera draws it
+// into each frame, and tests draw chosen numbers (0, 2³²-1) into frames of
+// their own, e.g. to check another reader against this one. It draws
+// nothing and returns false when the plane is too small to hold a mark.
+func DrawMark(y []byte, stride, width, height int, number uint32, id uint8) bool {
+	if !markFits(len(y), stride, width, height) {
+		return false
+	}
 	bits := markPayload(number, id)
 	i := 0
 	for r := range markRows {
@@ -117,6 +124,14 @@ func drawMark(y []byte, stride, width, height int, number uint32, id uint8) {
 			}
 		}
 	}
+	return true
+}
+
+// markFits reports whether a luma plane of n bytes is big enough for the
+// frame it claims to be, and the frame big enough for a mark (two pixels a
+// cell column, four rows a cell row).
+func markFits(n, stride, width, height int) bool {
+	return width >= 2*markCols && height >= 4*markRows && stride >= width && n >= (height-1)*stride+width
 }
 
 // readCell decides the level of one cell from its inner pixels.
@@ -140,7 +155,7 @@ func readCell(y []byte, stride, x0, y0, x1, y1 int) (white, sure bool) {
 // readMark reads the mark from a luma plane; ok is false when the frame is
 // too small, a cell is undecided, a guard is wrong or the checksum fails.
 func readMark(y []byte, stride, width, height int) (number uint32, id uint8, ok bool) {
-	if width < 2*markCols || height < 4*markRows || stride < width || len(y) < (height-1)*stride+width {
+	if !markFits(len(y), stride, width, height) {
 		return 0, 0, false
 	}
 	var bits uint64

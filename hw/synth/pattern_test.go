@@ -177,3 +177,20 @@ func TestPatternIDs(t *testing.T) {
 		}
 	}
 }
+
+func TestDrawMarkRefusesSmallPlanes(t *testing.T) {
+	y := make([]byte, 20*10)
+	if DrawMark(y, 20, 20, 10, 1, 2) {
+		t.Fatal("drew a mark into a 20x10 frame")
+	}
+	if DrawMark(make([]byte, 100), 320, 320, 240, 1, 2) {
+		t.Fatal("drew a mark into a plane shorter than the frame")
+	}
+	y = make([]byte, 64*48)
+	if !DrawMark(y, 64, 64, 48, 0xFFFFFFFF, 9) {
+		t.Fatal("refused a 64x48 frame")
+	}
+	if n, ok := ReadFrameNumber(y, 64, 64, 48); !ok || n != 0xFFFFFFFF {
+		t.Fatalf("64x48: read %d, %v", n, ok)
+	}
+}
