@@ -73,7 +73,7 @@ type fakeDev struct {
 	waits    int
 }
 
-func (d *fakeDev) Name() (string, error)           { return d.node.name, nil }
+func (d *fakeDev) Name() (string, error)         { return d.node.name, nil }
 func (d *fakeDev) Formats() []webcam.PixelFormat { return d.node.formats }
 func (d *fakeDev) Sizes(f webcam.PixelFormat) []webcam.FrameSize {
 	return d.node.sizes[f]

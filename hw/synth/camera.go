@@ -172,7 +172,7 @@ func (p *Pattern) draw(n uint64) {
 			line[x] = lumaWhite
 		}
 	}
-	drawMark(yp, w, w, h, uint32(n), p.id)
+	DrawMark(yp, w, w, h, uint32(n), p.id)
 	cw, ch, cband := w/2, h/2, (band+1)/2
 	for row := range ch {
 		us, vs := up[row*cw:row*cw+cw], vp[row*cw:row*cw+cw]
