@@ -55,6 +55,10 @@ func NewAssembler() *Assembler {
 // a loss or at the start): the caller should ask the sender for one.
 func (a *Assembler) WantKeyframe() bool { return a.needKey }
 
+// RequireKeyframe makes the Assembler pass on no frame until a keyframe:
+// for when the decoder failed on a frame the Assembler thought whole.
+func (a *Assembler) RequireKeyframe() { a.needKey = true }
+
 // Stats returns the counters so far.
 func (a *Assembler) Stats() AssemblerStats { return a.stats }
 

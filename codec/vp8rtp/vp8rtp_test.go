@@ -152,7 +152,7 @@ func TestAssemble(t *testing.T) {
 func TestAssembleReorderAndDuplicates(t *testing.T) {
 	pkts, _ := stream(t, 3, 3, 3000)
 	a := NewAssembler()
-	pkts[1], pkts[2] = pkts[2], pkts[1] // frame 0's 2nd and 3rd swapped
+	pkts[1], pkts[2] = pkts[2], pkts[1]    // frame 0's 2nd and 3rd swapped
 	pkts = slices.Insert(pkts, 5, pkts[4]) // and one packet twice
 	frames := 0
 	for _, p := range pkts {

@@ -1,0 +1,186 @@
+package media
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"sync/atomic"
+	"time"
+
+	"github.com/pion/rtp"
+
+	"github.com/voipd/voipd/codec/vp8"
+	"github.com/voipd/voipd/codec/vp8rtp"
+	"github.com/voipd/voipd/codec/yuv"
+)
+
+// keyframeRetry is how long the receiver waits for a requested keyframe
+// before asking again: a PLI can be lost too, and the sender may be busy;
+// more often than a few times a second only floods it.
+const keyframeRetry = 300 * time.Millisecond
+
+// VideoInboundStats is one member's video receive statistics
+// (webrtc-stats' inbound-rtp for video).
+type VideoInboundStats struct {
+	Member           string
+	PacketsReceived  uint64
+	BytesReceived    uint64 // payload bytes
+	PacketsLost      uint64 // sequence gaps (a late packet counts as lost)
+	FramesDecoded    uint64
+	KeyFramesDecoded uint64
+	// FramesDropped: damaged, undecodable, or waiting for a keyframe.
+	FramesDropped uint64
+	Width, Height int // of the last decoded frame
+	// Beyond webrtc-stats (its pliCount), for diagnosis.
+	KeyframeRequests uint64
+	PacketsMalformed uint64
+}
+
+// VideoReceiver reads one member's VP8 RTP, reassembles and decodes the
+// frames, and hands each picture to onFrame.
+type VideoReceiver struct {
+	member  string
+	src     RTPReader
+	log     *slog.Logger
+	onFrame func(member string, img yuv.I420, keyframe bool)
+	askKey  atomic.Pointer[func()]
+
+	asm     *vp8rtp.Assembler
+	dec     *vp8.Decoder // created by Run
+	pkt     rtp.Packet
+	buf     [1500]byte // one datagram; pion's TrackRemote reads one packet per call
+	lastAsk time.Time
+
+	packets, bytes, lost, malformed atomic.Uint64
+	asmMalformed, asmDropped        atomic.Uint64 // the Assembler's counters, mirrored for Stats
+	decoded, keyDecoded, dropped    atomic.Uint64
+	requests                        atomic.Uint64
+	width, height                   atomic.Int32
+}
+
+// NewVideoReceiver prepares to receive member's video from src. onFrame is
+// called on Run's goroutine with each decoded picture, a view of the
+// decoder's buffer valid only during the call (copy it with yuv.Copy to
+// keep it). log may be nil (slog.Default).
+func NewVideoReceiver(member string, src RTPReader, log *slog.Logger, onFrame func(member string, img yuv.I420, keyframe bool)) *VideoReceiver {
+	if log == nil {
+		log = slog.Default()
+	}
+	return &VideoReceiver{member: member, src: src, log: log, onFrame: onFrame, asm: vp8rtp.NewAssembler()}
+}
+
+// OnKeyframeNeeded sets the function the receiver calls when it needs a
+// keyframe: at the start and after a lost or damaged frame, again every
+// keyframeRetry until one arrives. The caller sends a PLI for the member's
+// track (room: WriteRTCP of an rtcp.PictureLossIndication). It is called
+// on Run's goroutine and must not block.
+func (r *VideoReceiver) OnKeyframeNeeded(fn func()) { r.askKey.Store(&fn) }
+
+// Stats returns the counters so far; safe from any goroutine.
+func (r *VideoReceiver) Stats() VideoInboundStats {
+	return VideoInboundStats{
+		Member:           r.member,
+		PacketsReceived:  r.packets.Load(),
+		BytesReceived:    r.bytes.Load(),
+		PacketsLost:      r.lost.Load(),
+		FramesDecoded:    r.decoded.Load(),
+		KeyFramesDecoded: r.keyDecoded.Load(),
+		FramesDropped:    r.dropped.Load() + r.asmDropped.Load(),
+		Width:            int(r.width.Load()),
+		Height:           int(r.height.Load()),
+		KeyframeRequests: r.requests.Load(),
+		PacketsMalformed: r.malformed.Load() + r.asmMalformed.Load(),
+	}
+}
+
+// Run reads and decodes until src's Read fails: io.EOF (the track ended)
+// returns nil, anything else that error. ctx is checked between packets;
+// to stop a Run blocked in Read, close the track.
+func (r *VideoReceiver) Run(ctx context.Context) error {
+	dec, err := vp8.NewDecoder()
+	if err != nil {
+		return fmt.Errorf("media: %w", err)
+	}
+	r.dec = dec
+	defer dec.Close()
+	for !ctxDone(ctx) {
+		n, _, err := r.src.Read(r.buf[:])
+		if err != nil {
+			if ctxDone(ctx) || errors.Is(err, io.EOF) {
+				return nil
+			}
+			return fmt.Errorf("media: reading %s's video: %w", r.member, err)
+		}
+		r.receive(r.buf[:n])
+	}
+	return nil
+}
+
+// receive files one datagram and decodes the frame it completes.
+func (r *VideoReceiver) receive(b []byte) {
+	if err := r.pkt.Unmarshal(b); err != nil {
+		r.malformed.Add(1)
+		return
+	}
+	r.packets.Add(1)
+	r.bytes.Add(uint64(len(r.pkt.Payload)))
+	f, ok := r.asm.Push(&r.pkt)
+	if ok {
+		r.decode(f)
+	}
+	st := r.asm.Stats()
+	r.lost.Store(st.PacketsLost)
+	r.asmMalformed.Store(st.PacketsMalformed)
+	r.asmDropped.Store(st.FramesDropped)
+	// Asked at the end of a frame that left the stream still waiting for
+	// a keyframe, not on every packet: the first packets of the keyframe
+	// that ends the wait must not trigger another.
+	if r.asm.WantKeyframe() {
+		if r.pkt.Marker {
+			r.askForKeyframe()
+		}
+	} else {
+		r.lastAsk = time.Time{} // the next loss asks at once
+	}
+}
+
+func (r *VideoReceiver) decode(f vp8rtp.Frame) {
+	img, err := r.dec.Decode(f.Data)
+	if err != nil {
+		// A frame libvpx could not decode, or decoded from a damaged
+		// reference: nothing after it is right until a keyframe.
+		r.dropped.Add(1)
+		r.asm.RequireKeyframe()
+		if r.dropped.Load() == 1 {
+			r.log.Warn("dropping undecodable video", "member", r.member, "err", err)
+		}
+		return
+	}
+	if img.Width == 0 {
+		return
+	}
+	r.decoded.Add(1)
+	if f.Keyframe {
+		r.keyDecoded.Add(1)
+	}
+	r.width.Store(int32(img.Width))
+	r.height.Store(int32(img.Height))
+	if r.onFrame != nil {
+		r.onFrame(r.member, img, f.Keyframe)
+	}
+}
+
+// askForKeyframe calls the keyframe callback, at most every keyframeRetry.
+func (r *VideoReceiver) askForKeyframe() {
+	now := time.Now()
+	if !r.lastAsk.IsZero() && now.Sub(r.lastAsk) < keyframeRetry {
+		return
+	}
+	r.lastAsk = now
+	r.requests.Add(1)
+	if fn := r.askKey.Load(); fn != nil {
+		(*fn)()
+	}
+}

@@ -1,0 +1,316 @@
+package media
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/pion/interceptor"
+	"github.com/pion/rtcp"
+	"github.com/pion/rtp"
+
+	"github.com/voipd/voipd/codec/yuv"
+	"github.com/voipd/voipd/hw"
+)
+
+// minVideoPSNR is the floor for a received frame against the camera's
+// picture: VP8 at 800 kbit/s, 320x240, after 4:2:2 JPEG or scaling on
+// the way, stays far above it; below it the picture is not the same one.
+const minVideoPSNR = 30
+
+const testW, testH = 320, 240
+
+// videoRig is camera → VideoSender → rtpPipe → VideoReceiver, with the
+// receiver's keyframe requests wired to the sender as a PLI would be.
+type videoRig struct {
+	t    *testing.T
+	cam  *fakeCamera
+	snd  *VideoSender
+	pipe *rtpPipe
+	rcv  *VideoReceiver
+
+	cancel  context.CancelFunc
+	wg      sync.WaitGroup
+	sendErr error
+
+	mu    sync.Mutex
+	psnr  []float64
+	keys  []bool
+	drop  map[uint64]bool // packet numbers (1-based) the sender's writer drops
+	count uint64
+}
+
+func newVideoRig(t *testing.T, cam *fakeCamera, seed uint64, reorder float64, drop ...uint64) *videoRig {
+	r := &videoRig{t: t, cam: cam, pipe: newRTPPipe(seed, 0, reorder), drop: map[uint64]bool{}}
+	for _, n := range drop {
+		r.drop[n] = true
+	}
+	snd, err := NewVideoSender(cam, writerFunc(r.write), VideoConfig{Width: testW, Height: testH}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.snd = snd
+	r.rcv = NewVideoReceiver("door", r.pipe, nil, r.onFrame)
+	r.rcv.OnKeyframeNeeded(snd.RequestKeyframe)
+	ctx, cancel := context.WithCancel(context.Background())
+	r.cancel = cancel
+	r.wg.Add(2)
+	go func() { defer r.wg.Done(); r.sendErr = snd.Run(ctx) }()
+	go func() {
+		defer r.wg.Done()
+		if err := r.rcv.Run(ctx); err != nil {
+			t.Errorf("receiver: %v", err)
+		}
+	}()
+	t.Cleanup(r.stop)
+	return r
+}
+
+type writerFunc func(*rtp.Packet) error
+
+func (f writerFunc) WriteRTP(p *rtp.Packet) error { return f(p) }
+
+func (r *videoRig) write(p *rtp.Packet) error {
+	r.mu.Lock()
+	r.count++
+	dropped := r.drop[r.count]
+	r.mu.Unlock()
+	if dropped {
+		return nil
+	}
+	return r.pipe.WriteRTP(p)
+}
+
+// onFrame compares each decoded frame with the camera's: without loss the
+// k-th decoded frame is camera frame k; a still camera shows frame 0.
+func (r *videoRig) onFrame(member string, img yuv.I420, key bool) {
+	r.mu.Lock()
+	k := len(r.psnr) + 1
+	r.mu.Unlock()
+	if member != "door" {
+		r.t.Errorf("frame for %q", member)
+	}
+	exp := expectedFrame(r.t, k, r.cam.w, r.cam.h, testW, testH)
+	if r.cam.still {
+		exp = expectedFrame(r.t, 0, r.cam.w, r.cam.h, testW, testH)
+	}
+	p := yuv.PSNR(exp, img)
+	r.mu.Lock()
+	r.psnr = append(r.psnr, p)
+	r.keys = append(r.keys, key)
+	r.mu.Unlock()
+}
+
+func (r *videoRig) stop() {
+	r.cancel()
+	_ = r.cam.Close()
+	r.pipe.Close()
+	r.wg.Wait()
+}
+
+func (r *videoRig) frames() ([]float64, []bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]float64(nil), r.psnr...), append([]bool(nil), r.keys...)
+}
+
+func TestVideoPipelineFormats(t *testing.T) {
+	for _, tc := range []struct {
+		format     hw.PixelFormat
+		camW, camH int
+	}{
+		{hw.FormatYUYV, testW, testH},
+		{hw.FormatNV12, testW, testH},
+		{hw.FormatMJPEG, testW, testH},
+		{hw.FormatI420, testW, testH},
+		{hw.FormatYUYV, 640, 480}, // scaled to 320x240
+		{hw.FormatMJPEG, 424, 240},
+	} {
+		t.Run(fmt.Sprintf("%s_%dx%d", tc.format, tc.camW, tc.camH), func(t *testing.T) {
+			r := newVideoRig(t, newFakeCamera(t, tc.format, tc.camW, tc.camH, true), 1, 0)
+			waitFor(t, "30 decoded frames", func() bool { return r.rcv.Stats().FramesDecoded >= 30 })
+			r.stop()
+			psnr, keys := r.frames()
+			if !keys[0] {
+				t.Fatal("the first decoded frame is not a keyframe")
+			}
+			worst := math.Inf(1)
+			for _, p := range psnr {
+				worst = min(worst, p)
+			}
+			if worst < minVideoPSNR {
+				t.Fatalf("worst PSNR %.1f dB over %d frames, want ≥ %d", worst, len(psnr), minVideoPSNR)
+			}
+			st, out := r.rcv.Stats(), r.snd.Stats()
+			if st.Width != testW || st.Height != testH || st.PacketsLost != 0 || st.FramesDropped != 0 {
+				t.Fatalf("receiver stats %+v", st)
+			}
+			if out.FramesEncoded < st.FramesDecoded || out.KeyFramesEncoded != 1 || out.PacketsSent < st.PacketsReceived || out.EncodeTimeAvg <= 0 {
+				t.Fatalf("sender stats %+v, receiver %+v", out, st)
+			}
+			t.Logf("%d frames, worst PSNR %.1f dB, encode+convert %v a frame", len(psnr), worst, out.EncodeTimeAvg)
+		})
+	}
+}
+
+func TestVideoLossAsksForKeyframeAndRecovers(t *testing.T) {
+	cam := newFakeCamera(t, hw.FormatYUYV, testW, testH, true)
+	cam.still = true
+	// Packet 15 is lost outright, and 2 % of packets arrive late.
+	r := newVideoRig(t, cam, 7, 0.02, 15)
+	waitFor(t, "a lost packet and recovery", func() bool {
+		st := r.rcv.Stats()
+		return st.PacketsLost >= 1 && st.KeyFramesDecoded >= 2 && st.FramesDecoded >= 40
+	})
+	r.stop()
+	st, out := r.rcv.Stats(), r.snd.Stats()
+	if st.KeyframeRequests == 0 || out.KeyFramesEncoded < 2 || st.FramesDropped == 0 {
+		t.Fatalf("receiver %+v, sender %+v: want keyframe requests, dropped frames, a second keyframe", st, out)
+	}
+	psnr, _ := r.frames()
+	if last := psnr[len(psnr)-1]; last < minVideoPSNR {
+		t.Fatalf("after recovery PSNR %.1f dB, want ≥ %d", last, minVideoPSNR)
+	}
+	t.Logf("receiver %+v", st)
+}
+
+func TestVideoRequestKeyframe(t *testing.T) {
+	cam := newFakeCamera(t, hw.FormatNV12, testW, testH, false)
+	w := &countingWriter{}
+	s, err := NewVideoSender(cam, w, VideoConfig{Width: testW, Height: testH}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	send := func(n int) {
+		t.Helper()
+		f, err := cam.frame(n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.sendFrame(f); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for n := range 5 {
+		send(n)
+	}
+	if k := s.Stats().KeyFramesEncoded; k != 1 {
+		t.Fatalf("%d keyframes in 5 frames, want 1", k)
+	}
+	s.RequestKeyframe()
+	send(5)
+	if k := s.Stats().KeyFramesEncoded; k != 2 {
+		t.Fatal("the frame after RequestKeyframe is not a keyframe")
+	}
+	send(6)
+	if st := s.Stats(); st.KeyFramesEncoded != 2 || st.FramesEncoded != 7 || uint64(w.n) != st.PacketsSent {
+		t.Fatalf("stats %+v, writer saw %d packets", st, w.n)
+	}
+}
+
+func TestVideoCameraErrorEndsRun(t *testing.T) {
+	cam := newFakeCamera(t, hw.FormatYUYV, testW, testH, true)
+	s, err := NewVideoSender(cam, &countingWriter{}, VideoConfig{Width: testW, Height: testH}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- s.Run(context.Background()) }()
+	waitFor(t, "frames", func() bool { return cam.reads.Load() >= 3 })
+	cam.failWith(&hw.DeviceError{Op: "read", Device: "fake", Kind: hw.ErrAbsent, Err: errors.New("ENODEV")})
+	select {
+	case err := <-done:
+		if !errors.Is(err, hw.ErrAbsent) {
+			t.Fatalf("Run = %v, want one wrapping hw.ErrAbsent", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Run did not return after the camera failed")
+	}
+	_ = cam.Close()
+}
+
+func TestVideoPaused(t *testing.T) {
+	r := newVideoRig(t, newFakeCamera(t, hw.FormatYUYV, testW, testH, true), 3, 0)
+	waitFor(t, "packets", func() bool { return r.snd.Stats().PacketsSent > 0 })
+	r.snd.SetPaused(true)
+	reads := r.cam.reads.Load()
+	waitFor(t, "the camera to move on", func() bool { return r.cam.reads.Load() >= reads+2 })
+	sent := r.snd.Stats().PacketsSent // a frame in flight when pausing is done by now
+	reads = r.cam.reads.Load()
+	waitFor(t, "the paused camera to be drained", func() bool { return r.cam.reads.Load() >= reads+5 })
+	if now := r.snd.Stats().PacketsSent; now != sent {
+		t.Fatalf("%d packets sent while paused", now-sent)
+	}
+	keys := r.snd.Stats().KeyFramesEncoded
+	r.snd.SetPaused(false)
+	waitFor(t, "sending to resume with a keyframe", func() bool {
+		st := r.snd.Stats()
+		return st.PacketsSent > sent && st.KeyFramesEncoded > keys
+	})
+}
+
+// fakeRTCP replays RTCP batches, then fails like a stopped RTPSender.
+type fakeRTCP struct{ batches [][]rtcp.Packet }
+
+func (f *fakeRTCP) ReadRTCP() ([]rtcp.Packet, interceptor.Attributes, error) {
+	if len(f.batches) == 0 {
+		return nil, nil, errors.New("closed")
+	}
+	b := f.batches[0]
+	f.batches = f.batches[1:]
+	return b, nil, nil
+}
+
+func TestWatchRTCP(t *testing.T) {
+	s, err := NewVideoSender(newFakeCamera(t, hw.FormatYUYV, testW, testH, false), &countingWriter{}, VideoConfig{Width: testW, Height: testH}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		pkts    []rtcp.Packet
+		key     bool
+		bitrate int64
+	}{
+		{[]rtcp.Packet{&rtcp.PictureLossIndication{MediaSSRC: 1}}, true, DefaultVideoBitrate},
+		{[]rtcp.Packet{&rtcp.FullIntraRequest{MediaSSRC: 1}}, true, DefaultVideoBitrate},
+		{[]rtcp.Packet{&rtcp.ReceiverEstimatedMaximumBitrate{Bitrate: 300_000}}, false, 300_000},
+		{[]rtcp.Packet{&rtcp.ReceiverEstimatedMaximumBitrate{Bitrate: 10}}, false, MinVideoBitrate},
+		{[]rtcp.Packet{&rtcp.ReceiverEstimatedMaximumBitrate{Bitrate: 1e9}}, false, MaxVideoBitrate},
+		{[]rtcp.Packet{&rtcp.ReceiverReport{}}, false, DefaultVideoBitrate},
+	} {
+		s.keyframe.Store(false)
+		s.bitrate.Store(DefaultVideoBitrate)
+		WatchRTCP(&fakeRTCP{batches: [][]rtcp.Packet{tc.pkts}}, s)
+		if s.keyframe.Load() != tc.key || s.bitrate.Load() != tc.bitrate {
+			t.Errorf("%T: keyframe %v bitrate %d, want %v %d", tc.pkts[0], s.keyframe.Load(), s.bitrate.Load(), tc.key, tc.bitrate)
+		}
+	}
+}
+
+func TestVideoConfigValidate(t *testing.T) {
+	for _, tc := range []struct {
+		cfg  VideoConfig
+		errs int
+	}{
+		{VideoConfig{}, 0},
+		{VideoConfig{Width: 1280, Height: 720, FPS: 15, Bitrate: 1_500_000, CPUUsed: -12, Threads: 2}, 0},
+		{VideoConfig{Width: 641}, 1},
+		{VideoConfig{FPS: 200, Bitrate: 1, CPUUsed: 40, Threads: 99}, 4},
+	} {
+		err := tc.cfg.Validate()
+		n := 0
+		if err != nil {
+			n = len(err.(interface{ Unwrap() []error }).Unwrap())
+		}
+		if n != tc.errs {
+			t.Errorf("%+v: %v, want %d problems", tc.cfg, err, tc.errs)
+		}
+	}
+	if _, err := NewVideoSender(newFakeCamera(t, hw.FormatYUYV, 64, 48, false), &countingWriter{}, VideoConfig{Threads: -1}, nil); err == nil {
+		t.Error("NewVideoSender accepted threads -1")
+	}
+}
