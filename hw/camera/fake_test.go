@@ -116,15 +116,22 @@ func (d *fakeDev) Start(n int) error {
 // push fills the next free buffer with n bytes of b (a driver's capture)
 // and wakes a Wait. It reports false when every buffer is busy.
 func (d *fakeDev) push(b byte, n int) bool {
+	return d.pushFunc(n, func(buf []byte) {
+		for j := range buf {
+			buf[j] = b
+		}
+	})
+}
+
+// pushFunc is push with the buffer's content written by fill.
+func (d *fakeDev) pushFunc(n int, fill func([]byte)) bool {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	for i := range d.bufs {
 		if d.out[i] || contains(d.queued, uint32(i)) {
 			continue
 		}
-		for j := range d.bufs[i] {
-			d.bufs[i][j] = b
-		}
+		fill(d.bufs[i])
 		d.lens[i] = n
 		d.queued = append(d.queued, uint32(i))
 		select {
