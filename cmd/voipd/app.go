@@ -164,7 +164,11 @@ func start(ctx context.Context, cfg *config.Config, opt options, log *slog.Logge
 		ln.Close()
 		<-served
 	})
-	go sdnotify.Watchdog(ctx)
+	if period, err := sdnotify.Watchdog(ctx); err != nil {
+		log.Warn("systemd watchdog", "err", err)
+	} else if period > 0 {
+		log.Info("systemd watchdog", "every", period)
+	}
 	sdnotify.Ready()
 	sdnotify.Status("idle")
 	log.Info("voipd ready", "socket", in.socket, "room", redactURL(in.roomURL), "openid", cfg.Identity.OpenID)
