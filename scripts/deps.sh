@@ -6,6 +6,9 @@ set -euo pipefail
 pkgs=(
   gcc pkg-config            # cgo
   libopus-dev libopusfile-dev  # codec/opus (hraban/opus links both)
+  libvpx-dev                # codec/vp8
+  libyuv-dev                # codec/yuv: camera formats to I420, scaling
+  libturbojpeg0-dev         # codec/mjpeg: MJPEG cameras
   libasound2-dev            # hw/audio (miniaudio's ALSA backend) and the test ALSA plugin
   pulseaudio pulseaudio-utils  # the real capture path in tests (null sink + module-sine)
   chromium                  # the browser client tests (headless)
