@@ -18,6 +18,8 @@ func FuzzDecode(f *testing.F) {
 		`{"type":"candidate","candidate":null}`,
 		`{"type":"members","members":[]}`,
 		`{"type":"mute","muteConfig":{}}`,
+		`{"type":"subscribe","openIdList":["a","b"]}`, `{"type":"subscribe"}`,
+		`{"type":"videoMembers","members":["a"]}`,
 		`{"type":"leave"}`, `{"type":"ping"}`, `{"type":"pong"}`,
 		`{"type":"error","reason":"replay","message":"m"}`,
 		`{"type":"bogus"}`, `{}`, `[]`, `null`, `{"type":1}`, `{"type":"join","timeStamp":1e99}`,

@@ -11,6 +11,8 @@
 //	both ways        candidate {candidate}                (trickle ICE)
 //	server → client  members {members}                    (on every join and leave)
 //	client → server  mute {muteConfig}                    (others see it in members' state)
+//	client → server  subscribe {openIdList}               (video rooms: whose video to receive)
+//	server → client  videoMembers {members}               (video rooms: who publishes video, on every change)
 //	client → server  leave {}                             (then the server closes)
 //	both ways        ping {} / pong {}                    (keepalive)
 //	server → client  error {reason, message}              (then the server closes)
@@ -20,6 +22,12 @@
 // receiver knows whose audio it is without another message. The server's
 // offer fixes the header extension ids (the RFC 6464 audio level among them)
 // for every peer connection, so forwarded packets keep valid ids.
+//
+// Video rooms (roomType "video", fixed by the room's first joiner): a member
+// that joined with roomType "video" may also send one VP8 track, forwarded
+// with stream id = its openid and track id "video" to the members whose
+// subscription selects it (see README.md). A voice join into a video room,
+// and any join into a voice room, sends and receives audio only.
 //
 // See README.md beside this file for examples.
 package proto
@@ -42,6 +50,15 @@ const (
 	TypePing      = "ping"
 	TypePong      = "pong"
 	TypeError     = "error"
+
+	TypeSubscribe    = "subscribe"    // client → server: whose video to receive
+	TypeVideoMembers = "videoMembers" // server → client: who publishes video now
+)
+
+// Room types (join's roomType; empty means voice).
+const (
+	RoomVoice = "voice"
+	RoomVideo = "video"
 )
 
 // Room kinds.
@@ -97,9 +114,12 @@ type Message struct {
 	RoomType   string      `json:"roomType,omitempty"`
 	MuteConfig *MuteConfig `json:"muteConfig,omitempty"`
 
-	// joined, members
+	// joined, members, videoMembers
 	Members    []string    `json:"members,omitempty"`
 	ICEServers []ICEServer `json:"iceServers,omitempty"`
+
+	// subscribe: absent or empty means no one's video
+	OpenIDList []string `json:"openIdList,omitempty"`
 
 	// offer, answer
 	SDP string `json:"sdp,omitempty"`
@@ -148,7 +168,7 @@ func (m *Message) Validate() error {
 		case m.Signature == "":
 			return missing("signature")
 		}
-		if m.RoomType != "" && m.RoomType != "voice" && m.RoomType != "video" {
+		if m.RoomType != "" && m.RoomType != RoomVoice && m.RoomType != RoomVideo {
 			return fmt.Errorf("join message has unknown roomType %q", m.RoomType)
 		}
 	case TypeOffer, TypeAnswer:
@@ -167,7 +187,7 @@ func (m *Message) Validate() error {
 		if m.Reason == "" {
 			return missing("reason")
 		}
-	case TypeJoined, TypeMembers, TypeLeave, TypePing, TypePong:
+	case TypeJoined, TypeMembers, TypeLeave, TypePing, TypePong, TypeSubscribe, TypeVideoMembers:
 	case "":
 		return fmt.Errorf("message lacks type")
 	default:

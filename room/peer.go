@@ -33,6 +33,12 @@ func newAPI(loopback bool) (*webrtc.API, error) {
 		webrtc.RTPCodecTypeAudio); err != nil {
 		return nil, fmt.Errorf("register Opus: %w", err)
 	}
+	// VP8 always: a voice session is never offered video (roomd leaves
+	// voice members' SDP without video sections), so it costs nothing there.
+	if err := me.RegisterCodec(webrtc.RTPCodecParameters{RTPCodecCapability: vp8Codec, PayloadType: vp8PayloadType},
+		webrtc.RTPCodecTypeVideo); err != nil {
+		return nil, fmt.Errorf("register VP8: %w", err)
+	}
 	if err := me.RegisterHeaderExtension(webrtc.RTPHeaderExtensionCapability{URI: sdp.AudioLevelURI},
 		webrtc.RTPCodecTypeAudio); err != nil {
 		return nil, fmt.Errorf("register audio level extension: %w", err)
@@ -88,6 +94,12 @@ func (s *Session) startPeer(servers []proto.ICEServer) error {
 		return fmt.Errorf("add audio track: %w", err)
 	}
 	s.track = track
+	if s.params.RoomType == proto.RoomVideo {
+		if err := s.addVideo(pc); err != nil {
+			pc.Close()
+			return err
+		}
+	}
 	sender := s.sender
 	go func() {
 		// Read RTCP so pion's interceptors (reports, NACK) run.
@@ -138,6 +150,7 @@ func (s *Session) answer(offer string) error {
 	if err := pc.SetLocalDescription(ans); err != nil {
 		return err
 	}
+	s.dropUnplacedVideo(pc)
 	if err := s.write(&proto.Message{Type: proto.TypeAnswer, SDP: pc.LocalDescription().SDP}); err != nil {
 		return err
 	}
@@ -197,10 +210,11 @@ func (s *Session) addPeerCandidate(raw json.RawMessage) {
 	}
 }
 
-// remoteTrack hands a member's forwarded audio to the Handler. roomd sets
-// the stream id to the sender's openid.
+// remoteTrack hands a member's forwarded audio or video to the Handler.
+// roomd sets the stream id to the sender's openid.
 func (s *Session) remoteTrack(t *webrtc.TrackRemote, r *webrtc.RTPReceiver) {
-	if t.Kind() != webrtc.RTPCodecTypeAudio {
+	if t.Kind() == webrtc.RTPCodecTypeVideo {
+		s.remoteVideo(t, r)
 		return
 	}
 	member := t.StreamID()
@@ -211,14 +225,15 @@ func (s *Session) remoteTrack(t *webrtc.TrackRemote, r *webrtc.RTPReceiver) {
 	s.h.AudioTrack(member, t, r)
 }
 
-// endGoneTracks calls TrackEnded for announced members whose audio the
-// offer no longer sends (its section went inactive when they left).
+// endGoneTracks calls TrackEnded (VideoTrackEnded) for announced members
+// whose audio (video) the offer no longer sends: its section went inactive
+// when they left or, for video, when the subscription dropped them.
 func (s *Session) endGoneTracks(offer string) {
 	var sd sdp.SessionDescription
 	if err := sd.UnmarshalString(offer); err != nil {
 		return
 	}
-	active := map[string]bool{}
+	active := map[string]bool{} // kind + "\x00" + stream id
 	for _, md := range sd.MediaDescriptions {
 		sending := false
 		stream := ""
@@ -231,20 +246,31 @@ func (s *Session) endGoneTracks(offer string) {
 			}
 		}
 		if sending && stream != "" {
-			active[stream] = true
+			active[md.MediaName.Media+"\x00"+stream] = true
 		}
 	}
-	var gone []string
+	var gone, goneVideo []string
 	s.mu.Lock()
 	for m := range s.announced {
-		if !active[m] {
+		if !active["audio\x00"+m] {
 			gone = append(gone, m)
 			delete(s.announced, m)
+		}
+	}
+	for m := range s.vannounced {
+		if !active["video\x00"+m] {
+			goneVideo = append(goneVideo, m)
+			delete(s.vannounced, m)
 		}
 	}
 	s.mu.Unlock()
 	for _, m := range gone {
 		s.h.TrackEnded(m)
+	}
+	if vh, ok := s.h.(VideoHandler); ok {
+		for _, m := range goneVideo {
+			vh.VideoTrackEnded(m)
+		}
 	}
 }
 

@@ -32,6 +32,8 @@ type Config struct {
 }
 
 // JoinParams is a signed join, as the operator's backend issued it.
+// RoomType "video" also publishes this device's video (Session.VideoTrack)
+// and receives others' (VideoHandler), if the room is a video room.
 type JoinParams struct {
 	AppID, OpenID, GroupID, NonceStr string
 	TimeStamp                        int64
@@ -53,6 +55,22 @@ type Handler interface {
 	// network, kicked, duplicate join). Called at most once, never after
 	// Leave.
 	Interrupted(err error)
+}
+
+// VideoHandler is what a Handler implements besides to get video (an
+// optional interface, so voice-only handlers stay as they are). The calls
+// come as Handler's do.
+type VideoHandler interface {
+	// VideoTrack: a member's VP8 arrived (again after a renegotiation or a
+	// new subscription: the new track replaces the old one). Read it until
+	// it errs; RequestKeyframe when a frame was lost.
+	VideoTrack(member string, t *webrtc.TrackRemote, r *webrtc.RTPReceiver)
+	// VideoTrackEnded: the member's video stopped being forwarded (it
+	// left, or the subscription no longer selects it).
+	VideoTrackEnded(member string)
+	// VideoMembersChanged: the members publishing video now, in join order
+	// (onVoIPVideoMembersChanged).
+	VideoMembersChanged(members []string)
 }
 
 // Error is a failed join or a lost room: Reason is one of proto's Reason*

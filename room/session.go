@@ -53,19 +53,28 @@ type Session struct {
 	pendingLocal []json.RawMessage // local candidates gathered before that
 	pendingPeer  []webrtc.ICECandidateInit
 	announced    map[string]*webrtc.TrackRemote // member → its track handed to AudioTrack
+	vannounced   map[string]*webrtc.TrackRemote // member → its track handed to VideoTrack
+	videoMembers []string
+
+	// This device's video (a video join into a video room), nil otherwise;
+	// set by the reader, cleared if the server's first offer has no place
+	// for it.
+	vtrack  *webrtc.TrackLocalStaticRTP
+	vsender *webrtc.RTPSender
 }
 
 func newSession(cfg Config, u *url.URL, p JoinParams, h Handler) *Session {
 	return &Session{
-		cfg:       cfg,
-		url:       u,
-		params:    p,
-		h:         h,
-		log:       cfg.Logger.With("groupId", p.GroupID, "openid", p.OpenID),
-		connected: make(chan struct{}),
-		failed:    make(chan struct{}),
-		readDone:  make(chan struct{}),
-		announced: map[string]*webrtc.TrackRemote{},
+		cfg:        cfg,
+		url:        u,
+		params:     p,
+		h:          h,
+		log:        cfg.Logger.With("groupId", p.GroupID, "openid", p.OpenID),
+		connected:  make(chan struct{}),
+		failed:     make(chan struct{}),
+		readDone:   make(chan struct{}),
+		announced:  map[string]*webrtc.TrackRemote{},
+		vannounced: map[string]*webrtc.TrackRemote{},
 	}
 }
 
@@ -213,6 +222,8 @@ func (s *Session) handle(msg *proto.Message) error {
 	case proto.TypeMembers:
 		s.setMembers(msg.Members)
 		s.h.MembersChanged(slices.Clone(msg.Members))
+	case proto.TypeVideoMembers:
+		s.setVideoMembers(msg.Members)
 	case proto.TypeOffer:
 		if s.peer() == nil {
 			return &Error{Reason: proto.ReasonInternal, Msg: "room: the server offered before joined"}

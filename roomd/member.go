@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -45,13 +46,32 @@ type member struct {
 	quitOnce sync.Once
 	final    []byte // the error message to send before closing, or nil
 
-	pc  *webrtc.PeerConnection
-	fwd *webrtc.TrackLocalStaticRTP
+	pc       *webrtc.PeerConnection
+	fwd      *webrtc.TrackLocalStaticRTP
+	roomType string // as the member asked in its join
 
 	// Under Server.mu: the transceiver carrying each other member's audio,
-	// and those of members who left, to be reused for the next joiner.
-	senders map[string]*webrtc.RTPTransceiver
-	idle    []*webrtc.RTPTransceiver
+	// and those of members who left, to be reused for the next joiner; the
+	// same for video.
+	senders  map[string]*webrtc.RTPTransceiver
+	idle     []*webrtc.RTPTransceiver
+	vsenders map[string]*webrtc.RTPTransceiver
+	vidle    []*webrtc.RTPTransceiver
+
+	// Video, set by Server.join under Server.mu before the member is in
+	// the room, fixed after: whether it sends and receives video, and the
+	// track its video is forwarded on.
+	video bool
+	vfwd  *videoTrack
+	// Under Server.mu: its explicit subscription (subSet: it sent one) and
+	// whether its video is arriving.
+	sub        []string
+	subSet     bool
+	publishing bool
+	// The SSRC of its incoming video (0 before the first packet), and
+	// keyframe requests to it, coalesced.
+	vssrc     atomic.Uint32
+	keyframes *keyframer
 
 	negMu        sync.Mutex
 	negotiating  bool // an offer is outstanding
@@ -139,12 +159,13 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 	}
 	conn.SetReadLimit(proto.MaxMessageBytes)
 	m := &member{
-		srv:     s,
-		conn:    conn,
-		log:     s.log.With("remote", r.RemoteAddr),
-		out:     make(chan []byte, sendQueueLen),
-		quit:    make(chan struct{}),
-		senders: map[string]*webrtc.RTPTransceiver{},
+		srv:      s,
+		conn:     conn,
+		log:      s.log.With("remote", r.RemoteAddr),
+		out:      make(chan []byte, sendQueueLen),
+		quit:     make(chan struct{}),
+		senders:  map[string]*webrtc.RTPTransceiver{},
+		vsenders: map[string]*webrtc.RTPTransceiver{},
 	}
 	s.mu.Lock()
 	if s.closing {
@@ -177,12 +198,17 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 	if join.MuteConfig != nil {
 		m.mute = *join.MuteConfig
 	}
+	m.roomType = join.RoomType
+	if m.roomType == "" {
+		m.roomType = proto.RoomVoice
+	}
 	if err := m.newPeer(s.api); err != nil {
 		m.log.Error("join failed", "err", err)
 		m.fail(proto.ReasonInternal, "could not set up media")
 		return
 	}
 	defer m.pc.Close()
+	defer m.stopKeyframes()
 	if rej := s.join(m); rej != nil {
 		m.log.Info("join refused", "reason", rej.reason, "detail", rej.msg)
 		m.fail(rej.reason, rej.msg)
@@ -244,6 +270,8 @@ func (m *member) readLoop() {
 			m.mute = *msg.MuteConfig
 			m.negMu.Unlock()
 			m.log.Debug("mute", "microphone", msg.MuteConfig.MuteMicrophone, "earphone", msg.MuteConfig.MuteEarphone)
+		case proto.TypeSubscribe:
+			m.srv.subscribe(m, msg.OpenIDList)
 		case proto.TypePing:
 			m.send(&proto.Message{Type: proto.TypePong})
 		case proto.TypePong:

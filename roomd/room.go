@@ -10,8 +10,10 @@ import (
 // guarded by Server.mu; membership changes are rare next to media, so one
 // lock for all rooms keeps the join/leave bookkeeping simple.
 type room struct {
-	members map[string]*member // openid → member
-	order   []string           // openids in join order, for stable member lists
+	members   map[string]*member // openid → member
+	order     []string           // openids in join order, for stable member lists
+	roomType  string             // proto.RoomVoice or RoomVideo: the first joiner's
+	videoList []string           // the members publishing video, as last sent
 }
 
 func (r *room) memberList() []string { return slices.Clone(r.order) }
@@ -28,13 +30,26 @@ func (s *Server) join(m *member) *rejection {
 	}
 	r := s.rooms[m.key]
 	if r == nil {
-		r = &room{members: map[string]*member{}}
+		r = &room{members: map[string]*member{}, roomType: m.roomType}
 		s.rooms[m.key] = r
 	}
 	old := r.members[m.openid]
 	if old == nil && len(r.members) >= s.cfg.MaxMembers {
 		s.mu.Unlock()
 		return reject(proto.ReasonRoomFull, "the room has %d members, the most it holds", s.cfg.MaxMembers)
+	}
+	// A voice join into a video room (and a video join into a voice room)
+	// is audio only: the member gets no video section at all, so a client
+	// that knows no video codec still works there.
+	if r.roomType == proto.RoomVideo && m.roomType == proto.RoomVideo {
+		if err := m.enableVideo(); err != nil {
+			if len(r.members) == 0 {
+				delete(s.rooms, m.key)
+			}
+			s.mu.Unlock()
+			m.log.Error("join failed", "err", err)
+			return reject(proto.ReasonInternal, "could not set up video")
+		}
 	}
 	if old != nil {
 		s.detachLocked(r, old)
@@ -53,10 +68,14 @@ func (s *Server) join(m *member) *rejection {
 	}
 	r.members[m.openid] = m
 	r.order = append(r.order, m.openid)
+	s.reconcileVideoLocked(r) // everyone is renegotiated below anyway
 	list := r.memberList()
 	// Queued under the lock so that no members message of a concurrent join
 	// reaches m before its joined.
 	m.send(&proto.Message{Type: proto.TypeJoined, Members: list, ICEServers: s.cfg.ICEServers})
+	if r.roomType == proto.RoomVideo {
+		m.send(&proto.Message{Type: proto.TypeVideoMembers, Members: r.videoList})
+	}
 	s.mu.Unlock()
 
 	m.negotiate()
@@ -86,8 +105,9 @@ func (s *Server) leave(m *member) {
 	s.broadcastMembers(others, list)
 }
 
-// detachLocked takes m out of r and its track out of the others'
-// PeerConnections, returning the others. Called under s.mu.
+// detachLocked takes m out of r and its tracks out of the others'
+// PeerConnections (which may make room for another member's video under
+// the default rule), returning the others. Called under s.mu.
 func (s *Server) detachLocked(r *room, m *member) []*member {
 	delete(r.members, m.openid)
 	r.order = slices.DeleteFunc(r.order, func(id string) bool { return id == m.openid })
@@ -95,11 +115,15 @@ func (s *Server) detachLocked(r *room, m *member) []*member {
 	for _, id := range r.order {
 		o := r.members[id]
 		o.removeSender(m.openid)
+		o.removeVideoSender(m.openid)
 		others = append(others, o)
 	}
 	if len(r.members) == 0 {
 		delete(s.rooms, m.key)
+		return others
 	}
+	s.reconcileVideoLocked(r)
+	s.videoChangedLocked(r)
 	return others
 }
 

@@ -1,7 +1,8 @@
 // Package roomd is the room server: WebSocket signalling (package proto),
 // join authentication with WeChat-style signatures, and a small SFU that
-// forwards each member's Opus RTP to every other member of its room without
-// re-encoding. All media of all peer connections shares one UDP port (pion's
+// forwards each member's Opus RTP to every other member of its room, and in
+// video rooms its VP8 RTP to the members subscribed to it, without
+// re-encoding (keyframe requests go back to the publisher). All media of all peer connections shares one UDP port (pion's
 // ICE UDP mux), so a deployment opens one TCP and one UDP port.
 //
 // The browser client in roomd/web is embedded and served at /.

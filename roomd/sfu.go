@@ -22,15 +22,19 @@ var opusCodec = webrtc.RTPCodecCapability{
 	SDPFmtpLine: "minptime=10;useinbandfec=1",
 }
 
-// newAPI builds the pion API every member's PeerConnection shares: Opus and
-// the RFC 6464 audio level extension (so the server's offers fix their ids
-// for everyone and forwarded packets keep valid ids), default interceptors,
-// and the single UDP mux.
+// newAPI builds the pion API every member's PeerConnection shares: Opus, VP8
+// and the RFC 6464 audio level extension (so the server's offers fix their
+// ids for everyone and forwarded packets keep valid ids), default
+// interceptors, and the single UDP mux.
 func newAPI(mux ice.UDPMux, publicIPs []string) (*webrtc.API, error) {
 	me := &webrtc.MediaEngine{}
 	if err := me.RegisterCodec(webrtc.RTPCodecParameters{RTPCodecCapability: opusCodec, PayloadType: 111},
 		webrtc.RTPCodecTypeAudio); err != nil {
 		return nil, fmt.Errorf("roomd: register Opus: %w", err)
+	}
+	if err := me.RegisterCodec(webrtc.RTPCodecParameters{RTPCodecCapability: vp8Codec, PayloadType: vp8PayloadType},
+		webrtc.RTPCodecTypeVideo); err != nil {
+		return nil, fmt.Errorf("roomd: register VP8: %w", err)
 	}
 	if err := me.RegisterHeaderExtension(webrtc.RTPHeaderExtensionCapability{URI: sdp.AudioLevelURI},
 		webrtc.RTPCodecTypeAudio); err != nil {
@@ -85,7 +89,13 @@ func (m *member) newPeer(api *webrtc.API) error {
 		return fmt.Errorf("new forwarding track: %w", err)
 	}
 	m.pc, m.fwd = pc, fwd
-	pc.OnTrack(m.forward)
+	pc.OnTrack(func(t *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
+		if t.Kind() == webrtc.RTPCodecTypeVideo {
+			m.forwardVideo(t)
+			return
+		}
+		m.forward(t)
+	})
 	pc.OnICECandidate(func(c *webrtc.ICECandidate) {
 		if c == nil {
 			return
@@ -108,10 +118,7 @@ func (m *member) newPeer(api *webrtc.API) error {
 // forward is the one read loop of a member's upload: each packet goes to the
 // member's forwarding track, which pion writes to every PeerConnection it is
 // bound to (the other members), rewriting SSRC and payload type per binding.
-func (m *member) forward(t *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
-	if t.Kind() != webrtc.RTPCodecTypeAudio {
-		return
-	}
+func (m *member) forward(t *webrtc.TrackRemote) {
 	m.log.Debug("upload track", "ssrc", t.SSRC())
 	buf := make([]byte, 1500)
 	for {
@@ -125,37 +132,16 @@ func (m *member) forward(t *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
 	}
 }
 
-// addSender adds another member's forwarding track to this member's
-// PeerConnection: on the transceiver of a member who left, if there is one,
-// else on a new sendonly one. Reuse keeps the SDP from growing by a media
-// section per visitor over a long-lived member's stay; the receiver sees a
-// new SSRC and stream id on the old mid and gets a new track. Called under
-// Server.mu.
+// addSender adds another member's audio forwarding track to this member's
+// PeerConnection. Called under Server.mu.
 func (m *member) addSender(other *member) error {
-	var tr *webrtc.RTPTransceiver
-	var sender *webrtc.RTPSender
-	if n := len(m.idle); n > 0 {
-		tr, m.idle = m.idle[n-1], m.idle[:n-1]
-		s, err := m.srv.api.NewRTPSender(other.fwd, m.pc.SCTP().Transport())
-		if err != nil {
-			return err
-		}
-		if err := tr.SetSender(s, other.fwd); err != nil {
-			s.Stop()
-			return err
-		}
-		sender = s
-	} else {
-		t, err := m.pc.AddTransceiverFromTrack(other.fwd,
-			webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendonly})
-		if err != nil {
-			return err
-		}
-		tr, sender = t, t.Sender()
+	tr, sender, err := m.attachTrack(other.fwd, &m.idle)
+	if err != nil {
+		return err
 	}
 	m.senders[other.openid] = tr
-	// RTCP from receivers must be read for pion's interceptors to run; the
-	// content (PLI, receiver reports) matters only once video comes.
+	// RTCP from receivers must be read for pion's interceptors to run (NACK
+	// responses, reports); audio needs nothing else from it.
 	go func() {
 		buf := make([]byte, 1500)
 		for {
@@ -167,14 +153,46 @@ func (m *member) addSender(other *member) error {
 	return nil
 }
 
-// removeSender stops forwarding other's audio to this member; its
-// transceiver goes inactive and waits for reuse. Called under Server.mu.
-func (m *member) removeSender(openid string) {
-	tr, ok := m.senders[openid]
+// attachTrack puts track on the transceiver of a member who left, if idle
+// has one, else on a new sendonly one. Reuse keeps the SDP from growing by a
+// media section per visitor over a long-lived member's stay; the receiver
+// sees a new SSRC and stream id on the old mid and gets a new track. Called
+// under Server.mu.
+func (m *member) attachTrack(track webrtc.TrackLocal, idle *[]*webrtc.RTPTransceiver) (*webrtc.RTPTransceiver, *webrtc.RTPSender, error) {
+	if n := len(*idle); n > 0 {
+		tr := (*idle)[n-1]
+		s, err := m.srv.api.NewRTPSender(track, m.pc.SCTP().Transport())
+		if err != nil {
+			return nil, nil, err
+		}
+		if err := tr.SetSender(s, track); err != nil {
+			s.Stop()
+			return nil, nil, err
+		}
+		*idle = (*idle)[:n-1]
+		return tr, s, nil
+	}
+	tr, err := m.pc.AddTransceiverFromTrack(track,
+		webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendonly})
+	if err != nil {
+		return nil, nil, err
+	}
+	return tr, tr.Sender(), nil
+}
+
+// removeSender stops forwarding other's audio to this member. Called under
+// Server.mu.
+func (m *member) removeSender(openid string) { m.detachTrack(m.senders, &m.idle, openid) }
+
+// detachTrack stops forwarding openid's track of one kind to this member;
+// its transceiver goes inactive and waits in idle for reuse. Called under
+// Server.mu.
+func (m *member) detachTrack(senders map[string]*webrtc.RTPTransceiver, idle *[]*webrtc.RTPTransceiver, openid string) {
+	tr, ok := senders[openid]
 	if !ok {
 		return
 	}
-	delete(m.senders, openid)
+	delete(senders, openid)
 	if s := tr.Sender(); s != nil {
 		if err := m.pc.RemoveTrack(s); err != nil {
 			if !errors.Is(err, webrtc.ErrConnectionClosed) {
@@ -183,7 +201,7 @@ func (m *member) removeSender(openid string) {
 			return
 		}
 	}
-	m.idle = append(m.idle, tr)
+	*idle = append(*idle, tr)
 }
 
 // negotiate sends this member a new offer, or, when one is already
