@@ -9,10 +9,12 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/pion/ice/v4"
+	"github.com/pion/interceptor"
 	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
@@ -65,6 +67,11 @@ type whepClient struct {
 	pc       *webrtc.PeerConnection
 	location string
 
+	// countOnly: count packets into received without keeping them (no
+	// allocation per packet on the client's side).
+	countOnly bool
+	received  atomic.Uint64
+
 	mu      sync.Mutex
 	pkts    []rtp.Packet // every packet received, payloads copied
 	ssrc    uint32       // the SSRC the answer negotiated
@@ -74,7 +81,7 @@ type whepClient struct {
 
 // dialWHEP posts an offer for source id and returns the connected client,
 // or the HTTP status when the server refused.
-func dialWHEP(ctx context.Context, t *testing.T, base, id string) (*whepClient, int) {
+func dialWHEP(ctx context.Context, t *testing.T, base, id string, opts ...func(*whepClient)) (*whepClient, int) {
 	t.Helper()
 	me := &webrtc.MediaEngine{}
 	if err := me.RegisterCodec(webrtc.RTPCodecParameters{RTPCodecCapability: vp8Codec, PayloadType: 102},
@@ -84,19 +91,34 @@ func dialWHEP(ctx context.Context, t *testing.T, base, id string) (*whepClient, 
 	var se webrtc.SettingEngine
 	se.SetIncludeLoopbackCandidate(true)
 	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
-	api := webrtc.NewAPI(webrtc.WithMediaEngine(me), webrtc.WithSettingEngine(se))
+	// An empty registry, not pion's defaults: the client's own receiver
+	// reports would allocate per packet and blur the server's measurement.
+	api := webrtc.NewAPI(webrtc.WithMediaEngine(me), webrtc.WithSettingEngine(se),
+		webrtc.WithInterceptorRegistry(&interceptor.Registry{}))
 	pc, err := api.NewPeerConnection(webrtc.Configuration{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { pc.Close() })
 	c := &whepClient{pc: pc, ended: make(chan struct{}), gotData: make(chan struct{})}
+	for _, o := range opts {
+		o(c)
+	}
 	if _, err := pc.AddTransceiverFromKind(webrtc.RTPCodecTypeVideo,
 		webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionRecvonly}); err != nil {
 		t.Fatal(err)
 	}
 	pc.OnTrack(func(tr *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
 		defer close(c.ended)
+		if c.countOnly {
+			buf := make([]byte, 1500)
+			for {
+				if _, _, err := tr.Read(buf); err != nil {
+					return
+				}
+				c.received.Add(1)
+			}
+		}
 		var once sync.Once
 		for {
 			p, _, err := tr.ReadRTP()
@@ -148,6 +170,9 @@ func dialWHEP(ctx context.Context, t *testing.T, base, id string) (*whepClient, 
 	}
 	return c, res.StatusCode
 }
+
+// countOnly makes a client that only counts packets.
+func countOnly() func(*whepClient) { return func(c *whepClient) { c.countOnly = true } }
 
 // negotiatedSSRC is the SSRC the session's packets carry.
 func (c *whepClient) negotiatedSSRC() uint32 {
