@@ -128,7 +128,8 @@ func TestWriteRTPAllocs(t *testing.T) {
 // interceptor allocates about 3 times a packet, so a client with the
 // defaults would be measured instead). AllocsPerRun counts every
 // goroutine's allocations, rounded down to whole ones per packet, so an
-// RTCP report now and then does not count.
+// RTCP report now and then does not count. Under the race detector the
+// number is only logged (see raceEnabled); WriteRTP's own 0 holds there too.
 func TestWriteRTPAllocsConnected(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -160,7 +161,7 @@ func TestWriteRTPAllocsConnected(t *testing.T) {
 	})
 	st := src.Stats()
 	t.Logf("whole process, 2 connected viewers (server and test clients): %v allocations a packet; %d packets, %d dropped", whole, st.Packets, st.Dropped)
-	if whole != 0 {
+	if whole != 0 && !raceEnabled {
 		t.Errorf("forwarding to two viewers: %v allocations a packet in the whole process, want 0", whole)
 	}
 }
