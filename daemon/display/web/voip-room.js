@@ -175,7 +175,7 @@ export class VoipRoomElement extends HTMLElement {
       });
       const body = await res.text();
       if (res.status === 201) sess.location = new URL(res.headers.get('Location'), url).href;
-      if (sess.ended) { this.deleteSession(sess); return; }
+      if (sess.ended) { this.deleteSession(sess).finally(() => pc.close()); return; }
       if (res.status === 404) { this.broken(sess, 1004, `no source "${source}" at ${server}`); return; }
       if (res.status !== 201) throw new Error(`HTTP ${res.status}: ${body.trim()}`);
       await pc.setRemoteDescription({ type: 'answer', sdp: body });
@@ -236,16 +236,19 @@ export class VoipRoomElement extends HTMLElement {
     const sess = this.session;
     if (!sess) return;
     if (!sess.ended) {
-      this.close(sess, 'idle');
-      this.deleteSession(sess);
+      // DELETE before closing: closing alone would end the session too
+      // (the daemon sees the DTLS close), and would then answer the
+      // DELETE with a 404.
+      this.close(sess, 'idle', false);
+      this.deleteSession(sess).finally(() => sess.pc.close());
     }
     this.session = null;
   }
 
-  close(sess, state) {
+  close(sess, state, closePC = true) {
     sess.ended = true;
     clearTimeout(sess.timer);
-    sess.pc.close();
+    if (closePC) sess.pc.close();
     if (this.session === sess) {
       if (this.video.srcObject) this.video.srcObject.getTracks().forEach((t) => t.stop());
       this.video.srcObject = null;
@@ -254,13 +257,13 @@ export class VoipRoomElement extends HTMLElement {
     }
   }
 
+  // deleteSession ends the session on the daemon's side (WHEP's DELETE);
+  // the promise settles when the daemon answered or could not be reached.
   deleteSession(sess) {
-    if (!sess.location) return;
     const loc = sess.location;
     sess.location = null;
-    // Closing the PeerConnection also ends the session on the daemon's
-    // side; DELETE frees it without waiting for that.
-    fetch(loc, { method: 'DELETE', keepalive: true }).catch(() => {});
+    if (!loc) return Promise.resolve();
+    return fetch(loc, { method: 'DELETE', keepalive: true }).catch(() => {});
   }
 
   setState(state) {
