@@ -4,7 +4,8 @@
 // members as <voip-room> tiles with who is speaking.
 //
 // Query: groupId (default "demo"), openid (default "browser-" + random),
-// autojoin=1 (join on load), and without dev mode appId, nonceStr,
+// autojoin=1 (join on load), roomType=video (join a video room with the
+// camera, 640x480; default voice), and without dev mode appId, nonceStr,
 // timeStamp, signature (one join's worth; a nonce is accepted once).
 //
 // Tests read the page through window.voipd rather than the DOM:
@@ -13,11 +14,18 @@
 //   speakers    openids talking now
 //   lastError   null | {reason, message}
 //   muteConfig  {muteMicrophone, muteEarphone}
+//   videoMembers openids publishing video (video rooms), as the server says
 //   stats()     Promise of {inboundAudio: [{member, packetsReceived, audioLevel, ...}],
-//               outboundAudio: {packetsSent, bytesSent}, localAudioLevel}
+//               outboundAudio: {packetsSent, bytesSent}, localAudioLevel,
+//               inboundVideo: [{member, framesDecoded, frameWidth, frameHeight, packetsReceived}],
+//               outboundVideo: {framesEncoded, packetsSent}}
 //   join(), leave(), setMute({muteMicrophone?, muteEarphone?})
+//   subscribeVideo(list)  receive only these members' video ([]: none)
+//   frameNumber(member)   the frame number voipd's pattern camera drew on the
+//               member's current video frame, or null when unreadable
 
 import { RoomClient } from './room-client.js';
+import { readFrameNumber } from './framenumber.js';
 import './voip-room.js';
 
 // audioLevel is linear 0..1 (WebRTC stats); 0.01 is about -40 dBov, above
@@ -27,6 +35,11 @@ const STATS_MS = 300;
 
 const $ = (sel) => document.querySelector(sel);
 const query = new URLSearchParams(location.search);
+const roomType = query.get('roomType') === 'video' ? 'video' : 'voice';
+const noStats = () => ({
+  inboundAudio: [], outboundAudio: { packetsSent: 0, bytesSent: 0 }, localAudioLevel: 0,
+  inboundVideo: [], outboundVideo: { framesEncoded: 0, packetsSent: 0 },
+});
 
 const hook = {
   state: 'idle',
@@ -34,11 +47,14 @@ const hook = {
   speakers: [],
   lastError: null,
   muteConfig: { muteMicrophone: false, muteEarphone: false },
-  stats: () => (client ? client.stats() : Promise.resolve(
-    { inboundAudio: [], outboundAudio: { packetsSent: 0, bytesSent: 0 }, localAudioLevel: 0 })),
+  videoMembers: [],
+  roomType,
+  stats: () => (client ? client.stats() : Promise.resolve(noStats())),
   join: () => join(),
   leave: () => leave(),
   setMute: (mc) => setMute(mc),
+  subscribeVideo: (list) => { if (client) client.subscribeVideo(list); },
+  frameNumber: (member) => frameNumber(member),
 };
 window.voipd = hook;
 
@@ -50,6 +66,7 @@ const audios = new Map();  // openid -> <audio>
 const streams = new Map(); // openid -> MediaStream of that member
 
 $('#group-id').value = query.get('groupId') || 'demo';
+if (roomType === 'video') $('#join').textContent = 'Join with camera and microphone';
 $('#openid').value = query.get('openid') || 'browser-' + Math.random().toString(36).slice(2, 8);
 
 async function join() {
@@ -65,19 +82,21 @@ async function join() {
   let creds;
   try {
     creds = await credentials(openid, groupId);
-    localStream = await navigator.mediaDevices.getUserMedia({ audio: true, video: false })
-      .catch((e) => { throw failure(mediaReason(e), `microphone: ${e.message}`); });
+    const video = roomType === 'video' ? { width: 640, height: 480 } : false;
+    localStream = await navigator.mediaDevices.getUserMedia({ audio: true, video })
+      .catch((e) => { throw failure(mediaReason(e), `${video ? 'camera or ' : ''}microphone: ${e.message}`); });
   } catch (e) {
     return showError(e.reason || 'internal', e.message);
   }
 
-  client = new RoomClient({ wsURL: wsURL(), creds, openid, groupId, muteConfig: hook.muteConfig });
+  client = new RoomClient({ wsURL: wsURL(), creds, openid, groupId, muteConfig: hook.muteConfig, roomType });
   client.addEventListener('state', (ev) => {
     setState(ev.detail.state);
     if (ev.detail.state === 'joined') startStats();
   });
   client.addEventListener('members', (ev) => setMembers(ev.detail.members));
   client.addEventListener('track', (ev) => addStream(ev.detail.member, ev.detail.stream));
+  client.addEventListener('videomembers', (ev) => { hook.videoMembers = ev.detail.members; });
   client.addEventListener('error', (ev) => showError(ev.detail.reason, ev.detail.message));
   client.join(localStream);
 }
@@ -204,6 +223,24 @@ function addStream(member, stream) {
   a.play().catch((e) => console.warn('audio of', member, 'did not start:', e.message));
   const tile = tiles.get(member);
   if (tile && tile.srcObject !== stream) tile.srcObject = stream;
+  // The member's video joins the stream its audio came in on: the tile
+  // already holds it and must look at it again.
+  else if (tile) tile.updateVideo();
+}
+
+// frameNumber draws the member's current video frame on a canvas and reads
+// the pattern camera's frame mark from it (framenumber.js): null when the
+// member has no tile, no decoded frame yet, or no readable mark.
+function frameNumber(member) {
+  const tile = tiles.get(member);
+  const v = tile && tile.shadowRoot.querySelector('video');
+  if (!v || !v.videoWidth || !v.videoHeight) return null;
+  const c = document.createElement('canvas');
+  c.width = v.videoWidth;
+  c.height = v.videoHeight;
+  const g = c.getContext('2d', { willReadFrequently: true });
+  g.drawImage(v, 0, 0);
+  return readFrameNumber(g.getImageData(0, 0, c.width, c.height));
 }
 
 // startStats polls the peer connection's statistics for the speaking state:
@@ -230,6 +267,7 @@ function teardown() {
   client = null;
   if (hook.state !== 'error') setState('left');
   hook.speakers = [];
+  hook.videoMembers = [];
   setMembers([]);
   for (const a of audios.values()) { a.srcObject = null; a.remove(); }
   audios.clear();

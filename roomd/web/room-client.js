@@ -8,22 +8,31 @@
 // otherwise be rejected.
 //
 // Events (CustomEvent, detail in braces):
-//   state   {state}            idle | joining | joined | left | error
-//   members {members}          the server's list, on every change
-//   track   {member, stream}   a member's audio arrived (stream id = openid)
-//   error   {reason, message}  reason is a word from proto's Reason* list
+//   state        {state}                idle | joining | joined | left | error
+//   members      {members}              the server's list, on every change
+//   track        {member, stream, kind} a member's audio or video arrived
+//                                       (stream id = openid; one stream per member)
+//   videomembers {members}              who publishes video now (video rooms)
+//   error        {reason, message}      reason is a word from proto's Reason* list
+//
+// A video room (roomType "video") also sends the stream's camera track on the
+// server's recvonly video section and receives the video of the members its
+// subscription selects (subscribeVideo; by default the first two other
+// joiners when there are more than two).
 
 const JOIN_TIMEOUT_MS = 15000; // as long as voipd's default join timeout
 const PING_MS = 20000;         // keeps NATs and proxies from idling out
 
 export class RoomClient extends EventTarget {
-  constructor({ wsURL, creds, openid, groupId, muteConfig }) {
+  constructor({ wsURL, creds, openid, groupId, muteConfig, roomType }) {
     super();
     this.wsURL = wsURL;
     this.creds = creds;
     this.openid = openid;
     this.groupId = groupId;
     this.muteConfig = { muteMicrophone: false, muteEarphone: false, ...muteConfig };
+    this.roomType = roomType === 'video' ? 'video' : 'voice';
+    this.videoMembers = [];
     this.state = 'idle';
     this.members = [];
     this.lastError = null;
@@ -31,15 +40,19 @@ export class RoomClient extends EventTarget {
     this.ws = null;
     this.track = null;           // our microphone track
     this.sender = null;          // the RTCRtpSender it goes out on
+    this.camera = null;          // our camera track (video rooms)
+    this.videoSender = null;     // and its RTCRtpSender
     this.receiverMember = new Map(); // RTCRtpReceiver -> member openid
     this.pending = [];           // candidates that arrived before an offer
     this.queue = Promise.resolve();
     this.timers = [];
   }
 
-  // join connects and sends the join; stream is the microphone's.
+  // join connects and sends the join; stream is the microphone's, and in a
+  // video room the camera's too.
   join(stream) {
     this.track = stream.getAudioTracks()[0] || null;
+    this.camera = this.roomType === 'video' ? stream.getVideoTracks()[0] || null : null;
     this.stream = stream;
     this.setState('joining');
     const ws = new WebSocket(this.wsURL);
@@ -48,7 +61,7 @@ export class RoomClient extends EventTarget {
       type: 'join', kind: 'voip', appId: this.creds.appId, openid: this.openid,
       groupId: this.groupId, nonceStr: this.creds.nonceStr,
       timeStamp: Number(this.creds.timeStamp), signature: this.creds.signature,
-      roomType: 'voice', muteConfig: this.muteConfig,
+      roomType: this.roomType, muteConfig: this.muteConfig,
     });
     ws.onmessage = (ev) => {
       let msg;
@@ -74,6 +87,10 @@ export class RoomClient extends EventTarget {
         break;
       case 'members':
         this.setMembers(msg.members || []);
+        break;
+      case 'videoMembers':
+        this.videoMembers = msg.members || [];
+        this.emit('videomembers', { members: this.videoMembers });
         break;
       case 'offer':
         this.enqueue(() => this.answer(msg.sdp));
@@ -108,7 +125,7 @@ export class RoomClient extends EventTarget {
       const stream = ev.streams[0];
       if (!stream) return; // the server always names the sender's stream
       this.receiverMember.set(ev.receiver, stream.id);
-      this.emit('track', { member: stream.id, stream });
+      this.emit('track', { member: stream.id, stream, kind: ev.track.kind });
     };
     pc.onconnectionstatechange = () => {
       if (pc.connectionState === 'failed') {
@@ -121,7 +138,8 @@ export class RoomClient extends EventTarget {
     const pc = this.pc;
     if (!pc) return;
     await pc.setRemoteDescription({ type: 'offer', sdp });
-    if (!this.sender && this.track) await this.attachMicrophone(sdp);
+    if (!this.sender && this.track) this.sender = await this.attachLocal('audio', this.track, sdp);
+    if (!this.videoSender && this.camera) this.videoSender = await this.attachLocal('video', this.camera, sdp);
     await pc.setLocalDescription(await pc.createAnswer());
     this.send({ type: 'answer', sdp: pc.localDescription.sdp });
     await this.applyMute();
@@ -130,21 +148,28 @@ export class RoomClient extends EventTarget {
     for (const c of waiting) await this.addCandidate(c);
   }
 
-  // attachMicrophone puts our track on the audio transceiver the server
-  // offered to receive on (direction recvonly or sendrecv in its offer); the
-  // server's sendonly transceivers carry other members and must stay ours to
-  // receive on. Changing direction needs no extra round trip: the answer
-  // being made says sendonly/sendrecv for that m-line.
-  async attachMicrophone(sdp) {
-    const mid = receivingAudioMid(sdp);
-    const trs = this.pc.getTransceivers();
-    const tr = trs.find((t) => mid !== null && t.mid === mid) ||
-      trs.find((t) => t.receiver.track.kind === 'audio');
-    if (!tr) return;
-    await tr.sender.replaceTrack(this.track);
+  // attachLocal puts our track of kind on the transceiver the server
+  // offered to receive that kind on (direction recvonly or sendrecv in its
+  // offer) and returns its sender, or null when the offer has none (a video
+  // room that gives this member no video section). The server's sendonly
+  // transceivers carry other members and must stay ours to receive on.
+  // Changing direction needs no extra round trip: the answer being made
+  // says sendonly/sendrecv for that m-line.
+  async attachLocal(kind, track, sdp) {
+    const mid = receivingMid(sdp, kind);
+    if (mid === null) return null;
+    const tr = this.pc.getTransceivers().find((t) => t.mid === mid);
+    if (!tr) return null;
+    await tr.sender.replaceTrack(track);
     if (tr.sender.setStreams) tr.sender.setStreams(this.stream);
     tr.direction = 'sendrecv';
-    this.sender = tr.sender;
+    return tr.sender;
+  }
+
+  // subscribeVideo sets whose video this member receives (an empty list:
+  // none); the server renegotiates.
+  subscribeVideo(list) {
+    this.send({ type: 'subscribe', openIdList: [...list] });
   }
 
   async addCandidate(c) {
@@ -182,7 +207,8 @@ export class RoomClient extends EventTarget {
   }
 
   // stats reads the statistics into the shape of window.voipd.stats(): one
-  // inbound entry per current member, our outbound audio and our
+  // inbound audio entry per current member, one inbound video entry per
+  // member whose video is received, our outbound audio and video and our
   // microphone's level. Inbound stats are read per receiver, because the
   // receiver is what ontrack tied to a member: track ids in the SDP need not
   // be unique (roomd names every forwarded track "audio"). When a member's
@@ -192,16 +218,33 @@ export class RoomClient extends EventTarget {
       inboundAudio: [],
       outboundAudio: { packetsSent: 0, bytesSent: 0 },
       localAudioLevel: 0,
+      inboundVideo: [],
+      outboundVideo: { framesEncoded: 0, packetsSent: 0 },
     };
     const pc = this.pc;
     if (!pc || pc.signalingState === 'closed') return out;
     const byMember = new Map();
+    const videoByMember = new Map();
     for (const [receiver, member] of this.receiverMember) {
       if (!this.members.includes(member)) continue;
       const report = await receiver.getStats();
       report.forEach((s) => {
-        if (s.type !== 'inbound-rtp' || s.kind !== 'audio') return;
+        if (s.type !== 'inbound-rtp') return;
         const last = s.lastPacketReceivedTimestamp || 0;
+        if (s.kind === 'video') {
+          const prev = videoByMember.get(member);
+          if (prev && prev.lastPacketReceivedTimestamp >= last) return;
+          videoByMember.set(member, {
+            member,
+            framesDecoded: s.framesDecoded || 0,
+            frameWidth: s.frameWidth || 0,
+            frameHeight: s.frameHeight || 0,
+            packetsReceived: s.packetsReceived || 0,
+            lastPacketReceivedTimestamp: last,
+          });
+          return;
+        }
+        if (s.kind !== 'audio') return;
         const prev = byMember.get(member);
         if (prev && prev.lastPacketReceivedTimestamp >= last) return;
         byMember.set(member, {
@@ -217,10 +260,14 @@ export class RoomClient extends EventTarget {
       });
     }
     out.inboundAudio = [...byMember.values()];
+    out.inboundVideo = [...videoByMember.values()];
     (await pc.getStats()).forEach((s) => {
       if (s.type === 'outbound-rtp' && s.kind === 'audio') {
         out.outboundAudio.packetsSent += s.packetsSent || 0;
         out.outboundAudio.bytesSent += s.bytesSent || 0;
+      } else if (s.type === 'outbound-rtp' && s.kind === 'video') {
+        out.outboundVideo.framesEncoded += s.framesEncoded || 0;
+        out.outboundVideo.packetsSent += s.packetsSent || 0;
       } else if (s.type === 'media-source' && s.kind === 'audio') {
         out.localAudioLevel = s.audioLevel || 0;
       }
@@ -283,11 +330,11 @@ export class RoomClient extends EventTarget {
   }
 }
 
-// receivingAudioMid returns the mid of the first audio m-section in which the
-// offerer can receive, or null when there is none.
-export function receivingAudioMid(sdp) {
+// receivingMid returns the mid of the first m-section of kind ("audio" or
+// "video") in which the offerer can receive, or null when there is none.
+export function receivingMid(sdp, kind) {
   for (const section of sdp.split(/\r?\n(?=m=)/)) {
-    if (!section.startsWith('m=audio')) continue;
+    if (!section.startsWith('m=' + kind)) continue;
     const mid = /^a=mid:(\S+)/m.exec(section);
     const dir = /^a=(sendrecv|recvonly|sendonly|inactive)\s*$/m.exec(section);
     const direction = dir ? dir[1] : 'sendrecv'; // RFC 8866 §6.7: the default
