@@ -1,3 +1,8 @@
+// The feeds are encoded with libvpx (codec/vp8, cgo); the rest of the
+// package's tests run with CGO_ENABLED=0, as DESIGN.md §6 asks of daemon/.
+
+//go:build cgo
+
 package display
 
 import (
@@ -228,6 +233,18 @@ func TestVoipRoomElement(t *testing.T) {
 	// Removing an element ends its session at once (DELETE).
 	eval(`$('cam').remove()`, nil)
 	waitGo(ctx, t, "the removed element's session to end", func() bool { return back.Stats().Viewers == 0 })
+
+	// The overview page (same origin as the display) shows every source.
+	ov, err := b.Open(ctx, s.URL()+"/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ov.WaitFor(ctx, `document.querySelectorAll('voip-room').length === 3 &&
+		document.querySelector('voip-room[device-position=back]').state === 'playing' &&
+		document.querySelector('voip-room[mode=camera]:not([device-position=back])').state === 'playing'`); err != nil {
+		t.Fatal(err)
+	}
+
 	// The only 404 is nobody's offer: an element's DELETE comes before its
 	// PeerConnection closes, so it finds its session.
 	c := p.Console()

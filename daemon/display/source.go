@@ -115,18 +115,18 @@ func (s *Source) Stats() SourceStats {
 }
 
 // attach adds a viewer; its ring receives packets from the next WriteRTP.
+// Membership changes take the same lock as WriteRTP, which therefore never
+// sees a viewer half added or removed.
 func (s *Source) attach(v *viewer) {
 	s.mu.Lock()
-	// A new slice, so a membership change never races a reader of the
-	// old one (WriteRTP holds the lock anyway; this keeps detach simple).
-	s.viewers = append(slices.Clip(s.viewers), v)
+	s.viewers = append(s.viewers, v)
 	s.mu.Unlock()
 }
 
 // detach removes a viewer; it is a no-op when v is not attached.
 func (s *Source) detach(v *viewer) {
 	s.mu.Lock()
-	s.viewers = slices.DeleteFunc(slices.Clone(s.viewers), func(x *viewer) bool { return x == v })
+	s.viewers = slices.DeleteFunc(s.viewers, func(x *viewer) bool { return x == v })
 	s.mu.Unlock()
 }
 
