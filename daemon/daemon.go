@@ -94,15 +94,19 @@ type Notifier interface {
 
 // Params are what New needs; cmd/voipd fills them.
 type Params struct {
-	Config  *config.Config
-	Audio   hw.AudioSystem
-	Media   Media
-	RoomURL string      // ws(s):// of the room server (the embedded one resolved)
-	RoomTLS *tls.Config // nil: system roots
-	ICE     []webrtc.ICEServer
-	Events  Publisher
-	Notify  Notifier
-	Logger  *slog.Logger
+	Config *config.Config
+	Audio  hw.AudioSystem
+	Media  Media
+	// Video rooms need all three; Display may be nil (no local screen).
+	Cameras    hw.CameraSystem
+	VideoMedia VideoMedia
+	Display    Display
+	RoomURL    string      // ws(s):// of the room server (the embedded one resolved)
+	RoomTLS    *tls.Config // nil: system roots
+	ICE        []webrtc.ICEServer
+	Events     Publisher
+	Notify     Notifier
+	Logger     *slog.Logger
 }
 
 // Daemon serves the control socket's seed methods. Its zero value is not

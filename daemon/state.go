@@ -4,6 +4,8 @@ import (
 	"context"
 	"sync"
 
+	"github.com/pion/webrtc/v4"
+
 	"github.com/voipd/voipd/hw"
 	"github.com/voipd/voipd/proto"
 	"github.com/voipd/voipd/room"
@@ -47,6 +49,8 @@ type session struct {
 	rs       *room.Session
 	call     Call
 	pending  []pendingTrack // tracks that arrived before the call existed
+	camera   hw.Camera      // opened for a video room, until the video starts
+	video    *videoState    // a video room's video, once joined
 	stopCall context.CancelFunc
 	callDone chan struct{}
 	leaving  bool
@@ -54,7 +58,8 @@ type session struct {
 
 type pendingTrack struct {
 	member string
-	src    RTPReader
+	audio  RTPReader
+	video  *webrtc.TrackRemote
 }
 
 // setState moves the machine and tells systemd. Call with d.mu held.
@@ -154,9 +159,15 @@ func (d *Daemon) leave(ctx context.Context, s *session, why string) {
 
 func (s *session) closeDevices() {
 	s.mu.Lock()
-	c, p := s.capture, s.playback
-	s.capture, s.playback = nil, nil
+	c, p, cam, v := s.capture, s.playback, s.camera, s.video
+	s.capture, s.playback, s.camera = nil, nil, nil
 	s.mu.Unlock()
+	if v != nil {
+		v.close()
+	}
+	if cam != nil {
+		cam.Close()
+	}
 	if c != nil {
 		c.Close()
 	}

@@ -52,6 +52,17 @@ func (d *Daemon) status(ctx context.Context, r *control.Request) (map[string]any
 		if s.playback != nil {
 			devices["playback"] = statusOf(s.playback.Info(), "open")
 		}
+		if s.video != nil {
+			if cam := s.video.camera(); cam != nil {
+				ci := cam.Info()
+				devices["camera"] = &deviceStatus{ID: ci.ID, Name: ci.Name, Backend: "v4l2", Synthetic: ci.Synthetic, State: "open"}
+				if ci.Synthetic {
+					devices["camera"].(*deviceStatus).Backend = "synth"
+				}
+			} else {
+				devices["camera"] = &deviceStatus{ID: d.p.Config.Video.Camera, Name: d.p.Config.Video.Camera, State: "lost"}
+			}
+		}
 		if s.call != nil {
 			cs := s.call.Stats()
 			stats = &cs
@@ -104,27 +115,44 @@ func (d *Daemon) listDevices(ctx context.Context, r *control.Request) (map[strin
 	if playback == nil {
 		playback = []hw.DeviceInfo{}
 	}
-	return map[string]any{"capture": capture, "playback": playback, "cameras": []any{}}, nil
+	cameras := []hw.CameraInfo{}
+	if d.p.Cameras != nil {
+		list, err := d.p.Cameras.Cameras()
+		if err != nil {
+			return nil, err
+		}
+		cameras = append(cameras, list...)
+	}
+	return map[string]any{"capture": capture, "playback": playback, "cameras": cameras}, nil
 }
 
 func (d *Daemon) getStats(ctx context.Context, r *control.Request) (map[string]any, error) {
 	s, st := d.current()
-	cs := CallStats{Outbound: []OutboundStats{}, Inbound: []InboundStats{}}
+	out, in := []any{}, []any{}
 	if s != nil && st == stateInRoom {
 		s.mu.Lock()
-		call := s.call
+		call, video := s.call, s.video
 		s.mu.Unlock()
 		if call != nil {
-			cs = call.Stats()
+			cs := call.Stats()
+			for _, o := range cs.Outbound {
+				out = append(out, o)
+			}
+			for _, i := range cs.Inbound {
+				in = append(in, i)
+			}
+		}
+		if video != nil {
+			vo, vi := video.stats()
+			for _, o := range vo {
+				out = append(out, o)
+			}
+			for _, i := range vi {
+				in = append(in, i)
+			}
 		}
 	}
-	if cs.Outbound == nil {
-		cs.Outbound = []OutboundStats{}
-	}
-	if cs.Inbound == nil {
-		cs.Inbound = []InboundStats{}
-	}
-	return map[string]any{"outbound": cs.Outbound, "inbound": cs.Inbound}, nil
+	return map[string]any{"outbound": out, "inbound": in}, nil
 }
 
 // deviceFailure names a playback failure for the join's answer; the seed's

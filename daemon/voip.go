@@ -59,7 +59,9 @@ func (d *Daemon) joinVoIPChat(ctx context.Context, r *control.Request) (map[stri
 		if err := d.checkScope(r.Peer, "scope.camera", d.p.Config.Scopes.Camera); err != nil {
 			return nil, err
 		}
-		return nil, fail(kindSystem, reasonDisabled, "video rooms are not available in this build yet: join with roomType \"voice\"")
+		if d.p.Cameras == nil || d.p.VideoMedia == nil {
+			return nil, fail(kindSystem, reasonDisabled, "this voipd has no video: join with roomType \"voice\"")
+		}
 	}
 	var mute proto.MuteConfig
 	if p.MuteConfig != nil {
@@ -105,6 +107,16 @@ func (d *Daemon) join(ctx context.Context, s *session, p *joinParams) ([]string,
 	s.mu.Lock()
 	s.capture, s.playback = capture, playback
 	s.mu.Unlock()
+	if s.roomType == "video" {
+		// A busy camera answers -2 in a video room, like a busy microphone.
+		cam, err := d.openCamera()
+		if err != nil {
+			return nil, err
+		}
+		s.mu.Lock()
+		s.camera = cam
+		s.mu.Unlock()
+	}
 
 	h := &roomHandler{d: d, s: s}
 	rs, err := room.Join(ctx, room.Config{
@@ -134,10 +146,32 @@ func (d *Daemon) join(ctx context.Context, s *session, p *joinParams) ([]string,
 	callCtx, stop := context.WithCancel(context.Background())
 	s.mu.Lock()
 	s.rs, s.call, s.stopCall, s.callDone = rs, call, stop, make(chan struct{})
-	for _, t := range s.pending {
-		call.AddMember(t.member, t.src, rs.AudioLevelExtID())
+	var video *videoState
+	if s.roomType == "video" {
+		video = &videoState{d: d, s: s, ctx: callCtx, recv: map[string]*memberVideo{}}
+		s.video = video
 	}
+	cam := s.camera
+	s.camera = nil
+	pending := s.pending
 	s.pending = nil
+	s.mu.Unlock()
+	for _, t := range pending {
+		switch {
+		case t.audio != nil:
+			call.AddMember(t.member, t.audio, rs.AudioLevelExtID())
+		case t.video != nil && video != nil:
+			video.addMember(t.member, t.video)
+		}
+	}
+	if video != nil {
+		if err := video.start(cam); err != nil {
+			cam.Close()
+			d.log.Error("video", "err", err)
+			d.publish("onVoIPChatStateChanged", map[string]any{"code": 4, "data": map[string]any{"device": "camera", "error": err.Error()}})
+		}
+	}
+	s.mu.Lock()
 	s.members = rs.Members()
 	members := slices.Clone(s.members)
 	s.mu.Unlock()
@@ -214,10 +248,20 @@ func (d *Daemon) subscribeVideoMembers(ctx context.Context, r *control.Request) 
 	if p.OpenIDList == nil {
 		return nil, control.InvalidParams("openIdList", "is required")
 	}
-	if _, st := d.current(); st != stateInRoom {
+	s, st := d.current()
+	if st != stateInRoom {
 		return nil, fail(kindSystem, reasonNotInRoom, "not in a room")
 	}
-	return nil, fail(kindSystem, reasonDisabled, "video is not available in this build yet")
+	if s.roomType != "video" {
+		return nil, fail(kindSystem, reasonParams, "room %s is a voice room: join with roomType \"video\" to receive video", s.groupID)
+	}
+	s.mu.Lock()
+	rs := s.rs
+	s.mu.Unlock()
+	if err := rs.SubscribeVideo(*p.OpenIDList); err != nil {
+		return nil, fmt.Errorf("subscribe video: %w", err)
+	}
+	return nil, nil
 }
 
 // roomHandler receives the room's events for one session.
@@ -239,12 +283,38 @@ func (h *roomHandler) AudioTrack(member string, t *webrtc.TrackRemote, _ *webrtc
 	h.s.mu.Lock()
 	call, rs := h.s.call, h.s.rs
 	if call == nil {
-		h.s.pending = append(h.s.pending, pendingTrack{member: member, src: t})
+		h.s.pending = append(h.s.pending, pendingTrack{member: member, audio: t})
 	}
 	h.s.mu.Unlock()
 	if call != nil {
 		call.AddMember(member, t, rs.AudioLevelExtID())
 	}
+}
+
+// VideoTrack implements room.VideoHandler: a member's video arrived.
+func (h *roomHandler) VideoTrack(member string, t *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
+	h.s.mu.Lock()
+	v := h.s.video
+	if v == nil {
+		h.s.pending = append(h.s.pending, pendingTrack{member: member, video: t})
+	}
+	h.s.mu.Unlock()
+	if v != nil {
+		v.addMember(member, t)
+	}
+}
+
+func (h *roomHandler) VideoTrackEnded(member string) {
+	h.s.mu.Lock()
+	v := h.s.video
+	h.s.mu.Unlock()
+	if v != nil {
+		v.removeMember(member)
+	}
+}
+
+func (h *roomHandler) VideoMembersChanged(members []string) {
+	h.d.publish("onVoIPVideoMembersChanged", map[string]any{"openIdList": members, "errCode": 0, "errMsg": "onVoIPVideoMembersChanged:ok"})
 }
 
 func (h *roomHandler) TrackEnded(member string) {

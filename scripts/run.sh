@@ -4,7 +4,8 @@
 # Audio: PulseAudio/PipeWire if a server answers, else a synthetic 440 Hz tone
 # and null playback (this says which). Ctrl-C or SIGTERM leaves and exits 0.
 #
-# Environment: VOIPD_RUN_LISTEN (127.0.0.1:8089), VOIPD_RUN_GROUP (demo),
+# Environment: VOIPD_RUN_LISTEN (127.0.0.1:8089), VOIPD_RUN_DISPLAY
+# (127.0.0.1:8090, the local screen feed), VOIPD_RUN_GROUP (demo),
 # VOIPD_RUN_DIR (a fresh temp dir), VOIPD_BIN (bin).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -36,6 +37,8 @@ appSecret = "$secret"
 dev = true
 [control]
 socket = "$dir/control.sock"
+[display]
+listen = "${VOIPD_RUN_DISPLAY:-127.0.0.1:8090}"
 [audio]
 backend = "$backend"
 capture = "$capture"

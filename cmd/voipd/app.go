@@ -14,12 +14,15 @@ import (
 
 	"github.com/pion/webrtc/v4"
 
+	"github.com/voipd/voipd/codec/yuv"
 	"github.com/voipd/voipd/daemon"
 	"github.com/voipd/voipd/daemon/config"
 	"github.com/voipd/voipd/daemon/control"
+	"github.com/voipd/voipd/daemon/display"
 	"github.com/voipd/voipd/daemon/sdnotify"
 	"github.com/voipd/voipd/hw"
 	"github.com/voipd/voipd/hw/audio"
+	"github.com/voipd/voipd/hw/camera"
 	"github.com/voipd/voipd/proto"
 	"github.com/voipd/voipd/roomd"
 )
@@ -30,19 +33,23 @@ const shutdownGrace = 10 * time.Second
 
 // options let tests swap what the config would build.
 type options struct {
-	audio   hw.AudioSystem // nil: hw/audio with the configured backend
+	audio   hw.AudioSystem  // nil: hw/audio with the configured backend
+	cameras hw.CameraSystem // nil: hw/camera (V4L2, and "pattern" cameras)
+	onFrame func(member string, img yuv.I420)
 	started func(*instance)
 }
 
 // instance is a running voipd: what run builds, for tests to reach.
 type instance struct {
-	daemon   *daemon.Daemon
-	control  *control.Server
-	socket   string
-	room     *roomd.Server // the embedded room server, if any
-	roomURL  string
-	webURL   string
-	audioSys hw.AudioSystem
+	daemon  *daemon.Daemon
+	control *control.Server
+	socket  string
+	room    *roomd.Server // the embedded room server, if any
+	roomURL string
+	webURL  string
+	// displayURL is the local screen feed (WHEP + voip-room.js), if on.
+	displayURL string
+	audioSys   hw.AudioSystem
 }
 
 // run starts voipd and serves until ctx ends, then shuts down in order:
@@ -102,6 +109,27 @@ func start(ctx context.Context, cfg *config.Config, opt options, log *slog.Logge
 	if err != nil {
 		return fail(fmt.Errorf("config [opus]/[audio]: %w", err))
 	}
+	vf, err := newVideoFactory(cfg, log, opt.onFrame)
+	if err != nil {
+		return fail(fmt.Errorf("config [video]: %w", err))
+	}
+	cams := opt.cameras
+	if cams == nil {
+		cams = camera.New(log)
+	}
+	var disp daemon.Display
+	if cfg.Display.Listen != "" {
+		ds, err := display.New(display.Config{Listen: cfg.Display.Listen, Logger: log.With("part", "display")})
+		if err != nil {
+			return fail(err) // names display.listen
+		}
+		if err := ds.Start(ctx); err != nil {
+			return fail(err)
+		}
+		closers = append(closers, func() { ds.Close() })
+		in.displayURL = ds.URL()
+		disp = displayAdapter{ds}
+	}
 
 	var roomTLS *tls.Config
 	in.roomURL = cfg.Room.URL
@@ -135,6 +163,7 @@ func start(ctx context.Context, cfg *config.Config, opt options, log *slog.Logge
 	}
 	in.daemon = daemon.New(daemon.Params{
 		Config: cfg, Audio: in.audioSys, Media: mf,
+		Cameras: cams, VideoMedia: vf, Display: disp,
 		RoomURL: in.roomURL, RoomTLS: roomTLS, ICE: ice,
 		Notify: notifier{}, Logger: log,
 	})
@@ -217,6 +246,12 @@ func redactURL(u string) string {
 	}
 	return u
 }
+
+// displayAdapter shows display.Server through the daemon's small interface.
+type displayAdapter struct{ s *display.Server }
+
+func (a displayAdapter) Source(id string) daemon.DisplaySource { return a.s.Source(id) }
+func (a displayAdapter) RemoveSource(id string)                { a.s.RemoveSource(id) }
 
 type notifier struct{}
 

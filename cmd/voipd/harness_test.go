@@ -10,10 +10,12 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/voipd/voipd/codec/dsp"
+	"github.com/voipd/voipd/codec/yuv"
 	"github.com/voipd/voipd/daemon/config"
 	"github.com/voipd/voipd/hw"
 	"github.com/voipd/voipd/hw/synth"
@@ -113,11 +115,95 @@ func (a *testAudio) heard(freq, other float64) float64 {
 	return p1 / (p2 + 1e-9)
 }
 
+// testCameras is an hw.CameraSystem of pattern cameras named after the
+// node, which a test can make busy or unplug (what V4L2 says then is typed
+// by hw/camera; here the kinds come straight from hw).
+type testCameras struct {
+	name string
+	mu   sync.Mutex
+	busy bool
+	gone bool
+	open *unpluggable
+}
+
+func (c *testCameras) Cameras() ([]hw.CameraInfo, error) {
+	return []hw.CameraInfo{{ID: "pattern:" + c.name, Name: "test pattern", Synthetic: true,
+		Formats: []hw.VideoFormat{{Format: hw.FormatI420, Width: 640, Height: 480, FPS: []int{30}}}}}, nil
+}
+
+func (c *testCameras) OpenCamera(id string, req hw.CameraRequest) (hw.Camera, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	switch {
+	case c.busy:
+		return nil, &hw.DeviceError{Op: "open camera", Device: id, Kind: hw.ErrBusy}
+	case c.gone:
+		return nil, &hw.DeviceError{Op: "open camera", Device: id, Kind: hw.ErrAbsent}
+	}
+	c.open = &unpluggable{Camera: synth.NewPatternCamera(c.name, req), sys: c}
+	return c.open, nil
+}
+
+// unplug makes the open camera fail as a vanished device does, and keeps
+// new opens failing until replug.
+func (c *testCameras) unplug(gone bool) {
+	c.mu.Lock()
+	c.gone = gone
+	c.mu.Unlock()
+}
+
+type unpluggable struct {
+	hw.Camera
+	sys *testCameras
+}
+
+func (u *unpluggable) ReadFrame() (hw.VideoFrame, error) {
+	u.sys.mu.Lock()
+	gone := u.sys.gone
+	u.sys.mu.Unlock()
+	if gone {
+		return hw.VideoFrame{}, &hw.DeviceError{Op: "read frame", Device: "pattern", Kind: hw.ErrAbsent, Err: syscall.ENODEV}
+	}
+	return u.Camera.ReadFrame()
+}
+
+// frames records, per member, the frame numbers and pattern ids read back
+// from the pictures the daemon decoded.
+type frames struct {
+	mu   sync.Mutex
+	seen map[string][]uint32
+	ids  map[string]uint8
+	at   map[string]time.Time
+}
+
+func (f *frames) onFrame(member string, img yuv.I420) {
+	n, ok := synth.ReadFrameNumber(img.Y, img.YStride, img.Width, img.Height)
+	id, ok2 := synth.PatternID(img.Y, img.YStride, img.Width, img.Height)
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.seen == nil {
+		f.seen, f.ids, f.at = map[string][]uint32{}, map[string]uint8{}, map[string]time.Time{}
+	}
+	if ok && ok2 {
+		f.seen[member] = append(f.seen[member], n)
+		f.ids[member] = id
+		f.at[member] = time.Now()
+	}
+}
+
+func (f *frames) of(member string) ([]uint32, uint8, time.Time) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]uint32(nil), f.seen[member]...), f.ids[member], f.at[member]
+}
+
 // node is one in-process voipd.
 type node struct {
 	openid string
 	secret string
 	audio  *testAudio
+	cams   *testCameras
+	frames *frames
 	in     *instance
 	ctl    *ctl
 	cfg    *config.Config
@@ -137,17 +223,20 @@ func startNode(t testing.TB, openid, roomURL, secret string, freq float64, mut f
 	cfg.Control.Socket = filepath.Join(shortDir(t), "c.sock")
 	cfg.Audio.Capture = fmt.Sprintf("tone:%g", freq)
 	cfg.Audio.Playback = "recorder"
+	cfg.Display.Listen = "" // tests that want the local display turn it on
+	// Small frames keep several encoders cheap on 2 cores.
+	cfg.Video.Width, cfg.Video.Height, cfg.Video.Bitrate = 320, 240, 300000
 	if mut != nil {
 		mut(cfg)
 	}
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	n := &node{openid: openid, secret: secret, audio: &testAudio{freq: freq}, cfg: cfg, done: make(chan error, 1)}
+	n := &node{openid: openid, secret: secret, audio: &testAudio{freq: freq}, cams: &testCameras{name: "cam-" + openid}, frames: &frames{}, cfg: cfg, done: make(chan error, 1)}
 	ctx, cancel := context.WithCancel(context.Background())
 	started := make(chan *instance, 1)
 	go func() {
-		n.done <- runWithLogger(ctx, cfg, options{audio: n.audio, started: func(in *instance) { started <- in }}, quietLogger(t).With("node", openid))
+		n.done <- runWithLogger(ctx, cfg, options{audio: n.audio, cameras: n.cams, onFrame: n.frames.onFrame, started: func(in *instance) { started <- in }}, quietLogger(t).With("node", openid))
 	}()
 	select {
 	case n.in = <-started:

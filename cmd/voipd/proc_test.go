@@ -74,6 +74,9 @@ func startProc(t testing.TB, cfgBody string, env []string) *proc {
 	dir := shortDir(t)
 	p := &proc{t: t, dir: dir, cfg: filepath.Join(dir, "config.toml"), socket: filepath.Join(dir, "c.sock"), out: &syncBuf{}, exited: make(chan struct{})}
 	body := cfgBody + fmt.Sprintf("\n[control]\nsocket = %q\n", p.socket)
+	if !strings.Contains(cfgBody, "[display]") {
+		body += "[display]\nlisten = \"127.0.0.1:0\"\n" // tests run voipds side by side
+	}
 	if err := os.WriteFile(p.cfg, []byte(body), 0o600); err != nil {
 		t.Fatal(err)
 	}

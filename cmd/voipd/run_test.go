@@ -27,7 +27,7 @@ func TestMakeRunScript(t *testing.T) {
 	ln.Close()
 	runDir := shortDir(t)
 	cmd := exec.Command("bash", filepath.Join("..", "..", "scripts", "run.sh"))
-	cmd.Env = append(os.Environ(), "VOIPD_BIN="+binDir, "VOIPD_RUN_LISTEN="+listen, "VOIPD_RUN_DIR="+runDir, "PULSE_SERVER=unix:/nonexistent")
+	cmd.Env = append(os.Environ(), "VOIPD_BIN="+binDir, "VOIPD_RUN_LISTEN="+listen, "VOIPD_RUN_DIR="+runDir, "VOIPD_RUN_DISPLAY=127.0.0.1:0", "PULSE_SERVER=unix:/nonexistent")
 	stdout, _ := cmd.StdoutPipe()
 	var stderr syncBuf
 	cmd.Stderr = &stderr

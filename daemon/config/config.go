@@ -31,6 +31,7 @@ type Config struct {
 	Audio    Audio    `toml:"audio"`
 	Opus     Opus     `toml:"opus"`
 	Video    Video    `toml:"video"`
+	Display  Display  `toml:"display"`
 	Log      Log      `toml:"log"`
 }
 
@@ -102,12 +103,22 @@ type Opus struct {
 	Complexity     int  `toml:"complexity"`
 }
 
-// Video sets the camera for video rooms.
+// Video sets the camera and the VP8 encoder for video rooms.
 type Video struct {
-	Camera string `toml:"camera"` // a device id, or "pattern" for a synthetic camera
-	Width  int    `toml:"width"`
-	Height int    `toml:"height"`
-	FPS    int    `toml:"fps"`
+	Camera  string `toml:"camera"` // a device id, or "pattern" for a synthetic camera (the front camera)
+	Back    string `toml:"back"`   // the camera for device-position "back"; "" for none
+	Width   int    `toml:"width"`
+	Height  int    `toml:"height"`
+	FPS     int    `toml:"fps"`
+	Bitrate int    `toml:"bitrate"` // bit/s to start with; the receivers' estimate moves it
+	CPUUsed int    `toml:"cpuUsed"` // libvpx realtime speed, 4..16
+	Threads int    `toml:"threads"` // libvpx threads
+}
+
+// Display is the local screen feed: the device's UI shows members' video
+// and its own camera with <voip-room> elements fed from here.
+type Display struct {
+	Listen string `toml:"listen"` // loopback host:port; "" turns the display off
 }
 
 // Log sets the log level.
@@ -141,7 +152,8 @@ func Default() *Config {
 		Scopes:   Scopes{Record: []string{"*"}, Camera: []string{"*"}},
 		Audio:    Audio{Backend: "auto", Capture: "default", Playback: "default", JitterMinMs: 40, JitterMaxMs: 200},
 		Opus:     Opus{Bitrate: 32000, FEC: true, DTX: true, PacketLossPerc: 10, Complexity: 9},
-		Video:    Video{Camera: "default", Width: 640, Height: 480, FPS: 30},
+		Video:    Video{Camera: "default", Width: 640, Height: 480, FPS: 30, Bitrate: 800000, CPUUsed: 8, Threads: 1},
+		Display:  Display{Listen: "127.0.0.1:8090"},
 		Log:      Log{Level: "info"},
 	}
 }

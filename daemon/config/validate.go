@@ -113,6 +113,24 @@ func (c *Config) Validate() error {
 	if c.Video.FPS <= 0 || c.Video.FPS > 120 {
 		bad("video.fps", "%d is outside 1..120", c.Video.FPS)
 	}
+	if c.Video.Camera == "" {
+		bad("video.camera", "must not be empty (\"default\", a camera id, or \"pattern\")")
+	}
+	if c.Video.Bitrate < 50000 || c.Video.Bitrate > 8000000 {
+		bad("video.bitrate", "%d is outside 50000..8000000 bit/s", c.Video.Bitrate)
+	}
+	if c.Video.CPUUsed < 4 || c.Video.CPUUsed > 16 {
+		bad("video.cpuUsed", "%d is outside libvpx's realtime 4..16", c.Video.CPUUsed)
+	}
+	if c.Video.Threads < 1 || c.Video.Threads > 8 {
+		bad("video.threads", "%d is outside 1..8", c.Video.Threads)
+	}
+	if c.Display.Listen != "" {
+		host, _, err := net.SplitHostPort(c.Display.Listen)
+		if ip := net.ParseIP(host); err != nil || (host != "localhost" && (ip == nil || !ip.IsLoopback())) {
+			bad("display.listen", "%q must be a loopback host:port (the local screen only), or \"\" for none", c.Display.Listen)
+		}
+	}
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":
 	default:

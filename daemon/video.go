@@ -1,0 +1,312 @@
+package daemon
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"time"
+
+	"github.com/pion/interceptor"
+	"github.com/pion/rtcp"
+	"github.com/pion/rtp"
+	"github.com/pion/webrtc/v4"
+
+	"github.com/voipd/voipd/hw"
+)
+
+// RTCPReader gives the RTCP a sent track gets back (a *webrtc.RTPSender):
+// PLI/FIR become keyframes, REMB the bitrate.
+type RTCPReader interface {
+	ReadRTCP() ([]rtcp.Packet, interceptor.Attributes, error)
+}
+
+// VideoMedia builds the video pipelines of a video room.
+type VideoMedia interface {
+	NewVideoSender(cam hw.Camera, out RTPWriter, feedback RTCPReader) (VideoSender, error)
+	NewVideoReceiver(member string, src RTPReader, wantKeyframe func()) VideoReceiver
+}
+
+// VideoSender is camera → I420 → VP8 → RTP.
+type VideoSender interface {
+	// Run sends until ctx ends, or returns the camera's error when the
+	// camera fails (a device kind: absent when it vanished).
+	Run(ctx context.Context) error
+	RequestKeyframe()
+	SetPaused(bool)
+	Stats() VideoOutboundStats
+}
+
+// VideoReceiver is RTP → VP8 frames → decoded pictures, for one member.
+type VideoReceiver interface {
+	Run(ctx context.Context) error
+	Stats() VideoInboundStats
+}
+
+// VideoOutboundStats is getStats' entry for the camera's stream.
+type VideoOutboundStats struct {
+	Kind          string `json:"kind"`
+	PacketsSent   uint64 `json:"packetsSent"`
+	BytesSent     uint64 `json:"bytesSent"`
+	FramesEncoded uint64 `json:"framesEncoded"`
+	KeyFramesSent uint64 `json:"keyFramesEncoded"`
+	TargetBitrate int    `json:"targetBitrate"`
+	CameraDropped uint64 `json:"framesDropped"`
+}
+
+// VideoInboundStats is getStats' entry for one member's video.
+type VideoInboundStats struct {
+	Member          string `json:"member"`
+	Kind            string `json:"kind"`
+	PacketsReceived uint64 `json:"packetsReceived"`
+	BytesReceived   uint64 `json:"bytesReceived"`
+	PacketsLost     int64  `json:"packetsLost"`
+	FramesDecoded   uint64 `json:"framesDecoded"`
+	KeyFramesDecode uint64 `json:"keyFramesDecoded"`
+	FramesDropped   uint64 `json:"framesDropped"`
+	FrameWidth      int    `json:"frameWidth"`
+	FrameHeight     int    `json:"frameHeight"`
+}
+
+// Display is the device's local screen feed (daemon/display): sources the
+// local UI's <voip-room> elements watch, fed with the RTP as it is, never
+// re-encoded.
+type Display interface {
+	Source(id string) DisplaySource
+	RemoveSource(id string)
+}
+
+// DisplaySource takes one stream's RTP and asks for keyframes for its
+// viewers.
+type DisplaySource interface {
+	WriteRTP(*rtp.Packet) error
+	OnKeyframeRequest(fn func())
+}
+
+// selfSource is the display source of the device's own camera.
+const selfSource = "self"
+
+// cameraRetry is how often a lost camera is looked for again.
+const cameraRetry = time.Second
+
+// videoState is a video room's video: the camera's sender and each
+// member's receiver.
+type videoState struct {
+	d    *Daemon
+	s    *session
+	ctx  context.Context // the call's: ends when the room does
+	mu   sync.Mutex
+	cam  hw.Camera
+	send VideoSender
+	recv map[string]*memberVideo
+	lost bool // the camera is gone; audio goes on
+	seq  continuousSeq
+}
+
+// continuousSeq numbers the packets of one track consecutively, whichever
+// sender produced them.
+type continuousSeq struct {
+	w    RTPWriter
+	next uint16
+}
+
+func (c *continuousSeq) WriteRTP(p *rtp.Packet) error {
+	p.SequenceNumber = c.next
+	c.next++
+	return c.w.WriteRTP(p)
+}
+
+type memberVideo struct {
+	r      VideoReceiver
+	cancel context.CancelFunc
+}
+
+// openCamera opens the configured camera for a video room (hw kinds: a
+// busy camera answers -2 like a busy microphone).
+func (d *Daemon) openCamera() (hw.Camera, error) {
+	if d.p.Cameras == nil || d.p.VideoMedia == nil {
+		return nil, fail(kindSystem, reasonDisabled, "this voipd has no video (no camera system configured)")
+	}
+	v := d.p.Config.Video
+	return d.p.Cameras.OpenCamera(v.Camera, hw.CameraRequest{Width: v.Width, Height: v.Height, FPS: v.FPS})
+}
+
+// startVideo starts sending the camera; called once the room is joined.
+func (v *videoState) start(cam hw.Camera) error {
+	rs := v.s.rs
+	out := RTPWriter(rs.VideoTrack())
+	if v.d.p.Display != nil {
+		src := v.d.p.Display.Source(selfSource)
+		out = teeWriter{rs.VideoTrack(), src}
+		defer src.OnKeyframeRequest(v.requestKeyframe)
+	}
+	// A sender made anew after the camera came back starts its sequence
+	// numbers afresh; on the same track SRTP's replay check would drop
+	// them as old, so the track's numbers continue across senders.
+	v.seq.w = out
+	out = &v.seq
+	snd, err := v.d.p.VideoMedia.NewVideoSender(cam, out, rs.VideoSender())
+	if err != nil {
+		return err
+	}
+	v.mu.Lock()
+	v.cam, v.send, v.lost = cam, snd, false
+	v.mu.Unlock()
+	go v.runSender(snd, cam)
+	return nil
+}
+
+func (v *videoState) requestKeyframe() {
+	v.mu.Lock()
+	snd := v.send
+	v.mu.Unlock()
+	if snd != nil {
+		snd.RequestKeyframe()
+	}
+}
+
+// runSender sends until the room ends; a lost camera is reported with
+// onVoIPChatStateChanged (4), the call goes on with audio, and the camera
+// is opened again until it is back (5).
+func (v *videoState) runSender(snd VideoSender, cam hw.Camera) {
+	err := snd.Run(v.ctx)
+	cam.Close()
+	if v.ctx.Err() != nil {
+		return
+	}
+	v.d.log.Warn("camera lost; the call goes on with audio", "err", err)
+	v.mu.Lock()
+	v.lost, v.send, v.cam = true, nil, nil
+	v.mu.Unlock()
+	v.d.publish("onVoIPChatStateChanged", map[string]any{"code": 4, "data": map[string]any{"device": "camera", "error": errString(err)}})
+	t := time.NewTicker(cameraRetry)
+	defer t.Stop()
+	for {
+		select {
+		case <-v.ctx.Done():
+			return
+		case <-t.C:
+		}
+		cam, err := v.d.openCamera()
+		if err != nil {
+			continue
+		}
+		if err := v.start(cam); err != nil {
+			cam.Close()
+			continue
+		}
+		v.d.log.Info("camera back")
+		v.d.publish("onVoIPChatStateChanged", map[string]any{"code": 5, "data": map[string]any{"device": "camera"}})
+		return
+	}
+}
+
+func errString(err error) string {
+	if err == nil {
+		return "stopped"
+	}
+	return err.Error()
+}
+
+// addMember starts decoding a member's video (and feeding the display).
+func (v *videoState) addMember(member string, t *webrtc.TrackRemote) {
+	var src RTPReader = t
+	if v.d.p.Display != nil {
+		ds := v.d.p.Display.Source(member)
+		ds.OnKeyframeRequest(func() { v.s.rs.RequestKeyframe(member) })
+		src = &teeReader{src: t, to: ds}
+	}
+	r := v.d.p.VideoMedia.NewVideoReceiver(member, src, func() { v.s.rs.RequestKeyframe(member) })
+	ctx, cancel := context.WithCancel(v.ctx)
+	v.mu.Lock()
+	if old := v.recv[member]; old != nil {
+		old.cancel()
+	}
+	v.recv[member] = &memberVideo{r: r, cancel: cancel}
+	v.mu.Unlock()
+	go func() {
+		if err := r.Run(ctx); err != nil && ctx.Err() == nil && !errors.Is(err, context.Canceled) {
+			v.d.log.Debug("member video ended", "member", member, "err", err)
+		}
+	}()
+}
+
+func (v *videoState) removeMember(member string) {
+	v.mu.Lock()
+	mv := v.recv[member]
+	delete(v.recv, member)
+	v.mu.Unlock()
+	if mv != nil {
+		mv.cancel()
+	}
+	if v.d.p.Display != nil {
+		v.d.p.Display.RemoveSource(member)
+	}
+}
+
+func (v *videoState) stats() ([]VideoOutboundStats, []VideoInboundStats) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	var out []VideoOutboundStats
+	if v.send != nil {
+		st := v.send.Stats()
+		st.Kind = "video"
+		out = append(out, st)
+	}
+	var in []VideoInboundStats
+	for m, mv := range v.recv {
+		st := mv.r.Stats()
+		st.Member, st.Kind = m, "video"
+		in = append(in, st)
+	}
+	return out, in
+}
+
+func (v *videoState) camera() hw.Camera {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return v.cam
+}
+
+// close stops the camera (the receivers end with the call's context).
+func (v *videoState) close() {
+	v.mu.Lock()
+	cam := v.cam
+	v.cam = nil
+	v.mu.Unlock()
+	if cam != nil {
+		cam.Close()
+	}
+	if v.d.p.Display != nil {
+		v.d.p.Display.RemoveSource(selfSource)
+		for m := range v.recv {
+			v.d.p.Display.RemoveSource(m)
+		}
+	}
+}
+
+// teeWriter sends the camera's RTP to the room and the local display.
+type teeWriter struct {
+	room    RTPWriter
+	display DisplaySource
+}
+
+func (t teeWriter) WriteRTP(p *rtp.Packet) error {
+	t.display.WriteRTP(p) // the local screen never holds up the room
+	return t.room.WriteRTP(p)
+}
+
+// teeReader hands each packet of a member's video to the display as it
+// passes to the decoder. One reused packet: no allocation per packet.
+type teeReader struct {
+	src RTPReader
+	to  DisplaySource
+	pkt rtp.Packet
+}
+
+func (t *teeReader) Read(b []byte) (int, interceptor.Attributes, error) {
+	n, a, err := t.src.Read(b)
+	if err == nil && t.pkt.Unmarshal(b[:n]) == nil {
+		t.to.WriteRTP(&t.pkt)
+	}
+	return n, a, err
+}
