@@ -4,6 +4,8 @@
 # Audio: PulseAudio/PipeWire if a server answers, else a synthetic 440 Hz tone
 # and null playback (this says which). Ctrl-C or SIGTERM leaves and exits 0.
 #
+# Video: the first camera, else a synthetic pattern (VOIPD_RUN_ROOMTYPE=voice
+# for a voice room).
 # Environment: VOIPD_RUN_LISTEN (127.0.0.1:8089), VOIPD_RUN_DISPLAY
 # (127.0.0.1:8090, the local screen feed), VOIPD_RUN_GROUP (demo),
 # VOIPD_RUN_DIR (a fresh temp dir), VOIPD_BIN (bin).
@@ -22,6 +24,15 @@ else
   backend=null capture=tone:440 playback=null
   echo "run: no sound server answers: the daemon sends a synthetic 440 Hz tone and discards what it receives"
 fi
+
+if compgen -G "/dev/video*" >/dev/null; then
+  camera=default
+  echo "run: video from the first camera"
+else
+  camera=pattern
+  echo "run: no camera: the daemon sends a synthetic moving pattern with its frame number drawn in"
+fi
+roomType=${VOIPD_RUN_ROOMTYPE:-video}
 
 secret=$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')
 umask 077
@@ -43,6 +54,8 @@ listen = "${VOIPD_RUN_DISPLAY:-127.0.0.1:8090}"
 backend = "$backend"
 capture = "$capture"
 playback = "$playback"
+[video]
+camera = "$camera"
 CONF
 
 "$bin/voipd" -config "$dir/config.toml" &
@@ -63,11 +76,12 @@ for _ in $(seq 100); do
 done
 
 signed=$("$bin/voipctl" -config "$dir/config.toml" sign -groupId "$group")
-params="${signed%\}},\"groupId\":\"$group\"}"
+params="${signed%\}},\"groupId\":\"$group\",\"roomType\":\"$roomType\"}"
 "$bin/voipctl" -socket "$dir/control.sock" joinVoIPChat "$params"
 echo
-echo "run: voipd is in room \"$group\". Open this URL in a browser to join it:"
-echo "    http://$listen/?groupId=$group&autojoin=1"
+echo "run: voipd is in $roomType room \"$group\". Open this URL in a browser to join it:"
+echo "    http://$listen/?groupId=$group&autojoin=1&roomType=$roomType"
+echo "run: the device's own screen feed (<voip-room> elements): http://${VOIPD_RUN_DISPLAY:-127.0.0.1:8090}/"
 echo "run: control socket $dir/control.sock (bin/voipctl -socket $dir/control.sock status); Ctrl-C to stop"
 while kill -0 "$pid" 2>/dev/null; do
   wait "$pid" || true

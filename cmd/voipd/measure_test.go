@@ -16,6 +16,12 @@ import (
 // (it does not judge: the machine is shared) the join time and each
 // process's CPU and RSS over the call, and checks the call carried audio.
 func TestMeasureTwoMemberCall(t *testing.T) {
+	for _, roomType := range []string{"voice", "video"} {
+		t.Run(roomType, func(t *testing.T) { measureCall(t, roomType) })
+	}
+}
+
+func measureCall(t *testing.T, roomType string) {
 	srv, secret := testRoomd(t, nil)
 	var procs []*proc
 	var ctls []*ctl
@@ -31,7 +37,9 @@ url = %q
 backend = "null"
 capture = "tone:440"
 playback = "null"
-`, testApp, id, proto.SessionKey(secret, id), wsURL(srv.URL())), nil)
+[video]
+camera = "pattern:%s"
+`, testApp, id, proto.SessionKey(secret, id), wsURL(srv.URL()), id), nil)
 		procs = append(procs, p)
 		ctls = append(ctls, dialCtl(t, p.socket))
 	}
@@ -40,15 +48,20 @@ playback = "null"
 	// Join time: request to result, repeated.
 	var joins []time.Duration
 	nodes := []*node{{openid: "m-a", secret: secret}, {openid: "m-b", secret: secret}}
+	join := func(n *node) map[string]any {
+		p := n.joinParams("measure")
+		p["roomType"] = roomType
+		return p
+	}
 	for i := 0; i < 10; i++ {
 		t0 := time.Now()
-		ctls[0].mustOK("joinVoIPChat", nodes[0].joinParams("measure"))
+		ctls[0].mustOK("joinVoIPChat", join(nodes[0]))
 		joins = append(joins, time.Since(t0))
 		ctls[0].mustOK("exitVoIPChat", nil)
 	}
 	slices.Sort(joins)
-	ctls[0].mustOK("joinVoIPChat", nodes[0].joinParams("measure"))
-	ctls[1].mustOK("joinVoIPChat", nodes[1].joinParams("measure"))
+	ctls[0].mustOK("joinVoIPChat", join(nodes[0]))
+	ctls[1].mustOK("joinVoIPChat", join(nodes[1]))
 
 	time.Sleep(time.Second) // settle
 	const window = 5 * time.Second
@@ -56,13 +69,16 @@ playback = "null"
 	time.Sleep(window)
 	for i, p := range procs {
 		used := cpuSeconds(t, p.cmd.Process.Pid) - cpu0[i]
-		t.Logf("voipd %s in a two-member voice call: CPU %.1f%% of a core, RSS %d KiB", nodes[i].openid, 100*used/window.Seconds(), rssKiB(t, p.cmd.Process.Pid))
+		t.Logf("voipd %s in a two-member %s call: CPU %.1f%% of a core, RSS %d KiB", nodes[i].openid, roomType, 100*used/window.Seconds(), rssKiB(t, p.cmd.Process.Pid))
 	}
 	t.Logf("idle voipd RSS: %d KiB; join on loopback over %d joins: p50 %v, max %v", idleRSS, len(joins), joins[len(joins)/2], joins[len(joins)-1])
 	stats := ctls[1].mustOK("getStats", nil)
 	in, _ := stats["inbound"].([]any)
-	if len(in) != 1 || in[0].(map[string]any)["framesDecoded"].(float64) < 100 {
+	if len(in) == 0 || in[0].(map[string]any)["framesDecoded"].(float64) < 100 {
 		t.Fatalf("the measured call carried no audio: %v", stats)
+	}
+	if roomType == "video" && !videoInboundOK(t, &node{ctl: ctls[1]}, "m-a") {
+		t.Fatalf("the measured video call carried no video: %v", stats)
 	}
 	for _, p := range procs {
 		p.term(10 * time.Second)

@@ -86,6 +86,9 @@ func TestMakeRunScript(t *testing.T) {
 	if capture["synthetic"] != true {
 		t.Fatalf("make run's tone is not reported synthetic: %v", capture)
 	}
+	if cam, _ := status["devices"].(map[string]any)["camera"].(map[string]any); cam["synthetic"] != true || cam["state"] != "open" {
+		t.Fatalf("make run's pattern camera is not reported open and synthetic: %v", cam)
+	}
 
 	t0 := time.Now()
 	cmd.Process.Signal(syscall.SIGTERM)
