@@ -130,6 +130,8 @@ type Message struct {
 	// error
 	Reason  string `json:"reason,omitempty"`
 	Message string `json:"message,omitempty"`
+
+	CallFields // two-party calls: register, call, invite, ... (call.go)
 }
 
 // Decode parses one message and checks the fields its type requires.
@@ -152,6 +154,9 @@ func (m *Message) Validate() error {
 	missing := func(f string) error { return fmt.Errorf("%s message lacks %s", m.Type, f) }
 	switch m.Type {
 	case TypeJoin:
+		if m.Kind == Kind1v1 {
+			return m.validateCallJoin()
+		}
 		switch {
 		case m.Kind != KindVoIP:
 			return fmt.Errorf("join message has unknown kind %q", m.Kind)
@@ -191,6 +196,9 @@ func (m *Message) Validate() error {
 	case "":
 		return fmt.Errorf("message lacks type")
 	default:
+		if ok, err := m.validateCall(); ok {
+			return err
+		}
 		return fmt.Errorf("unknown message type %q", m.Type)
 	}
 	return nil
