@@ -115,6 +115,13 @@ func startProc(t testing.TB, cfgBody string, env []string) *proc {
 func (p *proc) term(d time.Duration) {
 	p.t.Helper()
 	p.cmd.Process.Signal(syscall.SIGTERM)
+	p.wait(d)
+}
+
+// wait waits for a clean exit after a SIGTERM already sent (a second one
+// would kill voipd at once, as designed).
+func (p *proc) wait(d time.Duration) {
+	p.t.Helper()
 	select {
 	case <-p.exited:
 		if p.err != nil {
@@ -170,5 +177,5 @@ playback = "null"
 	case <-time.After(10 * time.Second):
 		t.Fatal("the socket stayed open after SIGTERM")
 	}
-	p.term(10 * time.Second)
+	p.wait(10 * time.Second)
 }

@@ -94,7 +94,7 @@ playback = "null"
 	other.ctl.waitEvent(ctx, "onVoIPChatMembersChanged", func(m map[string]any) bool {
 		return slices.Equal(strList(m["openIdList"]), []string{"witness"})
 	})
-	p.term(10 * time.Second)
+	p.wait(10 * time.Second)
 }
 
 // Socket activation: systemd-socket-activate holds the socket and starts
