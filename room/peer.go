@@ -26,8 +26,9 @@ var opusCodec = webrtc.RTPCodecCapability{
 
 // newAPI builds the session's pion API. Loopback candidates are gathered
 // only when the server itself is on a loopback address (an embedded roomd,
-// tests): anywhere else they could never pair.
-func newAPI(loopback bool) (*webrtc.API, error) {
+// tests): anywhere else they could never pair. opts (see apiOption) add to
+// it, e.g. congestion control for a video join.
+func newAPI(loopback bool, opts ...apiOption) (*webrtc.API, error) {
 	me := &webrtc.MediaEngine{}
 	if err := me.RegisterCodec(webrtc.RTPCodecParameters{RTPCodecCapability: opusCodec, PayloadType: 111},
 		webrtc.RTPCodecTypeAudio); err != nil {
@@ -44,10 +45,18 @@ func newAPI(loopback bool) (*webrtc.API, error) {
 		return nil, fmt.Errorf("register audio level extension: %w", err)
 	}
 	ir := &interceptor.Registry{}
+	var se webrtc.SettingEngine
+	// Options before the defaults: an interceptor registered earlier sits
+	// nearer the wire, and congestion control must see the packets the
+	// NACK responder retransmits.
+	for _, opt := range opts {
+		if err := opt(me, ir, &se); err != nil {
+			return nil, err
+		}
+	}
 	if err := webrtc.RegisterDefaultInterceptors(me, ir); err != nil {
 		return nil, fmt.Errorf("register interceptors: %w", err)
 	}
-	var se webrtc.SettingEngine
 	se.SetIncludeLoopbackCandidate(loopback)
 	// A device daemon has no reason to hide its addresses behind mDNS
 	// names, and the server does not resolve them.
@@ -73,7 +82,7 @@ func isLoopbackHost(hostport string) bool {
 // upload track added before the first offer so that it takes the server's
 // recvonly section (mid 0).
 func (s *Session) startPeer(servers []proto.ICEServer) error {
-	api, err := newAPI(isLoopbackHost(s.url.Host))
+	api, err := newAPI(isLoopbackHost(s.url.Host), s.apiOptions()...)
 	if err != nil {
 		return err
 	}

@@ -29,6 +29,15 @@ type Config struct {
 	ICEServers  []webrtc.ICEServer // used besides those the server hands out
 	JoinTimeout time.Duration      // default 10s: the whole join, from dial to media connected
 	Logger      *slog.Logger
+
+	// A video join's bitrate in bit/s (see Session.OnBitrateEstimate): the
+	// video target the send-side estimate starts from and its bounds.
+	// Zero means 800 kbit/s, 50 kbit/s and 4 Mbit/s.
+	VideoBitrate, MinVideoBitrate, MaxVideoBitrate int
+
+	// settings, when set, adjusts the sessions' SettingEngine (tests give
+	// the ICE agent a lossy network; bwe_export_test.go).
+	settings func(*webrtc.SettingEngine)
 }
 
 // JoinParams is a signed join, as the operator's backend issued it.

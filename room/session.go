@@ -61,6 +61,8 @@ type Session struct {
 	// for it.
 	vtrack  *webrtc.TrackLocalStaticRTP
 	vsender *webrtc.RTPSender
+
+	bwe bwe // the send-side estimate of a video join (bwe.go)
 }
 
 func newSession(cfg Config, u *url.URL, p JoinParams, h Handler) *Session {

@@ -41,6 +41,12 @@ func newAPI(mux ice.UDPMux, publicIPs []string) (*webrtc.API, error) {
 		return nil, fmt.Errorf("roomd: register audio level extension: %w", err)
 	}
 	ir := &interceptor.Registry{}
+	// The defaults (pion v4.2) include ConfigureTWCCSender: transport-cc
+	// feedback and the transport-wide sequence number extension in every
+	// offer (VP8 and Opus, so registered after the codecs), and the
+	// interceptor that reports each upload's arrivals every 100 ms. Clients
+	// estimate their send bandwidth from that (room's OnBitrateEstimate);
+	// registering it a second time would send every report twice.
 	if err := webrtc.RegisterDefaultInterceptors(me, ir); err != nil {
 		return nil, fmt.Errorf("roomd: register interceptors: %w", err)
 	}
