@@ -5,6 +5,7 @@
 package room
 
 import (
+	"cmp"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -98,6 +99,12 @@ const defaultJoinTimeout = 10 * time.Second
 // joined and the media connection (ICE and DTLS) is up. It fails with an
 // *Error, or with an error wrapping ctx.Err() when ctx ends first.
 func Join(ctx context.Context, cfg Config, p JoinParams, h Handler) (*Session, error) {
+	return joinWith(ctx, cfg, p, h, nil)
+}
+
+// joinWith is Join sending joinMsg instead of the group join built from p
+// when it is not nil (a call room's ticket join, call.go).
+func joinWith(ctx context.Context, cfg Config, p JoinParams, h Handler, joinMsg *proto.Message) (*Session, error) {
 	if h == nil {
 		return nil, &Error{Reason: proto.ReasonParams, Msg: "room: nil Handler"}
 	}
@@ -115,6 +122,7 @@ func Join(ctx context.Context, cfg Config, p JoinParams, h Handler) (*Session, e
 	defer cancel()
 
 	s := newSession(cfg, u, p, h)
+	s.joinMsg = joinMsg
 	err = s.join(joinCtx)
 	if err == nil {
 		if err = s.markLive(); err == nil {
@@ -166,7 +174,7 @@ func (s *Session) join(ctx context.Context) error {
 	conn.SetReadLimit(proto.MaxMessageBytes)
 	s.conn = conn
 	go s.readLoop()
-	if err := s.write(&proto.Message{
+	if err := s.write(cmp.Or(s.joinMsg, &proto.Message{
 		Type:       proto.TypeJoin,
 		Kind:       proto.KindVoIP,
 		AppID:      s.params.AppID,
@@ -177,7 +185,7 @@ func (s *Session) join(ctx context.Context) error {
 		Signature:  s.params.Signature,
 		RoomType:   s.params.RoomType,
 		MuteConfig: &s.params.Mute,
-	}); err != nil {
+	})); err != nil {
 		return &Error{Reason: proto.ReasonUnreachable, Msg: "room: sending join: " + err.Error()}
 	}
 	select {

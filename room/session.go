@@ -63,6 +63,9 @@ type Session struct {
 	vsender *webrtc.RTPSender
 
 	bwe bwe // the send-side estimate of a video join (bwe.go)
+
+	joinMsg *proto.Message // a call room's join (call.go), or nil for a group join
+	rtc     *rtcSession    // a token room's state (rtc.go), set on joined; under mu
 }
 
 func newSession(cfg Config, u *url.URL, p JoinParams, h Handler) *Session {
@@ -169,6 +172,7 @@ func (s *Session) fail(err error) {
 		close(s.failed)
 		if live && !s.leaving.Load() {
 			s.log.Info("room interrupted", "err", err)
+			s.notifyRemoved(err) // token rooms (rtc.go)
 			s.h.Interrupted(err)
 		}
 	})
@@ -218,6 +222,7 @@ func (s *Session) handle(msg *proto.Message) error {
 	switch msg.Type {
 	case proto.TypeJoined:
 		s.setMembers(msg.Members)
+		s.rtcJoined(msg) // token rooms: before startPeer gates the tracks
 		if err := s.startPeer(msg.ICEServers); err != nil {
 			return &Error{Reason: proto.ReasonInternal, Msg: "room: " + err.Error()}
 		}
@@ -235,6 +240,8 @@ func (s *Session) handle(msg *proto.Message) error {
 		}
 	case proto.TypeCandidate:
 		s.addPeerCandidate(msg.Candidate)
+	case proto.TypePublished, proto.TypeTokenExpiring:
+		s.handleRTC(msg)
 	case proto.TypeError:
 		return &Error{Reason: msg.Reason, Msg: msg.Message}
 	case proto.TypePing:

@@ -73,6 +73,8 @@ type member struct {
 	vssrc     atomic.Uint32
 	keyframes *keyframer
 
+	rtc *rtcMember // token rooms only (rtc.go), set before its PeerConnection
+
 	negMu        sync.Mutex
 	negotiating  bool // an offer is outstanding
 	pendingOffer bool // another offer is due once it is answered
@@ -192,6 +194,14 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 		m.fail(rej.reason, rej.msg)
 		return
 	}
+	if join.Type != proto.TypeJoin { // register or call (call_conn.go)
+		s.serveCallConn(m, join)
+		return
+	}
+	if join.Kind == proto.KindRTC { // token rooms (rtc.go)
+		s.serveRTC(m, join)
+		return
+	}
 	m.openid = join.OpenID
 	m.key = join.AppID + "\x00" + join.GroupID
 	m.log = m.log.With("openid", join.OpenID, "groupId", join.GroupID)
@@ -232,6 +242,12 @@ func (m *member) readJoin() (*proto.Message, *rejection) {
 	msg, err := proto.Decode(b)
 	if err != nil {
 		return nil, reject(proto.ReasonParams, "%v", err)
+	}
+	if done, rej := m.srv.checkCallFirst(msg); done {
+		return msg, rej
+	}
+	if msg.Type == proto.TypeJoin && msg.Kind == proto.KindRTC {
+		return msg, nil // serveRTC checks the token
 	}
 	if msg.Type != proto.TypeJoin {
 		return nil, reject(proto.ReasonParams, "the first message must be join, not %s", msg.Type)
@@ -280,7 +296,7 @@ func (m *member) readLoop() {
 			m.fail("", "")
 			return
 		default:
-			err = errors.New(msg.Type + " is not a message a client sends")
+			err = m.srv.rtcMessage(m, msg) // publish, receive (rtc_media.go); else an error
 		}
 		if err != nil {
 			m.log.Info("bad message", "type", msg.Type, "err", err)

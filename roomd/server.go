@@ -43,7 +43,14 @@ type Config struct {
 	PublicIPs       []string          // 1:1 NAT addresses announced as host candidates
 	ICEServers      []proto.ICEServer // handed to clients in joined
 	TLSCert, TLSKey string            // PEM files; when set, serve https/wss
+	MaxRingTimeout  time.Duration     // cap on a call's ring timeout, default 60s
+	CallTicketTTL   time.Duration     // life of an accepted call's room tickets, default 30s
 	Logger          *slog.Logger
+
+	// Token rooms (rtc.go).
+	RTCMaxMembers    int           // token room size, default 50 (Volcengine's)
+	RTCMaxPublishers int           // publisher slots per token room, default 30 (capped by RTCMaxMembers)
+	RTCTokenWarning  time.Duration // tokenExpiring this long before a token expires, default 30s
 }
 
 const (
@@ -67,6 +74,8 @@ type Server struct {
 	mu       sync.Mutex
 	rooms    map[string]*room     // key: appID + "\x00" + groupId
 	conns    map[*member]struct{} // every open WebSocket, joined or not
+	calls    *callRegistry        // two-party calls (call.go)
+	rtcRooms map[string]*rtcRoom  // token rooms (rtc.go), key rtcKey; made on first use
 	closing  bool
 	handlers sync.WaitGroup // one per WebSocket handler
 }
@@ -122,6 +131,12 @@ func New(cfg Config) (*Server, error) {
 	if (cfg.TLSCert == "") != (cfg.TLSKey == "") {
 		return nil, errors.New("roomd: Config.TLSCert and Config.TLSKey must be set together")
 	}
+	if err := callDefaults(&cfg); err != nil {
+		return nil, err
+	}
+	if err := rtcDefaults(&cfg); err != nil {
+		return nil, err
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -131,6 +146,7 @@ func New(cfg Config) (*Server, error) {
 		auth:   newAuthority(cfg.Apps, cfg.TimestampWindow),
 		rooms:  map[string]*room{},
 		conns:  map[*member]struct{}{},
+		calls:  newCallRegistry(),
 		scheme: "http",
 	}
 	if cfg.TLSCert != "" {
