@@ -132,6 +132,7 @@ type Message struct {
 	Message string `json:"message,omitempty"`
 
 	CallFields // two-party calls: register, call, invite, ... (call.go)
+	RTCFields  // token rooms: rtc join, publish, receive, tokenExpiring (rtc.go)
 }
 
 // Decode parses one message and checks the fields its type requires.
@@ -156,6 +157,9 @@ func (m *Message) Validate() error {
 	case TypeJoin:
 		if m.Kind == Kind1v1 {
 			return m.validateCallJoin()
+		}
+		if m.Kind == KindRTC {
+			return m.validateRTCJoin()
 		}
 		switch {
 		case m.Kind != KindVoIP:
@@ -197,6 +201,9 @@ func (m *Message) Validate() error {
 		return fmt.Errorf("message lacks type")
 	default:
 		if ok, err := m.validateCall(); ok {
+			return err
+		}
+		if ok, err := m.validateRTC(); ok {
 			return err
 		}
 		return fmt.Errorf("unknown message type %q", m.Type)

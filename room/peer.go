@@ -96,7 +96,7 @@ func (s *Session) startPeer(servers []proto.ICEServer) error {
 	}
 	track, err := webrtc.NewTrackLocalStaticRTP(opusCodec, "audio", s.params.OpenID)
 	if err == nil {
-		s.sender, err = pc.AddTrack(track)
+		s.sender, err = pc.AddTrack(s.gated(track, webrtc.RTPCodecTypeAudio))
 	}
 	if err != nil {
 		pc.Close()

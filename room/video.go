@@ -30,7 +30,7 @@ func (s *Session) addVideo(pc *webrtc.PeerConnection) error {
 	if err != nil {
 		return fmt.Errorf("new video track: %w", err)
 	}
-	sender, err := pc.AddTrack(track)
+	sender, err := pc.AddTrack(s.gated(track, webrtc.RTPCodecTypeVideo))
 	if err != nil {
 		return fmt.Errorf("add video track: %w", err)
 	}

@@ -96,6 +96,10 @@ func (m *member) newPeer(api *webrtc.API) error {
 	}
 	m.pc, m.fwd = pc, fwd
 	pc.OnTrack(func(t *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
+		if m.rtc != nil { // token rooms forward only what may be published
+			m.forwardRTC(t)
+			return
+		}
 		if t.Kind() == webrtc.RTPCodecTypeVideo {
 			m.forwardVideo(t)
 			return
