@@ -24,8 +24,11 @@ const JOIN_TIMEOUT_MS = 15000; // as long as voipd's default join timeout
 const PING_MS = 20000;         // keeps NATs and proxies from idling out
 
 export class RoomClient extends EventTarget {
-  constructor({ wsURL, creds, openid, groupId, muteConfig, roomType }) {
+  // joinMsg, when given, is sent instead of the group join (a call room's
+  // ticket join, call.js).
+  constructor({ wsURL, creds, openid, groupId, muteConfig, roomType, joinMsg }) {
     super();
+    this.joinMsg = joinMsg || null;
     this.wsURL = wsURL;
     this.creds = creds;
     this.openid = openid;
@@ -57,7 +60,7 @@ export class RoomClient extends EventTarget {
     this.setState('joining');
     const ws = new WebSocket(this.wsURL);
     this.ws = ws;
-    ws.onopen = () => this.send({
+    ws.onopen = () => this.send(this.joinMsg || {
       type: 'join', kind: 'voip', appId: this.creds.appId, openid: this.openid,
       groupId: this.groupId, nonceStr: this.creds.nonceStr,
       timeStamp: Number(this.creds.timeStamp), signature: this.creds.signature,
