@@ -31,6 +31,11 @@ type fileConfig struct {
 	LogLevel        string      `toml:"logLevel"`
 	Apps            []fileApp   `toml:"apps"`
 	ICEServers      []iceServer `toml:"iceServers"`
+
+	// Token rooms (roomd.Config.RTC*).
+	RTCMaxMembers    int      `toml:"rtcMaxMembers"`
+	RTCMaxPublishers int      `toml:"rtcMaxPublishers"`
+	RTCTokenWarning  duration `toml:"rtcTokenWarning"`
 }
 
 type fileApp struct {
@@ -136,6 +141,10 @@ func (f *flags) load(getenv func(string) string, logOut io.Writer) (roomd.Config
 		PublicIPs:       fc.PublicIPs,
 		TLSCert:         fc.TLSCert,
 		TLSKey:          fc.TLSKey,
+
+		RTCMaxMembers:    fc.RTCMaxMembers,
+		RTCMaxPublishers: fc.RTCMaxPublishers,
+		RTCTokenWarning:  time.Duration(fc.RTCTokenWarning),
 	}
 	var level slog.Level
 	if fc.LogLevel != "" {

@@ -4,6 +4,7 @@
 //	roomd -config /etc/roomd/roomd.toml
 //	roomd -listen :8443 -app-id ID -app-secret-file FILE [-dev] [-udp-port N] [-public-ip IP] [-tls-cert F -tls-key F]
 //	roomd sign -openid O -groupId G [-config PATH | -app-id ID ...]
+//	roomd token -roomId R -userId U [-ttl D] [-subscribe-only] [-config PATH | -app-id ID ...]
 //
 // The app secret may also come from $ROOMD_APP_SECRET. SIGTERM or SIGINT
 // stops it cleanly.

@@ -19,6 +19,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 	if len(args) > 0 && args[0] == "sign" {
 		return sign(args[1:], stdout, stderr, getenv)
 	}
+	if len(args) > 0 && args[0] == "token" {
+		return mintToken(args[1:], stdout, stderr, getenv) // token.go
+	}
 	f := newFlags("roomd", stderr)
 	f.addServeFlags()
 	if err := f.fs.Parse(args); err != nil {
