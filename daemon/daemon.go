@@ -107,6 +107,8 @@ type Params struct {
 	Events     Publisher
 	Notify     Notifier
 	Logger     *slog.Logger
+	// Ringtone is the incoming-call sound (48 kHz mono); nil: a 700 Hz tone.
+	Ringtone []int16
 }
 
 // Daemon serves the control socket's seed methods. Its zero value is not
@@ -115,9 +117,13 @@ type Daemon struct {
 	p   Params
 	log *slog.Logger
 
+	gains *gains
+
 	mu    sync.Mutex
 	state state
 	sess  *session // the room while joining, inRoom or leaving
+	calls callState
+	rtc   rtcContext
 }
 
 // New makes a daemon. Nothing is opened until a join.
@@ -125,7 +131,7 @@ func New(p Params) *Daemon {
 	if p.Logger == nil {
 		p.Logger = slog.Default()
 	}
-	return &Daemon{p: p, log: p.Logger}
+	return &Daemon{p: p, log: p.Logger, gains: newGains()}
 }
 
 type handlerFunc func(d *Daemon, ctx context.Context, r *control.Request) (map[string]any, error)
@@ -138,6 +144,18 @@ var methods = map[string]handlerFunc{
 	"status":                    (*Daemon).status,
 	"listDevices":               (*Daemon).listDevices,
 	"getStats":                  (*Daemon).getStats,
+	"setVolume":                 (*Daemon).setVolume,
+	"getVolume":                 (*Daemon).getVolume,
+	"setEnable1v1Chat":          (*Daemon).setEnable1v1Chat,
+	"join1v1Chat":               (*Daemon).join1v1Chat,
+	"answer1v1Chat":             (*Daemon).answer1v1Chat,
+	"createRtcRoomContext":      (*Daemon).createRtcRoomContext,
+	"joinRtcRoom":               (*Daemon).joinRtcRoom,
+	"exitRtcRoom":               (*Daemon).exitRtcRoom,
+	"switchCamera":              (*Daemon).switchCamera,
+	"changeVideoCapture":        (*Daemon).changeVideoCapture,
+	"changeAudioCapture":        (*Daemon).changeAudioCapture,
+	"destroyRtcRoomContext":     (*Daemon).destroyRtcRoomContext,
 }
 
 // ServeRPC implements control.Handler.

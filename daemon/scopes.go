@@ -12,14 +12,19 @@ import (
 // credentials (config [scopes]: "*", "user:NAME", "uid:N", "group:NAME",
 // "gid:N"). Group rooms answer a missing scope with -1000 reason "scope":
 // their seed lists no other code.
-func (d *Daemon) checkScope(p control.Peer, scope string, grants []string) error {
+func (d *Daemon) checkScope(method string, p control.Peer, scope string, grants []string) error {
 	for _, g := range grants {
 		if grantMatches(g, p) {
 			return nil
 		}
 	}
 	d.log.Warn("scope refused", "scope", scope, "uid", p.UID, "gid", p.GID)
-	return fail(kindSystem, reasonScope, "the client (uid %d) lacks %s", p.UID, scope)
+	f := fail(kindSystem, reasonScope, "the client (uid %d) lacks %s", p.UID, scope)
+	f.scope = scope
+	if familyOf(method) == famRTC {
+		f.detail = "auth deny" // Douyin's text for a refused scope
+	}
+	return f
 }
 
 func grantMatches(g string, p control.Peer) bool {

@@ -54,7 +54,7 @@ func (d *Daemon) watchSpeakers(ctx context.Context, s *session) {
 	tick := time.NewTicker(speakTick)
 	defer tick.Stop()
 	var tr speakerTracker
-	self := d.p.Config.Identity.OpenID
+	self := d.selfID(s)
 	for {
 		select {
 		case <-ctx.Done():
@@ -80,11 +80,7 @@ func (d *Daemon) watchSpeakers(ctx context.Context, s *session) {
 			s.mu.Lock()
 			s.speakers = slices.Clone(speaking)
 			s.mu.Unlock()
-			list := slices.Clone(speaking)
-			if list == nil {
-				list = []string{}
-			}
-			d.publish("onVoIPChatSpeakersChanged", map[string]any{"openIdList": list, "errCode": 0, "errMsg": "onVoIPChatSpeakersChanged:ok"})
+			d.publishSpeakers(s, slices.Clone(speaking))
 		}
 	}
 }

@@ -32,10 +32,15 @@ func (s state) String() string {
 	return [...]string{"idle", "joining", "inRoom", "leaving"}[s]
 }
 
-// session is one group room from the start of its join to its end.
+// session is one room (a group room, a call or a token room) from the
+// start of its join to its end.
 type session struct {
-	groupID  string
+	kind     string // kindVoIP, kind1v1, kindRTC
+	id       string // the groupId, callId or roomId
 	roomType string
+	owner    uint64 // the control client that joined
+	callID   string // 1v1: the call, for on1v1ChatEnded
+	ended    bool   // 1v1: on1v1ChatEnded was sent
 
 	cancelJoin context.CancelCauseFunc
 	joinDone   chan struct{} // closed when the join request has been answered
@@ -54,6 +59,32 @@ type session struct {
 	stopCall context.CancelFunc
 	callDone chan struct{}
 	leaving  bool
+	removed  bool // the server removed this member (RTC): no interruption event
+}
+
+// hasCamera says whether a camera was opened for the room being joined.
+func (s *session) hasCamera() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.camera != nil
+}
+
+// hasVideo says whether this member sends video.
+func (s *session) hasVideo() bool {
+	s.mu.Lock()
+	v := s.video
+	s.mu.Unlock()
+	return v != nil && v.camera() != nil
+}
+
+// setVideoPaused pauses or resumes the camera's stream.
+func (s *session) setVideoPaused(p bool) {
+	s.mu.Lock()
+	v := s.video
+	s.mu.Unlock()
+	if v != nil {
+		v.setPaused(p)
+	}
 }
 
 type pendingTrack struct {
@@ -73,18 +104,15 @@ func (d *Daemon) setState(s state) {
 }
 
 // beginJoin claims the device for a new room, or fails with -1.
-func (d *Daemon) beginJoin(parent context.Context, groupID, roomType string, mute proto.MuteConfig) (*session, context.Context, error) {
+func (d *Daemon) beginJoin(parent context.Context, spec joinSpec) (*session, context.Context, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.state != stateIdle {
-		what := "a room"
-		if d.sess != nil {
-			what = "room " + d.sess.groupID
-		}
-		return nil, nil, fail(kindInRoom, "busy", "already in %s (state %s)", what, d.state)
+		return nil, nil, d.busyFailure(spec)
 	}
 	ctx, cancel := context.WithCancelCause(parent)
-	s := &session{groupID: groupID, roomType: roomType, mute: mute, cancelJoin: cancel, joinDone: make(chan struct{})}
+	s := &session{kind: spec.kind, id: spec.id, roomType: spec.roomType, owner: spec.owner, mute: spec.mute,
+		cancelJoin: cancel, joinDone: make(chan struct{})}
 	d.sess = s
 	d.setState(stateJoining)
 	return s, ctx, nil
@@ -113,6 +141,27 @@ func (d *Daemon) finishJoin(ctx context.Context, s *session) error {
 	return nil
 }
 
+// busyFailure is the answer to a join while another room is joined or
+// joining: -1 in general; for a call while in a call, -20002 from the client
+// that holds it and -20003 from another. Call with d.mu held.
+func (d *Daemon) busyFailure(spec joinSpec) error {
+	cur := d.sess
+	what := "a room"
+	if cur != nil {
+		what = cur.kind + " room " + cur.id
+	}
+	if spec.kind == kind1v1 && cur != nil && cur.kind == kind1v1 {
+		if cur.owner != spec.owner {
+			return fail(kindCallHeld, "busy", "another control client holds call %s", cur.id)
+		}
+		return fail(kindInCall, "busy", "already in call %s", cur.id)
+	}
+	if spec.kind == kindRTC && cur != nil && cur.kind == kindRTC {
+		return fail(kindInRoom, "busy", "user %s is already in the room %s", d.rtcUser(), cur.id)
+	}
+	return fail(kindInRoom, "busy", "already in %s (state %s)", what, d.state)
+}
+
 // current returns the session if the daemon is in a room.
 func (d *Daemon) current() (*session, state) {
 	d.mu.Lock()
@@ -131,7 +180,7 @@ func (d *Daemon) leave(ctx context.Context, s *session, why string) {
 	d.setState(stateLeaving)
 	d.mu.Unlock()
 
-	d.log.Info("leaving room", "group", s.groupID, "why", why)
+	d.log.Info("leaving room", "kind", s.kind, "room", s.id, "why", why)
 	s.mu.Lock()
 	stop, done, rs := s.stopCall, s.callDone, s.rs
 	s.leaving = true
@@ -174,4 +223,15 @@ func (s *session) closeDevices() {
 	if p != nil {
 		p.Close()
 	}
+}
+
+// selfID is this device's member id in s: its openid, or in a token room
+// the userId it joined with.
+func (d *Daemon) selfID(s *session) string {
+	if s.kind == kindRTC {
+		d.mu.Lock()
+		defer d.mu.Unlock()
+		return d.rtc.userID
+	}
+	return d.p.Config.Identity.OpenID
 }

@@ -42,7 +42,7 @@ func (d *Daemon) status(ctx context.Context, r *control.Request) (map[string]any
 	if s != nil {
 		s.mu.Lock()
 		roomInfo = map[string]any{
-			"kind": "voip", "id": s.groupID, "roomType": s.roomType,
+			"kind": s.kind, "id": s.id, "roomType": s.roomType,
 			"members": slices.Clone(s.members), "speakers": slices.Clone(s.speakers),
 			"muteConfig": s.mute,
 		}
@@ -153,21 +153,4 @@ func (d *Daemon) getStats(ctx context.Context, r *control.Request) (map[string]a
 		}
 	}
 	return map[string]any{"outbound": out, "inbound": in}, nil
-}
-
-// deviceFailure names a playback failure for the join's answer; the seed's
-// -2 is for the recording device only, so a busy speaker is -1000 busy.
-func deviceFailure(what string, err error) *failure {
-	reason := reasonInternal
-	switch hw.Kind(err) {
-	case hw.ErrBusy:
-		reason = reasonBusy
-	case hw.ErrAbsent:
-		reason = reasonAbsent
-	case hw.ErrPermission:
-		reason = reasonPermission
-	case nil:
-		return nil
-	}
-	return &failure{kind: kindSystem, reason: reason, detail: what + " unavailable", cause: err}
 }

@@ -32,6 +32,7 @@ type VideoSender interface {
 	// camera fails (a device kind: absent when it vanished).
 	Run(ctx context.Context) error
 	RequestKeyframe()
+	SetBitrate(bps int)
 	SetPaused(bool)
 	Stats() VideoOutboundStats
 }
@@ -100,6 +101,11 @@ type videoState struct {
 	recv map[string]*memberVideo
 	lost bool // the camera is gone; audio goes on
 	seq  continuousSeq
+	// The running sender's own context, so a camera switch stops it
+	// without it reporting the camera lost.
+	stopSend context.CancelFunc
+	sendDone chan struct{}
+	paused   bool
 }
 
 // continuousSeq numbers the packets of one track consecutively, whichever
@@ -148,11 +154,43 @@ func (v *videoState) start(cam hw.Camera) error {
 	if err != nil {
 		return err
 	}
+	sctx, stop := context.WithCancel(v.ctx)
+	done := make(chan struct{})
 	v.mu.Lock()
 	v.cam, v.send, v.lost = cam, snd, false
+	v.stopSend, v.sendDone = stop, done
+	snd.SetPaused(v.paused)
 	v.mu.Unlock()
-	go v.runSender(snd, cam)
+	// The room's send-side estimate (transport-cc feedback from roomd)
+	// sets the encoder's target.
+	rs.OnBitrateEstimate(snd.SetBitrate)
+	go func() {
+		defer close(done)
+		v.runSender(sctx, snd, cam)
+	}()
 	return nil
+}
+
+// switchTo replaces the camera under the running call (switchCamera).
+func (v *videoState) switchTo(cam hw.Camera) error {
+	v.mu.Lock()
+	stop, done := v.stopSend, v.sendDone
+	v.mu.Unlock()
+	if stop != nil {
+		stop()
+		<-done
+	}
+	return v.start(cam)
+}
+
+func (v *videoState) setPaused(p bool) {
+	v.mu.Lock()
+	v.paused = p
+	snd := v.send
+	v.mu.Unlock()
+	if snd != nil {
+		snd.SetPaused(p)
+	}
 }
 
 func (v *videoState) requestKeyframe() {
@@ -167,17 +205,17 @@ func (v *videoState) requestKeyframe() {
 // runSender sends until the room ends; a lost camera is reported with
 // onVoIPChatStateChanged (4), the call goes on with audio, and the camera
 // is opened again until it is back (5).
-func (v *videoState) runSender(snd VideoSender, cam hw.Camera) {
-	err := snd.Run(v.ctx)
+func (v *videoState) runSender(ctx context.Context, snd VideoSender, cam hw.Camera) {
+	err := snd.Run(ctx)
 	cam.Close()
-	if v.ctx.Err() != nil {
-		return
+	if ctx.Err() != nil {
+		return // the room ended, or the camera was switched
 	}
 	v.d.log.Warn("camera lost; the call goes on with audio", "err", err)
 	v.mu.Lock()
 	v.lost, v.send, v.cam = true, nil, nil
 	v.mu.Unlock()
-	v.d.publish("onVoIPChatStateChanged", map[string]any{"code": 4, "data": map[string]any{"device": "camera", "error": errString(err)}})
+	v.d.publishState(v.s, 4, map[string]any{"device": "camera", "error": errString(err)})
 	t := time.NewTicker(cameraRetry)
 	defer t.Stop()
 	for {
@@ -195,7 +233,7 @@ func (v *videoState) runSender(snd VideoSender, cam hw.Camera) {
 			continue
 		}
 		v.d.log.Info("camera back")
-		v.d.publish("onVoIPChatStateChanged", map[string]any{"code": 5, "data": map[string]any{"device": "camera"}})
+		v.d.publishState(v.s, 5, map[string]any{"device": "camera"})
 		return
 	}
 }

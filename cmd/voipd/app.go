@@ -36,6 +36,7 @@ type options struct {
 	audio   hw.AudioSystem  // nil: hw/audio with the configured backend
 	cameras hw.CameraSystem // nil: hw/camera (V4L2, and "pattern" cameras)
 	onFrame func(member string, img yuv.I420)
+	media   daemon.Media // nil: package media's pipelines
 	started func(*instance)
 }
 
@@ -162,7 +163,7 @@ func start(ctx context.Context, cfg *config.Config, opt options, log *slog.Logge
 		ice = append(ice, webrtc.ICEServer{URLs: s.URLs, Username: s.Username, Credential: s.Credential})
 	}
 	in.daemon = daemon.New(daemon.Params{
-		Config: cfg, Audio: in.audioSys, Media: mf,
+		Config: cfg, Audio: in.audioSys, Media: pick[daemon.Media](opt.media, mf),
 		Cameras: cams, VideoMedia: vf, Display: disp,
 		RoomURL: in.roomURL, RoomTLS: roomTLS, ICE: ice,
 		Notify: notifier{}, Logger: log,
@@ -245,6 +246,15 @@ func redactURL(u string) string {
 		}
 	}
 	return u
+}
+
+// pick returns the test's override when there is one.
+func pick[T comparable](override, def T) T {
+	var zero T
+	if override != zero {
+		return override
+	}
+	return def
 }
 
 // displayAdapter shows display.Server through the daemon's small interface.

@@ -193,3 +193,23 @@ func strList(v any) []string {
 	}
 	return out
 }
+
+// waitEvents waits until, for every name, some event satisfied its check,
+// in whatever order they came.
+func (c *ctl) waitEvents(ctx context.Context, want map[string]func(map[string]any) bool) {
+	c.t.Helper()
+	for len(want) > 0 {
+		select {
+		case e := <-c.events:
+			if ok := want[e.Method]; ok != nil && ok(e.Params) {
+				delete(want, e.Method)
+			}
+		case <-ctx.Done():
+			names := make([]string, 0, len(want))
+			for n := range want {
+				names = append(names, n)
+			}
+			c.t.Fatalf("no %v events: %v", names, ctx.Err())
+		}
+	}
+}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/voipd/voipd/codec/dsp"
 	"github.com/voipd/voipd/codec/yuv"
+	"github.com/voipd/voipd/daemon"
 	"github.com/voipd/voipd/daemon/config"
 	"github.com/voipd/voipd/hw"
 	"github.com/voipd/voipd/hw/synth"
@@ -74,10 +75,11 @@ func shortDir(t testing.TB) string {
 // microphone and a recorder as the speaker, so a test hears what the daemon
 // played.
 type testAudio struct {
-	freq float64
-	mu   sync.Mutex
-	rec  *synth.Recorder
-	busy error // returned by OpenCapture when set
+	freq   float64
+	mu     sync.Mutex
+	rec    *synth.Recorder
+	busy   error // returned by OpenCapture when set
+	opened int   // captures opened: a refused client must open none
 }
 
 func (a *testAudio) OpenCapture(id string) (hw.Capture, error) {
@@ -86,6 +88,7 @@ func (a *testAudio) OpenCapture(id string) (hw.Capture, error) {
 	if a.busy != nil {
 		return nil, a.busy
 	}
+	a.opened++
 	return synth.NewTone(a.freq, 0.3), nil
 }
 
@@ -123,10 +126,17 @@ type testCameras struct {
 	mu   sync.Mutex
 	busy bool
 	gone bool
+	none bool // a device without any camera
+	deny bool // EACCES on open
 	open *unpluggable
 }
 
 func (c *testCameras) Cameras() ([]hw.CameraInfo, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.none {
+		return nil, nil
+	}
 	return []hw.CameraInfo{{ID: "pattern:" + c.name, Name: "test pattern", Synthetic: true,
 		Formats: []hw.VideoFormat{{Format: hw.FormatI420, Width: 640, Height: 480, FPS: []int{30}}}}}, nil
 }
@@ -137,10 +147,16 @@ func (c *testCameras) OpenCamera(id string, req hw.CameraRequest) (hw.Camera, er
 	switch {
 	case c.busy:
 		return nil, &hw.DeviceError{Op: "open camera", Device: id, Kind: hw.ErrBusy}
-	case c.gone:
+	case c.gone, c.none:
 		return nil, &hw.DeviceError{Op: "open camera", Device: id, Kind: hw.ErrAbsent}
+	case c.deny:
+		return nil, &hw.DeviceError{Op: "open camera", Device: id, Kind: hw.ErrPermission, Err: syscall.EACCES}
 	}
-	c.open = &unpluggable{Camera: synth.NewPatternCamera(c.name, req), sys: c}
+	name := c.name
+	if id == "back" {
+		name += "-back" // the back camera shows another pattern (switchCamera)
+	}
+	c.open = &unpluggable{Camera: synth.NewPatternCamera(name, req), sys: c}
 	return c.open, nil
 }
 
@@ -204,6 +220,7 @@ type node struct {
 	audio  *testAudio
 	cams   *testCameras
 	frames *frames
+	media  daemon.Media // a test's override of the media pipelines
 	in     *instance
 	ctl    *ctl
 	cfg    *config.Config
@@ -213,6 +230,13 @@ type node struct {
 
 // startNode runs voipd in this process against roomURL.
 func startNode(t testing.TB, openid, roomURL, secret string, freq float64, mut func(*config.Config)) *node {
+	t.Helper()
+	return startNodeWith(t, openid, roomURL, secret, freq, mut, nil)
+}
+
+// startNodeWith is startNode with prep run on the node before it starts
+// (to swap its devices or media).
+func startNodeWith(t testing.TB, openid, roomURL, secret string, freq float64, mut func(*config.Config), prep func(*node)) *node {
 	t.Helper()
 	cfg := config.Default()
 	cfg.Identity.AppID = testApp
@@ -233,10 +257,13 @@ func startNode(t testing.TB, openid, roomURL, secret string, freq float64, mut f
 		t.Fatal(err)
 	}
 	n := &node{openid: openid, secret: secret, audio: &testAudio{freq: freq}, cams: &testCameras{name: "cam-" + openid}, frames: &frames{}, cfg: cfg, done: make(chan error, 1)}
+	if prep != nil {
+		prep(n)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	started := make(chan *instance, 1)
 	go func() {
-		n.done <- runWithLogger(ctx, cfg, options{audio: n.audio, cameras: n.cams, onFrame: n.frames.onFrame, started: func(in *instance) { started <- in }}, quietLogger(t).With("node", openid))
+		n.done <- runWithLogger(ctx, cfg, options{audio: n.audio, cameras: n.cams, onFrame: n.frames.onFrame, media: n.media, started: func(in *instance) { started <- in }}, quietLogger(t).With("node", openid))
 	}()
 	select {
 	case n.in = <-started:

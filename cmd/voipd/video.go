@@ -61,8 +61,9 @@ func (v *videoSender) Run(ctx context.Context) error {
 	return v.s.Run(ctx)
 }
 
-func (v *videoSender) RequestKeyframe() { v.s.RequestKeyframe() }
-func (v *videoSender) SetPaused(p bool) { v.s.SetPaused(p) }
+func (v *videoSender) RequestKeyframe()   { v.s.RequestKeyframe() }
+func (v *videoSender) SetPaused(p bool)   { v.s.SetPaused(p) }
+func (v *videoSender) SetBitrate(bps int) { v.s.SetBitrate(bps) }
 
 func (v *videoSender) Stats() daemon.VideoOutboundStats {
 	s := v.s.Stats()

@@ -32,6 +32,7 @@ type Config struct {
 	Opus     Opus     `toml:"opus"`
 	Video    Video    `toml:"video"`
 	Display  Display  `toml:"display"`
+	Call     Call     `toml:"call"`
 	Log      Log      `toml:"log"`
 }
 
@@ -115,6 +116,16 @@ type Video struct {
 	Threads int    `toml:"threads"` // libvpx threads
 }
 
+// Call configures two-party calls (join1v1Chat and the listener side).
+type Call struct {
+	Allowed         bool     `toml:"allowed"`         // false: the 1v1 methods answer -20000
+	Enable          bool     `toml:"enable"`          // reachable for calls from start (setEnable1v1Chat at boot)
+	AutoAnswer      bool     `toml:"autoAnswer"`      // pick up by itself, as an intercom monitor
+	AutoAnswerDelay Duration `toml:"autoAnswerDelay"` // after ringing this long
+	RingTimeout     Duration `toml:"ringTimeout"`     // an unanswered call ends after it (-20011)
+	Ringtone        string   `toml:"ringtone"`        // a WAV file (16-bit PCM, mono, 48 kHz); "" a generated tone
+}
+
 // Display is the local screen feed: the device's UI shows members' video
 // and its own camera with <voip-room> elements fed from here.
 type Display struct {
@@ -154,6 +165,7 @@ func Default() *Config {
 		Opus:     Opus{Bitrate: 32000, FEC: true, DTX: true, PacketLossPerc: 10, Complexity: 9},
 		Video:    Video{Camera: "default", Width: 640, Height: 480, FPS: 30, Bitrate: 800000, CPUUsed: 8, Threads: 1},
 		Display:  Display{Listen: "127.0.0.1:8090"},
+		Call:     Call{Allowed: true, AutoAnswerDelay: Duration(2 * time.Second), RingTimeout: Duration(30 * time.Second)},
 		Log:      Log{Level: "info"},
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Validate checks every key and reports all problems at once, each naming
@@ -130,6 +131,15 @@ func (c *Config) Validate() error {
 		if ip := net.ParseIP(host); err != nil || (host != "localhost" && (ip == nil || !ip.IsLoopback())) {
 			bad("display.listen", "%q must be a loopback host:port (the local screen only), or \"\" for none", c.Display.Listen)
 		}
+	}
+	if c.Call.RingTimeout < Duration(time.Second) || c.Call.RingTimeout > Duration(5*time.Minute) {
+		bad("call.ringTimeout", "%v is outside 1s..5m", c.Call.RingTimeout.D())
+	}
+	if c.Call.AutoAnswerDelay < 0 || c.Call.AutoAnswerDelay >= c.Call.RingTimeout {
+		bad("call.autoAnswerDelay", "%v must be at least 0 and below call.ringTimeout", c.Call.AutoAnswerDelay.D())
+	}
+	if c.Call.Enable && !c.Call.Allowed {
+		bad("call.enable", "calls cannot be enabled while call.allowed is false")
 	}
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":
