@@ -112,11 +112,34 @@ func (d *Daemon) join1v1Chat(ctx context.Context, r *control.Request) (map[strin
 			h.s.setCall(t.CallID)
 			return room.JoinCall(ctx, d.roomConfig(), t, self, h)
 		},
+		onJoined: d.watchCallPeer,
 	})
 	if err != nil {
 		return nil, err
 	}
 	return map[string]any{"callId": ticket.CallID}, nil
+}
+
+// callPeerWait bounds how long a call waits for the other side to enter its
+// room after the answer; roomd keeps a lone member forever.
+const callPeerWait = 15 * time.Second
+
+// watchCallPeer ends a call whose other side never arrives.
+func (d *Daemon) watchCallPeer(s *session) {
+	go func() {
+		tick := time.NewTicker(100 * time.Millisecond)
+		defer tick.Stop()
+		for deadline := time.Now().Add(callPeerWait); time.Now().Before(deadline); <-tick.C {
+			s.mu.Lock()
+			n, leaving := len(s.members), s.leaving
+			s.mu.Unlock()
+			if n >= 2 || leaving {
+				return
+			}
+		}
+		d.log.Warn("the other side never joined the call", "call", s.callID)
+		d.endCall(s, "network")
+	}()
 }
 
 // callAllowed runs the checks every call makes before any device opens.
@@ -384,6 +407,7 @@ func (d *Daemon) answer(ctx context.Context, owner uint64, callID string, accept
 			h.s.setCall(t.CallID)
 			return room.JoinCall(ctx, d.roomConfig(), t, self, h)
 		},
+		onJoined: d.watchCallPeer,
 	})
 	if err != nil {
 		return nil, err

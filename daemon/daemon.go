@@ -156,6 +156,7 @@ var methods = map[string]handlerFunc{
 	"changeVideoCapture":        (*Daemon).changeVideoCapture,
 	"changeAudioCapture":        (*Daemon).changeAudioCapture,
 	"destroyRtcRoomContext":     (*Daemon).destroyRtcRoomContext,
+	"changeSubscribeState":      (*Daemon).changeSubscribeState,
 }
 
 // ServeRPC implements control.Handler.

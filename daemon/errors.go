@@ -99,7 +99,7 @@ func familyOf(method string) family {
 	case "join1v1Chat", "setEnable1v1Chat", "answer1v1Chat":
 		return fam1v1
 	case "createRtcRoomContext", "joinRtcRoom", "exitRtcRoom", "switchCamera",
-		"changeVideoCapture", "changeAudioCapture", "destroyRtcRoomContext":
+		"changeVideoCapture", "changeAudioCapture", "destroyRtcRoomContext", "changeSubscribeState":
 		return famRTC
 	}
 	return famGroup

@@ -246,6 +246,24 @@ func (d *Daemon) setCapture(on, audio bool) error {
 	return nil
 }
 
+// changeSubscribeState is voipd's own addition to the RtcRoomContext family:
+// after joinRtcRoom with roomConfig.autoSubscribe false the member receives
+// nothing, and {state: 1} starts receiving every publisher (0 stops again).
+func (d *Daemon) changeSubscribeState(ctx context.Context, r *control.Request) (map[string]any, error) {
+	on, err := captureState(r)
+	if err != nil {
+		return nil, err
+	}
+	s, err := d.rtcSession("")
+	if err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	rs := s.rs
+	s.mu.Unlock()
+	return nil, rs.SetSubscribing(on)
+}
+
 // switchCamera swaps the front camera (video.camera) and the back one
 // (video.back) under the running call.
 func (d *Daemon) switchCamera(ctx context.Context, r *control.Request) (map[string]any, error) {

@@ -77,7 +77,10 @@ func (d *Daemon) status(ctx context.Context, r *control.Request) (map[string]any
 			}
 		}
 	}
-	res := map[string]any{"state": st.String(), "room": roomInfo, "devices": devices}
+	d.calls.mu.Lock()
+	calls := map[string]any{"allowed": cfg.Call.Allowed, "enabled": d.calls.enabled, "reachable": d.calls.presence != nil, "ringing": len(d.calls.ringing)}
+	d.calls.mu.Unlock()
+	res := map[string]any{"state": st.String(), "room": roomInfo, "devices": devices, "calls": calls}
 	if stats != nil {
 		res["stats"] = summarize(stats)
 	}

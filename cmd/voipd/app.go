@@ -23,6 +23,7 @@ import (
 	"github.com/voipd/voipd/hw"
 	"github.com/voipd/voipd/hw/audio"
 	"github.com/voipd/voipd/hw/camera"
+	"github.com/voipd/voipd/hw/synth"
 	"github.com/voipd/voipd/proto"
 	"github.com/voipd/voipd/roomd"
 )
@@ -162,8 +163,15 @@ func start(ctx context.Context, cfg *config.Config, opt options, log *slog.Logge
 	for _, s := range cfg.Room.ICEServers {
 		ice = append(ice, webrtc.ICEServer{URLs: s.URLs, Username: s.Username, Credential: s.Credential})
 	}
+	var ringtone []int16
+	if cfg.Call.Ringtone != "" {
+		if ringtone, err = synth.LoadWAV(cfg.Call.Ringtone); err != nil {
+			return fail(fmt.Errorf("call.ringtone: %w", err))
+		}
+	}
 	in.daemon = daemon.New(daemon.Params{
-		Config: cfg, Audio: in.audioSys, Media: pick[daemon.Media](opt.media, mf),
+		Ringtone: ringtone,
+		Config:   cfg, Audio: in.audioSys, Media: pick[daemon.Media](opt.media, mf),
 		Cameras: cams, VideoMedia: vf, Display: disp,
 		RoomURL: in.roomURL, RoomTLS: roomTLS, ICE: ice,
 		Notify: notifier{}, Logger: log,
@@ -199,6 +207,7 @@ func start(ctx context.Context, cfg *config.Config, opt options, log *slog.Logge
 	} else if period > 0 {
 		log.Info("systemd watchdog", "every", period)
 	}
+	in.daemon.StartCalls(ctx)
 	sdnotify.Ready()
 	sdnotify.Status("idle")
 	log.Info("voipd ready", "socket", in.socket, "room", redactURL(in.roomURL), "openid", cfg.Identity.OpenID)

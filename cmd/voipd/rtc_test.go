@@ -170,3 +170,42 @@ func TestRTCTokenExpires(t *testing.T) {
 	n.ctl.waitEvent(ctx, "onRtcChatInterrupted", func(p map[string]any) bool { return strings.Contains(p["errMsg"].(string), "token_expired") })
 	eventually(t, 10*time.Second, "idle after removal", func() bool { return n.ctl.mustOK("status", nil)["state"] == "idle" })
 }
+
+// roomConfig: autoPublish false joins without sending until
+// changeAudioCapture {state: 1}; autoSubscribe false receives nothing until
+// changeSubscribeState {state: 1}.
+func TestRTCRoomConfig(t *testing.T) {
+	srv, _ := rtcRoomd(t)
+	url := wsURL(srv.URL())
+	a := startNode(t, "cfg-a", url, "s", 440, nil)
+	b := startNode(t, "cfg-b", url, "s", 1000, nil)
+	for _, n := range []*node{a, b} {
+		n.ctl.mustOK("createRtcRoomContext", map[string]any{"appId": rtcApp})
+	}
+	pa := rtcJoin("r", "qa", mint(t, "r", "qa", true, time.Time{}))
+	pa["roomConfig"] = map[string]any{"autoPublish": false}
+	pb := rtcJoin("r", "qb", mint(t, "r", "qb", true, time.Time{}))
+	pb["roomConfig"] = map[string]any{"autoSubscribe": false}
+	a.ctl.mustOK("joinRtcRoom", pa)
+	b.ctl.mustOK("joinRtcRoom", pb)
+
+	// b publishes and a subscribes: a hears b; b hears nothing (it does not
+	// subscribe, and a does not publish).
+	eventually(t, 15*time.Second, "a hears b", func() bool { return a.audio.heard(1000, 440) > 20 })
+	time.Sleep(time.Second)
+	if r := b.audio.heard(440, 1000); r > 2 {
+		t.Fatalf("b hears a before anything allows it (ratio %.1f)", r)
+	}
+	for _, x := range a.ctl.mustOK("getStats", nil)["outbound"].([]any) {
+		if m := x.(map[string]any); m["packetsSent"].(float64) != 0 {
+			t.Fatalf("a sends %v without publishing", m)
+		}
+	}
+	b.ctl.mustOK("changeSubscribeState", map[string]any{"state": 1})
+	time.Sleep(time.Second)
+	if r := b.audio.heard(440, 1000); r > 2 {
+		t.Fatalf("b hears a, who does not publish (ratio %.1f)", r)
+	}
+	a.ctl.mustOK("changeAudioCapture", map[string]any{"state": 1})
+	eventually(t, 15*time.Second, "b hears a once a publishes and b subscribes", func() bool { return b.audio.heard(440, 1000) > 20 })
+}

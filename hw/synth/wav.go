@@ -1,0 +1,54 @@
+package synth
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"os"
+
+	"github.com/voipd/voipd/hw"
+)
+
+// LoadWAV reads a sound file for the ringtone: RIFF WAVE, 16-bit PCM, mono,
+// 48 kHz (what the devices play, so nothing is resampled). Any other layout
+// is refused with a message saying what the file is.
+func LoadWAV(path string) ([]int16, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	if len(b) < 12 || string(b[0:4]) != "RIFF" || string(b[8:12]) != "WAVE" {
+		return nil, fmt.Errorf("%s is not a RIFF WAVE file", path)
+	}
+	var format, channels, bits uint16
+	var rate uint32
+	var data []byte
+	for p := 12; p+8 <= len(b); {
+		id, size := string(b[p:p+4]), int(binary.LittleEndian.Uint32(b[p+4:p+8]))
+		body := b[p+8 : min(p+8+size, len(b))]
+		switch id {
+		case "fmt ":
+			if len(body) < 16 {
+				return nil, fmt.Errorf("%s: short fmt chunk", path)
+			}
+			format = binary.LittleEndian.Uint16(body[0:2])
+			channels = binary.LittleEndian.Uint16(body[2:4])
+			rate = binary.LittleEndian.Uint32(body[4:8])
+			bits = binary.LittleEndian.Uint16(body[14:16])
+		case "data":
+			data = body
+		}
+		p += 8 + size + size%2 // chunks are padded to even sizes
+	}
+	if format != 1 || channels != 1 || bits != 16 || rate != hw.SampleRate {
+		return nil, fmt.Errorf("%s is format %d, %d channel(s), %d-bit, %d Hz: want 16-bit PCM, mono, %d Hz", path, format, channels, bits, rate, hw.SampleRate)
+	}
+	if len(data) < 2 {
+		return nil, errors.New(path + " has no samples")
+	}
+	pcm := make([]int16, len(data)/2)
+	for i := range pcm {
+		pcm[i] = int16(binary.LittleEndian.Uint16(data[2*i:]))
+	}
+	return pcm, nil
+}
