@@ -29,6 +29,7 @@ type fileConfig struct {
 	TLSCert         string      `toml:"tlsCert"`
 	TLSKey          string      `toml:"tlsKey"`
 	LogLevel        string      `toml:"logLevel"`
+	Pprof           string      `toml:"pprof"` // loopback host:port for net/http/pprof
 	Apps            []fileApp   `toml:"apps"`
 	ICEServers      []iceServer `toml:"iceServers"`
 
@@ -75,6 +76,7 @@ type flags struct {
 	tlsCert    string
 	tlsKey     string
 	logLevel   string
+	pprof      string // the profiler's address, from -pprof or the file, after load
 }
 
 func newFlags(name string, stderr io.Writer) *flags {
@@ -95,6 +97,7 @@ func (f *flags) addServeFlags() {
 	f.fs.StringVar(&f.tlsCert, "tls-cert", "", "PEM certificate: serve https/wss")
 	f.fs.StringVar(&f.tlsKey, "tls-key", "", "PEM private key for -tls-cert")
 	f.fs.StringVar(&f.logLevel, "log-level", "", "debug, info, warn or error (default info)")
+	f.fs.StringVar(&f.pprof, "pprof", "", "serve net/http/pprof on this loopback host:port")
 }
 
 // load builds the server config: the file (if any), then the flags that
@@ -128,6 +131,9 @@ func (f *flags) load(getenv func(string) string, logOut io.Writer) (roomd.Config
 	}
 	if set["log-level"] {
 		fc.LogLevel = f.logLevel
+	}
+	if !set["pprof"] {
+		f.pprof = fc.Pprof
 	}
 	if fc.Listen == "" {
 		fc.Listen = defaultListen

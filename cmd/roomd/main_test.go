@@ -219,3 +219,13 @@ func readURL(t *testing.T, r io.Reader) string {
 	}
 	return ""
 }
+
+func TestPprofSwitch(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	var out, errb bytes.Buffer
+	code := run(ctx, []string{"-listen", "127.0.0.1:0", "-app-id", "a", "-app-secret", "s", "-pprof", "0.0.0.0:0"}, &out, &errb, func(string) string { return "" })
+	if code != 1 || !strings.Contains(errb.String(), "loopback") {
+		t.Fatalf("a public pprof address: exit %d, %s", code, errb.String())
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"io"
 	"time"
 
+	"github.com/voipd/voipd/internal/pprofserve"
 	"github.com/voipd/voipd/proto"
 	"github.com/voipd/voipd/roomd"
 )
@@ -34,6 +35,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 	cfg, err := f.load(getenv, stderr)
 	if err != nil {
 		fmt.Fprintf(stderr, "roomd: %v\n", err)
+		return 1
+	}
+	if _, err := pprofserve.Start(ctx, f.pprof, cfg.Logger); err != nil {
+		fmt.Fprintf(stderr, "roomd: -pprof: %v\n", err)
 		return 1
 	}
 	if err := serve(ctx, cfg, stdout); err != nil {

@@ -24,6 +24,7 @@ import (
 	"github.com/voipd/voipd/hw/audio"
 	"github.com/voipd/voipd/hw/camera"
 	"github.com/voipd/voipd/hw/synth"
+	"github.com/voipd/voipd/internal/pprofserve"
 	"github.com/voipd/voipd/proto"
 	"github.com/voipd/voipd/roomd"
 )
@@ -206,6 +207,9 @@ func start(ctx context.Context, cfg *config.Config, opt options, log *slog.Logge
 		log.Warn("systemd watchdog", "err", err)
 	} else if period > 0 {
 		log.Info("systemd watchdog", "every", period)
+	}
+	if _, err := pprofserve.Start(ctx, cfg.Debug.Pprof, log); err != nil {
+		return fail(fmt.Errorf("debug.pprof: %w", err))
 	}
 	in.daemon.StartCalls(ctx)
 	sdnotify.Ready()

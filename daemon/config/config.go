@@ -33,6 +33,7 @@ type Config struct {
 	Video    Video    `toml:"video"`
 	Display  Display  `toml:"display"`
 	Call     Call     `toml:"call"`
+	Debug    Debug    `toml:"debug"`
 	Log      Log      `toml:"log"`
 }
 
@@ -114,6 +115,11 @@ type Video struct {
 	Bitrate int    `toml:"bitrate"` // bit/s to start with; the receivers' estimate moves it
 	CPUUsed int    `toml:"cpuUsed"` // libvpx realtime speed, 4..16
 	Threads int    `toml:"threads"` // libvpx threads
+}
+
+// Debug holds switches for diagnosis.
+type Debug struct {
+	Pprof string `toml:"pprof"` // loopback host:port for net/http/pprof; "" off
 }
 
 // Call configures two-party calls (join1v1Chat and the listener side).
