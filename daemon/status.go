@@ -15,10 +15,33 @@ type deviceStatus struct {
 	Backend   string `json:"backend"`
 	Synthetic bool   `json:"synthetic"`
 	State     string `json:"state"` // "open" in a room, "closed" otherwise
+	// Callbacks is the driver callbacks' lateness (malgo devices only).
+	Callbacks *callbackStatus `json:"callbacks,omitempty"`
 }
 
-func statusOf(info hw.DeviceInfo, state string) *deviceStatus {
-	return &deviceStatus{ID: info.ID, Name: info.Name, Backend: info.Backend, Synthetic: info.Synthetic, State: state}
+func statusOf(dev any, info hw.DeviceInfo, state string) *deviceStatus {
+	ds := &deviceStatus{ID: info.ID, Name: info.Name, Backend: info.Backend, Synthetic: info.Synthetic, State: state}
+	for dev != nil {
+		if lr, ok := dev.(hw.LatenessReporter); ok {
+			worst, late, n := lr.CallbackLateness()
+			ds.Callbacks = &callbackStatus{Count: n, Late: late, WorstLateMs: float64(worst.Microseconds()) / 1000}
+			break
+		}
+		u, ok := dev.(interface{ Unwrap() any })
+		if !ok {
+			break
+		}
+		dev = u.Unwrap()
+	}
+	return ds
+}
+
+// callbackStatus is how late the driver's callbacks reached Go: the Go
+// scheduler can hold a callback when every P is busy.
+type callbackStatus struct {
+	Count       uint64  `json:"count"`
+	Late        uint64  `json:"late"` // more than one period behind the device clock
+	WorstLateMs float64 `json:"worstLateMs"`
 }
 
 // configured describes a device that is not open: what the config names.
@@ -47,10 +70,10 @@ func (d *Daemon) status(ctx context.Context, r *control.Request) (map[string]any
 			"muteConfig": s.mute,
 		}
 		if s.capture != nil {
-			devices["capture"] = statusOf(s.capture.Info(), "open")
+			devices["capture"] = statusOf(s.capture, s.capture.Info(), "open")
 		}
 		if s.playback != nil {
-			devices["playback"] = statusOf(s.playback.Info(), "open")
+			devices["playback"] = statusOf(s.playback, s.playback.Info(), "open")
 		}
 		if s.video != nil {
 			if cam := s.video.camera(); cam != nil {

@@ -44,6 +44,12 @@ type gainCapture struct {
 	g *atomic.Uint64
 }
 
+// Unwrap returns the device under the volume.
+func (c *gainCapture) Unwrap() any { return c.Capture }
+
+// Unwrap returns the device under the volume.
+func (p *gainPlayback) Unwrap() any { return p.Playback }
+
 func (c *gainCapture) Read(frame []int16) error {
 	err := c.Capture.Read(frame)
 	if err == nil {

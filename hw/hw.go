@@ -11,6 +11,7 @@ package hw
 import (
 	"errors"
 	"fmt"
+	"time"
 )
 
 // The audio format every device speaks to the rest of voipd: 48 kHz mono
@@ -111,4 +112,11 @@ type AudioSystem interface {
 // reader or writer fell behind (an overrun or underrun of the ring).
 type DropCounter interface {
 	Dropped() uint64
+}
+
+// LatenessReporter is implemented by devices whose callbacks come from a
+// driver thread (miniaudio): the worst lateness of a callback against the
+// device clock, the callbacks more than one period late, and all callbacks.
+type LatenessReporter interface {
+	CallbackLateness() (worst time.Duration, late, callbacks uint64)
 }

@@ -118,6 +118,11 @@ playback = %q
 	if capture["backend"] != "pulse" || capture["synthetic"] != false {
 		t.Fatalf("status capture = %v", capture)
 	}
+	cb, ok := capture["callbacks"].(map[string]any)
+	if !ok || cb["count"].(float64) == 0 {
+		t.Fatalf("status reports no callback lateness for the malgo capture: %v", capture)
+	}
+	t.Logf("PulseAudio capture callbacks: %v", cb)
 	// And the far side's audio arrives at the pulse daemon.
 	eventually(t, 10*time.Second, "the pulse daemon receives the far side", func() bool {
 		stats := c.mustOK("getStats", nil)

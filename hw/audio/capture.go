@@ -45,6 +45,7 @@ type capture struct {
 	dropped atomic.Uint64 // frames lost to overruns
 	samples atomic.Uint64 // samples delivered by the device, for tests
 	once    sync.Once
+	lateness
 }
 
 // onData runs on miniaudio's audio thread. miniaudio reuses in, so it is
@@ -56,6 +57,7 @@ func (c *capture) onData(_, in []byte, _ uint32) {
 	// S16 in the machine's byte order, as miniaudio delivers it; its buffers
 	// are aligned for the sample type.
 	pcm := unsafe.Slice((*int16)(unsafe.Pointer(&in[0])), len(in)/2)
+	c.observe(len(pcm))
 	if n := c.ring.put(pcm); n > 0 {
 		c.dropped.Add(uint64(n))
 	}

@@ -67,6 +67,17 @@ func TestNullCaptureRate(t *testing.T) {
 	if elapsed < (frames-captureRingFrames-5)*20*time.Millisecond {
 		t.Fatalf("read %d frames in %v: capture is not paced", frames, elapsed)
 	}
+	// Callback lateness is measured against the device clock (reported, not
+	// judged: the machine is shared).
+	lr, ok := c.(hw.LatenessReporter)
+	if !ok {
+		t.Fatal("a malgo capture does not report callback lateness")
+	}
+	worst, late, callbacks := lr.CallbackLateness()
+	if callbacks < frames/2 || late > callbacks {
+		t.Fatalf("lateness counters: worst %v, %d late of %d callbacks", worst, late, callbacks)
+	}
+	t.Logf("null backend: %d callbacks, worst %v behind the device clock, %d more than a period late", callbacks, worst, late)
 	if err := c.Close(); err != nil {
 		t.Fatal(err)
 	}

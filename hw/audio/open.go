@@ -3,6 +3,7 @@ package audio
 import (
 	"errors"
 	"runtime"
+	"time"
 	"unsafe"
 
 	"github.com/gen2brain/malgo"
@@ -25,6 +26,7 @@ func (s *System) OpenCapture(id string) (hw.Capture, error) {
 	}
 	defer s.release()
 	c := &capture{ring: newRing(captureRingFrames), ready: make(chan struct{}, 1), done: make(chan struct{})}
+	c.period = time.Duration(s.period) * time.Millisecond
 	dev, info, err := s.start("open capture", id, malgo.Capture, malgo.DeviceCallbacks{Data: c.onData, Stop: c.onStop})
 	if err != nil {
 		return nil, err
@@ -46,6 +48,7 @@ func (s *System) OpenPlayback(id string) (hw.Playback, error) {
 	}
 	defer s.release()
 	p := &playback{ring: newRing(playbackRingFrames), space: make(chan struct{}, 1), done: make(chan struct{})}
+	p.period = time.Duration(s.period) * time.Millisecond
 	dev, info, err := s.start("open playback", id, malgo.Playback, malgo.DeviceCallbacks{Data: p.onData, Stop: p.onStop})
 	if err != nil {
 		return nil, err

@@ -30,6 +30,7 @@ type playback struct {
 	underruns atomic.Uint64 // callbacks that found too little queued
 	samples   atomic.Uint64 // samples pulled by the device, for tests
 	once      sync.Once
+	lateness
 }
 
 // onData runs on miniaudio's audio thread: it takes what is queued and plays
@@ -39,6 +40,7 @@ func (p *playback) onData(out, _ []byte, _ uint32) {
 		return
 	}
 	pcm := unsafe.Slice((*int16)(unsafe.Pointer(&out[0])), len(out)/2)
+	p.observe(len(pcm))
 	n := p.ring.get(pcm)
 	if n < len(pcm) {
 		clear(pcm[n:])
