@@ -292,7 +292,7 @@ func (d *Daemon) switchCamera(ctx context.Context, r *control.Request) (map[stri
 	if err != nil {
 		return nil, &failure{kind: kindDevice, device: "camera", reason: reasonOf(err), detail: "camera " + id, cause: err}
 	}
-	if err := video.switchTo(cam); err != nil {
+	if err := video.switchTo(cam, back); err != nil {
 		cam.Close()
 		return nil, err
 	}

@@ -83,8 +83,13 @@ type DisplaySource interface {
 	OnKeyframeRequest(fn func())
 }
 
-// selfSource is the display source of the device's own camera.
-const selfSource = "self"
+// The display sources of the device's own camera: <voip-room mode="camera">
+// shows "self" for device-position front (video.camera) and "self:back" for
+// back (video.back), whichever of the two is sending.
+const (
+	selfSource     = "self"
+	selfBackSource = "self:back"
+)
 
 // cameraRetry is how often a lost camera is looked for again.
 const cameraRetry = time.Second
@@ -106,6 +111,7 @@ type videoState struct {
 	stopSend context.CancelFunc
 	sendDone chan struct{}
 	paused   bool
+	back     bool // the back camera (video.back) is the one sending
 }
 
 // continuousSeq numbers the packets of one track consecutively, whichever
@@ -141,7 +147,14 @@ func (v *videoState) start(cam hw.Camera) error {
 	rs := v.s.rs
 	out := RTPWriter(rs.VideoTrack())
 	if v.d.p.Display != nil {
-		src := v.d.p.Display.Source(selfSource)
+		id := selfSource
+		v.mu.Lock()
+		if v.back {
+			id = selfBackSource
+		}
+		v.mu.Unlock()
+		v.d.p.Display.RemoveSource(otherSelf(id)) // the other camera stopped
+		src := v.d.p.Display.Source(id)
 		out = teeWriter{rs.VideoTrack(), src}
 		defer src.OnKeyframeRequest(v.requestKeyframe)
 	}
@@ -171,10 +184,19 @@ func (v *videoState) start(cam hw.Camera) error {
 	return nil
 }
 
-// switchTo replaces the camera under the running call (switchCamera).
-func (v *videoState) switchTo(cam hw.Camera) error {
+func otherSelf(id string) string {
+	if id == selfSource {
+		return selfBackSource
+	}
+	return selfSource
+}
+
+// switchTo replaces the camera under the running call (switchCamera); back
+// says which of the configured cameras it is.
+func (v *videoState) switchTo(cam hw.Camera, back bool) error {
 	v.mu.Lock()
 	stop, done := v.stopSend, v.sendDone
+	v.back = back
 	v.mu.Unlock()
 	if stop != nil {
 		stop()
@@ -316,6 +338,7 @@ func (v *videoState) close() {
 	}
 	if v.d.p.Display != nil {
 		v.d.p.Display.RemoveSource(selfSource)
+		v.d.p.Display.RemoveSource(selfBackSource)
 		for m := range v.recv {
 			v.d.p.Display.RemoveSource(m)
 		}

@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"encoding/json"
+	"net/http"
 	"slices"
 	"strings"
 	"testing"
@@ -66,7 +68,7 @@ func checkRTC(t *testing.T, a rpcAnswer, code, errNo int, msgPart string) {
 func TestRTCRoom(t *testing.T) {
 	srv, _ := rtcRoomd(t)
 	url := wsURL(srv.URL())
-	back := func(c *config.Config) { c.Video.Back = "back" }
+	back := func(c *config.Config) { c.Video.Back = "back"; c.Display.Listen = "127.0.0.1:0" }
 	a := startNode(t, "dev-a", url, "s", 440, back)
 	b := startNode(t, "dev-b", url, "s", 1000, nil)
 	c := startNode(t, "dev-c", url, "s", 660, nil)
@@ -104,6 +106,10 @@ func TestRTCRoom(t *testing.T) {
 		t.Fatalf("switchCamera: %v", res)
 	}
 	eventually(t, 15*time.Second, "b sees a's back camera", func() bool { _, id, _ := b.frames.of("ua"); return id == synth.PatternIDOf("cam-dev-a-back") })
+	// The local display follows: <voip-room device-position="back"> has its source.
+	if srcs := displaySources(t, a); !slices.Contains(srcs, "self:back") || slices.Contains(srcs, "self") {
+		t.Fatalf("display sources after switchCamera: %v", srcs)
+	}
 
 	a.ctl.mustOK("changeVideoCapture", map[string]any{"state": 0})
 	_, _, last := b.frames.of("ua")
@@ -208,4 +214,43 @@ func TestRTCRoomConfig(t *testing.T) {
 	}
 	a.ctl.mustOK("changeAudioCapture", map[string]any{"state": 1})
 	eventually(t, 15*time.Second, "b hears a once a publishes and b subscribes", func() bool { return b.audio.heard(440, 1000) > 20 })
+}
+
+// The same userId joining elsewhere removes the earlier session, which
+// hears of it through onRtcChatInterrupted with the reason.
+func TestRTCDuplicateUser(t *testing.T) {
+	srv, _ := rtcRoomd(t)
+	url := wsURL(srv.URL())
+	first := startNode(t, "dup-1", url, "s", 440, nil)
+	second := startNode(t, "dup-2", url, "s", 1000, nil)
+	for _, n := range []*node{first, second} {
+		n.ctl.mustOK("createRtcRoomContext", map[string]any{"appId": rtcApp})
+	}
+	first.ctl.mustOK("subscribe", map[string]any{"events": []string{"onRtcChatInterrupted"}})
+	first.ctl.mustOK("joinRtcRoom", rtcJoin("r", "same", mint(t, "r", "same", true, time.Time{})))
+	second.ctl.mustOK("joinRtcRoom", rtcJoin("r", "same", mint(t, "r", "same", true, time.Time{})))
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	ev := first.ctl.waitEvent(ctx, "onRtcChatInterrupted", nil)
+	if ev["reason"] != "duplicate" || ev["errNo"] == nil {
+		t.Fatalf("interrupted: %v", ev)
+	}
+	eventually(t, 10*time.Second, "the first device is idle", func() bool { return first.ctl.mustOK("status", nil)["state"] == "idle" })
+	if st := second.ctl.mustOK("status", nil); st["state"] != "inRoom" {
+		t.Fatalf("the second device: %v", st["state"])
+	}
+}
+
+func displaySources(t *testing.T, n *node) []string {
+	t.Helper()
+	resp, err := http.Get(n.in.displayURL + "/sources")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var list []string
+	if err := json.NewDecoder(resp.Body).Decode(&list); err != nil {
+		t.Fatal(err)
+	}
+	return list
 }
