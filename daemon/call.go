@@ -97,6 +97,7 @@ func (d *Daemon) join1v1Chat(ctx context.Context, r *control.Request) (map[strin
 	var ticket *room.CallTicket
 	_, err = d.runJoin(ctx, joinSpec{
 		kind: kind1v1, id: "calling:" + listener.OpenID, roomType: roomType, owner: r.ClientID,
+		noSwitchVoice: p.DisableSwitchVoice,
 		connect: func(ctx context.Context, h *roomHandler) (*room.Session, error) {
 			stop := d.ring(h.s.playbackDevice(), ringback)
 			nonceStr, ts, sig := d.sign("call:" + listener.OpenID)
@@ -110,7 +111,7 @@ func (d *Daemon) join1v1Chat(ctx context.Context, r *control.Request) (map[strin
 			}
 			ticket = t
 			h.s.setCall(t.CallID)
-			return room.JoinCall(ctx, d.roomConfig(), t, self, h)
+			return room.JoinCall(ctx, d.roomConfig(), d.callTicket(t), self, h)
 		},
 		onJoined: d.watchCallPeer,
 	})
@@ -405,7 +406,7 @@ func (d *Daemon) answer(ctx context.Context, owner uint64, callID string, accept
 				return nil, err
 			}
 			h.s.setCall(t.CallID)
-			return room.JoinCall(ctx, d.roomConfig(), t, self, h)
+			return room.JoinCall(ctx, d.roomConfig(), d.callTicket(t), self, h)
 		},
 		onJoined: d.watchCallPeer,
 	})
@@ -434,4 +435,68 @@ func (s *session) playbackDevice() (p interface{ Write([]int16) error }) {
 		return nil
 	}
 	return s.playback
+}
+
+// callTicket is the ticket this device joins a call's room with: a device
+// with a camera joins ready for video even in a voice call, so the call can
+// switch to video later (switch1v1Chat) without a new negotiation.
+func (d *Daemon) callTicket(t *room.CallTicket) *room.CallTicket {
+	if !d.hasCameraDevice() {
+		return t
+	}
+	c := *t
+	c.RoomType = "video"
+	return &c
+}
+
+// switch1v1Chat is voipd's own addition: a call switches between voice and
+// video, as WeChat's call window does, unless the caller set
+// disableSwitchVoice (then a video call stays video).
+func (d *Daemon) switch1v1Chat(ctx context.Context, r *control.Request) (map[string]any, error) {
+	var p struct {
+		RoomType *string `json:"roomType"`
+	}
+	if err := decodeParams(r.Params, &p); err != nil {
+		return nil, err
+	}
+	if p.RoomType == nil || (*p.RoomType != "voice" && *p.RoomType != "video") {
+		return nil, control.InvalidParams("roomType", "must be \"voice\" or \"video\"")
+	}
+	s, st := d.current()
+	if st != stateInRoom || s.kind != kind1v1 {
+		return nil, fail(kindSystem, reasonNotInRoom, "not in a call")
+	}
+	s.mu.Lock()
+	cur, video, noVoice := s.roomType, s.video, s.noSwitchVoice
+	s.mu.Unlock()
+	want := *p.RoomType
+	switch {
+	case want == cur:
+		return map[string]any{"roomType": cur}, nil
+	case want == "voice" && noVoice:
+		return nil, fail(kindSystem, reasonDisabled, "this call does not switch to voice (disableSwitchVoice)")
+	case want == "voice":
+		if video != nil {
+			video.stopSending()
+		}
+	case video == nil:
+		return nil, fail(kindNoDevice, reasonAbsent, "this device has no camera to switch to video")
+	default:
+		if err := d.checkScope(r.Method, r.Peer, "scope.camera", d.p.Config.Scopes.Camera); err != nil {
+			return nil, err
+		}
+		cam, err := d.openCamera()
+		if err != nil {
+			return nil, &failure{kind: kindDevice, device: "camera", reason: reasonOf(err), detail: "camera " + d.p.Config.Video.Camera, cause: err}
+		}
+		if err := video.start(cam); err != nil {
+			cam.Close()
+			return nil, err
+		}
+	}
+	s.mu.Lock()
+	s.roomType = want
+	s.mu.Unlock()
+	d.publish("on1v1ChatSwitched", map[string]any{"callId": s.callID, "roomType": want})
+	return map[string]any{"roomType": want}, nil
 }

@@ -149,6 +149,7 @@ var methods = map[string]handlerFunc{
 	"setEnable1v1Chat":          (*Daemon).setEnable1v1Chat,
 	"join1v1Chat":               (*Daemon).join1v1Chat,
 	"answer1v1Chat":             (*Daemon).answer1v1Chat,
+	"switch1v1Chat":             (*Daemon).switch1v1Chat,
 	"createRtcRoomContext":      (*Daemon).createRtcRoomContext,
 	"joinRtcRoom":               (*Daemon).joinRtcRoom,
 	"exitRtcRoom":               (*Daemon).exitRtcRoom,

@@ -96,7 +96,7 @@ const (
 
 func familyOf(method string) family {
 	switch method {
-	case "join1v1Chat", "setEnable1v1Chat", "answer1v1Chat":
+	case "join1v1Chat", "setEnable1v1Chat", "answer1v1Chat", "switch1v1Chat":
 		return fam1v1
 	case "createRtcRoomContext", "joinRtcRoom", "exitRtcRoom", "switchCamera",
 		"changeVideoCapture", "changeAudioCapture", "destroyRtcRoomContext", "changeSubscribeState":

@@ -26,6 +26,7 @@ type joinSpec struct {
 	mute               proto.MuteConfig
 	owner              uint64 // the control client that asked
 	optionalCamera     bool   // a camera that does not open leaves an audio member (RTC)
+	noSwitchVoice      bool   // 1v1: disableSwitchVoice
 	connect            func(ctx context.Context, h *roomHandler) (*room.Session, error)
 	onJoined           func(s *session) // after the media started, before the answer
 }
@@ -115,7 +116,7 @@ func (d *Daemon) join(ctx context.Context, s *session, spec joinSpec) ([]string,
 	s.mu.Lock()
 	s.rs, s.call, s.stopCall, s.callDone = rs, call, stop, make(chan struct{})
 	var video *videoState
-	if s.roomType == "video" {
+	if s.roomType == "video" || rs.VideoTrack() != nil {
 		video = &videoState{d: d, s: s, ctx: callCtx, recv: map[string]*memberVideo{}}
 		s.video = video
 	}

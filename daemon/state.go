@@ -35,12 +35,13 @@ func (s state) String() string {
 // session is one room (a group room, a call or a token room) from the
 // start of its join to its end.
 type session struct {
-	kind     string // kindVoIP, kind1v1, kindRTC
-	id       string // the groupId, callId or roomId
-	roomType string
-	owner    uint64 // the control client that joined
-	callID   string // 1v1: the call, for on1v1ChatEnded
-	ended    bool   // 1v1: on1v1ChatEnded was sent
+	kind          string // kindVoIP, kind1v1, kindRTC
+	id            string // the groupId, callId or roomId
+	roomType      string
+	owner         uint64 // the control client that joined
+	callID        string // 1v1: the call, for on1v1ChatEnded
+	ended         bool   // 1v1: on1v1ChatEnded was sent
+	noSwitchVoice bool   // 1v1: the call may not switch to voice
 
 	cancelJoin context.CancelCauseFunc
 	joinDone   chan struct{} // closed when the join request has been answered
@@ -111,7 +112,7 @@ func (d *Daemon) beginJoin(parent context.Context, spec joinSpec) (*session, con
 		return nil, nil, d.busyFailure(spec)
 	}
 	ctx, cancel := context.WithCancelCause(parent)
-	s := &session{kind: spec.kind, id: spec.id, roomType: spec.roomType, owner: spec.owner, mute: spec.mute,
+	s := &session{kind: spec.kind, id: spec.id, roomType: spec.roomType, owner: spec.owner, mute: spec.mute, noSwitchVoice: spec.noSwitchVoice,
 		cancelJoin: cancel, joinDone: make(chan struct{})}
 	d.sess = s
 	d.setState(stateJoining)

@@ -205,6 +205,26 @@ func (v *videoState) switchTo(cam hw.Camera, back bool) error {
 	return v.start(cam)
 }
 
+// stopSending stops the camera's stream and closes the camera (a call
+// switched to voice); receiving goes on.
+func (v *videoState) stopSending() {
+	v.mu.Lock()
+	stop, done := v.stopSend, v.sendDone
+	v.stopSend, v.sendDone, v.send = nil, nil, nil
+	v.mu.Unlock()
+	if stop != nil {
+		stop()
+		<-done // runSender closes the camera
+	}
+	v.mu.Lock()
+	v.cam = nil
+	v.mu.Unlock()
+	if v.d.p.Display != nil {
+		v.d.p.Display.RemoveSource(selfSource)
+		v.d.p.Display.RemoveSource(selfBackSource)
+	}
+}
+
 func (v *videoState) setPaused(p bool) {
 	v.mu.Lock()
 	v.paused = p

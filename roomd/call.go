@@ -262,7 +262,13 @@ func (s *Server) redeem(msg *proto.Message) *rejection {
 			return bad
 		}
 		t.used = true
-		msg.GroupID, msg.RoomType = c.roomID(), c.roomType
+		// The member joins with video when it asks for it (a device with a
+		// camera asks even in a voice call, so the call can switch to video
+		// later); the room itself is always a video room (room.go).
+		msg.GroupID = c.roomID()
+		if msg.RoomType == "" {
+			msg.RoomType = c.roomType
+		}
 		return nil
 	}
 	return bad

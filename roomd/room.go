@@ -2,6 +2,7 @@ package roomd
 
 import (
 	"slices"
+	"strings"
 
 	"github.com/voipd/voipd/proto"
 )
@@ -31,6 +32,9 @@ func (s *Server) join(m *member) *rejection {
 	r := s.rooms[m.key]
 	if r == nil {
 		r = &room{members: map[string]*member{}, roomType: m.roomType}
+		if strings.HasPrefix(m.key[strings.IndexByte(m.key, 0)+1:], proto.CallRoomPrefix) {
+			r.roomType = proto.RoomVideo // a call may switch to video at any time
+		}
 		s.rooms[m.key] = r
 	}
 	old := r.members[m.openid]

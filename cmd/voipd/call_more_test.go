@@ -139,3 +139,45 @@ func TestCallBrowserAnswers(t *testing.T) {
 	}
 	waitEnded(t, door, "remote")
 }
+
+// A voice call switches to video and back (switch1v1Chat); a call placed
+// with disableSwitchVoice stays video.
+func TestCallSwitchesVoiceVideo(t *testing.T) {
+	door, monitor := callPair(t, nil)
+	join := door.ctl.send("join1v1Chat", callParams("door", "flat", "voice"))
+	monitor.ctl.mustOK("answer1v1Chat", map[string]any{"callId": waitInvite(t, monitor), "accept": true})
+	if a := door.ctl.await(join, 15*time.Second); a.Error != nil {
+		t.Fatal(a.Error)
+	}
+	time.Sleep(500 * time.Millisecond)
+	if n, _, _ := monitor.frames.of("door"); len(n) != 0 {
+		t.Fatalf("video arrives in a voice call: %d frames", len(n))
+	}
+	if res := door.ctl.mustOK("switch1v1Chat", map[string]any{"roomType": "video"}); res["roomType"] != "video" {
+		t.Fatalf("switch: %v", res)
+	}
+	eventually(t, 15*time.Second, "the monitor decodes the door's camera", func() bool { n, _, _ := monitor.frames.of("door"); return len(n) > 10 })
+	door.ctl.mustOK("switch1v1Chat", map[string]any{"roomType": "voice"})
+	time.Sleep(500 * time.Millisecond)
+	_, _, last := monitor.frames.of("door")
+	time.Sleep(time.Second)
+	if _, _, last2 := monitor.frames.of("door"); !last2.Equal(last) {
+		t.Fatal("video still arrives after switching back to voice")
+	}
+	if st := door.ctl.mustOK("status", nil); st["devices"].(map[string]any)["camera"] == nil {
+		t.Logf("camera after switching to voice: none reported")
+	}
+	door.ctl.mustOK("exitVoIPChat", nil)
+	waitEnded(t, monitor, "remote")
+	eventually(t, 10*time.Second, "the monitor is idle", func() bool { return monitor.ctl.mustOK("status", nil)["state"] == "idle" })
+
+	p := callParams("door", "flat", "video")
+	p["disableSwitchVoice"] = true
+	join = door.ctl.send("join1v1Chat", p)
+	monitor.ctl.mustOK("answer1v1Chat", map[string]any{"callId": waitInvite(t, monitor), "accept": true})
+	if a := door.ctl.await(join, 15*time.Second); a.Error != nil {
+		t.Fatal(a.Error)
+	}
+	door.ctl.mustFail("switch1v1Chat", map[string]any{"roomType": "voice"}, -1000, "disabled")
+	door.ctl.mustOK("exitVoIPChat", nil)
+}
