@@ -1,0 +1,170 @@
+package bench
+
+import (
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestPercentile(t *testing.T) {
+	xs := []float64{5, 1, 4, 2, 3, 10, 9, 8, 7, 6}
+	for _, c := range []struct{ p, want float64 }{{50, 5}, {95, 10}, {10, 1}, {0, 1}, {100, 10}} {
+		if got := Percentile(xs, c.p); got != c.want {
+			t.Errorf("p%v = %v, want %v", c.p, got, c.want)
+		}
+	}
+	if xs[0] != 5 {
+		t.Error("Percentile sorted its argument")
+	}
+	if !math.IsNaN(Median(nil)) {
+		t.Error("median of nothing is not NaN")
+	}
+	if got := Millis([]time.Duration{1500 * time.Microsecond}); got[0] != 1.5 {
+		t.Errorf("Millis = %v", got)
+	}
+}
+
+func TestTable(t *testing.T) {
+	out := Table([]Row{
+		{What: "encode", Ours: 105, Anchor: 100, Unit: "µs", AName: "C loop", Goal: Goal{1.05, "≤ 1.05×"}},
+		{What: "cpu", Ours: 60, Anchor: 100, Unit: "%", AName: "Chromium", Goal: Goal{0.5, "≤ 0.5×"}},
+		{What: "join p50", Ours: 12.34, Anchor: math.NaN(), Unit: "ms", Goal: Goal{25, "≤ 25 ms"}},
+		{What: "later", Ours: math.NaN(), Anchor: math.NaN(), Unit: "ms", Goal: Goal{300, "≤ 300 ms"}},
+	})
+	for _, want := range []string{
+		"| encode | 105 µs | C loop | 100 µs | 1.05× | ≤ 1.05× | met |",
+		"| cpu | 60.0 % | Chromium | 100 % | 0.60× | ≤ 0.5× | **not met** |",
+		"| join p50 | 12.3 ms | — | — | — | ≤ 25 ms | met |",
+		"| later | — | — | — | — | ≤ 300 ms | not measured |",
+	} {
+		if !strings.Contains(out, want+"\n") {
+			t.Errorf("table lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+func TestParseStat(t *testing.T) {
+	st, err := ParseStat([]byte("4242 (my (odd) prog) S 17 4242 4242 0 -1 4194560 120 0 0 0 250 50 0 0 20 0 9 0 1234 0 0\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.PPID != 17 || st.CPUSeconds != 3 {
+		t.Errorf("got %+v, want ppid 17, 3 s", st)
+	}
+	if _, err := ParseStat([]byte("garbage")); err == nil {
+		t.Error("garbage parsed")
+	}
+}
+
+func TestParseSmapsRollup(t *testing.T) {
+	m, err := ParseSmapsRollup([]byte("55d0-7ffd ---p 00000000 00:00 0 [rollup]\nRss:               12345 kB\nPss:                6789 kB\nPss_Anon:  1 kB\n"))
+	if err != nil || m.RSSKiB != 12345 || m.PSSKiB != 6789 {
+		t.Errorf("got %+v, %v", m, err)
+	}
+	if _, err := ParseSmapsRollup([]byte("Rss: 1 kB\n")); err == nil {
+		t.Error("a rollup without Pss parsed")
+	}
+}
+
+// A fake /proc: 10 → 11 → 12, and 20 elsewhere.
+func TestTreeUsage(t *testing.T) {
+	root := t.TempDir()
+	for _, p := range []struct{ pid, ppid, ticks, rss, pss string }{
+		{"10", "1", "100", "1000", "500"}, {"11", "10", "50", "2000", "700"},
+		{"12", "11", "50", "3000", "800"}, {"20", "1", "999", "9999", "9999"},
+	} {
+		dir := filepath.Join(root, p.pid)
+		os.MkdirAll(dir, 0o755)
+		stat := p.pid + " (x) S " + p.ppid + " 0 0 0 0 0 0 0 0 0 " + p.ticks + " 0 0 0\n"
+		os.WriteFile(filepath.Join(dir, "stat"), []byte(stat), 0o644)
+		os.WriteFile(filepath.Join(dir, "smaps_rollup"), []byte("Rss: "+p.rss+" kB\nPss: "+p.pss+" kB\n"), 0o644)
+	}
+	os.MkdirAll(filepath.Join(root, "self"), 0o755)
+	u, err := TreeUsage(root, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if u.Procs != 3 || u.CPUSeconds != 2 || u.RSSKiB != 6000 || u.PSSKiB != 2000 {
+		t.Errorf("got %+v", u)
+	}
+	if _, err := TreeUsage(root, 99); err == nil {
+		t.Error("a missing process measured")
+	}
+}
+
+func TestParseGCTrace(t *testing.T) {
+	trace := `time=... level=INFO msg="voipd ready"
+gc 1 @0.010s 1%: 0.012+0.5+0.003 ms clock, 0.02+0.1/0.2/0+0.006 ms cpu, 3->3->1 MB, 4 MB goal, 0 MB stacks, 0 MB globals, 2 P
+gc 2 @1.500s 1%: 0.012+0.5+0.003 ms clock, 0.02+0.1/0.2/0+0.006 ms cpu, 4->4->2 MB, 4 MB goal, 0 MB stacks, 0 MB globals, 2 P
+gc 3 @3.000s 1%: 0.012+0.5+0.003 ms clock, 0.02+0.1/0.2/0+0.006 ms cpu, 5->5->2 MB, 4 MB goal, 0 MB stacks, 0 MB globals, 2 P
+gc 4 @9.000s 1%: 0.012+0.5+0.003 ms clock, 0.02+0.1/0.2/0+0.006 ms cpu, 6->6->2 MB, 4 MB goal, 0 MB stacks, 0 MB globals, 2 P
+`
+	cycles := ParseGCTrace(strings.NewReader(trace))
+	if len(cycles) != 4 || cycles[1] != (GCCycle{N: 2, At: 1.5, HeapStart: 4, HeapEnd: 4, Live: 2}) {
+		t.Fatalf("got %+v", cycles)
+	}
+	s := SummarizeGC(cycles, 1, 4)
+	// Cycles 2 and 3 lie in the window: (4-1) + (5-2) MB.
+	if s.Cycles != 2 || s.AllocatedMB != 6 || s.CyclesPerMin != 40 || s.MBPerSecond != 2 {
+		t.Errorf("got %+v", s)
+	}
+	if _, ok := ParseGCLine("gc tuning is fun"); ok {
+		t.Error("a log line parsed as a cycle")
+	}
+}
+
+func TestDetectorFindsClicksAfterQuiet(t *testing.T) {
+	d := NewDetector()
+	frame := make([]int16, 960)
+	var onsets []int
+	for n := range 60 {
+		WriteClick(frame, n%25 == 0)
+		if n%25 == 0 && n > 0 {
+			// Shift the burst into the frame, as a codec's delay would.
+			copy(frame[300:], frame[:ClickBurst])
+			clear(frame[:300])
+		}
+		if off, ok := d.Feed(frame); ok {
+			onsets = append(onsets, n*960+off)
+		}
+	}
+	// Frame 0's click comes before 100 ms of quiet: not armed yet.
+	want := []int{25*960 + 300 + 1, 50*960 + 300 + 1} // sample 0 of a sine is 0
+	if len(onsets) != 2 || onsets[0] > want[0]+5 || onsets[0] < want[0] || onsets[1] > want[1]+5 || onsets[1] < want[1] {
+		t.Errorf("onsets %v, want about %v", onsets, want)
+	}
+}
+
+func TestMatchClicks(t *testing.T) {
+	t0 := time.Unix(1000, 0)
+	sent := []time.Time{t0, t0.Add(500 * time.Millisecond), t0.Add(time.Second)}
+	heard := []time.Time{t0.Add(80 * time.Millisecond), t0.Add(590 * time.Millisecond), t0.Add(-time.Second), t0.Add(1400 * time.Millisecond)}
+	got := MatchClicks(sent, heard, 300*time.Millisecond)
+	if len(got) != 2 || got[0] != 80*time.Millisecond || got[1] != 90*time.Millisecond {
+		t.Errorf("got %v", got)
+	}
+}
+
+func TestParseBench(t *testing.T) {
+	out := `goos: linux
+BenchmarkEncode-2   	   10000	    250000 ns/op	       0 B/op	       0 allocs/op
+BenchmarkEncode-2   	   10000	    230000 ns/op	       0 B/op	       0 allocs/op
+BenchmarkEncode   	   10000	    240000 ns/op	       0 B/op	       1 allocs/op
+BenchmarkCLoopOpusEncode-1 20000 200000.5 ns/op
+BenchmarkBroken-2 FAIL
+PASS
+`
+	r := ParseBench(strings.NewReader(out))
+	if r.Runs("BenchmarkEncode") != 3 || r.Median("BenchmarkEncode") != 240000 || r.Allocs("BenchmarkEncode") != 1 {
+		t.Errorf("Encode: %+v", r["BenchmarkEncode"])
+	}
+	if r.Median("BenchmarkCLoopOpusEncode") != 200000.5 || !math.IsNaN(r.Allocs("BenchmarkCLoopOpusEncode")) {
+		t.Errorf("C loop: %+v", r["BenchmarkCLoopOpusEncode"])
+	}
+	if r.Runs("BenchmarkBroken") != 0 || !math.IsNaN(r.Median("BenchmarkMissing")) {
+		t.Errorf("got %v", r)
+	}
+}

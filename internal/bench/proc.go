@@ -1,0 +1,151 @@
+package bench
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+)
+
+// ClockTicks is USER_HZ, the unit of /proc/PID/stat's times: 100 on every
+// Linux architecture the project builds for.
+const ClockTicks = 100
+
+// Stat is what the bench reads from /proc/PID/stat.
+type Stat struct {
+	PPID       int
+	CPUSeconds float64 // utime + stime
+}
+
+// ParseStat parses the contents of /proc/PID/stat. The command name is in
+// parentheses and may itself hold spaces and parentheses, so the fields are
+// counted from the last ')'.
+func ParseStat(b []byte) (Stat, error) {
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 || i+2 > len(b) {
+		return Stat{}, fmt.Errorf("stat: no command name in %q", b)
+	}
+	f := strings.Fields(string(b[i+2:]))
+	// f[0] is the state (field 3); ppid is field 4, utime 14, stime 15.
+	if len(f) < 13 {
+		return Stat{}, fmt.Errorf("stat: %d fields after the name, want ≥ 13", len(f))
+	}
+	ppid, err1 := strconv.Atoi(f[1])
+	ut, err2 := strconv.ParseUint(f[11], 10, 64)
+	st, err3 := strconv.ParseUint(f[12], 10, 64)
+	if err1 != nil || err2 != nil || err3 != nil {
+		return Stat{}, fmt.Errorf("stat: bad numbers in %q", b)
+	}
+	return Stat{PPID: ppid, CPUSeconds: float64(ut+st) / ClockTicks}, nil
+}
+
+// Memory is a process's resident set: RSS counts every page it maps, PSS
+// shares each shared page among the processes mapping it (so the PSS of
+// a process tree adds up without counting a shared library twice).
+type Memory struct {
+	RSSKiB, PSSKiB int
+}
+
+// ParseSmapsRollup reads Rss and Pss from /proc/PID/smaps_rollup.
+func ParseSmapsRollup(b []byte) (Memory, error) {
+	var m Memory
+	var seen int
+	sc := bufio.NewScanner(bytes.NewReader(b))
+	for sc.Scan() {
+		f := strings.Fields(sc.Text())
+		if len(f) < 2 {
+			continue
+		}
+		var dst *int
+		switch f[0] {
+		case "Rss:":
+			dst = &m.RSSKiB
+		case "Pss:":
+			dst = &m.PSSKiB
+		default:
+			continue
+		}
+		n, err := strconv.Atoi(f[1])
+		if err != nil {
+			return m, fmt.Errorf("smaps_rollup: %q: %w", sc.Text(), err)
+		}
+		*dst, seen = n, seen+1
+	}
+	if seen < 2 {
+		return m, fmt.Errorf("smaps_rollup: no Rss and Pss lines")
+	}
+	return m, nil
+}
+
+// Usage is a process tree's CPU time and memory at one moment.
+type Usage struct {
+	Procs      int
+	CPUSeconds float64
+	Memory
+}
+
+// Descendants returns pid and every process below it, reading the parent
+// links in procRoot (normally "/proc").
+func Descendants(procRoot string, pid int) ([]int, error) {
+	ents, err := os.ReadDir(procRoot)
+	if err != nil {
+		return nil, err
+	}
+	children := map[int][]int{}
+	for _, e := range ents {
+		n, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join(procRoot, e.Name(), "stat"))
+		if err != nil {
+			continue // gone meanwhile
+		}
+		if st, err := ParseStat(b); err == nil {
+			children[st.PPID] = append(children[st.PPID], n)
+		}
+	}
+	out := []int{pid}
+	for i := 0; i < len(out); i++ {
+		out = append(out, children[out[i]]...)
+	}
+	return out, nil
+}
+
+// TreeUsage sums the CPU time and memory of pid's tree. A process that
+// exits while it is read is left out.
+func TreeUsage(procRoot string, pid int) (Usage, error) {
+	pids, err := Descendants(procRoot, pid)
+	if err != nil {
+		return Usage{}, err
+	}
+	var u Usage
+	for _, p := range pids {
+		dir := filepath.Join(procRoot, strconv.Itoa(p))
+		sb, err1 := os.ReadFile(filepath.Join(dir, "stat"))
+		mb, err2 := os.ReadFile(filepath.Join(dir, "smaps_rollup"))
+		if err1 != nil || err2 != nil {
+			if p == pid {
+				return u, fmt.Errorf("process %d: %w", pid, errors.Join(err1, err2))
+			}
+			continue
+		}
+		st, err := ParseStat(sb)
+		if err != nil {
+			return u, err
+		}
+		m, err := ParseSmapsRollup(mb)
+		if err != nil {
+			return u, err
+		}
+		u.Procs++
+		u.CPUSeconds += st.CPUSeconds
+		u.RSSKiB += m.RSSKiB
+		u.PSSKiB += m.PSSKiB
+	}
+	return u, nil
+}
