@@ -12,6 +12,7 @@ import (
 	"github.com/pion/sdp/v3"
 	"github.com/pion/webrtc/v4"
 
+	"github.com/voipd/voipd/nack"
 	"github.com/voipd/voipd/proto"
 )
 
@@ -54,7 +55,14 @@ func newAPI(loopback bool, opts ...apiOption) (*webrtc.API, error) {
 			return nil, err
 		}
 	}
-	if err := webrtc.RegisterDefaultInterceptors(me, ir); err != nil {
+	// pion's defaults, with its NACK responder replaced by one that keeps
+	// packets in preallocated slots instead of copying each into the heap
+	// (DESIGN.md §4; the benchmarks in package nack).
+	resp, err := nack.NewResponder()
+	if err == nil {
+		err = nack.Register(me, ir, resp)
+	}
+	if err != nil {
 		return nil, fmt.Errorf("register interceptors: %w", err)
 	}
 	se.SetIncludeLoopbackCandidate(loopback)

@@ -7,9 +7,11 @@ import (
 
 	"github.com/pion/ice/v4"
 	"github.com/pion/interceptor"
+	"github.com/pion/rtp"
 	"github.com/pion/sdp/v3"
 	"github.com/pion/webrtc/v4"
 
+	"github.com/voipd/voipd/nack"
 	"github.com/voipd/voipd/proto"
 )
 
@@ -47,7 +49,15 @@ func newAPI(mux ice.UDPMux, publicIPs []string) (*webrtc.API, error) {
 	// interceptor that reports each upload's arrivals every 100 ms. Clients
 	// estimate their send bandwidth from that (room's OnBitrateEstimate);
 	// registering it a second time would send every report twice.
-	if err := webrtc.RegisterDefaultInterceptors(me, ir); err != nil {
+	//
+	// pion's NACK responder is replaced by nack's: every forwarded video
+	// packet is kept once per receiver, and pion's copy allocates each time
+	// (DESIGN.md §4; roomd/forward_alloc_test.go).
+	resp, err := nack.NewResponder()
+	if err == nil {
+		err = nack.Register(me, ir, resp)
+	}
+	if err != nil {
 		return nil, fmt.Errorf("roomd: register interceptors: %w", err)
 	}
 	var se webrtc.SettingEngine
@@ -131,6 +141,7 @@ func (m *member) newPeer(api *webrtc.API) error {
 func (m *member) forward(t *webrtc.TrackRemote) {
 	m.log.Debug("upload track", "ssrc", t.SSRC())
 	buf := make([]byte, 1500)
+	var f forwarder
 	for {
 		n, _, err := t.Read(buf)
 		if err != nil {
@@ -138,8 +149,23 @@ func (m *member) forward(t *webrtc.TrackRemote) {
 		}
 		// Errors here are members that just left (a closed binding); the
 		// others still got the packet.
-		_, _ = m.fwd.Write(buf[:n])
+		_ = f.forward(m.fwd, buf[:n])
 	}
+}
+
+// forwarder writes raw packets to a forwarding track through one reused
+// rtp.Packet. TrackLocalStaticRTP.Write unmarshals into a pooled packet
+// that it zeroes after each use, so every packet with a header extension
+// (all of them: transport-cc, audio level) cost an allocation; unmarshalled
+// here, the extension slice keeps its capacity and WriteRTP copies only the
+// struct. One per read loop.
+type forwarder struct{ pkt rtp.Packet }
+
+func (f *forwarder) forward(track *webrtc.TrackLocalStaticRTP, b []byte) error {
+	if err := f.pkt.Unmarshal(b); err != nil {
+		return err
+	}
+	return track.WriteRTP(&f.pkt)
 }
 
 // addSender adds another member's audio forwarding track to this member's
