@@ -1,0 +1,119 @@
+package janus
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/pion/webrtc/v4"
+
+	"github.com/voipd/voipd/proto"
+	"github.com/voipd/voipd/room"
+	"github.com/voipd/voipd/roomd"
+)
+
+// publisherID is the publisher's openid in roomd's rooms.
+const publisherID = "pub"
+
+// RoomdStarter is the roomd leg: a fresh video room per N on the roomd
+// whose WebSocket is wsURL, everyone joining through package room with
+// joins signed for app. The publisher joins first; each subscriber joins
+// as a video member and subscribes to the publisher's video alone (it
+// receives the publisher's audio anyway), sending nothing itself.
+func RoomdStarter(wsURL string, app roomd.App) Starter {
+	return func(ctx context.Context, n int, sinks *Sinks) (*Publisher, func(), error) {
+		group := fmt.Sprintf("bench-%d-%d", n, time.Now().UnixNano())
+		cfg := room.Config{URL: wsURL, JoinTimeout: 30 * time.Second}
+		join := func(ctx context.Context, openid string, h room.Handler) (*room.Session, error) {
+			s := roomd.Sign(app, openid, group, time.Now())
+			return room.Join(ctx, cfg, room.JoinParams{AppID: s.AppID, OpenID: s.OpenID, GroupID: s.GroupID,
+				NonceStr: s.NonceStr, TimeStamp: s.TimeStamp, Signature: s.Signature, RoomType: proto.RoomVideo}, h)
+		}
+		var (
+			mu       sync.Mutex
+			sessions []*room.Session
+		)
+		pctx, stopMedia := context.WithCancel(context.Background())
+		stop := func() {
+			stopMedia()
+			mu.Lock()
+			all := sessions
+			mu.Unlock()
+			leaveAll(all)
+		}
+		ps, err := join(ctx, publisherID, &sinkHandler{})
+		if err != nil {
+			stop()
+			return nil, nil, fmt.Errorf("publisher: %w", err)
+		}
+		sessions = append(sessions, ps)
+		if ps.VideoTrack() == nil {
+			stop()
+			return nil, nil, fmt.Errorf("publisher: roomd gave no video section (room %s is not a video room)", group)
+		}
+		pub := NewPublisher(ps.AudioTrack(), ps.VideoTrack())
+		go pub.ReadRTCP(ps.VideoSender())
+		go pub.Run(pctx)
+		err = parallel(ctx, n, func(ctx context.Context, i int) error {
+			s, err := join(ctx, fmt.Sprintf("sub-%d", i), &sinkHandler{sinks: sinks})
+			if err != nil {
+				return fmt.Errorf("subscriber %d: %w", i, err)
+			}
+			mu.Lock()
+			sessions = append(sessions, s)
+			mu.Unlock()
+			return s.SubscribeVideo([]string{publisherID})
+		})
+		if err != nil {
+			stop()
+			return nil, nil, err
+		}
+		return pub, stop, nil
+	}
+}
+
+// leaveAll leaves every session at once.
+func leaveAll(ss []*room.Session) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	var wg sync.WaitGroup
+	for _, s := range ss {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_ = s.Leave(ctx)
+		}()
+	}
+	wg.Wait()
+}
+
+// sinkHandler is a roomd member's Handler: the publisher's audio and video
+// tracks go to sinks (nil for the publisher, which receives nothing of
+// interest), everything else is ignored.
+type sinkHandler struct {
+	sinks *Sinks
+}
+
+func (h *sinkHandler) MembersChanged([]string) {}
+
+func (h *sinkHandler) AudioTrack(member string, t *webrtc.TrackRemote, r *webrtc.RTPReceiver) {
+	h.track(member, t, r)
+}
+
+func (h *sinkHandler) VideoTrack(member string, t *webrtc.TrackRemote, r *webrtc.RTPReceiver) {
+	h.track(member, t, r)
+}
+
+func (h *sinkHandler) track(member string, t *webrtc.TrackRemote, r *webrtc.RTPReceiver) {
+	if h.sinks == nil || member != publisherID {
+		return
+	}
+	go h.sinks.Drain(t)
+	go DrainRTCP(r)
+}
+
+func (h *sinkHandler) TrackEnded(string)            {}
+func (h *sinkHandler) VideoTrackEnded(string)       {}
+func (h *sinkHandler) VideoMembersChanged([]string) {}
+func (h *sinkHandler) Interrupted(error)            {} // a lost member shows as packets not delivered
