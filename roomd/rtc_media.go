@@ -40,6 +40,7 @@ func (m *member) forwardRTC(t *webrtc.TrackRemote) {
 	}
 	m.log.Debug("rtc upload track", "kind", t.Kind().String(), "ssrc", t.SSRC())
 	buf := make([]byte, 1500)
+	var f forwarder
 	for {
 		n, _, err := t.Read(buf)
 		if err != nil {
@@ -48,7 +49,7 @@ func (m *member) forwardRTC(t *webrtc.TrackRemote) {
 		if !gate.Load() || !m.rtc.mayPublish(time.Now()) {
 			continue
 		}
-		_, _ = fwd.Write(buf[:n])
+		_ = f.forward(fwd, buf[:n])
 	}
 }
 

@@ -163,12 +163,13 @@ func (m *member) forwardVideo(t *webrtc.TrackRemote) {
 	m.srv.setPublishing(m, true)
 	defer m.srv.setPublishing(m, false)
 	buf := make([]byte, 1500)
+	var f forwarder
 	for {
 		n, _, err := t.Read(buf)
 		if err != nil {
 			return
 		}
-		_, _ = m.vfwd.Write(buf[:n])
+		_ = f.forward(m.vfwd.TrackLocalStaticRTP, buf[:n])
 	}
 }
 
