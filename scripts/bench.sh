@@ -12,7 +12,8 @@
 #         internal/bench/cmd/voipbench
 #
 # Environment (defaults are the issue's values):
-#   BENCH_COUNT=5            interleaved rounds of the micro-benchmarks
+#   BENCH_COUNT=10           interleaved rounds of the micro-benchmarks
+#   BENCH_TIME=0.5s          -test.benchtime of each Go benchmark in a round
 #   BENCH_STARTS=20          starts per configuration
 #   BENCH_JOINS=50           joins per room type
 #   BENCH_FIRST_FRAMES=5     joins timed to Chromium's first decoded frame
@@ -32,7 +33,8 @@ trap 'rm -rf "$work"' EXIT
 raw=$work/raw
 
 load_at_start=$(cut -d' ' -f1-3 /proc/loadavg)
-count=${BENCH_COUNT:-5}
+count=${BENCH_COUNT:-10}
+benchtime=${BENCH_TIME:-0.5s}
 client_cpu=${BENCH_CLIENT_CPU:-0}
 load_cpu=${BENCH_LOAD_CPU:-1}
 if [ "$(nproc)" -lt 2 ]; then client_cpu="" load_cpu=""; fi
@@ -67,10 +69,10 @@ ffmpeg_vp8() {
 # median of its rounds.
 for r in $(seq "$count"); do
   echo "bench: micro-benchmarks, round $r of $count"
-  on "$client_cpu" "$work/opus_loop" 1 20000 >>"$raw"
-  (cd codec/opus && on "$client_cpu" "$work/opus.test" -test.run '^$' -test.bench 'Benchmark(AnchorLibopusEncode|AnchorLibopusDecode|Encode|Decode)$' -test.benchmem >>"$raw")
-  (cd media && on "$client_cpu" "$work/media.test" -test.run '^$' -test.bench 'Benchmark(SendFrame|ReceiveFrame|ReceiveFrame4Members|VideoSendFrame640x480|VideoSendFrame1280x720)$' -test.benchmem >>"$raw")
-  (cd codec/vp8 && on "$client_cpu" "$work/vp8.test" -test.run '^$' -test.bench 'BenchmarkAnchorVP8Encode(640x480|1280x720)$' -test.benchmem >>"$raw")
+  on "$client_cpu" "$work/opus_loop" 1 5000 >>"$raw"
+  (cd codec/opus && on "$client_cpu" "$work/opus.test" -test.run '^$' -test.bench 'Benchmark(AnchorLibopusEncode|AnchorLibopusDecode|Encode|Decode)$' -test.benchmem -test.benchtime "$benchtime" >>"$raw")
+  (cd media && on "$client_cpu" "$work/media.test" -test.run '^$' -test.bench 'Benchmark(SendFrame|ReceiveFrame|ReceiveFrame4Members|VideoSendFrame640x480|VideoSendFrame1280x720)$' -test.benchmem -test.benchtime "$benchtime" >>"$raw")
+  (cd codec/vp8 && on "$client_cpu" "$work/vp8.test" -test.run '^$' -test.bench 'BenchmarkAnchorVP8Encode(640x480|1280x720)$' -test.benchmem -test.benchtime "$benchtime" >>"$raw")
   on "$client_cpu" "$work/vpx_loop" "$work/f640.yuv" 640 480 1 300 >>"$raw"
   on "$client_cpu" "$work/vpx_loop" "$work/f1280.yuv" 1280 720 1 120 >>"$raw"
   ffmpeg_vp8 640 480 10 >>"$raw"
@@ -115,8 +117,10 @@ fi
   echo "anchor and shown as ours ÷ anchor (lower is better), beside the goal of the issue that asked for it."
   echo
   echo "Noise: the machine has 2 cores and is shared (other builds and tests run on it; the load average when"
-  echo "this run started is below). So: ours and the anchors run interleaved, round by round, and each figure is"
-  echo "the median of its rounds; the measured processes are pinned apart from the load: $pin."
+  echo "this run started is below). So: ours and the anchors run interleaved, round by round (a burst of load hits"
+  echo "both sides of a ratio alike), the micro-benchmarks report the fastest round beside the median ratio, the"
+  echo "process measurements report medians and percentiles, and the measured processes are pinned apart from"
+  echo "the load: $pin."
   echo "Read the ratios, not the absolute times, and compare with the previous run below before calling a change"
   echo "a regression."
   echo
@@ -125,7 +129,7 @@ fi
   echo "$(date -u +%Y-%m-%dT%H:%MZ), commit $(git rev-parse --short HEAD), $(go version | awk '{print $3}'), $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'),"
   echo "load average at start $load_at_start; libopus $(pkg-config --modversion opus), libvpx $(pkg-config --modversion vpx),"
   echo "$(gcc --version | head -1), $(ffmpeg -version 2>/dev/null | head -1 | awk '{print $1, $3}'), $(chromium --version 2>/dev/null | head -1)."
-  echo "Settings: BENCH_COUNT=$count BENCH_STARTS=${BENCH_STARTS:-20} BENCH_JOINS=${BENCH_JOINS:-50} BENCH_FIRST_FRAMES=${BENCH_FIRST_FRAMES:-5}"
+  echo "Settings: BENCH_COUNT=$count BENCH_TIME=$benchtime BENCH_STARTS=${BENCH_STARTS:-20} BENCH_JOINS=${BENCH_JOINS:-50} BENCH_FIRST_FRAMES=${BENCH_FIRST_FRAMES:-5}"
   echo "BENCH_CALL_SECONDS=${BENCH_CALL_SECONDS:-30} BENCH_GC_SECONDS=${BENCH_GC_SECONDS:-60} BENCH_M2E_SECONDS=${BENCH_M2E_SECONDS:-20}."
   for s in micro startup join call m2e; do
     echo
@@ -146,7 +150,10 @@ fi
   echo "  not between two voipd processes: voipd has no click source nor a timestamped playback sink."
   echo "- voipd's heap allocation comes from gctrace (whole MB per cycle), not runtime/metrics: voipd exposes no"
   echo "  runtime metrics."
-  echo "- Chromium is not measured on the join → result path (its join is not a control-socket request)."
+  echo "- Chromium is not measured on the join → result path (its join is not a control-socket request), nor on"
+  echo "  mouth to ear: the join and mouth-to-ear figures have goals, not anchors."
+  echo "- Every process measurement uses synthetic devices (tone, null speaker, pattern camera; Chromium's fake"
+  echo "  devices): no sound card, no V4L2 camera, no MJPEG decoding in the call figures."
   if [ -n "$prev" ]; then
     echo
     echo "## Previous run"

@@ -161,6 +161,9 @@ PASS
 	if r.Runs("BenchmarkEncode") != 3 || r.Median("BenchmarkEncode") != 240000 || r.Allocs("BenchmarkEncode") != 1 {
 		t.Errorf("Encode: %+v", r["BenchmarkEncode"])
 	}
+	if r.Min("BenchmarkEncode") != 230000 || !math.IsNaN(r.Min("BenchmarkMissing")) {
+		t.Errorf("Min: %v", r.Min("BenchmarkEncode"))
+	}
 	if r.Median("BenchmarkCLoopOpusEncode") != 200000.5 || !math.IsNaN(r.Allocs("BenchmarkCLoopOpusEncode")) {
 		t.Errorf("C loop: %+v", r["BenchmarkCLoopOpusEncode"])
 	}

@@ -153,6 +153,19 @@ func (b BenchResults) Median(name string) float64 {
 	return Median(ns)
 }
 
+// Min is the fastest run's ns/op (NaN when it did not run). On a shared
+// machine other load only ever adds time, so the least disturbed round is
+// the best estimate of the code's own cost.
+func (b BenchResults) Min(name string) float64 {
+	m := math.NaN()
+	for _, r := range b[name] {
+		if math.IsNaN(m) || r.NsPerOp < m {
+			m = r.NsPerOp
+		}
+	}
+	return m
+}
+
 // Allocs is the largest allocs/op seen (NaN without -benchmem).
 func (b BenchResults) Allocs(name string) float64 {
 	a := math.NaN()

@@ -82,6 +82,10 @@ func cmdCall(args []string) error {
 	}
 	fmt.Print(bench.Table(rows))
 	fmt.Printf("\nPer process: %s.\n", perProcess(append(vs, cs...)))
+	if *clientCPU != "" && len(cs) > 0 {
+		fmt.Printf("Both members of a call share CPU %s: the voipd pair used %.0f %% of it, the Chromium pair %.0f %% (the\n"+
+			"video rates above show whether a pair was short of CPU).\n", *clientCPU, 2*mean(vs, cpu), 2*mean(cs, cpu))
+	}
 
 	fmt.Printf("\n### voipd's heap allocation and GC over a %d s video call\n\n", *gcSecs)
 	fmt.Printf("From GODEBUG=gctrace=1 on the two voipd processes of the call above, the cycles from the measured\n")
