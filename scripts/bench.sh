@@ -100,6 +100,11 @@ section_file=$work/janus.md
 if [ -x internal/bench/janus/run.sh ]; then internal/bench/janus/run.sh >>"$section_file" || echo "**The Janus comparison failed in this run.**" >>"$section_file"; fi
 # --- end janus hook ---
 
+echo "bench: profile"
+if ! on "$load_cpu" scripts/bench-profile.sh "$work/bin" "${BENCH_PROFILE_SECONDS:-15}" >"$work/profile.md"; then
+  printf '### Where a video call'"'"'s CPU goes\n\n**Failed in this run**: see the output of `make bench`.\n' >"$work/profile.md"
+fi
+
 "$work/bin/voipbench" micro -raw "$raw" >"$work/micro.md"
 
 prev=""
@@ -131,7 +136,7 @@ fi
   echo "$(gcc --version | head -1), $(ffmpeg -version 2>/dev/null | head -1 | awk '{print $1, $3}'), $(chromium --version 2>/dev/null | head -1)."
   echo "Settings: BENCH_COUNT=$count BENCH_TIME=$benchtime BENCH_STARTS=${BENCH_STARTS:-20} BENCH_JOINS=${BENCH_JOINS:-50} BENCH_FIRST_FRAMES=${BENCH_FIRST_FRAMES:-5}"
   echo "BENCH_CALL_SECONDS=${BENCH_CALL_SECONDS:-30} BENCH_GC_SECONDS=${BENCH_GC_SECONDS:-60} BENCH_M2E_SECONDS=${BENCH_M2E_SECONDS:-20}."
-  for s in micro startup join call m2e; do
+  for s in micro startup join call profile m2e; do
     echo
     cat "$work/$s.md"
   done
