@@ -274,3 +274,10 @@ func TestCallScopesByPeerCredentials(t *testing.T) {
 	}
 	door.ctl.mustOK("exitVoIPChat", nil)
 }
+
+// -1000 for a call when the room server cannot be reached, with the reason.
+func TestCallUnreachable(t *testing.T) {
+	n := startNode(t, "door", "ws://127.0.0.1:9/ws", "s", doorHz, nil)
+	n.ctl.mustFail("join1v1Chat", callParams("door", "flat", "voice"), -1000, "unreachable")
+	n.ctl.mustFail("setEnable1v1Chat", map[string]any{"enable": true}, -1000, "unreachable")
+}
