@@ -173,8 +173,8 @@ func TestCallSwitchesVoiceVideo(t *testing.T) {
 
 	p := callParams("door", "flat", "video")
 	p["disableSwitchVoice"] = true
-	join = door.ctl.send("join1v1Chat", p)
-	monitor.ctl.mustOK("answer1v1Chat", map[string]any{"callId": waitInvite(t, monitor), "accept": true})
+	join, callID := ringUntilInvited(t, door, monitor, p)
+	monitor.ctl.mustOK("answer1v1Chat", map[string]any{"callId": callID, "accept": true})
 	if a := door.ctl.await(join, 15*time.Second); a.Error != nil {
 		t.Fatal(a.Error)
 	}
