@@ -24,6 +24,7 @@ import (
 	"github.com/voipd/voipd/hw/audio"
 	"github.com/voipd/voipd/hw/camera"
 	"github.com/voipd/voipd/hw/synth"
+	"github.com/voipd/voipd/internal/compose"
 	"github.com/voipd/voipd/internal/pprofserve"
 	"github.com/voipd/voipd/proto"
 	"github.com/voipd/voipd/roomd"
@@ -108,11 +109,11 @@ func start(ctx context.Context, cfg *config.Config, opt options, log *slog.Logge
 	if strings.HasPrefix(cfg.Audio.Capture, "tone:") {
 		log.Warn("capture is a synthetic tone, not a microphone (audio.capture)", "capture", cfg.Audio.Capture)
 	}
-	mf, err := newMediaFactory(cfg, log)
+	mf, err := compose.NewMediaFactory(cfg, log)
 	if err != nil {
 		return fail(fmt.Errorf("config [opus]/[audio]: %w", err))
 	}
-	vf, err := newVideoFactory(cfg, log, opt.onFrame)
+	vf, err := compose.NewVideoFactory(cfg, log, opt.onFrame)
 	if err != nil {
 		return fail(fmt.Errorf("config [video]: %w", err))
 	}

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
 
@@ -12,7 +11,7 @@ import (
 	"github.com/voipd/voipd/daemon/control"
 	"github.com/voipd/voipd/hw"
 	"github.com/voipd/voipd/hw/synth"
-	"github.com/voipd/voipd/media"
+	"github.com/voipd/voipd/internal/compose"
 	"github.com/voipd/voipd/proto"
 )
 
@@ -20,8 +19,8 @@ import (
 // cmd/voipd/app.go and media.go do (daemon.New with package media's audio
 // pipelines and a room server URL), with the bench's click devices in
 // place of the sound card: voipd has no click source and no timestamped
-// playback sink of its own. The media factory below is a copy of
-// cmd/voipd/media.go's.
+// playback sink of its own. The media pipelines come from internal/compose,
+// as cmd/voipd's do.
 
 // benchAudio opens the bench's devices. Each is made when the daemon opens
 // it, so its device clock starts when the call's audio starts.
@@ -44,18 +43,11 @@ func newBenchDaemon(rm *room, openid string, audio hw.AudioSystem, log *slog.Log
 	if err != nil {
 		return nil, err
 	}
-	mc := media.AudioConfig{
-		Bitrate: cfg.Opus.Bitrate, DisableFEC: !cfg.Opus.FEC, DisableDTX: !cfg.Opus.DTX,
-		PacketLossPerc: cfg.Opus.PacketLossPerc, Complexity: cfg.Opus.Complexity,
-		JitterMinMs: cfg.Audio.JitterMinMs, JitterMaxMs: cfg.Audio.JitterMaxMs,
-	}
-	if cfg.Opus.PacketLossPerc == 0 {
-		mc.PacketLossPerc = -1
-	}
-	if err := mc.Validate(); err != nil {
+	mf, err := compose.NewMediaFactory(cfg, log)
+	if err != nil {
 		return nil, err
 	}
-	return daemon.New(daemon.Params{Config: cfg, Audio: audio, Media: &mediaFactory{cfg: mc, log: log}, RoomURL: rm.ws, Logger: log}), nil
+	return daemon.New(daemon.Params{Config: cfg, Audio: audio, Media: mf, RoomURL: rm.ws, Logger: log}), nil
 }
 
 // rpc calls a method of d as the control socket would.
@@ -66,65 +58,4 @@ func rpc(d *daemon.Daemon, method string, params any) error {
 	}
 	_, err = d.ServeRPC(context.Background(), &control.Request{ID: json.RawMessage("1"), Method: method, Params: b})
 	return err
-}
-
-type mediaFactory struct {
-	cfg media.AudioConfig
-	log *slog.Logger
-}
-
-func (f *mediaFactory) NewCall(capture hw.Capture, playback hw.Playback, out daemon.RTPWriter, extID uint8) (daemon.Call, error) {
-	snd, err := media.NewAudioSender(capture, out, f.cfg, extID, f.log)
-	if err != nil {
-		return nil, err
-	}
-	rcv, err := media.NewAudioReceiver(playback, f.cfg, f.log)
-	if err != nil {
-		return nil, err
-	}
-	return &call{snd: snd, rcv: rcv}, nil
-}
-
-type call struct {
-	snd *media.AudioSender
-	rcv *media.AudioReceiver
-}
-
-func (c *call) Run(ctx context.Context) error {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	errs := make(chan error, 2)
-	go func() { errs <- c.snd.Run(ctx) }()
-	go func() { errs <- c.rcv.Run(ctx) }()
-	first := <-errs
-	cancel()
-	second := <-errs
-	return errors.Join(first, second)
-}
-
-func (c *call) AddMember(member string, src daemon.RTPReader, extID uint8) {
-	c.rcv.AddMember(member, src, extID)
-}
-
-func (c *call) RemoveMember(member string) { c.rcv.RemoveMember(member) }
-
-func (c *call) SetMute(m proto.MuteConfig) {
-	c.snd.SetMuted(m.MuteMicrophone)
-	c.rcv.SetMuted(m.MuteEarphone)
-}
-
-func (c *call) Stats() daemon.CallStats {
-	o := c.snd.Stats()
-	in := c.rcv.AppendStats(nil)
-	cs := daemon.CallStats{
-		Outbound:   []daemon.OutboundStats{{Kind: "audio", PacketsSent: o.PacketsSent, BytesSent: o.BytesSent}},
-		LocalLevel: o.Level,
-	}
-	for _, s := range in {
-		cs.Inbound = append(cs.Inbound, daemon.InboundStats{
-			Member: s.Member, Kind: "audio", PacketsReceived: s.PacketsReceived, BytesReceived: s.BytesReceived,
-			PacketsLost: s.PacketsLost, JitterMs: s.JitterMs, AudioLevel: s.AudioLevel, FramesDecoded: s.FramesDecoded,
-		})
-	}
-	return cs
 }

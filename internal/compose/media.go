@@ -1,4 +1,8 @@
-package main
+// Package compose builds the daemon's media from package media: the one
+// place where the media pipelines meet the daemon's small interfaces
+// (media and daemon may not import each other). cmd/voipd uses it, and so
+// does the benchmark that composes daemons in one process.
+package compose
 
 import (
 	"context"
@@ -12,14 +16,14 @@ import (
 	"github.com/voipd/voipd/proto"
 )
 
-// mediaFactory builds each room's audio pipeline from package media: the
-// composition root is the one place where media meets the daemon.
-type mediaFactory struct {
+// MediaFactory builds each room's audio pipeline from package media.
+type MediaFactory struct {
 	cfg media.AudioConfig
 	log *slog.Logger
 }
 
-func newMediaFactory(c *config.Config, log *slog.Logger) (*mediaFactory, error) {
+// NewMediaFactory takes the [opus] and [audio] settings of c.
+func NewMediaFactory(c *config.Config, log *slog.Logger) (*MediaFactory, error) {
 	mc := media.AudioConfig{
 		Bitrate:        c.Opus.Bitrate,
 		DisableFEC:     !c.Opus.FEC,
@@ -35,10 +39,11 @@ func newMediaFactory(c *config.Config, log *slog.Logger) (*mediaFactory, error) 
 	if err := mc.Validate(); err != nil {
 		return nil, err
 	}
-	return &mediaFactory{cfg: mc, log: log}, nil
+	return &MediaFactory{cfg: mc, log: log}, nil
 }
 
-func (f *mediaFactory) NewCall(capture hw.Capture, playback hw.Playback, out daemon.RTPWriter, extID uint8) (daemon.Call, error) {
+// NewCall implements daemon.Media.
+func (f *MediaFactory) NewCall(capture hw.Capture, playback hw.Playback, out daemon.RTPWriter, extID uint8) (daemon.Call, error) {
 	snd, err := media.NewAudioSender(capture, out, f.cfg, extID, f.log)
 	if err != nil {
 		return nil, err

@@ -1,4 +1,4 @@
-package main
+package compose
 
 import (
 	"context"
@@ -11,14 +11,16 @@ import (
 	"github.com/voipd/voipd/media"
 )
 
-// videoFactory builds a video room's pipelines from package media.
-type videoFactory struct {
+// VideoFactory builds a video room's pipelines from package media.
+type VideoFactory struct {
 	cfg     media.VideoConfig
 	log     *slog.Logger
 	onFrame func(member string, img yuv.I420) // tests read the decoded pictures; nil in production
 }
 
-func newVideoFactory(c *config.Config, log *slog.Logger, onFrame func(string, yuv.I420)) (*videoFactory, error) {
+// NewVideoFactory takes the [video] settings of c; onFrame, if set, sees
+// every decoded picture (tests read frame numbers from it).
+func NewVideoFactory(c *config.Config, log *slog.Logger, onFrame func(string, yuv.I420)) (*VideoFactory, error) {
 	vc := media.VideoConfig{
 		Width: c.Video.Width, Height: c.Video.Height, FPS: c.Video.FPS,
 		Bitrate: c.Video.Bitrate, CPUUsed: c.Video.CPUUsed, Threads: c.Video.Threads,
@@ -26,10 +28,11 @@ func newVideoFactory(c *config.Config, log *slog.Logger, onFrame func(string, yu
 	if err := vc.Validate(); err != nil {
 		return nil, err
 	}
-	return &videoFactory{cfg: vc, log: log, onFrame: onFrame}, nil
+	return &VideoFactory{cfg: vc, log: log, onFrame: onFrame}, nil
 }
 
-func (f *videoFactory) NewVideoSender(cam hw.Camera, out daemon.RTPWriter, feedback daemon.RTCPReader) (daemon.VideoSender, error) {
+// NewVideoSender implements daemon.VideoMedia.
+func (f *VideoFactory) NewVideoSender(cam hw.Camera, out daemon.RTPWriter, feedback daemon.RTCPReader) (daemon.VideoSender, error) {
 	s, err := media.NewVideoSender(cam, out, f.cfg, f.log)
 	if err != nil {
 		return nil, err
@@ -37,7 +40,8 @@ func (f *videoFactory) NewVideoSender(cam hw.Camera, out daemon.RTPWriter, feedb
 	return &videoSender{s: s, feedback: feedback}, nil
 }
 
-func (f *videoFactory) NewVideoReceiver(member string, src daemon.RTPReader, wantKeyframe func()) daemon.VideoReceiver {
+// NewVideoReceiver implements daemon.VideoMedia.
+func (f *VideoFactory) NewVideoReceiver(member string, src daemon.RTPReader, wantKeyframe func()) daemon.VideoReceiver {
 	var onFrame func(string, yuv.I420, bool)
 	if f.onFrame != nil {
 		onFrame = func(m string, img yuv.I420, _ bool) { f.onFrame(m, img) }
