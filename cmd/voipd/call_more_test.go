@@ -113,6 +113,10 @@ func TestCallBrowserAnswers(t *testing.T) {
 	if err := page.WaitFor(ctx, `window.voipd.registered === true`); err != nil {
 		t.Fatal(err)
 	}
+	var incomingShown bool
+	if err := page.Eval(ctx, `getComputedStyle(document.querySelector("#incoming")).display !== "none"`, &incomingShown); err != nil || incomingShown {
+		t.Fatalf("the incoming-call box shows with no call ringing (err %v)", err)
+	}
 	join := door.ctl.send("join1v1Chat", callParams("door", "resident", "voice"))
 	if err := page.WaitFor(ctx, `window.voipd.callState === "ringing"`); err != nil {
 		t.Fatal(err)
