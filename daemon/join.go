@@ -33,9 +33,15 @@ type joinSpec struct {
 
 // roomConfig is the room client's configuration from the daemon's.
 func (d *Daemon) roomConfig() room.Config {
+	// video.bitrate is the most the camera sends: the send-side estimate
+	// lowers it under loss or congestion but never raises it above (left
+	// alone, the estimate climbs toward 4 Mbit/s on a LAN, costing the
+	// encoder CPU and the network bandwidth a kiosk does not need).
+	vb := d.p.Config.Video.Bitrate
 	return room.Config{
 		URL: d.p.RoomURL, TLS: d.p.RoomTLS, ICEServers: d.p.ICE,
 		JoinTimeout: d.p.Config.Room.JoinTimeout.D(), Logger: d.log,
+		VideoBitrate: vb, MaxVideoBitrate: vb, MinVideoBitrate: min(50000, vb),
 	}
 }
 

@@ -78,6 +78,11 @@ func TestVideoRoom(t *testing.T) {
 		t.Fatalf("a's inbound video stats: %v", vi)
 	}
 
+	// video.bitrate caps what the send-side estimate may ask for.
+	if tb := videoOutbound(t, a)["targetBitrate"].(float64); tb > float64(a.cfg.Video.Bitrate) || tb <= 0 {
+		t.Fatalf("a's video target %v bit/s, want within (0, video.bitrate %d]", tb, a.cfg.Video.Bitrate)
+	}
+
 	// A new member: roomd asks the publishers for a keyframe (PLI).
 	keysBefore := videoOutbound(t, b)["keyFramesEncoded"].(float64)
 	c := startNode(t, "vid-c", url, secret, 660, nil)

@@ -112,7 +112,7 @@ type Video struct {
 	Width   int    `toml:"width"`
 	Height  int    `toml:"height"`
 	FPS     int    `toml:"fps"`
-	Bitrate int    `toml:"bitrate"` // bit/s to start with; the receivers' estimate moves it
+	Bitrate int    `toml:"bitrate"` // the most bit/s; the send-side estimate lowers it under loss
 	CPUUsed int    `toml:"cpuUsed"` // libvpx realtime speed, 4..16
 	Threads int    `toml:"threads"` // libvpx threads
 }
