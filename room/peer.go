@@ -16,34 +16,16 @@ import (
 	"github.com/voipd/voipd/proto"
 )
 
-// opusCodec matches roomd's: the server forwards packets unchanged, so every
+// proto.OpusCodec matches roomd's: the server forwards packets unchanged, so every
 // member must send the same codec.
-var opusCodec = webrtc.RTPCodecCapability{
-	MimeType:    webrtc.MimeTypeOpus,
-	ClockRate:   48000,
-	Channels:    2,
-	SDPFmtpLine: "minptime=10;useinbandfec=1",
-}
-
 // newAPI builds the session's pion API. Loopback candidates are gathered
 // only when the server itself is on a loopback address (an embedded roomd,
 // tests): anywhere else they could never pair. opts (see apiOption) add to
 // it, e.g. congestion control for a video join.
 func newAPI(loopback bool, opts ...apiOption) (*webrtc.API, error) {
 	me := &webrtc.MediaEngine{}
-	if err := me.RegisterCodec(webrtc.RTPCodecParameters{RTPCodecCapability: opusCodec, PayloadType: 111},
-		webrtc.RTPCodecTypeAudio); err != nil {
-		return nil, fmt.Errorf("register Opus: %w", err)
-	}
-	// VP8 always: a voice session is never offered video (roomd leaves
-	// voice members' SDP without video sections), so it costs nothing there.
-	if err := me.RegisterCodec(webrtc.RTPCodecParameters{RTPCodecCapability: vp8Codec, PayloadType: vp8PayloadType},
-		webrtc.RTPCodecTypeVideo); err != nil {
-		return nil, fmt.Errorf("register VP8: %w", err)
-	}
-	if err := me.RegisterHeaderExtension(webrtc.RTPHeaderExtensionCapability{URI: sdp.AudioLevelURI},
-		webrtc.RTPCodecTypeAudio); err != nil {
-		return nil, fmt.Errorf("register audio level extension: %w", err)
+	if err := proto.RegisterMedia(me); err != nil {
+		return nil, err
 	}
 	ir := &interceptor.Registry{}
 	var se webrtc.SettingEngine
@@ -102,7 +84,7 @@ func (s *Session) startPeer(servers []proto.ICEServer) error {
 	if err != nil {
 		return fmt.Errorf("new peer connection: %w", err)
 	}
-	track, err := webrtc.NewTrackLocalStaticRTP(opusCodec, "audio", s.params.OpenID)
+	track, err := webrtc.NewTrackLocalStaticRTP(proto.OpusCodec, "audio", s.params.OpenID)
 	if err == nil {
 		s.sender, err = pc.AddTrack(s.gated(track, webrtc.RTPCodecTypeAudio))
 	}

@@ -10,23 +10,13 @@ import (
 	"github.com/voipd/voipd/proto"
 )
 
-// vp8PayloadType and vp8Codec match roomd's: it forwards packets without
+// proto.VP8PayloadType and proto.VP8Codec match roomd's: it forwards packets without
 // re-encoding, so every member sends the same codec, and it offers this
 // feedback.
-const vp8PayloadType = 96
-
-var vp8Codec = webrtc.RTPCodecCapability{
-	MimeType:  webrtc.MimeTypeVP8,
-	ClockRate: 90000,
-	RTCPFeedback: []webrtc.RTCPFeedback{
-		{Type: "nack"}, {Type: "nack", Parameter: "pli"}, {Type: "ccm", Parameter: "fir"}, {Type: "goog-remb"},
-	},
-}
-
 // addVideo adds this device's video track before the first offer, so that
 // it takes the server's recvonly video section (mid 1).
 func (s *Session) addVideo(pc *webrtc.PeerConnection) error {
-	track, err := webrtc.NewTrackLocalStaticRTP(vp8Codec, "video", s.params.OpenID)
+	track, err := webrtc.NewTrackLocalStaticRTP(proto.VP8Codec, "video", s.params.OpenID)
 	if err != nil {
 		return fmt.Errorf("new video track: %w", err)
 	}

@@ -15,6 +15,8 @@ import (
 	"github.com/pion/webrtc/v4"
 
 	"github.com/voipd/voipd/nack"
+
+	"github.com/voipd/voipd/proto"
 )
 
 // subscribers is how many receivers one published packet goes to here.
@@ -23,7 +25,7 @@ const subscribers = 3
 // uploadPacket is a publisher's video packet as roomd reads it: VP8 with
 // the transport-cc header extension every member sends.
 func uploadPacket(t testing.TB) []byte {
-	p := rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: vp8PayloadType, SSRC: 0xabc}, Payload: make([]byte, 1100)}
+	p := rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: proto.VP8PayloadType, SSRC: 0xabc}, Payload: make([]byte, 1100)}
 	if err := p.Header.SetExtension(3, []byte{0, 1}); err != nil {
 		t.Fatal(err)
 	}
@@ -43,7 +45,7 @@ type bindingCtx struct {
 }
 
 func (c *bindingCtx) CodecParameters() []webrtc.RTPCodecParameters {
-	return []webrtc.RTPCodecParameters{{RTPCodecCapability: vp8Codec, PayloadType: vp8PayloadType}}
+	return []webrtc.RTPCodecParameters{{RTPCodecCapability: proto.VP8Codec, PayloadType: proto.VP8PayloadType}}
 }
 func (c *bindingCtx) HeaderExtensions() []webrtc.RTPHeaderExtensionParameter { return nil }
 func (c *bindingCtx) SSRC() webrtc.SSRC                                      { return c.ssrc }
@@ -74,7 +76,7 @@ func (w *wireSink) Write(h *rtp.Header, p []byte, _ interceptor.Attributes) (int
 // forwarding track and each receiver's NACK responder (which keeps a copy
 // of every video packet), allocates nothing.
 func TestForwardAllocatesNothing(t *testing.T) {
-	fwd, err := webrtc.NewTrackLocalStaticRTP(vp8Codec, "video", "publisher")
+	fwd, err := webrtc.NewTrackLocalStaticRTP(proto.VP8Codec, "video", "publisher")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -160,7 +162,7 @@ func loopbackMux(t *testing.T, mc *mutedConn) ice.UDPMux {
 func pionAPI(t *testing.T, mux ice.UDPMux) *webrtc.API {
 	t.Helper()
 	me := &webrtc.MediaEngine{}
-	if err := me.RegisterCodec(webrtc.RTPCodecParameters{RTPCodecCapability: vp8Codec, PayloadType: vp8PayloadType},
+	if err := me.RegisterCodec(webrtc.RTPCodecParameters{RTPCodecCapability: proto.VP8Codec, PayloadType: proto.VP8PayloadType},
 		webrtc.RTPCodecTypeVideo); err != nil {
 		t.Fatal(err)
 	}
@@ -205,7 +207,7 @@ func negotiate(t *testing.T, server, client *webrtc.PeerConnection) {
 // subscribers muted meanwhile. It includes pion below WriteRTP: the
 // interceptors, SRTP, the socket.
 func forwardOverLoopback(t *testing.T, api *webrtc.API) float64 {
-	fwd, err := webrtc.NewTrackLocalStaticRTP(vp8Codec, "video", "publisher")
+	fwd, err := webrtc.NewTrackLocalStaticRTP(proto.VP8Codec, "video", "publisher")
 	if err != nil {
 		t.Fatal(err)
 	}

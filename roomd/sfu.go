@@ -8,39 +8,22 @@ import (
 	"github.com/pion/ice/v4"
 	"github.com/pion/interceptor"
 	"github.com/pion/rtp"
-	"github.com/pion/sdp/v3"
 	"github.com/pion/webrtc/v4"
 
 	"github.com/voipd/voipd/nack"
 	"github.com/voipd/voipd/proto"
 )
 
-// opusCodec is the one audio codec roomd negotiates: forwarding without
+// proto.OpusCodec is the one audio codec roomd negotiates: forwarding without
 // re-encoding needs every member on the same codec and payload type.
-var opusCodec = webrtc.RTPCodecCapability{
-	MimeType:    webrtc.MimeTypeOpus,
-	ClockRate:   48000,
-	Channels:    2,
-	SDPFmtpLine: "minptime=10;useinbandfec=1",
-}
-
 // newAPI builds the pion API every member's PeerConnection shares: Opus, VP8
 // and the RFC 6464 audio level extension (so the server's offers fix their
 // ids for everyone and forwarded packets keep valid ids), default
 // interceptors, and the single UDP mux.
 func newAPI(mux ice.UDPMux, publicIPs []string) (*webrtc.API, error) {
 	me := &webrtc.MediaEngine{}
-	if err := me.RegisterCodec(webrtc.RTPCodecParameters{RTPCodecCapability: opusCodec, PayloadType: 111},
-		webrtc.RTPCodecTypeAudio); err != nil {
-		return nil, fmt.Errorf("roomd: register Opus: %w", err)
-	}
-	if err := me.RegisterCodec(webrtc.RTPCodecParameters{RTPCodecCapability: vp8Codec, PayloadType: vp8PayloadType},
-		webrtc.RTPCodecTypeVideo); err != nil {
-		return nil, fmt.Errorf("roomd: register VP8: %w", err)
-	}
-	if err := me.RegisterHeaderExtension(webrtc.RTPHeaderExtensionCapability{URI: sdp.AudioLevelURI},
-		webrtc.RTPCodecTypeAudio); err != nil {
-		return nil, fmt.Errorf("roomd: register audio level extension: %w", err)
+	if err := proto.RegisterMedia(me); err != nil {
+		return nil, fmt.Errorf("roomd: %w", err)
 	}
 	ir := &interceptor.Registry{}
 	// The defaults (pion v4.2) include ConfigureTWCCSender: transport-cc
@@ -99,7 +82,7 @@ func (m *member) newPeer(api *webrtc.API) error {
 		pc.Close()
 		return fmt.Errorf("add upload transceiver: %w", err)
 	}
-	fwd, err := webrtc.NewTrackLocalStaticRTP(opusCodec, "audio", m.openid)
+	fwd, err := webrtc.NewTrackLocalStaticRTP(proto.OpusCodec, "audio", m.openid)
 	if err != nil {
 		pc.Close()
 		return fmt.Errorf("new forwarding track: %w", err)

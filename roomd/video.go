@@ -8,24 +8,9 @@ import (
 
 	"github.com/pion/rtcp"
 	"github.com/pion/webrtc/v4"
+
+	"github.com/voipd/voipd/proto"
 )
-
-// vp8PayloadType is fixed by the server's offers, as Opus's 111 is: every
-// member answers with it, so forwarded packets need no rewriting of it in
-// practice (pion rewrites per binding anyway).
-const vp8PayloadType = 96
-
-// vp8Codec is the one video codec roomd negotiates. The feedback is what a
-// forwarding server can serve: NACK (pion's responder retransmits from its
-// buffer per receiver), PLI and FIR (passed on to the publisher, see
-// keyframer), and REMB for senders that estimate bandwidth from it.
-var vp8Codec = webrtc.RTPCodecCapability{
-	MimeType:  webrtc.MimeTypeVP8,
-	ClockRate: 90000,
-	RTCPFeedback: []webrtc.RTCPFeedback{
-		{Type: "nack"}, {Type: "nack", Parameter: "pli"}, {Type: "ccm", Parameter: "fir"}, {Type: "goog-remb"},
-	},
-}
 
 // keyframeInterval is the least time between two keyframe requests to one
 // publisher. Every new receiver and every lost frame at any receiver asks
@@ -114,7 +99,7 @@ func (m *member) enableVideo() error {
 		webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionRecvonly}); err != nil {
 		return fmt.Errorf("add video upload transceiver: %w", err)
 	}
-	t, err := webrtc.NewTrackLocalStaticRTP(vp8Codec, "video", m.openid)
+	t, err := webrtc.NewTrackLocalStaticRTP(proto.VP8Codec, "video", m.openid)
 	if err != nil {
 		return fmt.Errorf("new video forwarding track: %w", err)
 	}
