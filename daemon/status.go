@@ -2,7 +2,10 @@ package daemon
 
 import (
 	"context"
+	"runtime/metrics"
 	"slices"
+	"sync"
+	"time"
 
 	"github.com/voipd/voipd/daemon/control"
 	"github.com/voipd/voipd/hw"
@@ -111,7 +114,76 @@ func (d *Daemon) status(ctx context.Context, r *control.Request) (map[string]any
 		cs := d.p.Events.Stats()
 		res["control"] = map[string]any{"clients": cs.Clients, "droppedSubscribers": cs.DroppedSubscribers}
 	}
+	res["runtime"] = procRuntime.read()
 	return res, nil
+}
+
+// runtimeStatus is status' runtime object: the Go runtime's own counters,
+// so a client (the bench, a kiosk's monitoring) can rate allocation and
+// garbage collection between two status calls.
+type runtimeStatus struct {
+	UptimeSeconds    float64 `json:"uptimeSeconds"`
+	HeapAllocBytes   uint64  `json:"heapAllocBytes"`   // cumulative
+	HeapAllocObjects uint64  `json:"heapAllocObjects"` // cumulative
+	GCCycles         uint64  `json:"gcCycles"`         // cumulative
+	HeapLiveBytes    uint64  `json:"heapLiveBytes"`    // as the last GC marked it; 0 before the first
+	MappedBytes      uint64  `json:"mappedBytes"`      // all memory the Go runtime maps
+	Goroutines       uint64  `json:"goroutines"`
+}
+
+// runtimeSamples are the runtime/metrics names behind runtimeStatus, in
+// the order read copies them out.
+var runtimeSamples = [...]string{
+	"/gc/heap/allocs:bytes",
+	"/gc/heap/allocs:objects",
+	"/gc/cycles/total:gc-cycles",
+	"/gc/heap/live:bytes",
+	"/memory/classes/total:bytes",
+	"/sched/goroutines:goroutines",
+}
+
+// runtimeReader reads the samples through runtime/metrics, which, unlike
+// runtime.ReadMemStats, does not stop the world: a status poll must not
+// pause the media goroutines. The slice is built once and reused (Read may
+// not share it between concurrent calls, hence the lock).
+type runtimeReader struct {
+	started time.Time
+	mu      sync.Mutex
+	samples []metrics.Sample
+}
+
+// procRuntime is process-wide because what it reads is: one Go runtime per
+// process, however many Daemons a test makes. Package initialisation runs
+// before main, so started is the process's start to within its loading.
+var procRuntime = newRuntimeReader()
+
+func newRuntimeReader() *runtimeReader {
+	r := &runtimeReader{started: time.Now(), samples: make([]metrics.Sample, len(runtimeSamples))}
+	for i, name := range runtimeSamples {
+		r.samples[i].Name = name
+	}
+	return r
+}
+
+func (r *runtimeReader) read() runtimeStatus {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	metrics.Read(r.samples)
+	v := func(i int) uint64 {
+		if r.samples[i].Value.Kind() != metrics.KindUint64 {
+			return 0 // a name this Go release dropped: 0, not a panic in status
+		}
+		return r.samples[i].Value.Uint64()
+	}
+	return runtimeStatus{
+		UptimeSeconds:    time.Since(r.started).Seconds(),
+		HeapAllocBytes:   v(0),
+		HeapAllocObjects: v(1),
+		GCCycles:         v(2),
+		HeapLiveBytes:    v(3),
+		MappedBytes:      v(4),
+		Goroutines:       v(5),
+	}
 }
 
 // summarize is status' live figures: totals and the worst member.
