@@ -17,9 +17,16 @@ const (
 	DefaultFPS     = 30
 	DefaultBitrate = 800_000 // bit/s: 640x480@30 looks clean at this rate
 	// DefaultCPUUsed: libvpx's speed setting for realtime, -16..16. A
-	// positive value lets libvpx lower or raise the speed to fit each
-	// frame into its time budget (1/FPS); a negative one fixes speed |n|.
-	DefaultCPUUsed = 8
+	// positive n lets libvpx choose the speed from its own encode times: it
+	// slows down (4 at the slowest) while a frame takes less than
+	// (16−n)/16 of the frame interval, so on a fast machine it spends CPU
+	// for quality nobody asked for; a negative n fixes speed |n|. −6 is
+	// libwebrtc's (Chromium's) choice on x86 at 640x480. Measured here with
+	// the pattern camera at 640x480@30, 800 kbit/s (voipbench vp8speed):
+	// 8 took 5.3 ms a frame for 50.3 dB luma PSNR, −6 2.6 ms for 49.7 dB,
+	// −8 2.0 ms for 49.1 dB; on codectest's textured pattern −8 lost 6 dB
+	// against −6.
+	DefaultCPUUsed = -6
 	// DefaultThreads is 1. Measured here (2 cores, BenchmarkVP8EncodeThreads,
 	// encoder alone, unpaced): 2 threads took 1.6–1.9 ms a 640x480 frame
 	// against 2.0–2.1 ms with 1, and 7.7–9.6 ms against 10.2 ms at

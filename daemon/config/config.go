@@ -113,7 +113,7 @@ type Video struct {
 	Height  int    `toml:"height"`
 	FPS     int    `toml:"fps"`
 	Bitrate int    `toml:"bitrate"` // the most bit/s; the send-side estimate lowers it under loss
-	CPUUsed int    `toml:"cpuUsed"` // libvpx realtime speed, 4..16
+	CPUUsed int    `toml:"cpuUsed"` // libvpx realtime speed: -16..-1 fixed, 1..16 adaptive
 	Threads int    `toml:"threads"` // libvpx threads
 }
 
@@ -169,7 +169,7 @@ func Default() *Config {
 		Scopes:   Scopes{Record: []string{"*"}, Camera: []string{"*"}},
 		Audio:    Audio{Backend: "auto", Capture: "default", Playback: "default", JitterMinMs: 40, JitterMaxMs: 200},
 		Opus:     Opus{Bitrate: 32000, FEC: true, DTX: true, PacketLossPerc: 10, Complexity: 9},
-		Video:    Video{Camera: "default", Width: 640, Height: 480, FPS: 30, Bitrate: 800000, CPUUsed: 8, Threads: 1},
+		Video:    Video{Camera: "default", Width: 640, Height: 480, FPS: 30, Bitrate: 800000, CPUUsed: -6, Threads: 1},
 		Display:  Display{Listen: "127.0.0.1:8090"},
 		Call:     Call{Allowed: true, AutoAnswerDelay: Duration(2 * time.Second), RingTimeout: Duration(30 * time.Second)},
 		Log:      Log{Level: "info"},

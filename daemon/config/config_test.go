@@ -1,6 +1,7 @@
 package config
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -116,5 +117,25 @@ func TestEmbeddedDerivesSessionKey(t *testing.T) {
 	}
 	if c.Identity.SessionKey != proto.SessionKey("s3", "x") {
 		t.Fatalf("session key %q not derived from the embedded secret", c.Identity.SessionKey)
+	}
+}
+
+// TestVideoCPUUsed: libvpx's realtime speed takes -16..-1 (fixed) and 1..16
+// (adaptive); 0 and values beyond are refused by name.
+func TestVideoCPUUsed(t *testing.T) {
+	for _, tc := range []struct {
+		v  int
+		ok bool
+	}{{-16, true}, {-6, true}, {-1, true}, {1, true}, {16, true}, {0, false}, {-17, false}, {17, false}} {
+		_, err := Parse([]byte(fmt.Sprintf("[video]\ncpuUsed = %d\n", tc.v)))
+		if tc.ok && err != nil {
+			t.Errorf("cpuUsed %d refused: %v", tc.v, err)
+		}
+		if !tc.ok && (err == nil || !strings.Contains(err.Error(), "video.cpuUsed")) {
+			t.Errorf("cpuUsed %d: error %v, want one naming video.cpuUsed", tc.v, err)
+		}
+	}
+	if Default().Video.CPUUsed != -6 {
+		t.Errorf("default cpuUsed %d, want -6 (libwebrtc's speed)", Default().Video.CPUUsed)
 	}
 }

@@ -120,8 +120,8 @@ func (c *Config) Validate() error {
 	if c.Video.Bitrate < 50000 || c.Video.Bitrate > 8000000 {
 		bad("video.bitrate", "%d is outside 50000..8000000 bit/s", c.Video.Bitrate)
 	}
-	if c.Video.CPUUsed < 4 || c.Video.CPUUsed > 16 {
-		bad("video.cpuUsed", "%d is outside libvpx's realtime 4..16", c.Video.CPUUsed)
+	if c.Video.CPUUsed < -16 || c.Video.CPUUsed > 16 || c.Video.CPUUsed == 0 {
+		bad("video.cpuUsed", "%d is outside libvpx's realtime -16..-1 (fixed speed) and 1..16 (adaptive)", c.Video.CPUUsed)
 	}
 	if c.Video.Threads < 1 || c.Video.Threads > 8 {
 		bad("video.threads", "%d is outside 1..8", c.Video.Threads)

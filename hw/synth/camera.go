@@ -141,13 +141,23 @@ func (p *Pattern) ReadFrame() (hw.VideoFrame, error) {
 	if err != nil {
 		return hw.VideoFrame{}, err
 	}
+	f := p.Frame(n)
+	f.Captured = due
+	return f, nil
+}
+
+// Frame draws frame n now, without waiting for its time, in the camera's
+// format; Captured is zero. Benchmarks use it to encode the pattern a call
+// sends, and to write it to a file another program plays. The returned data
+// is the camera's own buffer, valid until the next Frame or ReadFrame.
+func (p *Pattern) Frame(n uint64) hw.VideoFrame {
 	p.draw(n)
 	data := p.i420
 	if p.format == hw.FormatYUYV {
 		i420ToYUYV(p.packed, p.i420, p.width, p.height)
 		data = p.packed
 	}
-	return hw.VideoFrame{Format: p.format, Width: p.width, Height: p.height, Data: data, Captured: due, Seq: n}, nil
+	return hw.VideoFrame{Format: p.format, Width: p.width, Height: p.height, Data: data, Seq: n}
 }
 
 // draw renders frame n into p.i420.

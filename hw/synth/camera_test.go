@@ -1,6 +1,7 @@
 package synth
 
 import (
+	"bytes"
 	"errors"
 	"testing"
 	"time"
@@ -238,5 +239,32 @@ func TestPatternCloseUnblocks(t *testing.T) {
 	}
 	if err := c.Close(); err != nil {
 		t.Fatalf("second Close: %v", err)
+	}
+}
+
+// TestPatternFrameOnDemand: Frame draws the frame ReadFrame would deliver
+// for the same number, in the camera's format, without waiting.
+func TestPatternFrameOnDemand(t *testing.T) {
+	const w, h = 320, 240
+	c := newPattern("front", hwReq(w, h, 30), hw.FormatI420)
+	defer c.Close()
+	read, err := c.ReadFrame()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := append([]byte(nil), read.Data...)
+	for _, n := range []uint64{read.Seq + 1000, 7, read.Seq} {
+		f := c.Frame(n)
+		if got, ok := ReadFrameNumber(f.Data, w, w, h); !ok || uint64(got) != n || f.Seq != n || !f.Captured.IsZero() {
+			t.Fatalf("Frame(%d): reads %d ok=%v, Seq %d, Captured %v", n, got, ok, f.Seq, f.Captured)
+		}
+	}
+	if f := c.Frame(read.Seq); !bytes.Equal(f.Data, want) {
+		t.Fatalf("Frame(%d) differs from what ReadFrame delivered for it", read.Seq)
+	}
+	y := newPattern("front", hwReq(w, h, 30), hw.FormatYUYV)
+	defer y.Close()
+	if f := y.Frame(3); f.Format != hw.FormatYUYV || len(f.Data) != w*h*2 {
+		t.Fatalf("YUYV Frame: format %v, %d bytes", f.Format, len(f.Data))
 	}
 }

@@ -62,7 +62,7 @@ func cmdMicro(args []string) error {
 	fmt.Printf("\n### VP8: one camera frame\n\n")
 	fmt.Printf("The same 30 frames of codec/codectest's moving pattern, cycled, on every side: media's path gets them\n")
 	fmt.Printf("as YUYV (a camera's format) and converts; the C loop (internal/bench/anchor/vpx_loop.c) and ffmpeg read\n")
-	fmt.Printf("them as raw I420 written by `voipbench frames`. Settings on every side: realtime deadline, cpu-used 8,\n")
+	fmt.Printf("them as raw I420 written by `voipbench frames`. Settings on every side: realtime deadline, cpu-used −6,\n")
 	fmt.Printf("1 thread, CBR 800 kbit/s, error resilient, lag 0, static threshold 1, max intra 900 %%, q 2..56,\n")
 	fmt.Printf("a keyframe at least every 90 frames. ffmpeg's figure is its user+sys CPU time over the whole run\n")
 	fmt.Printf("(300 frames at 640x480, 120 at 1280x720) divided by the frames, so it includes reading the file.\n")

@@ -11,6 +11,7 @@
 //	voipbench join    -bin DIR                   joinVoIPChat and Chromium's first frame
 //	voipbench call    -bin DIR                   voipd ×2 vs Chromium ×2, CPU, memory, GC
 //	voipbench m2e                                mouth to ear, in-process
+//	voipbench vp8speed [CPU-USED ...]            libvpx speed settings beside decoded PSNR
 //
 // Durations and counts come from flags whose defaults are the issue's;
 // scripts/bench.sh sets them from BENCH_* variables.
@@ -59,7 +60,7 @@ func main() {
 	}
 	cmd, args := os.Args[1], os.Args[2:]
 	cmds := map[string]func([]string) error{
-		"frames": cmdFrames, "micro": cmdMicro, "startup": cmdStartup, "join": cmdJoin, "call": cmdCall, "m2e": cmdM2E,
+		"frames": cmdFrames, "micro": cmdMicro, "startup": cmdStartup, "join": cmdJoin, "call": cmdCall, "m2e": cmdM2E, "vp8speed": cmdVP8Speed,
 	}
 	run, ok := cmds[cmd]
 	if !ok {
