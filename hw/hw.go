@@ -15,13 +15,28 @@ import (
 )
 
 // The audio format every device speaks to the rest of voipd: 48 kHz mono
-// signed 16-bit, in 20 ms frames (Opus' natural frame and WebRTC's ptime).
+// signed 16-bit. Frames are 20 ms by default (Opus' natural frame and
+// WebRTC's ptime); a pipeline may choose another length at start (10 ms
+// with audio.frameMs = 10), and devices take whatever length they are
+// given, so the frame size is the pipeline's, not a device's.
 const (
 	SampleRate   = 48000
 	Channels     = 1
-	FrameMillis  = 20
+	FrameMillis  = 20                              // the default frame
 	FrameSamples = SampleRate * FrameMillis / 1000 // 960
+	// MaxFrameSamples is the longest frame a device accepts (60 ms, the
+	// longest Opus frame a pipeline could choose).
+	MaxFrameSamples = SampleRate * 60 / 1000
 )
+
+// SamplesPerMs is the number of samples in one millisecond.
+const SamplesPerMs = SampleRate / 1000
+
+// ValidFrameLen reports whether n samples make a frame devices take: a
+// whole number of milliseconds, at most MaxFrameSamples.
+func ValidFrameLen(n int) bool {
+	return n > 0 && n%SamplesPerMs == 0 && n <= MaxFrameSamples
+}
 
 // Device error kinds. Backends wrap them in a *DeviceError; callers test
 // with errors.Is(err, hw.ErrBusy) and never look at the backend's own codes.
@@ -78,9 +93,9 @@ type DeviceInfo struct {
 // Capture is an open microphone. Frames are pulled, so the device clock
 // paces the reader.
 type Capture interface {
-	// Read fills frame (len FrameSamples) with the next 20 ms of audio,
-	// blocking until the device has delivered them. After Close it returns
-	// an error wrapping ErrClosed.
+	// Read fills frame (the pipeline's frame length, see ValidFrameLen)
+	// with the next len(frame) samples, blocking until the device has
+	// delivered them. After Close it returns an error wrapping ErrClosed.
 	Read(frame []int16) error
 	Info() DeviceInfo
 	Close() error
@@ -88,7 +103,7 @@ type Capture interface {
 
 // Playback is an open speaker.
 type Playback interface {
-	// Write queues one 20 ms frame (len FrameSamples), blocking while the
+	// Write queues one frame (see ValidFrameLen), blocking while the
 	// device's buffer is full, so the writer is paced by the device clock.
 	// After Close it returns an error wrapping ErrClosed.
 	Write(frame []int16) error

@@ -155,8 +155,8 @@ fi
   echo
   echo "### Not measured yet"
   echo
-  echo "- Mouth to ear is measured in one process that composes the daemons (internal/bench/cmd/voipbench/m2e.go),"
-  echo "  not between two voipd processes: voipd has no click source nor a timestamped playback sink."
+  echo "- Mouth to ear runs on synthetic devices (voipd's click source and detector, paced at 48 kHz): a sound"
+  echo "  card's own buffering (its period count, a malgo device's ring) is not in the figure."
   echo "- voipd's heap allocation comes from gctrace (whole MB per cycle), not runtime/metrics: voipd exposes no"
   echo "  runtime metrics."
   echo "- Chromium is not measured on the join → result path (its join is not a control-socket request), nor on"

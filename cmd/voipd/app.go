@@ -109,6 +109,9 @@ func start(ctx context.Context, cfg *config.Config, opt options, log *slog.Logge
 	if strings.HasPrefix(cfg.Audio.Capture, "tone:") {
 		log.Warn("capture is a synthetic tone, not a microphone (audio.capture)", "capture", cfg.Audio.Capture)
 	}
+	if strings.HasPrefix(cfg.Audio.Capture, "click:") || strings.HasPrefix(cfg.Audio.Playback, "detect:") {
+		log.Warn("audio is the mouth-to-ear measurement's click source or detector, not a device", "capture", cfg.Audio.Capture, "playback", cfg.Audio.Playback)
+	}
 	mf, err := compose.NewMediaFactory(cfg, log)
 	if err != nil {
 		return fail(fmt.Errorf("config [opus]/[audio]: %w", err))

@@ -93,8 +93,14 @@ func (c *Config) Validate() error {
 			bad("audio.capture", "%q: a tone needs a frequency between 0 and 24000 Hz, like \"tone:440\"", c.Audio.Capture)
 		}
 	}
+	if c.Audio.Capture == "click:" {
+		bad("audio.capture", "a click source needs the file it logs to, like \"click:/tmp/clicks.log\"")
+	}
 	if c.Audio.Playback == "" {
 		bad("audio.playback", "must not be empty (\"default\", a device, or \"null\")")
+	}
+	if c.Audio.Playback == "detect:" {
+		bad("audio.playback", "a click detector needs the file it logs to, like \"detect:/tmp/heard.log\"")
 	}
 	if c.Audio.JitterMinMs < 20 || c.Audio.JitterMaxMs < c.Audio.JitterMinMs || c.Audio.JitterMaxMs > 1000 {
 		bad("audio.jitterMinMs", "need 20 <= jitterMinMs <= jitterMaxMs <= 1000, got %d and %d", c.Audio.JitterMinMs, c.Audio.JitterMaxMs)

@@ -11,7 +11,8 @@ import (
 	"github.com/voipd/voipd/hw/synth"
 )
 
-// OpenCapture opens a microphone: "tone:N" for a synthetic tone, "default"
+// OpenCapture opens a microphone: "tone:N" for a synthetic tone, "click:PATH"
+// for a synthetic click source logging to PATH (hw/synth), "default"
 // for the backend's default, or a device id or name from Devices. With ALSA
 // any other name is opened as an ALSA PCM name, so PCMs defined in an ALSA
 // configuration file work without being enumerated.
@@ -20,6 +21,9 @@ func (s *System) OpenCapture(id string) (hw.Capture, error) {
 		// A quarter of full scale (-12 dBFS): loud enough to hear, far from
 		// clipping after any gain further down.
 		return synth.NewTone(f, 0.25), nil
+	}
+	if path, ok := synth.ParseClick(id); ok {
+		return synth.NewClickSource(path)
 	}
 	if !s.acquire() {
 		return nil, &hw.DeviceError{Op: "open capture", Device: id, Kind: hw.ErrClosed}
@@ -37,11 +41,15 @@ func (s *System) OpenCapture(id string) (hw.Capture, error) {
 }
 
 // OpenPlayback opens a speaker: "null" for a synthetic sink that discards
-// audio at the device pace, "default", or a device id or name from Devices
+// audio at the device pace, "detect:PATH" for a synthetic click detector
+// logging to PATH, "default", or a device id or name from Devices
 // (with ALSA, any ALSA PCM name).
 func (s *System) OpenPlayback(id string) (hw.Playback, error) {
 	if id == "null" {
 		return synth.NewSink(), nil
+	}
+	if path, ok := synth.ParseDetect(id); ok {
+		return synth.NewClickDetector(path)
 	}
 	if !s.acquire() {
 		return nil, &hw.DeviceError{Op: "open playback", Device: id, Kind: hw.ErrClosed}

@@ -1,9 +1,13 @@
 // Package synth provides synthetic audio devices: a sine tone that stands in
-// for a microphone, a sink that discards audio and a recorder that keeps what
-// it was given. They implement the hw interfaces and are paced by a timer at
-// the real 20 ms frame rate, so the rest of voipd cannot tell them from a
-// device by timing alone. They are chosen explicitly by configuration
-// ("tone:440", "null"), never as a silent fallback, and report Synthetic.
+// for a microphone, a sink that discards audio, a recorder that keeps what
+// it was given, and a click source and click detector that time-stamp what
+// they send and hear (for measuring mouth to ear between processes). They
+// implement the hw interfaces and are paced by a timer at the real sample
+// rate, in frames of whatever length the caller reads or writes (20 ms, or
+// 10 ms with audio.frameMs = 10), so the rest of voipd cannot tell them from
+// a device by timing alone. They are chosen explicitly by configuration
+// ("tone:440", "null", "click:PATH", "detect:PATH"), never as a silent
+// fallback, and report Synthetic.
 package synth
 
 import (
@@ -15,19 +19,20 @@ import (
 	"github.com/voipd/voipd/hw"
 )
 
-// framePeriod is the device clock this package imitates.
+// framePeriod is the default frame's duration (hw.FrameMillis).
 const framePeriod = hw.FrameMillis * time.Millisecond
 
-// pacer is the stand-in for a device clock. Frame n (0-based) is due at
-// start + (n+1)*period, like a real device that hands over a period once it
-// has been captured. A caller that falls behind by more than a frame skips
-// the missed frames (they are counted as dropped) instead of receiving a
-// burst, as a real device's overrun would lose them.
+// pacer is the stand-in for a device clock running at hw.SampleRate. A
+// frame of n samples starting at sample s is due at start + (s+n)/rate,
+// like a real device that hands over a period once it has been captured. A
+// caller that falls behind by more than a frame skips the missed frames
+// (they are counted as dropped) instead of receiving a burst, as a real
+// device's overrun would lose them.
 //
 // One goroutine calls wait; any goroutine may call close.
 type pacer struct {
 	start   time.Time
-	next    uint64 // index of the next frame to hand out
+	pos     uint64 // samples handed out (or skipped) so far
 	timer   *time.Timer
 	done    chan struct{}
 	once    sync.Once
@@ -41,16 +46,30 @@ func newPacer() *pacer {
 	return &pacer{start: time.Now(), timer: t, done: make(chan struct{})}
 }
 
-// wait blocks until the next frame is due and returns how many frames were
-// skipped before it because the caller was late. It returns an error
+// at is the instant sample s of the device clock is due.
+func (p *pacer) at(s uint64) time.Time { return p.start.Add(samplesToDuration(s)) }
+
+// samplesToDuration and durationToSamples convert without overflowing for
+// as long as a device stays open (a plain d*rate overflows after 53 hours).
+func samplesToDuration(s uint64) time.Duration {
+	return time.Duration(s/hw.SampleRate)*time.Second + time.Duration(s%hw.SampleRate)*time.Second/hw.SampleRate
+}
+
+func durationToSamples(d time.Duration) uint64 {
+	return uint64(d/time.Second)*hw.SampleRate + uint64(d%time.Second)*hw.SampleRate/uint64(time.Second)
+}
+
+// wait blocks until the next frame of n samples is due and returns when it
+// was due (the end of the frame on the device clock) and how many frames
+// were skipped before it because the caller was late. It returns an error
 // wrapping hw.ErrClosed once close has been called.
-func (p *pacer) wait(op, dev string) (skipped uint64, err error) {
+func (p *pacer) wait(op, dev string, n int) (due time.Time, skipped uint64, err error) {
 	select {
 	case <-p.done:
-		return 0, &hw.DeviceError{Op: op, Device: dev, Kind: hw.ErrClosed}
+		return time.Time{}, 0, &hw.DeviceError{Op: op, Device: dev, Kind: hw.ErrClosed}
 	default:
 	}
-	due := p.start.Add(time.Duration(p.next+1) * framePeriod)
+	due = p.at(p.pos + uint64(n))
 	if d := time.Until(due); d > 0 {
 		// Go ≥ 1.23 timers have no stale value after Stop/Reset, so a
 		// single Reset per frame is enough and allocates nothing.
@@ -59,29 +78,32 @@ func (p *pacer) wait(op, dev string) (skipped uint64, err error) {
 		case <-p.timer.C:
 		case <-p.done:
 			p.timer.Stop()
-			return 0, &hw.DeviceError{Op: op, Device: dev, Kind: hw.ErrClosed}
+			return time.Time{}, 0, &hw.DeviceError{Op: op, Device: dev, Kind: hw.ErrClosed}
 		}
 	}
-	// Frames fully elapsed by now; everything before the newest is lost.
-	avail := uint64(time.Since(p.start) / framePeriod)
-	if avail > p.next+1 {
-		skipped = avail - (p.next + 1)
+	// Samples fully elapsed by now; whole frames before the newest are lost.
+	avail := durationToSamples(time.Since(p.start))
+	if end := p.pos + uint64(n); avail >= end+uint64(n) {
+		skipped = (avail - end) / uint64(n)
 		p.dropped.Add(skipped)
-		p.next += skipped
+		p.pos += skipped * uint64(n)
+		due = p.at(p.pos + uint64(n))
 	}
-	p.next++
+	p.pos += uint64(n)
 	p.frames.Add(1)
-	return skipped, nil
+	return due, skipped, nil
 }
 
 func (p *pacer) close() {
 	p.once.Do(func() { close(p.done) })
 }
 
+// checkLen accepts the frames voipd's pipelines use: a whole number of
+// milliseconds, at most hw.MaxFrameSamples.
 func checkLen(op, dev string, n int) error {
-	if n != hw.FrameSamples {
+	if !hw.ValidFrameLen(n) {
 		return &hw.DeviceError{Op: op, Device: dev, Kind: hw.ErrInvalid,
-			Err: fmt.Errorf("frame has %d samples, want %d", n, hw.FrameSamples)}
+			Err: fmt.Errorf("frame has %d samples, want whole milliseconds up to %d", n, hw.MaxFrameSamples)}
 	}
 	return nil
 }

@@ -14,7 +14,7 @@ type Sink struct {
 	info hw.DeviceInfo
 }
 
-// NewSink returns a playback device that accepts one frame per 20 ms and
+// NewSink returns a playback device that accepts frames at the sample rate and
 // discards it.
 func NewSink() hw.Playback {
 	return newSink("null", "synthetic null sink")
@@ -29,7 +29,7 @@ func (s *Sink) Write(frame []int16) error {
 	if err := checkLen("write", s.info.ID, len(frame)); err != nil {
 		return err
 	}
-	_, err := s.p.wait("write", s.info.ID)
+	_, _, err := s.p.wait("write", s.info.ID, len(frame))
 	return err
 }
 

@@ -39,7 +39,7 @@ type Tone struct {
 
 // NewTone returns a capture device producing a sine of freqHz at amplitude
 // (a fraction of full scale, clamped to [0, 1]). Frames become available at
-// the real 20 ms rate from the moment NewTone returns.
+// the real sample rate from the moment NewTone returns.
 func NewTone(freqHz, amplitude float64) hw.Capture {
 	amplitude = max(0, min(1, amplitude))
 	id := tonePrefix + strconv.FormatFloat(freqHz, 'f', -1, 64)
@@ -63,12 +63,12 @@ func (t *Tone) Read(frame []int16) error {
 	if err := checkLen("read", t.info.ID, len(frame)); err != nil {
 		return err
 	}
-	skipped, err := t.p.wait("read", t.info.ID)
+	_, skipped, err := t.p.wait("read", t.info.ID, len(frame))
 	if err != nil {
 		return err
 	}
 	if skipped > 0 {
-		t.phase = math.Mod(t.phase+float64(skipped*hw.FrameSamples)*t.step, 2*math.Pi)
+		t.phase = math.Mod(t.phase+float64(skipped*uint64(len(frame)))*t.step, 2*math.Pi)
 	}
 	for i := range frame {
 		frame[i] = int16(math.Round(t.amp * math.Sin(t.phase)))

@@ -3,27 +3,31 @@ package main
 import (
 	"context"
 	"fmt"
-	"math"
-	"sync"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/voipd/voipd/daemon/config"
-	"github.com/voipd/voipd/hw"
-	"github.com/voipd/voipd/hw/synth"
 	"github.com/voipd/voipd/internal/bench"
 )
 
-// cmdM2E measures mouth to ear: member A's capture sends a click every
-// -every frames, member B's playback detects it; both daemons (composed
-// as voipd composes them) join a voice room on roomd through loopback
-// WebRTC. A click is sent when its first sample would reach a real
+// opusLookaheadMs is libopus' algorithmic delay with the VOIP application
+// at 48 kHz (OPUS_GET_LOOKAHEAD: 2.5 ms + 4 ms of delay compensation),
+// whatever the frame length.
+const opusLookaheadMs = 6.5
+
+// cmdM2E measures mouth to ear between two voipd processes: each one's
+// microphone is hw/synth's click source and its speaker the click detector
+// ("click:PATH", "detect:PATH"), both in a voice room on a roomd in this
+// process over loopback. A click is sent when its first sample enters the
 // microphone (the start of its frame on the capture device's clock) and
-// heard when its onset would leave a speaker holding one period (the
-// written frame starts playing one period after the device took it).
+// heard when its onset leaves the speaker (the written frame starts playing
+// one period after the device took it); both are logged on CLOCK_MONOTONIC,
+// which the two processes share.
 func cmdM2E(args []string) error {
 	fs := newFlags("m2e")
-	secs := fs.Int("seconds", 20, "length of the call")
-	every := fs.Int("every", 25, "frames between clicks (25: every 0.5 s)")
+	secs := fs.Int("seconds", 20, "length of each configuration's call")
+	frames := fs.String("frames", "20", "audio.frameMs of the configurations to measure, comma-separated")
 	fs.Parse(args)
 	rm, err := startRoom(context.Background())
 	if err != nil {
@@ -31,69 +35,72 @@ func cmdM2E(args []string) error {
 	}
 	defer rm.srv.Close()
 
-	var mu sync.Mutex
-	var mouth *bench.ClickCapture
-	var ear *bench.ClickPlayback
-	sender := benchAudio{
-		newCapture:  func() hw.Capture { mu.Lock(); defer mu.Unlock(); mouth = bench.NewClickCapture(*every); return mouth },
-		newPlayback: synth.NewSink,
+	def := config.Default().Audio
+	var setups []m2eSetup
+	for _, f := range strings.Split(*frames, ",") {
+		ms, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil {
+			return fmt.Errorf("-frames %q: %v", *frames, err)
+		}
+		s := m2eSetup{name: fmt.Sprintf("%d ms frames", ms), frameMs: ms, jitterMinMs: def.JitterMinMs}
+		setups = append(setups, s)
 	}
-	listener := benchAudio{
-		newCapture:  func() hw.Capture { return bench.NewClickCapture(math.MaxInt32) }, // silence
-		newPlayback: func() hw.Playback { mu.Lock(); defer mu.Unlock(); ear = bench.NewClickPlayback(); return ear },
+	var results []m2eResult
+	for _, s := range setups {
+		r, err := runM2E(rm, s, time.Duration(*secs)*time.Second)
+		if err != nil {
+			return fmt.Errorf("%s: %w", s.name, err)
+		}
+		progress("mouth to ear, %s: %d clicks sent, %d heard, %d matched: %v ms", s.name, r.sent, r.heard, len(r.delays), r.delays)
+		results = append(results, r)
 	}
-	a, err := newBenchDaemon(rm, "mouth", sender, logger())
-	if err != nil {
-		return err
-	}
-	b, err := newBenchDaemon(rm, "ear", listener, logger())
-	if err != nil {
-		return err
-	}
-	if err := rpc(b, "joinVoIPChat", rm.joinParams("ear", "m2e", "voice")); err != nil {
-		return err
-	}
-	if err := rpc(a, "joinVoIPChat", rm.joinParams("mouth", "m2e", "voice")); err != nil {
-		return err
-	}
-	time.Sleep(time.Duration(*secs) * time.Second)
-	rpc(a, "exitVoIPChat", nil)
-	rpc(b, "exitVoIPChat", nil)
-	mu.Lock()
-	sent, heard := mouth.Sent(), ear.Heard()
-	mu.Unlock()
-	delays := bench.Millis(bench.MatchClicks(sent, heard, time.Second))
-	progress("mouth to ear: %d clicks sent, %d heard, %d matched: %v ms", len(sent), len(heard), len(delays), delays)
-
-	cfgJitterMin := float64(config.Default().Audio.JitterMinMs) // the daemons' setting
-	terms := []struct {
-		what string
-		ms   float64
-	}{
-		{"capture frame (a sample waits for its 20 ms frame to complete)", hw.FrameMillis},
-		{"Opus look-ahead (VOIP application, 48 kHz)", 6.5},
-		{"jitter buffer floor (audio.jitterMinMs)", cfgJitterMin},
-		{"playback period (one frame held by the device)", hw.FrameMillis},
-	}
-	var budget float64
-	fmt.Printf("### Mouth to ear\n\n")
-	fmt.Printf("Two daemons composed in one process as voipd composes them (daemon, package media's pipelines, room's\n")
-	fmt.Printf("WebRTC client) in a voice room on roomd over loopback, config.toml's defaults, for %d s. The sender's\n", *secs)
-	fmt.Printf("microphone is a click source (a 5 ms 1 kHz burst after silence, every %d frames), the listener's speaker\n", *every)
-	fmt.Printf("a detector (internal/bench/click.go); both keep a 20 ms device clock on the monotonic clock. %d clicks\n", len(sent))
-	fmt.Printf("sent, %d detected, %d matched to their click.\n\n", len(heard), len(delays))
-	fmt.Printf("| term | ms |\n| --- | --- |\n")
-	for _, t := range terms {
-		budget += t.ms
-		fmt.Printf("| %s | %.1f |\n", t.what, t.ms)
-	}
-	fmt.Printf("| **budget** (sum) | **%.1f** |\n", budget)
-	p50, p95 := bench.Median(delays), bench.Percentile(delays, 95)
-	fmt.Printf("| measured, p50 | %s |\n| measured, p95 | %s |\n", bench.Figure(p50, ""), bench.Figure(p95, ""))
-	fmt.Printf("| measured p50 − budget | %s |\n", bench.Figure(p50-budget, ""))
-	fmt.Printf("\nThe remainder is what the budget leaves out: the phase between the two device clocks (a decoded frame\n")
-	fmt.Printf("waits for the speaker's next 20 ms slot: 0–20 ms, fixed for a run, which is why p50 and p95 are close),\n")
-	fmt.Printf("loopback network and scheduling, any growth of the jitter buffer's target above its floor, and the\n")
-	fmt.Printf("detector's threshold (the onset is found a few samples into the burst).\n")
+	printM2E(setups, results, *secs)
 	return nil
+}
+
+func printM2E(setups []m2eSetup, results []m2eResult, secs int) {
+	fmt.Printf("### Mouth to ear\n\n")
+	fmt.Printf("Two voipd processes (bin/voipd) in a voice room on roomd over loopback, for %d s per configuration, each\n", secs)
+	fmt.Printf("sending to the other. Each one's microphone is hw/synth's click source (`audio.capture = \"click:PATH\"`:\n")
+	fmt.Printf("a 5 ms 1 kHz burst after silence, every 0.5 s) and its speaker the click detector (`audio.playback =\n")
+	fmt.Printf("\"detect:PATH\"`), both paced by a device clock at 48 kHz. A click is sent when its first sample enters the\n")
+	fmt.Printf("microphone (the start of its frame), and heard when its onset leaves the speaker (the device holds one\n")
+	fmt.Printf("period); both logged on CLOCK_MONOTONIC, shared by the processes. config.toml's defaults otherwise.\n\n")
+	head, sep := "| term |", "| --- |"
+	for _, s := range setups {
+		head += " " + s.name + " |"
+		sep += " --- |"
+	}
+	fmt.Println(head)
+	fmt.Println(sep)
+	row := func(what string, f func(s m2eSetup, r m2eResult) string) {
+		line := "| " + what + " |"
+		for i, s := range setups {
+			line += " " + f(s, results[i]) + " |"
+		}
+		fmt.Println(line)
+	}
+	ms := func(v float64) string { return strconv.FormatFloat(v, 'f', 1, 64) }
+	budget := func(s m2eSetup) float64 {
+		return float64(s.frameMs) + opusLookaheadMs + float64(s.jitterMinMs) + float64(s.frameMs)
+	}
+	row("capture frame (a sample waits for its frame to complete, audio.frameMs)", func(s m2eSetup, _ m2eResult) string { return ms(float64(s.frameMs)) })
+	row("Opus look-ahead (VOIP application, 48 kHz)", func(m2eSetup, m2eResult) string { return ms(opusLookaheadMs) })
+	row("jitter buffer floor (audio.jitterMinMs)", func(s m2eSetup, _ m2eResult) string { return ms(float64(s.jitterMinMs)) })
+	row("playback period (one frame held by the device)", func(s m2eSetup, _ m2eResult) string { return ms(float64(s.frameMs)) })
+	row("**budget** (sum)", func(s m2eSetup, _ m2eResult) string { return "**" + ms(budget(s)) + "**" })
+	row("measured, p50", func(_ m2eSetup, r m2eResult) string { return "**" + bench.Figure(bench.Median(r.delays), "") + "**" })
+	row("measured, p95", func(_ m2eSetup, r m2eResult) string { return bench.Figure(bench.Percentile(r.delays, 95), "") })
+	row("measured p50 − budget", func(s m2eSetup, r m2eResult) string { return bench.Figure(bench.Median(r.delays)-budget(s), "") })
+	row("clicks sent / heard / matched", func(_ m2eSetup, r m2eResult) string {
+		return fmt.Sprintf("%d / %d / %d", r.sent, r.heard, len(r.delays))
+	})
+	row("first sample → frame handed to voipd, p50 (part of the capture frame)", func(_ m2eSetup, r m2eResult) string {
+		return bench.Figure(bench.Median(r.delivery), "")
+	})
+	fmt.Printf("\nThe remainder is what the budget leaves out: the phase between the two device clocks (a packet waits\n")
+	fmt.Printf("for the receiver's next frame slot: 0 to one frame, fixed for a run), loopback network and scheduling,\n")
+	fmt.Printf("any growth of the jitter buffer's target above its floor, and the detector's threshold (the onset is found\n")
+	fmt.Printf("a few samples into the burst). The floor counts packets held when a talkspurt starts, the newest just\n")
+	fmt.Printf("arrived, so the jitter buffer itself holds the click for (floor − one frame) plus that phase.\n")
 }

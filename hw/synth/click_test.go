@@ -1,0 +1,136 @@
+package synth
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/voipd/voipd/hw"
+)
+
+func TestParseClickDetect(t *testing.T) {
+	for _, tt := range []struct {
+		id, click, detect string
+	}{
+		{"click:/tmp/a.log", "/tmp/a.log", ""},
+		{"detect:/tmp/b.log", "", "/tmp/b.log"},
+		{"click:", "", ""},
+		{"detect:", "", ""},
+		{"tone:440", "", ""},
+	} {
+		c, cok := ParseClick(tt.id)
+		d, dok := ParseDetect(tt.id)
+		if c != tt.click || cok != (tt.click != "") || d != tt.detect || dok != (tt.detect != "") {
+			t.Errorf("%q: ParseClick %q %v, ParseDetect %q %v", tt.id, c, cok, d, dok)
+		}
+	}
+}
+
+// readEvents returns the numbers logged after word, line by line.
+func readEvents(t *testing.T, path, word string) [][]int64 {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out [][]int64
+	for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+		f := strings.Fields(line)
+		if len(f) < 2 || f[0] != word {
+			t.Fatalf("%s: line %q", path, line)
+		}
+		var ns []int64
+		for _, s := range f[1:] {
+			v, err := strconv.ParseInt(s, 10, 64)
+			if err != nil {
+				t.Fatalf("%s: line %q: %v", path, line, err)
+			}
+			ns = append(ns, v)
+		}
+		out = append(out, ns)
+	}
+	return out
+}
+
+// TestClickSourceToDetector plays a click source straight into a click
+// detector, in 10 ms frames: every click is heard once, after it was sent,
+// at least one frame (the capture frame) plus one period (the speaker's)
+// later, and both logs are on the same clock.
+func TestClickSourceToDetector(t *testing.T) {
+	dir := t.TempDir()
+	src, err := NewClickSource(filepath.Join(dir, "clicks.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	det, err := NewClickDetector(filepath.Join(dir, "heard.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !src.Info().Synthetic || !det.Info().Synthetic || src.Info().ID != "click:"+filepath.Join(dir, "clicks.log") {
+		t.Fatalf("infos %+v %+v", src.Info(), det.Info())
+	}
+	frame := make([]int16, 480)
+	// Two clicks: at 0.5 s and 1 s of the source's clock.
+	for range 2*ClickEvery/len(frame) + 1 {
+		if err := src.Read(frame); err != nil {
+			t.Fatal(err)
+		}
+		if err := det.Write(frame); err != nil {
+			t.Fatal(err)
+		}
+	}
+	src.Close()
+	det.Close()
+	sent := readEvents(t, filepath.Join(dir, "clicks.log"), "click")
+	heard := readEvents(t, filepath.Join(dir, "heard.log"), "heard")
+	if len(sent) != 2 || len(heard) != 2 {
+		t.Fatalf("sent %v, heard %v: want 2 of each", sent, heard)
+	}
+	const frameNs = 10_000_000
+	for i := range sent {
+		captured, delivered, played := sent[i][0], sent[i][1], heard[i][0]
+		if delivered < captured+frameNs {
+			t.Errorf("click %d delivered %d ns after its first sample, before its frame was complete", i, delivered-captured)
+		}
+		if played < captured+2*frameNs {
+			t.Errorf("click %d heard %d ns after it was sent: less than a frame and a period", i, played-captured)
+		}
+	}
+	if d := sent[1][0] - sent[0][0]; d != int64(ClickEvery)*1e9/hw.SampleRate {
+		t.Errorf("clicks %d ns apart on the device clock, want 0.5 s", d)
+	}
+}
+
+func TestClickDevicesZeroAllocs(t *testing.T) {
+	dir := t.TempDir()
+	src, err := NewClickSource(filepath.Join(dir, "c"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	det, err := NewClickDetector(filepath.Join(dir, "h"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer det.Close()
+	frame := make([]int16, hw.FrameSamples)
+	src.next = 0 // a click in every frame: the logging path is measured too
+	det.det.Quiet = 1
+	if a := testing.AllocsPerRun(5, func() {
+		_ = src.Read(frame)
+		src.next = 0
+		_ = det.Write(frame)
+	}); a != 0 {
+		t.Errorf("%v allocs per frame", a)
+	}
+}
+
+func TestClickLogUnwritable(t *testing.T) {
+	_, err := NewClickSource(filepath.Join(t.TempDir(), "no", "such", "dir", "c.log"))
+	if !errors.Is(err, hw.ErrAbsent) {
+		t.Fatalf("click source in a missing directory: %v, want ErrAbsent", err)
+	}
+}
