@@ -1,8 +1,10 @@
 package bench
 
 import (
+	"errors"
 	"math"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -169,5 +171,48 @@ PASS
 	}
 	if r.Runs("BenchmarkBroken") != 0 || !math.IsNaN(r.Median("BenchmarkMissing")) {
 		t.Errorf("got %v", r)
+	}
+}
+
+func TestParseMemStats(t *testing.T) {
+	// The tail of /debug/pprof/allocs?debug=1 (Go 1.26), with a stack line
+	// that must not be taken for a counter.
+	prof := "heap profile: 3: 1024 [90: 4096] @ heap/1048576\n" +
+		"1: 512 [30: 2048] @ 0x1 0x2\n#\t0x4a1b2c\tmain.f+0x2c\t/x.go:10\n\n" +
+		"# runtime.MemStats\n# Alloc = 3502080\n# TotalAlloc = 48215040\n# Sys = 17515528\n" +
+		"# Mallocs = 402118\n# Frees = 390000\n# NumGC = 9\n# NumForcedGC = 0\n"
+	c, err := ParseMemStats([]byte(prof))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.HeapBytes != 48215040 || c.HeapObjects != 402118 || c.GCCycles != 9 {
+		t.Errorf("got %+v", c)
+	}
+	if _, err := ParseMemStats([]byte("# TotalAlloc = 1\n# NumGC = 2\n")); err == nil || !strings.Contains(err.Error(), "Mallocs") {
+		t.Errorf("a profile without Mallocs: %v", err)
+	}
+}
+
+func TestRateBetween(t *testing.T) {
+	a := Counters{Seconds: 10, HeapBytes: 1 << 20, HeapObjects: 1000, GCCycles: 3}
+	b := Counters{Seconds: 70, HeapBytes: 121 << 20, HeapObjects: 61000, GCCycles: 13}
+	r := RateBetween(a, b)
+	want := AllocRate{Seconds: 60, MiB: 120, MiBPerSecond: 2, ObjectsPerSecond: 1000, Cycles: 10, CyclesPerMin: 10}
+	if r != want {
+		t.Errorf("got %+v, want %+v", r, want)
+	}
+}
+
+func TestBuildAtWithoutHistory(t *testing.T) {
+	dir := t.TempDir()
+	if out, err := exec.Command("git", "init", "-q", dir).CombinedOutput(); err != nil {
+		t.Skipf("git: %v %s", err, out)
+	}
+	err := BuildAt(dir, "8a4ae71", "./cmd/voipd", filepath.Join(dir, "voipd"))
+	if !errors.Is(err, ErrNoHistory) {
+		t.Errorf("BuildAt in an empty repository: %v, want ErrNoHistory", err)
+	}
+	if _, _, err := Commit(t.TempDir(), "HEAD"); !errors.Is(err, ErrNoHistory) {
+		t.Errorf("Commit outside a repository: %v", err)
 	}
 }
