@@ -18,7 +18,8 @@
 #   BENCH_JOINS=50           joins per room type
 #   BENCH_FIRST_FRAMES=5     joins timed to Chromium's first decoded frame
 #   BENCH_CALL_SECONDS=30    measured window of each two-member call
-#   BENCH_GC_SECONDS=60      window of voipd's GC trace in its call
+#   BENCH_GC_SECONDS=60      window of voipd's heap allocation and GC figures in its call
+#   BENCH_BEFORE=8a4ae71     commit whose voipd makes the same call for the allocation ratio ("" skips)
 #   BENCH_M2E_SECONDS=20     mouth-to-ear call length (a click every 0.5 s)
 #   BENCH_CLIENT_CPU=0       the CPU the measured code runs on (taskset)
 #   BENCH_LOAD_CPU=1         the CPU roomd, the driver and Chromium's driver run on
@@ -90,7 +91,7 @@ section() { # section NAME ARGS...
 section startup startup -n "${BENCH_STARTS:-20}"
 section join join -n "${BENCH_JOINS:-50}" -first-frame "${BENCH_FIRST_FRAMES:-5}"
 chromium=true; [ "${BENCH_CHROMIUM:-1}" = 0 ] && chromium=false
-section call call -seconds "${BENCH_CALL_SECONDS:-30}" -gc-seconds "${BENCH_GC_SECONDS:-60}" -chromium="$chromium"
+section call call -seconds "${BENCH_CALL_SECONDS:-30}" -gc-seconds "${BENCH_GC_SECONDS:-60}" -before "${BENCH_BEFORE-8a4ae71}" -chromium="$chromium"
 section m2e m2e -seconds "${BENCH_M2E_SECONDS:-20}"
 
 # roomd vs Janus forwarding: its own engineer's section (hook).
@@ -157,8 +158,6 @@ fi
   echo
   echo "- Mouth to ear runs on synthetic devices (voipd's click source and detector, paced at 48 kHz): a sound"
   echo "  card's own buffering (its period count, a malgo device's ring) is not in the figure."
-  echo "- voipd's heap allocation comes from gctrace (whole MB per cycle), not runtime/metrics: voipd exposes no"
-  echo "  runtime metrics."
   echo "- Chromium is not measured on the join → result path (its join is not a control-socket request), nor on"
   echo "  mouth to ear: the join and mouth-to-ear figures have goals, not anchors."
   echo "- Every process measurement uses synthetic devices (tone, null speaker, pattern camera; Chromium's fake"

@@ -2,8 +2,8 @@
 // beyond `go test -bench`: readers of /proc (CPU time, RSS and PSS of a
 // process tree), parsers of the Go runtime's gctrace lines and of the
 // MemStats lines of net/http/pprof's profiles, a build of voipd at an
-// earlier commit (in a temporary git worktree), the click
-// source and detector of the mouth-to-ear measurement, and the statistics
+// earlier commit (in a temporary git worktree), the click source and
+// detector of the mouth-to-ear measurement, and the statistics
 // and markdown formatting of docs/BENCHMARKS.md (each figure beside its
 // anchor as a ratio, with the issue's goal and whether it is met).
 //

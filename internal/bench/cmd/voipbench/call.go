@@ -3,8 +3,13 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"math"
+	"net"
+	"net/http"
 	"os"
+	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/voipd/voipd/internal/bench"
@@ -64,13 +69,14 @@ func window(ms []*member, d time.Duration, frames func(i int) (float64, error)) 
 	return nil
 }
 
-// voipdCall runs two voipd processes in a video room and measures them;
-// gcFor is how long the gctrace window lasts (from the measured window's
-// start), at least the window itself.
-func voipdCall(rm *room, dir string, d, settle, gcFor time.Duration) ([]*member, []bench.GCSummary, error) {
+// voipdCall runs two voipd processes (bin/voipd) in a video room and
+// measures them; gcFor is how long the allocation window lasts (from the
+// measured window's start), at least the window itself.
+func voipdCall(rm *room, dir, bin string, d, settle, gcFor time.Duration) ([]*member, []allocWindow, error) {
 	var ms []*member
 	var ps []*proc
 	var cs []*ctl
+	var profs []string
 	defer func() {
 		for _, c := range cs {
 			c.close()
@@ -79,8 +85,18 @@ func voipdCall(rm *room, dir string, d, settle, gcFor time.Duration) ([]*member,
 			p.stop()
 		}
 	}()
+	// startVoipd runs *binDir/voipd: this call's binary for its starts.
+	defer func(old string) { *binDir = old }(*binDir)
+	*binDir = bin
 	for _, id := range []string{"bench-a", "bench-b"} {
-		p, err := startVoipd(dir, id, daemonConfig(dir+"/"+id, id, rm.ws, rm.secret), "GODEBUG=gctrace=1")
+		addr, err := freePort()
+		if err != nil {
+			return nil, nil, err
+		}
+		// debug.pprof serves runtime.MemStats (allocs?debug=1): the one
+		// reading of the allocation counters every voipd build has.
+		conf := daemonConfig(dir+"/"+id, id, rm.ws, rm.secret) + fmt.Sprintf("[debug]\npprof = %q\n", addr)
+		p, err := startVoipd(dir, id, conf, "GODEBUG=gctrace=1")
 		if err != nil {
 			return nil, nil, err
 		}
@@ -90,6 +106,7 @@ func voipdCall(rm *room, dir string, d, settle, gcFor time.Duration) ([]*member,
 			return nil, nil, err
 		}
 		cs = append(cs, c)
+		profs = append(profs, "http://"+addr+"/debug/pprof/allocs?debug=1")
 		ms = append(ms, &member{name: "voipd " + id, pid: p.cmd.Process.Pid})
 	}
 	time.Sleep(2 * time.Second) // idle, as a kiosk waits
@@ -111,26 +128,140 @@ func voipdCall(rm *room, dir string, d, settle, gcFor time.Duration) ([]*member,
 		}
 	}
 	time.Sleep(settle)
+	r0 := make([]counters, len(ps))
+	for i, p := range ps {
+		var err error
+		if r0[i], err = readCounters(cs[i], profs[i], p.started); err != nil {
+			return nil, nil, fmt.Errorf("%s: %w", ms[i].name, err)
+		}
+	}
 	t0 := time.Now()
 	if err := window(ms, d, func(i int) (float64, error) { return cs[i].inboundFrames("video") }); err != nil {
 		return nil, nil, err
 	}
 	if rest := gcFor - time.Since(t0); rest > 0 {
-		progress("the voipd call goes on %v for the GC window", rest.Round(time.Second))
+		progress("the voipd call goes on %v for the allocation window", rest.Round(time.Second))
 		time.Sleep(rest)
 	}
 	t1 := time.Now()
-	var gcs []bench.GCSummary
-	for _, p := range ps {
+	var ws []allocWindow
+	for i, p := range ps {
+		r1, err := readCounters(cs[i], profs[i], p.started)
+		if err != nil {
+			return nil, nil, fmt.Errorf("%s: %w", ms[i].name, err)
+		}
 		f, err := os.Open(p.stderr)
 		if err != nil {
 			return nil, nil, err
 		}
 		cycles := bench.ParseGCTrace(f)
 		f.Close()
-		gcs = append(gcs, bench.SummarizeGC(cycles, t0.Sub(p.started).Seconds(), t1.Sub(p.started).Seconds()))
+		w := r0[i].until(r1)
+		// A second reading at once: what one reading allocates in voipd
+		// (its JSON and the profile's text), which the window counted.
+		if r2, err := readCounters(cs[i], profs[i], p.started); err == nil {
+			w.readingKiB = (r2.memstats.HeapBytes - r1.memstats.HeapBytes) / 1024
+		}
+		w.gctrace = bench.SummarizeGC(cycles, t0.Sub(p.started).Seconds(), t1.Sub(p.started).Seconds())
+		ws = append(ws, w)
+		progress("%s: %.2f MiB/s, %.0f objects/s, %.1f GC cycles/min (MemStats); gctrace %.2f MiB/s, %d cycles", ms[i].name,
+			w.memstats.MiBPerSecond, w.memstats.ObjectsPerSecond, w.memstats.CyclesPerMin, w.gctrace.MBPerSecond, w.gctrace.Cycles)
 	}
-	return ms, gcs, nil
+	return ms, ws, nil
+}
+
+// counters are one voipd's allocation counters at one moment, by each
+// way the bench reads them, and its RTP packet counts (to rate its
+// allocation per packet).
+type counters struct {
+	metrics   *bench.Counters // status.runtime (runtime/metrics); nil for a voipd without it
+	memstats  bench.Counters  // runtime.MemStats through debug.pprof
+	packets   float64         // RTP packets sent and received, every stream
+	sentBytes float64
+}
+
+// allocWindow is one voipd's allocation over the window.
+type allocWindow struct {
+	metrics          *bench.AllocRate
+	memstats         bench.AllocRate
+	gctrace          bench.GCSummary // the estimate from GODEBUG=gctrace=1
+	packetsPerSecond float64
+	sentKbps         float64
+	readingKiB       float64 // what one reading of the counters allocates in voipd
+}
+
+func (a counters) until(b counters) allocWindow {
+	w := allocWindow{memstats: bench.RateBetween(a.memstats, b.memstats)}
+	if a.metrics != nil && b.metrics != nil {
+		r := bench.RateBetween(*a.metrics, *b.metrics)
+		w.metrics = &r
+	}
+	if s := w.memstats.Seconds; s > 0 {
+		w.packetsPerSecond = (b.packets - a.packets) / s
+		w.sentKbps = (b.sentBytes - a.sentBytes) * 8 / 1000 / s
+	}
+	return w
+}
+
+// readCounters reads status.runtime and getStats over the control socket,
+// then the MemStats lines of prof (the allocs profile at debug=1). Each
+// reading allocates in voipd (JSON, the profile's text): allocation the
+// window counts as the call's; the report says how much it is.
+func readCounters(c *ctl, prof string, started time.Time) (counters, error) {
+	var r counters
+	st, err := c.call("status", nil)
+	if err != nil {
+		return r, err
+	}
+	if rt, ok := st["runtime"].(map[string]any); ok {
+		f := func(k string) float64 { v, _ := rt[k].(float64); return v }
+		r.metrics = &bench.Counters{Seconds: f("uptimeSeconds"), HeapBytes: f("heapAllocBytes"),
+			HeapObjects: f("heapAllocObjects"), GCCycles: f("gcCycles")}
+	}
+	gs, err := c.call("getStats", nil)
+	if err != nil {
+		return r, err
+	}
+	for _, dir := range []string{"outbound", "inbound"} {
+		list, _ := gs[dir].([]any)
+		for _, e := range list {
+			m, _ := e.(map[string]any)
+			sent, _ := m["packetsSent"].(float64)
+			recv, _ := m["packetsReceived"].(float64)
+			bytes, _ := m["bytesSent"].(float64)
+			r.packets += sent + recv
+			r.sentBytes += bytes
+		}
+	}
+	resp, err := http.Get(prof)
+	if err != nil {
+		return r, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return r, err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return r, fmt.Errorf("%s: %s", prof, resp.Status)
+	}
+	if r.memstats, err = bench.ParseMemStats(b); err != nil {
+		return r, err
+	}
+	r.memstats.Seconds = time.Since(started).Seconds()
+	return r, nil
+}
+
+// freePort is a loopback address nothing listens on now (the voipd about
+// to start takes it; another process could in between, which fails that
+// start loudly rather than measuring the wrong thing).
+func freePort() (string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer ln.Close()
+	return ln.Addr().String(), nil
 }
 
 // chromiumCall runs the same call between two headless Chromium instances
@@ -194,4 +325,46 @@ func mean(ms []*member, f func(*member) float64) float64 {
 		s += f(m)
 	}
 	return s / float64(len(ms))
+}
+
+// before is the same voipd call made with voipd as built at an earlier
+// commit: what the call allocated before the allocation work.
+type before struct {
+	commit, subject string
+	ms              []*member
+	allocs          []allocWindow
+	missing         string // why there are no figures
+}
+
+// beforeCall builds voipd at rev in a temporary git worktree of the
+// checkout voipbench runs in and makes the same call with it. The config
+// is the one this build gets: the keys it uses (debug.pprof included) were
+// all there at the commit.
+func beforeCall(rm *room, dir, rev string, d, settle, gcFor time.Duration) before {
+	if rev == "" {
+		return before{missing: "not run (-before \"\")"}
+	}
+	short, subject, err := bench.Commit(".", rev)
+	if err != nil {
+		return before{missing: fmt.Sprintf("commit %s is not in this checkout's history (a shallow clone, or no .git), so there is no before call", rev)}
+	}
+	b := before{commit: short, subject: subject}
+	bin := filepath.Join(dir, "before-bin")
+	progress("building voipd at %s in a temporary git worktree", short)
+	if err := bench.BuildAt(".", rev, "./cmd/voipd", filepath.Join(bin, "voipd")); err != nil {
+		progress("%v", err)
+		b.missing = fmt.Sprintf("voipd did not build at %s: %s", short, firstLine(err.Error()))
+		return b
+	}
+	progress("the same call with voipd at %s", short)
+	if b.ms, b.allocs, err = voipdCall(rm, filepath.Join(dir, "before"), bin, d, settle, gcFor); err != nil {
+		progress("%v", err)
+		b.missing = fmt.Sprintf("the call with voipd at %s failed: %s", short, firstLine(err.Error()))
+	}
+	return b
+}
+
+func firstLine(s string) string {
+	l, _, _ := strings.Cut(s, "\n")
+	return l
 }

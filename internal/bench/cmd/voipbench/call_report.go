@@ -14,11 +14,13 @@ import (
 // cmdCall measures a two-member 640x480@30 video call with audio through
 // roomd on loopback: two voipd processes, then two headless Chromium
 // instances making the same call through the browser client; and voipd's
-// garbage collection over a longer window of its call (gctrace).
+// heap allocation and garbage collection over a longer window of its call,
+// beside the same call with voipd as built before its allocation work.
 func cmdCall(args []string) error {
 	fs := newFlags("call")
 	secs := fs.Int("seconds", 30, "measured window of each call")
-	gcSecs := fs.Int("gc-seconds", 60, "window of voipd's GC trace (from the measured window's start)")
+	gcSecs := fs.Int("gc-seconds", 60, "window of voipd's allocation and GC figures (from the measured window's start)")
+	before := fs.String("before", defaultBefore, "commit whose voipd makes the before call (built in a temporary git worktree); empty: none")
 	settle := fs.Duration("settle", 3*time.Second, "wait after media flows before measuring")
 	chromium := fs.Bool("chromium", true, "measure the Chromium call too")
 	fs.Parse(args)
@@ -34,10 +36,12 @@ func cmdCall(args []string) error {
 	}
 	defer os.RemoveAll(dir)
 
-	vs, gcs, err := voipdCall(rm, dir, d, *settle, time.Duration(*gcSecs)*time.Second)
+	gcFor := time.Duration(*gcSecs) * time.Second
+	vs, allocs, err := voipdCall(rm, dir, *binDir, d, *settle, gcFor)
 	if err != nil {
 		return fmt.Errorf("voipd call: %w", err)
 	}
+	old := beforeCall(rm, dir, *before, d, *settle, gcFor)
 	var cs []*member
 	if *chromium {
 		if cs, err = chromiumCall(rm, d, *settle); err != nil {
@@ -87,16 +91,15 @@ func cmdCall(args []string) error {
 			"video rates above show whether a pair was short of CPU).\n", *clientCPU, 2*mean(vs, cpu), 2*mean(cs, cpu))
 	}
 
-	fmt.Printf("\n### voipd's heap allocation and GC over a %d s video call\n\n", *gcSecs)
-	fmt.Printf("From GODEBUG=gctrace=1 on the two voipd processes of the call above, the cycles from the measured\n")
-	fmt.Printf("window's start for %d s. Allocation is estimated per cycle as the heap at its start less the previous\n", *gcSecs)
-	fmt.Printf("cycle's live heap (the runtime prints whole MB, so each cycle's term is within ±1 MB). No goal, no anchor.\n\n")
-	fmt.Printf("| process | GC cycles | cycles/min | heap allocated | allocation rate |\n| --- | --- | --- | --- | --- |\n")
-	for i, g := range gcs {
-		fmt.Printf("| %s | %d | %.1f | %.0f MB | %.2f MB/s |\n", vs[i].name, g.Cycles, g.CyclesPerMin, g.AllocatedMB, g.MBPerSecond)
-	}
+	allocReport(vs, allocs, old, *gcSecs, *before)
 	return nil
 }
+
+// defaultBefore is the last commit before voipd's allocation work with
+// video calls and this bench: its child 1766e7f brought the allocation-free
+// NACK responder (pion's allocated 4 times per packet and 15 per resend),
+// cfcd2fb roomd's forwarding through reused packets.
+const defaultBefore = "8a4ae71"
 
 func perProcess(ms []*member) string {
 	var parts []string
@@ -105,4 +108,81 @@ func perProcess(ms []*member) string {
 			float64(m.peak.RSSKiB)/1024, float64(m.peak.PSSKiB)/1024, m.fps))
 	}
 	return strings.Join(parts, "; ")
+}
+
+// allocReport is the section on voipd's heap allocation and GC over its
+// call: runtime/metrics for this build, and this build beside the before
+// build on the counters both can be read by.
+func allocReport(vs []*member, now []allocWindow, old before, secs int, rev string) {
+	fmt.Printf("\n### voipd's heap allocation and GC over a %d s video call\n\n", secs)
+	fmt.Printf("The two voipd processes of the call above, from the measured window's start for %d s: `status.runtime`\n", secs)
+	fmt.Printf("(runtime/metrics: /gc/heap/allocs:bytes, /gc/heap/allocs:objects, /gc/cycles/total:gc-cycles) read over\n")
+	fmt.Printf("the control socket at the window's start and end, rated over the process's own uptime between them.\n\n")
+	fmt.Printf("| process | heap allocated | allocation rate | objects allocated | GC cycles | GC cycles/min |\n| --- | --- | --- | --- | --- | --- |\n")
+	for i, w := range now {
+		if m := w.metrics; m != nil {
+			fmt.Printf("| %s | %.1f MiB | %.3f MiB/s | %.0f /s | %.0f | %.1f |\n", vs[i].name, m.MiB, m.MiBPerSecond, m.ObjectsPerSecond, m.Cycles, m.CyclesPerMin)
+		} else {
+			fmt.Printf("| %s | — | — | — | — | — (no status.runtime) |\n", vs[i].name)
+		}
+	}
+
+	fmt.Printf("\n#### Before the allocation work\n\n")
+	if old.missing != "" {
+		fmt.Printf("The same call with voipd as built at %s: %s.\n", rev, old.missing)
+		return
+	}
+	why := ""
+	if rev == defaultBefore {
+		why = ", the last commit before the allocation-free NACK responder (1766e7f) and roomd's reused packets (cfcd2fb)"
+	}
+	fmt.Printf("The same call, the same window and the same config with voipd built at %s%s, in a temporary git\n", old.commit, why)
+	fmt.Printf("worktree, through the same roomd (this build's, in the bench driver: roomd's allocation is not in these\n")
+	fmt.Printf("figures). That voipd has no `status.runtime`, so both builds are compared on the runtime's counters read\n")
+	fmt.Printf("the one way both builds have, unchanged: runtime.MemStats at the end of debug.pprof's allocs profile\n")
+	fmt.Printf("(`debug.pprof` on loopback in both configs). Its TotalAlloc and NumGC are the counters behind\n")
+	fmt.Printf("/gc/heap/allocs:bytes and /gc/cycles/total:gc-cycles; its Mallocs also counts each tiny (< 16 B)\n")
+	fmt.Printf("allocation, which /gc/heap/allocs:objects counts by block. GODEBUG=gctrace=1's estimate, for both\n")
+	fmt.Printf("builds, is the cross-check below. The ratio is this build ÷ the before build (lower is better). The\n")
+	fmt.Printf("before build also lacks the cap on its video bitrate (video.bitrate became a ceiling later), so it\n")
+	fmt.Printf("may send more packets (the sent column): the per-packet row compares the builds at their own rates.\n\n")
+	aname := "voipd at " + old.commit
+	var rows []bench.Row
+	for i, w := range now {
+		if i >= len(old.allocs) {
+			break
+		}
+		o := old.allocs[i]
+		perPacket := func(w allocWindow) float64 { return w.memstats.MiBPerSecond * (1 << 20) / w.packetsPerSecond }
+		rows = append(rows,
+			bench.Row{What: vs[i].name + ": allocation rate", Ours: w.memstats.MiBPerSecond, Anchor: o.memstats.MiBPerSecond, Unit: "MiB/s", AName: aname},
+			bench.Row{What: vs[i].name + ": heap allocations (Mallocs)", Ours: w.memstats.ObjectsPerSecond, Anchor: o.memstats.ObjectsPerSecond, Unit: "/s", AName: aname},
+			bench.Row{What: vs[i].name + ": GC cycles", Ours: w.memstats.CyclesPerMin, Anchor: o.memstats.CyclesPerMin, Unit: "/min", AName: aname},
+			bench.Row{What: vs[i].name + ": heap allocated per RTP packet sent or received", Ours: perPacket(w), Anchor: perPacket(o), Unit: "B", AName: aname},
+		)
+	}
+	fmt.Print(bench.Table(rows))
+	fmt.Printf("\n| process | build | sent | RTP packets/s | video in | heap allocated | GC cycles | gctrace estimate | gctrace cycles |\n")
+	fmt.Printf("| --- | --- | --- | --- | --- | --- | --- | --- | --- |\n")
+	line := func(m *member, build string, w allocWindow) {
+		fmt.Printf("| %s | %s | %.0f kbit/s | %.0f | %.1f fps | %.1f MiB | %.0f | %.2f MiB/s | %d |\n", m.name, build, w.sentKbps,
+			w.packetsPerSecond, m.fps, w.memstats.MiB, w.memstats.Cycles, w.gctrace.MBPerSecond, w.gctrace.Cycles)
+	}
+	for i := range now {
+		line(vs[i], "this", now[i])
+		if i < len(old.allocs) {
+			line(old.ms[i], old.commit, old.allocs[i])
+		}
+	}
+	fmt.Printf("\nVideo in is over the measured window above, the rest over the %d s window. gctrace's estimate is, per cycle,\n", secs)
+	fmt.Printf("the heap at its start less the previous cycle's live heap, in whole MB as the runtime prints them.\n")
+	var kib []string
+	for i, w := range now {
+		kib = append(kib, fmt.Sprintf("%s %.0f KiB", vs[i].name, w.readingKiB))
+	}
+	for i, w := range old.allocs {
+		kib = append(kib, fmt.Sprintf("%s at %s %.0f KiB", old.ms[i].name, old.commit, w.readingKiB))
+	}
+	fmt.Printf("The readings allocate in voipd too (status's and getStats' JSON, the profile's text), once in each window:\n")
+	fmt.Printf("one reading, measured by a second right after the window's, took %s.\n", strings.Join(kib, ", "))
 }
