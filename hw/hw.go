@@ -111,6 +111,18 @@ type Playback interface {
 	Close() error
 }
 
+// ReadyWaiter is implemented by playback devices that can wait until they
+// have room for the next frame without taking one. A writer that waits
+// first and then produces the frame (the mixer pulling from its jitter
+// buffers) hands the device audio one frame fresher than one that
+// produces it and then blocks in Write. Wrappers expose the device under
+// them with Unwrap() any.
+type ReadyWaiter interface {
+	// WaitReady blocks until a Write of samples would not block. After
+	// Close it returns an error wrapping ErrClosed.
+	WaitReady(samples int) error
+}
+
 // AudioSystem opens and lists audio devices of one configured backend.
 type AudioSystem interface {
 	// OpenCapture opens a microphone by id or name ("default" for the

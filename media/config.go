@@ -37,7 +37,7 @@ type RTPReader interface {
 const (
 	DefaultBitrate        = opus.DefaultBitrate        // 32 kbit/s
 	DefaultPacketLossPerc = opus.DefaultPacketLossPerc // 10 %
-	DefaultJitterMinMs    = 40
+	DefaultJitterMinMs    = 20
 	DefaultJitterMaxMs    = 200
 	// maxJitterMs bounds JitterMaxMs below what the jitter ring can hold.
 	maxJitterMs = (ringSize - 8) * frameMs
@@ -45,7 +45,7 @@ const (
 
 // AudioConfig tunes both pipelines. Every zero value means the default, so
 // AudioConfig{} is Opus at 32 kbit/s with in-band FEC and DTX on, tuned
-// for 10 % loss, and a jitter buffer adapting between 40 and 200 ms.
+// for 10 % loss, and a jitter buffer adapting between 20 and 200 ms.
 type AudioConfig struct {
 	Bitrate int // bit/s; 0 → DefaultBitrate
 	// DisableFEC turns off Opus in-band FEC (on by default, DESIGN.md §4).
@@ -59,7 +59,8 @@ type AudioConfig struct {
 	Complexity int
 	// JitterMinMs and JitterMaxMs bound the jitter buffer's target delay,
 	// which follows 4× the measured RFC 3550 interarrival jitter;
-	// 0 → 40 and 200 ms.
+	// 0 → 20 and 200 ms. The floor is one frame: on loopback or a LAN the
+	// measured jitter keeps the target there, and any jitter raises it.
 	JitterMinMs, JitterMaxMs int
 }
 

@@ -1,6 +1,9 @@
 package media
 
 import (
+	"cmp"
+	"math/rand/v2"
+	"slices"
 	"testing"
 	"time"
 
@@ -211,4 +214,55 @@ func TestJitterTargetAdapts(t *testing.T) {
 	if fixed.target != 3 {
 		t.Errorf("min = max = 60 ms: target %d frames, want 3", fixed.target)
 	}
+}
+
+// TestDefaultFloorUnderJitter: the default floor (one 20 ms frame) suits
+// loopback, and arrivals jittered by up to 40 ms raise the target (4×
+// the measured jitter) until nearly every packet plays in time again: the
+// low floor costs a network with jitter a few late packets at the start,
+// not a stream of them.
+func TestDefaultFloorUnderJitter(t *testing.T) {
+	cfg := AudioConfig{}.WithDefaults()
+	jb := newJitterBuffer(cfg.JitterMinMs, cfg.JitterMaxMs)
+	if jb.minFrames != 1 {
+		t.Fatalf("default floor %d frames, want 1", jb.minFrames)
+	}
+	rng := rand.New(rand.NewPCG(7, 7))
+	type event struct {
+		at   time.Duration
+		seq  int // -1: a pull
+		late bool
+	}
+	var evs []event
+	const n = 1000
+	for i := range n {
+		evs = append(evs, event{at: time.Duration(i)*20*time.Millisecond + time.Duration(rng.IntN(40))*time.Millisecond, seq: i})
+		evs = append(evs, event{at: time.Duration(i)*20*time.Millisecond + 7*time.Millisecond, seq: -1})
+	}
+	slices.SortStableFunc(evs, func(a, b event) int { return cmp.Compare(a.at, b.at) })
+	var dst, fec [slotBytes]byte
+	var lateFirst, lateLast uint64
+	for _, e := range evs {
+		if e.seq < 0 {
+			jb.pull(dst[:], fec[:])
+			continue
+		}
+		p := &rtp.Packet{Header: rtp.Header{SequenceNumber: uint16(e.seq), SSRC: 1, Timestamp: uint32(e.seq) * 960}, Payload: []byte{1}}
+		before := jb.late
+		jb.push(p, e.at, noLevel)
+		if jb.late > before {
+			if e.seq < n/2 {
+				lateFirst++
+			} else {
+				lateLast++
+			}
+		}
+	}
+	if got := jb.target * frameMs; got < 40 {
+		t.Errorf("target %d ms under ±20 ms of jitter (J %.1f ms), want it raised above the floor", got, jb.jitterMs())
+	}
+	if lateLast > n/2/100 {
+		t.Errorf("%d of the last %d packets late (%d of the first): the target did not follow the jitter", lateLast, n/2, lateFirst)
+	}
+	t.Logf("late: %d in the first half, %d in the second; target %d ms, jitter %.1f ms", lateFirst, lateLast, jb.target*frameMs, jb.jitterMs())
 }

@@ -3,11 +3,15 @@ package media
 import (
 	"context"
 	"errors"
+	"slices"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/pion/rtp"
+
 	"github.com/voipd/voipd/codec/dsp"
+	"github.com/voipd/voipd/codec/opus"
 	"github.com/voipd/voipd/hw"
 )
 
@@ -268,5 +272,84 @@ func TestPlaybackFailureEndsRun(t *testing.T) {
 	p.fail.Store(&lost)
 	if err := recv.Run(ctx); !errors.Is(err, hw.ErrUnavailable) {
 		t.Fatalf("Run = %v, want the playback's ErrUnavailable", err)
+	}
+}
+
+// slotPlayback is a speaker that says when its slot comes (hw.ReadyWaiter),
+// under a wrapper as the daemon's volume wraps it. onWait runs inside the
+// k-th WaitReady (1-based): a packet arriving while the mixer waits.
+type slotPlayback struct {
+	waits, writes int
+	onWait        func(k int)
+	frames        [][]int16
+}
+
+func (p *slotPlayback) WaitReady(n int) error {
+	p.waits++
+	if p.waits != p.writes+1 {
+		return errors.New("WaitReady twice without a Write")
+	}
+	p.onWait(p.waits)
+	return nil
+}
+
+func (p *slotPlayback) Write(frame []int16) error {
+	p.writes++
+	p.frames = append(p.frames, slices.Clone(frame))
+	if p.writes == 4 {
+		return &hw.DeviceError{Op: "write", Device: "slot", Kind: hw.ErrClosed}
+	}
+	return nil
+}
+
+func (p *slotPlayback) Info() hw.DeviceInfo { return hw.DeviceInfo{ID: "slot"} }
+func (p *slotPlayback) Close() error        { return nil }
+
+type wrapped struct{ hw.Playback }
+
+func (w wrapped) Unwrap() any { return w.Playback }
+
+// TestMixWaitsForTheSlot: with a device that can say when its slot comes,
+// the mixer pulls after the wait, so a packet that arrived during it is in
+// the frame written right after, not one frame later.
+func TestMixWaitsForTheSlot(t *testing.T) {
+	enc, err := opus.NewEncoder(opus.EncoderParams{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pcm := make([]int16, hw.FrameSamples)
+	dsp.Sine(pcm, 440, hw.SampleRate, 8000, 0)
+	payload := make([]byte, opus.MaxPacketBytes)
+	n, err := enc.Encode(payload, pcm)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pkt := rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: 111, SequenceNumber: 1, Timestamp: 960, SSRC: 5}, Payload: payload[:n]}
+	raw, err := pkt.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dev := &slotPlayback{}
+	recv, err := NewAudioReceiver(wrapped{dev}, AudioConfig{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := newRTPPipe(1, 0, 0) // never written: the test files the packet itself
+	defer src.Close()
+	recv.AddMember("door", src, 0)
+	m := (*recv.members.Load())[0]
+	dev.onWait = func(k int) {
+		if k == 3 {
+			m.receive(raw, 60*time.Millisecond)
+		}
+	}
+	if err := recv.Run(context.Background()); !errors.Is(err, hw.ErrClosed) {
+		t.Fatalf("Run = %v", err)
+	}
+	for i, f := range dev.frames {
+		loud := dsp.LevelLinear(f) > 0.01
+		if loud != (i == 2) {
+			t.Errorf("frame %d level %.3f: want only frame 2 (written right after the packet came) to carry it", i, dsp.LevelLinear(f))
+		}
 	}
 }

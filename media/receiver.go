@@ -39,6 +39,7 @@ type InboundStats struct {
 // AudioReceiver mixes every member's audio into one playback stream.
 type AudioReceiver struct {
 	p     hw.Playback
+	ready hw.ReadyWaiter // p's, or the device's under p's wrappers; nil if none
 	cfg   AudioConfig
 	log   *slog.Logger
 	epoch time.Time
@@ -60,7 +61,7 @@ func NewAudioReceiver(p hw.Playback, cfg AudioConfig, log *slog.Logger) (*AudioR
 	if log == nil {
 		log = slog.Default()
 	}
-	r := &AudioReceiver{p: p, cfg: cfg.WithDefaults(), log: log, epoch: time.Now()}
+	r := &AudioReceiver{p: p, ready: readyWaiter(p), cfg: cfg.WithDefaults(), log: log, epoch: time.Now()}
 	r.members.Store(&[]*inbound{})
 	return r, nil
 }
@@ -114,15 +115,46 @@ func (r *AudioReceiver) SetMuted(muted bool) { r.muted.Store(muted) }
 // each member's next frame, sums them with saturation and plays the mix.
 // It returns nil when ctx ends, and the playback's error (wrapping its hw
 // kind) when the device fails.
+//
+// When the device can say it is ready without taking a frame
+// (hw.ReadyWaiter), the loop waits for that first and mixes after, so each
+// frame is pulled from the jitter buffers just before the device takes it
+// rather than one frame ahead: a packet that arrived during the wait is
+// played in this frame, not the next.
 func (r *AudioReceiver) Run(ctx context.Context) error {
 	for !ctxDone(ctx) {
+		if r.ready != nil {
+			if err := r.ready.WaitReady(len(r.out)); err != nil {
+				return r.playbackError(ctx, err)
+			}
+		}
 		r.mixOnce()
 		if err := r.p.Write(r.out[:]); err != nil {
-			if ctxDone(ctx) {
-				return nil
-			}
-			return fmt.Errorf("media: playback %q: %w", r.p.Info().ID, err)
+			return r.playbackError(ctx, err)
 		}
+	}
+	return nil
+}
+
+func (r *AudioReceiver) playbackError(ctx context.Context, err error) error {
+	if ctxDone(ctx) {
+		return nil
+	}
+	return fmt.Errorf("media: playback %q: %w", r.p.Info().ID, err)
+}
+
+// readyWaiter finds the hw.ReadyWaiter of p or of a device p wraps (the
+// daemon's volume wrapper has Unwrap() any).
+func readyWaiter(p any) hw.ReadyWaiter {
+	for range 8 { // wrappers are shallow; a bound keeps a cycle from looping
+		if w, ok := p.(hw.ReadyWaiter); ok {
+			return w
+		}
+		u, ok := p.(interface{ Unwrap() any })
+		if !ok {
+			return nil
+		}
+		p = u.Unwrap()
 	}
 	return nil
 }

@@ -167,7 +167,7 @@ func Default() *Config {
 		Embedded: Embedded{Listen: "127.0.0.1:8089", MaxMembers: 10},
 		Control:  Control{Socket: "/run/voipd/control.sock", MaxClients: 16},
 		Scopes:   Scopes{Record: []string{"*"}, Camera: []string{"*"}},
-		Audio:    Audio{Backend: "auto", Capture: "default", Playback: "default", JitterMinMs: 40, JitterMaxMs: 200},
+		Audio:    Audio{Backend: "auto", Capture: "default", Playback: "default", JitterMinMs: 20, JitterMaxMs: 200},
 		Opus:     Opus{Bitrate: 32000, FEC: true, DTX: true, PacketLossPerc: 10, Complexity: 9},
 		Video:    Video{Camera: "default", Width: 640, Height: 480, FPS: 30, Bitrate: 800000, CPUUsed: -6, Threads: 1},
 		Display:  Display{Listen: "127.0.0.1:8090"},

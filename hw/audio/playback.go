@@ -88,6 +88,29 @@ func (p *playback) Write(frame []int16) error {
 	}
 }
 
+// WaitReady blocks until the ring has room for samples, so the next Write
+// of that many does not block and the writer can produce the frame as late
+// as possible.
+func (p *playback) WaitReady(samples int) error {
+	for {
+		select {
+		case <-p.done:
+			return &hw.DeviceError{Op: "wait", Device: p.info.ID, Kind: hw.ErrClosed}
+		default:
+		}
+		if p.ring.room() >= samples {
+			return nil
+		}
+		if p.stopped.Load() {
+			return stoppedError("wait", p.info.ID, p.done)
+		}
+		select {
+		case <-p.space:
+		case <-p.done:
+		}
+	}
+}
+
 // Info describes the device.
 func (p *playback) Info() hw.DeviceInfo { return p.info }
 

@@ -106,6 +106,13 @@ func (g *ring) copyOut(dst []int16) {
 	}
 }
 
+// room returns the number of samples that fit.
+func (g *ring) room() int {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return len(g.buf) - int(g.w-g.r)
+}
+
 // buffered returns the number of samples waiting.
 func (g *ring) buffered() int {
 	g.mu.Lock()

@@ -209,4 +209,5 @@ var (
 	_ hw.DropCounter = (*capture)(nil)
 	_ hw.Playback    = (*playback)(nil)
 	_ hw.DropCounter = (*playback)(nil)
+	_ hw.ReadyWaiter = (*playback)(nil)
 )

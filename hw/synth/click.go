@@ -231,7 +231,7 @@ func (d *ClickDetector) Write(frame []int16) error {
 	if err := checkLen("write", d.info.ID, len(frame)); err != nil {
 		return err
 	}
-	due, _, err := d.p.wait("write", d.info.ID, len(frame))
+	due, err := d.slot(len(frame))
 	if err != nil {
 		return err
 	}
@@ -256,4 +256,5 @@ var (
 	_ hw.DropCounter = (*ClickSource)(nil)
 	_ hw.Playback    = (*ClickDetector)(nil)
 	_ hw.DropCounter = (*ClickDetector)(nil)
+	_ hw.ReadyWaiter = (*ClickDetector)(nil)
 )

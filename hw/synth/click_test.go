@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/voipd/voipd/hw"
 )
@@ -86,8 +87,10 @@ func TestClickSourceToDetector(t *testing.T) {
 	det.Close()
 	sent := readEvents(t, filepath.Join(dir, "clicks.log"), "click")
 	heard := readEvents(t, filepath.Join(dir, "heard.log"), "heard")
-	if len(sent) != 2 || len(heard) != 2 {
-		t.Fatalf("sent %v, heard %v: want 2 of each", sent, heard)
+	// Two clicks, or more if the reader was late and frames were skipped
+	// (the source's clock runs on); every one sent is heard.
+	if len(sent) < 2 || len(heard) != len(sent) {
+		t.Fatalf("sent %v, heard %v: want as many heard as sent, at least 2", sent, heard)
 	}
 	const frameNs = 10_000_000
 	for i := range sent {
@@ -99,8 +102,8 @@ func TestClickSourceToDetector(t *testing.T) {
 			t.Errorf("click %d heard %d ns after it was sent: less than a frame and a period", i, played-captured)
 		}
 	}
-	if d := sent[1][0] - sent[0][0]; d != int64(ClickEvery)*1e9/hw.SampleRate {
-		t.Errorf("clicks %d ns apart on the device clock, want 0.5 s", d)
+	if d := sent[1][0] - sent[0][0]; d%(10_000_000) != 0 || d < int64(ClickEvery)*1e9/hw.SampleRate {
+		t.Errorf("clicks %d ns apart on the device clock, want 0.5 s (or whole frames more, after a skip)", d)
 	}
 }
 
@@ -132,5 +135,33 @@ func TestClickLogUnwritable(t *testing.T) {
 	_, err := NewClickSource(filepath.Join(t.TempDir(), "no", "such", "dir", "c.log"))
 	if !errors.Is(err, hw.ErrAbsent) {
 		t.Fatalf("click source in a missing directory: %v, want ErrAbsent", err)
+	}
+}
+
+// TestSinkWaitReady: WaitReady takes the slot the next Write uses, so a
+// writer that waits, then produces, then writes keeps the device pace
+// without waiting twice per frame.
+func TestSinkWaitReady(t *testing.T) {
+	s := NewSink().(*Sink)
+	defer s.Close()
+	frame := make([]int16, hw.FrameSamples)
+	const n = 10
+	var before uint64
+	for range n {
+		before = uint64(time.Since(s.p.start) / framePeriod)
+		if err := s.WaitReady(len(frame)); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Write(frame); err != nil {
+			t.Fatal(err)
+		}
+	}
+	after := uint64(time.Since(s.p.start) / framePeriod)
+	if got := s.Frames() + s.Dropped(); s.Frames() != n || got > after || got < before {
+		t.Fatalf("%d (wait, write) pairs: %d frames + %d underruns; %d..%d periods elapsed", n, s.Frames(), s.Dropped(), before, after)
+	}
+	s.Close()
+	if err := s.WaitReady(len(frame)); !errors.Is(err, hw.ErrClosed) {
+		t.Fatalf("WaitReady after Close: %v", err)
 	}
 }

@@ -2,6 +2,7 @@ package synth
 
 import (
 	"sync"
+	"time"
 
 	"github.com/voipd/voipd/hw"
 )
@@ -12,6 +13,11 @@ import (
 type Sink struct {
 	p    *pacer
 	info hw.DeviceInfo
+	// A slot WaitReady waited for, which the next Write of readyN
+	// samples takes (the writer's goroutine only).
+	ready    bool
+	readyN   int
+	readyDue time.Time
 }
 
 // NewSink returns a playback device that accepts frames at the sample rate and
@@ -29,8 +35,41 @@ func (s *Sink) Write(frame []int16) error {
 	if err := checkLen("write", s.info.ID, len(frame)); err != nil {
 		return err
 	}
-	_, _, err := s.p.wait("write", s.info.ID, len(frame))
+	_, err := s.slot(len(frame))
 	return err
+}
+
+// WaitReady blocks until the device's slot for the next frame of samples
+// comes up; the next Write of that many samples takes the slot at once.
+func (s *Sink) WaitReady(samples int) error {
+	if err := checkLen("wait", s.info.ID, samples); err != nil {
+		return err
+	}
+	if s.ready && s.readyN == samples {
+		return nil
+	}
+	due, _, err := s.p.wait("wait", s.info.ID, samples)
+	if err != nil {
+		return err
+	}
+	s.ready, s.readyN, s.readyDue = true, samples, due
+	return nil
+}
+
+// slot waits for the slot of a frame of n samples (unless WaitReady did)
+// and returns when it was due on the device clock.
+func (s *Sink) slot(n int) (time.Time, error) {
+	if s.ready && s.readyN == n {
+		s.ready = false
+		select {
+		case <-s.p.done:
+			return time.Time{}, &hw.DeviceError{Op: "write", Device: s.info.ID, Kind: hw.ErrClosed}
+		default:
+			return s.readyDue, nil
+		}
+	}
+	due, _, err := s.p.wait("write", s.info.ID, n)
+	return due, err
 }
 
 // Info describes the sink; Synthetic is true.
@@ -102,4 +141,5 @@ var (
 	_ hw.Playback    = (*Sink)(nil)
 	_ hw.DropCounter = (*Sink)(nil)
 	_ hw.Playback    = (*Recorder)(nil)
+	_ hw.ReadyWaiter = (*Sink)(nil)
 )
