@@ -61,6 +61,9 @@ type VideoInboundStats struct {
 	PacketsReceived uint64 `json:"packetsReceived"`
 	BytesReceived   uint64 `json:"bytesReceived"`
 	PacketsLost     int64  `json:"packetsLost"`
+	FramesReceived  uint64 `json:"framesReceived"` // complete frames reassembled
+	// FramesDecoded stays 0 in voipd: nothing in the daemon looks at a
+	// member's pictures (the screen's browser decodes the RTP itself).
 	FramesDecoded   uint64 `json:"framesDecoded"`
 	KeyFramesDecode uint64 `json:"keyFramesDecoded"`
 	FramesDropped   uint64 `json:"framesDropped"`

@@ -108,6 +108,20 @@ func TestVideoReceivePathDoesNotAllocate(t *testing.T) {
 	if decoded < 50 {
 		t.Fatalf("%d frames decoded of 60", decoded)
 	}
+	// Without onFrame there is no decoder: reassembly and the keyframe
+	// header read allocate nothing either.
+	nd := NewVideoReceiver("door", nil, nil, nil)
+	for _, d := range dgrams[:warm] {
+		nd.receive(d)
+	}
+	i = warm
+	allocs = testing.AllocsPerRun(len(dgrams)-warm-1, func() {
+		nd.receive(dgrams[i])
+		i++
+	})
+	if st := nd.Stats(); allocs != 0 || st.FramesReceived < 50 || st.FramesDecoded != 0 || st.Width != testW {
+		t.Fatalf("without a decoder: %.2f allocations per packet, stats %+v", allocs, st)
+	}
 }
 
 // The send path at the sizes voipd is configured for, from a YUYV camera

@@ -24,22 +24,24 @@ const keyframeRetry = 300 * time.Millisecond
 // VideoInboundStats is one member's video receive statistics
 // (webrtc-stats' inbound-rtp for video).
 type VideoInboundStats struct {
-	Member           string
-	PacketsReceived  uint64
-	BytesReceived    uint64 // payload bytes
-	PacketsLost      uint64 // sequence gaps (a late packet counts as lost)
-	FramesDecoded    uint64
+	Member          string
+	PacketsReceived uint64
+	BytesReceived   uint64 // payload bytes
+	PacketsLost     uint64 // sequence gaps (a late packet counts as lost)
+	// FramesReceived: complete frames reassembled, decoded or not.
+	FramesReceived   uint64
+	FramesDecoded    uint64 // 0 when nothing uses the pictures (see NewVideoReceiver)
 	KeyFramesDecoded uint64
 	// FramesDropped: damaged, undecodable, or waiting for a keyframe.
 	FramesDropped uint64
-	Width, Height int // of the last decoded frame
+	Width, Height int // of the last keyframe (from its header when not decoding)
 	// Beyond webrtc-stats (its pliCount), for diagnosis.
 	KeyframeRequests uint64
 	PacketsMalformed uint64
 }
 
-// VideoReceiver reads one member's VP8 RTP, reassembles and decodes the
-// frames, and hands each picture to onFrame.
+// VideoReceiver reads one member's VP8 RTP, reassembles the frames, and
+// decodes them for onFrame when there is one.
 type VideoReceiver struct {
 	member  string
 	src     RTPReader
@@ -48,14 +50,15 @@ type VideoReceiver struct {
 	askKey  atomic.Pointer[func()]
 
 	asm     *vp8rtp.Assembler
-	dec     *vp8.Decoder // created by Run
+	dec     *vp8.Decoder // created by Run when onFrame is set
 	pkt     rtp.Packet
 	buf     [1500]byte // one datagram; pion's TrackRemote reads one packet per call
 	lastAsk time.Time
 
 	packets, bytes, lost, malformed atomic.Uint64
 	asmMalformed, asmDropped        atomic.Uint64 // the Assembler's counters, mirrored for Stats
-	decoded, keyDecoded, dropped    atomic.Uint64
+	received, decoded, keyDecoded   atomic.Uint64
+	dropped                         atomic.Uint64
 	requests                        atomic.Uint64
 	width, height                   atomic.Int32
 }
@@ -63,7 +66,12 @@ type VideoReceiver struct {
 // NewVideoReceiver prepares to receive member's video from src. onFrame is
 // called on Run's goroutine with each decoded picture, a view of the
 // decoder's buffer valid only during the call (copy it with yuv.Copy to
-// keep it). log may be nil (slog.Default).
+// keep it). With onFrame nil nothing would look at the pictures (voipd's
+// screen is a browser that decodes the RTP itself), so no decoder is made:
+// frames are reassembled, counted and checked for loss as before, which is
+// what keyframe requests need, and the size is read from each keyframe's
+// header. That saves libvpx's decode (a tenth of a video call's CPU) and
+// its frame buffers. log may be nil (slog.Default).
 func NewVideoReceiver(member string, src RTPReader, log *slog.Logger, onFrame func(member string, img yuv.I420, keyframe bool)) *VideoReceiver {
 	if log == nil {
 		log = slog.Default()
@@ -85,6 +93,7 @@ func (r *VideoReceiver) Stats() VideoInboundStats {
 		PacketsReceived:  r.packets.Load(),
 		BytesReceived:    r.bytes.Load(),
 		PacketsLost:      r.lost.Load(),
+		FramesReceived:   r.received.Load(),
 		FramesDecoded:    r.decoded.Load(),
 		KeyFramesDecoded: r.keyDecoded.Load(),
 		FramesDropped:    r.dropped.Load() + r.asmDropped.Load(),
@@ -95,16 +104,18 @@ func (r *VideoReceiver) Stats() VideoInboundStats {
 	}
 }
 
-// Run reads and decodes until src's Read fails: io.EOF (the track ended)
-// returns nil, anything else that error. ctx is checked between packets;
-// to stop a Run blocked in Read, close the track.
+// Run reads (and decodes, for onFrame) until src's Read fails: io.EOF (the
+// track ended) returns nil, anything else that error. ctx is checked
+// between packets; to stop a Run blocked in Read, close the track.
 func (r *VideoReceiver) Run(ctx context.Context) error {
-	dec, err := vp8.NewDecoder()
-	if err != nil {
-		return fmt.Errorf("media: %w", err)
+	if r.onFrame != nil {
+		dec, err := vp8.NewDecoder()
+		if err != nil {
+			return fmt.Errorf("media: %w", err)
+		}
+		r.dec = dec
+		defer dec.Close()
 	}
-	r.dec = dec
-	defer dec.Close()
 	for !ctxDone(ctx) {
 		n, _, err := r.src.Read(r.buf[:])
 		if err != nil {
@@ -128,7 +139,15 @@ func (r *VideoReceiver) receive(b []byte) {
 	r.bytes.Add(uint64(len(r.pkt.Payload)))
 	f, ok := r.asm.Push(&r.pkt)
 	if ok {
-		r.decode(f)
+		r.received.Add(1)
+		if r.dec != nil {
+			r.decode(f)
+		} else if f.Keyframe {
+			if w, h, ok := vp8.KeyframeSize(f.Data); ok {
+				r.width.Store(int32(w))
+				r.height.Store(int32(h))
+			}
+		}
 	}
 	st := r.asm.Stats()
 	r.lost.Store(st.PacketsLost)

@@ -45,6 +45,12 @@ type videoRig struct {
 }
 
 func newVideoRig(t *testing.T, cam *fakeCamera, seed uint64, reorder float64, drop ...uint64) *videoRig {
+	return newVideoRigDecoding(t, true, cam, seed, reorder, drop...)
+}
+
+// newVideoRigDecoding is newVideoRig whose receiver has no onFrame (so no
+// decoder) when decode is false, as in voipd.
+func newVideoRigDecoding(t *testing.T, decode bool, cam *fakeCamera, seed uint64, reorder float64, drop ...uint64) *videoRig {
 	r := &videoRig{t: t, cam: cam, pipe: newRTPPipe(seed, 0, reorder), drop: map[uint64]bool{}}
 	for _, n := range drop {
 		r.drop[n] = true
@@ -54,7 +60,11 @@ func newVideoRig(t *testing.T, cam *fakeCamera, seed uint64, reorder float64, dr
 		t.Fatal(err)
 	}
 	r.snd = snd
-	r.rcv = NewVideoReceiver("door", r.pipe, nil, r.onFrame)
+	onFrame := r.onFrame
+	if !decode {
+		onFrame = nil
+	}
+	r.rcv = NewVideoReceiver("door", r.pipe, nil, onFrame)
 	r.rcv.OnKeyframeNeeded(snd.RequestKeyframe)
 	ctx, cancel := context.WithCancel(context.Background())
 	r.cancel = cancel
@@ -176,6 +186,31 @@ func TestVideoLossAsksForKeyframeAndRecovers(t *testing.T) {
 		t.Fatalf("after recovery PSNR %.1f dB, want ≥ %d", last, minVideoPSNR)
 	}
 	t.Logf("receiver %+v", st)
+}
+
+// TestVideoWithoutDecoderCountsAndRecovers: with nothing to hand pictures
+// to, the receiver decodes nothing, yet counts complete frames, reads the
+// size from keyframes, and still asks for a keyframe after a loss (the
+// sender answers with one).
+func TestVideoWithoutDecoderCountsAndRecovers(t *testing.T) {
+	cam := newFakeCamera(t, hw.FormatYUYV, testW, testH, true)
+	cam.still = true
+	r := newVideoRigDecoding(t, false, cam, 7, 0.02, 15)
+	waitFor(t, "a lost packet, a second keyframe, 40 frames", func() bool {
+		st, out := r.rcv.Stats(), r.snd.Stats()
+		return st.PacketsLost >= 1 && out.KeyFramesEncoded >= 2 && st.FramesReceived >= 40
+	})
+	r.stop()
+	st := r.rcv.Stats()
+	if r.rcv.dec != nil || st.FramesDecoded != 0 || st.KeyFramesDecoded != 0 {
+		t.Fatalf("decoded without a consumer: %+v", st)
+	}
+	if st.KeyframeRequests == 0 || st.FramesDropped == 0 || st.Width != testW || st.Height != testH {
+		t.Fatalf("receiver %+v: want keyframe requests, dropped frames, the size %dx%d", st, testW, testH)
+	}
+	if psnr, _ := r.frames(); len(psnr) != 0 {
+		t.Fatalf("%d pictures handed over with no onFrame", len(psnr))
+	}
 }
 
 func TestVideoRequestKeyframe(t *testing.T) {

@@ -89,7 +89,7 @@ func TestBrowserVideoAndLocalDisplay(t *testing.T) {
 func videoInboundOK(t *testing.T, n *node, member string) bool {
 	stats := n.ctl.mustOK("getStats", nil)
 	for _, x := range stats["inbound"].([]any) {
-		if m := x.(map[string]any); m["kind"] == "video" && m["member"] == member && m["framesDecoded"].(float64) > 0 {
+		if m := x.(map[string]any); m["kind"] == "video" && m["member"] == member && m["framesReceived"].(float64) > 0 {
 			return true
 		}
 	}

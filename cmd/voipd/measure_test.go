@@ -80,6 +80,12 @@ camera = "pattern:%s"
 	if roomType == "video" && !videoInboundOK(t, &node{ctl: ctls[1]}, "m-a") {
 		t.Fatalf("the measured video call carried no video: %v", stats)
 	}
+	for _, x := range in {
+		// voipd hands members' pictures to nobody, so it decodes none.
+		if m := x.(map[string]any); m["kind"] == "video" && (m["framesDecoded"].(float64) != 0 || m["frameWidth"].(float64) != 640) {
+			t.Fatalf("voipd's inbound video: %v, want framesDecoded 0 and the size from keyframes", m)
+		}
+	}
 	for _, p := range procs {
 		p.term(10 * time.Second)
 	}

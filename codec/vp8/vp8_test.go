@@ -119,3 +119,37 @@ func TestDecodeIsAViewWithoutAllocation(t *testing.T) {
 		t.Fatalf("%.1f allocations per decode, want 0", allocs)
 	}
 }
+
+// TestKeyframeSize: the size read from a keyframe's header is the encoded
+// size (odd sizes too); interframes and short or foreign data say no.
+func TestKeyframeSize(t *testing.T) {
+	for _, sz := range [][2]int{{640, 480}, {321, 179}} {
+		w, h := sz[0], sz[1]
+		enc, err := vp8.NewEncoder(vp8.EncoderParams{Width: w, Height: h})
+		if err != nil {
+			t.Fatal(err)
+		}
+		img := yuv.NewI420(w, h)
+		buf := make([]byte, vp8.MaxFrameBytes(w, h))
+		for i := range 3 {
+			codectest.Pattern(img, i)
+			n, key, err := enc.Encode(buf, img, int64(i)*3000, false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			gw, gh, ok := vp8.KeyframeSize(buf[:n])
+			if key && (!ok || gw != w || gh != h) {
+				t.Errorf("keyframe %d of %dx%d reads as %dx%d ok=%v", i, w, h, gw, gh, ok)
+			}
+			if !key && ok {
+				t.Errorf("interframe %d read as a keyframe of %dx%d", i, gw, gh)
+			}
+		}
+		enc.Close()
+	}
+	for _, b := range [][]byte{nil, {0x10, 0, 0, 0x9d, 0x01, 0x2a, 0x80}, {0x10, 0, 0, 0x9d, 0x01, 0x2b, 0x80, 2, 0xe0, 1}} {
+		if _, _, ok := vp8.KeyframeSize(b); ok {
+			t.Errorf("% x read as a keyframe", b)
+		}
+	}
+}

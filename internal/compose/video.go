@@ -85,7 +85,7 @@ func (v videoReceiver) Stats() daemon.VideoInboundStats {
 	s := v.r.Stats()
 	return daemon.VideoInboundStats{
 		PacketsReceived: s.PacketsReceived, BytesReceived: s.BytesReceived, PacketsLost: int64(s.PacketsLost),
-		FramesDecoded: s.FramesDecoded, KeyFramesDecode: s.KeyFramesDecoded, FramesDropped: s.FramesDropped,
+		FramesReceived: s.FramesReceived, FramesDecoded: s.FramesDecoded, KeyFramesDecode: s.KeyFramesDecoded, FramesDropped: s.FramesDropped,
 		FrameWidth: s.Width, FrameHeight: s.Height,
 	}
 }

@@ -151,7 +151,9 @@ func (c *ctl) call(method string, params any) (map[string]any, error) {
 
 func (c *ctl) close() { c.conn.Close() }
 
-// inboundFrames sums framesDecoded of getStats' inbound entries of kind.
+// inboundFrames sums the complete frames of getStats' inbound entries of
+// kind: framesReceived (voipd decodes no member's video), or framesDecoded
+// from a voipd built before framesReceived existed.
 func (c *ctl) inboundFrames(kind string) (float64, error) {
 	st, err := c.call("getStats", nil)
 	if err != nil {
@@ -162,7 +164,10 @@ func (c *ctl) inboundFrames(kind string) (float64, error) {
 	for _, e := range in {
 		m, _ := e.(map[string]any)
 		if m["kind"] == kind {
-			f, _ := m["framesDecoded"].(float64)
+			f, ok := m["framesReceived"].(float64)
+			if !ok {
+				f, _ = m["framesDecoded"].(float64)
+			}
 			n += f
 		}
 	}
