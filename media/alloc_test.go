@@ -2,6 +2,7 @@ package media
 
 import (
 	"encoding/binary"
+	"fmt"
 	"testing"
 	"time"
 
@@ -14,12 +15,16 @@ import (
 // newSendPath is a sender with a 440 Hz frame ready in its buffer, writing
 // to a writer that marshals into a reused buffer as pion's WriteRTP does.
 func newSendPath(tb testing.TB) (*AudioSender, *countingWriter) {
+	return newSendPathCfg(tb, AudioConfig{})
+}
+
+func newSendPathCfg(tb testing.TB, cfg AudioConfig) (*AudioSender, *countingWriter) {
 	w := &countingWriter{}
-	s, err := NewAudioSender(newToneCapture(440, false), w, AudioConfig{}, levelExt, nil)
+	s, err := NewAudioSender(newToneCapture(440, false), w, cfg, levelExt, nil)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	dsp.Sine(s.pcm[:], 440, hw.SampleRate, 8000, 0)
+	dsp.Sine(s.pcm[:s.frame], 440, hw.SampleRate, 8000, 0)
 	return s, w
 }
 
@@ -37,7 +42,13 @@ type receivePath struct {
 }
 
 func newReceivePath(tb testing.TB, members int) *receivePath {
-	recv, err := NewAudioReceiver(newRecordPlayback(), AudioConfig{}, nil)
+	return newReceivePathCfg(tb, members, AudioConfig{})
+}
+
+// newReceivePathCfg's receiver mixes frames of cfg.FrameMs; the datagrams
+// stay 20 ms packets, as a browser sends.
+func newReceivePathCfg(tb testing.TB, members int, cfg AudioConfig) *receivePath {
+	recv, err := NewAudioReceiver(newRecordPlayback(), cfg, nil)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -86,7 +97,13 @@ func (rp *receivePath) frame() {
 }
 
 func TestSendPathDoesNotAllocate(t *testing.T) {
-	s, w := newSendPath(t)
+	for _, ms := range []int{20, 10} {
+		t.Run(fmt.Sprintf("%d ms", ms), func(t *testing.T) { testSendPathAllocs(t, ms) })
+	}
+}
+
+func testSendPathAllocs(t *testing.T, ms int) {
+	s, w := newSendPathCfg(t, AudioConfig{FrameMs: ms})
 	allocs := testing.AllocsPerRun(200, func() {
 		if err := s.sendFrame(); err != nil {
 			t.Fatal(err)
@@ -116,7 +133,27 @@ func TestReceivePathDoesNotAllocate(t *testing.T) {
 	if st := stats[0]; st.FramesDecoded < 200 || st.FramesConcealed != 0 || st.AudioLevel < 0.1 {
 		t.Errorf("stats %+v", st)
 	}
-	if p := dsp.Goertzel(rp.recv.out[:], 440, hw.SampleRate); p < 1e6 {
+	if p := dsp.Goertzel(rp.recv.out, 440, hw.SampleRate); p < 1e6 {
 		t.Errorf("mix has 440 Hz power %.3g, want the tone", p)
+	}
+}
+
+// TestReceivePath10msDoesNotAllocate: 20 ms packets (a browser's) mixed
+// into 10 ms frames: each packet plays over two frames, without allocating.
+func TestReceivePath10msDoesNotAllocate(t *testing.T) {
+	rp := newReceivePathCfg(t, 2, AudioConfig{FrameMs: 10, JitterMinMs: 10})
+	two := func() { rp.frame(); rp.recv.mixOnce() } // one packet, two frames
+	for range 5 {
+		two()
+	}
+	if a := testing.AllocsPerRun(200, two); a != 0 {
+		t.Errorf("push+pull+decode+mix of 10 ms frames: %v allocs per packet, want 0", a)
+	}
+	st := rp.recv.AppendStats(nil)[0]
+	if st.FramesDecoded < 200 || st.FramesConcealed != 0 || st.TargetDelayMs != 20 {
+		t.Errorf("stats %+v", st)
+	}
+	if p := dsp.Goertzel(rp.recv.out, 440, hw.SampleRate); p < 1e5 || len(rp.recv.out) != 480 {
+		t.Errorf("mix of %d samples has 440 Hz power %.3g, want 480 and the tone", len(rp.recv.out), p)
 	}
 }

@@ -7,7 +7,8 @@
 // packet and every member's state are allocated when a pipeline or member
 // is created, and tests check that with testing.AllocsPerRun. Pipelines
 // are paced by their devices (a capture's Read and a playback's Write
-// block for one 20 ms frame), never by sleeps. media sees devices through
+// block for one frame: 20 ms, or 10 ms with AudioConfig.FrameMs), never
+// by sleeps. media sees devices through
 // hw's interfaces and codecs through codec's packages only.
 package media
 
@@ -20,6 +21,7 @@ import (
 	"github.com/pion/rtp"
 
 	"github.com/voipd/voipd/codec/opus"
+	"github.com/voipd/voipd/hw"
 )
 
 // RTPWriter is where the sender puts its packets;
@@ -39,8 +41,9 @@ const (
 	DefaultPacketLossPerc = opus.DefaultPacketLossPerc // 10 %
 	DefaultJitterMinMs    = 20
 	DefaultJitterMaxMs    = 200
-	// maxJitterMs bounds JitterMaxMs below what the jitter ring can hold.
-	maxJitterMs = (ringSize - 8) * frameMs
+	// maxJitterMs bounds JitterMaxMs below what the jitter ring can hold
+	// of the shortest frames.
+	maxJitterMs = (ringSize - 8) * minFrameMs
 )
 
 // AudioConfig tunes both pipelines. Every zero value means the default, so
@@ -57,10 +60,14 @@ type AudioConfig struct {
 	PacketLossPerc int
 	// Complexity 1..10; 0 keeps libopus' default (10 at 48 kHz).
 	Complexity int
+	// FrameMs is the frame this daemon captures, encodes, sends and plays:
+	// 20 (0 means 20) or 10 ms. The device period follows it. Received
+	// packets may have any Opus duration whatever FrameMs is.
+	FrameMs int
 	// JitterMinMs and JitterMaxMs bound the jitter buffer's target delay,
 	// which follows 4× the measured RFC 3550 interarrival jitter;
-	// 0 → 20 and 200 ms. The floor is one frame: on loopback or a LAN the
-	// measured jitter keeps the target there, and any jitter raises it.
+	// 0 → 20 and 200 ms. A floor of one frame suits loopback or a LAN:
+	// the measured jitter keeps the target there, and any jitter raises it.
 	JitterMinMs, JitterMaxMs int
 }
 
@@ -71,6 +78,9 @@ func (c AudioConfig) WithDefaults() AudioConfig {
 	}
 	if c.PacketLossPerc == 0 {
 		c.PacketLossPerc = DefaultPacketLossPerc
+	}
+	if c.FrameMs == 0 {
+		c.FrameMs = frameMs
 	}
 	if c.JitterMinMs == 0 {
 		c.JitterMinMs = DefaultJitterMinMs
@@ -94,14 +104,20 @@ func (c AudioConfig) Validate() error {
 	if c.Complexity < 0 || c.Complexity > 10 {
 		errs = append(errs, fmt.Errorf("audio complexity %d: want 0..10", c.Complexity))
 	}
-	if c.JitterMinMs < frameMs || c.JitterMinMs > maxJitterMs {
-		errs = append(errs, fmt.Errorf("jitter min %d ms: want %d..%d", c.JitterMinMs, frameMs, maxJitterMs))
+	if c.FrameMs != 10 && c.FrameMs != 20 {
+		errs = append(errs, fmt.Errorf("audio frame %d ms: want 10 or 20", c.FrameMs))
+	}
+	if c.JitterMinMs < c.FrameMs || c.JitterMinMs > maxJitterMs {
+		errs = append(errs, fmt.Errorf("jitter min %d ms: want %d..%d (at least one frame)", c.JitterMinMs, c.FrameMs, maxJitterMs))
 	}
 	if c.JitterMaxMs < c.JitterMinMs || c.JitterMaxMs > maxJitterMs {
 		errs = append(errs, fmt.Errorf("jitter max %d ms: want %d..%d", c.JitterMaxMs, c.JitterMinMs, maxJitterMs))
 	}
 	return errors.Join(errs...)
 }
+
+// frameSamples is one frame of c (after defaults) in samples.
+func (c AudioConfig) frameSamples() int { return c.FrameMs * hw.SamplesPerMs }
 
 func (c AudioConfig) encoderParams() opus.EncoderParams {
 	return opus.EncoderParams{

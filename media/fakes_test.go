@@ -35,6 +35,13 @@ func newToneCapture(freq float64, paced bool) *toneCapture {
 	return c
 }
 
+// newToneCaptureMs is a paced tone for frames of ms milliseconds.
+func newToneCaptureMs(freq float64, ms int) *toneCapture {
+	c := newToneCapture(freq, false)
+	c.tick = time.NewTicker(time.Duration(ms) * time.Millisecond)
+	return c
+}
+
 func (c *toneCapture) setFreq(f float64)  { c.freq.Store(math.Float64bits(f)) }
 func (c *toneCapture) failWith(err error) { c.fail.Store(&err) }
 
@@ -70,8 +77,11 @@ type recordPlayback struct {
 	frames [][]int16
 }
 
-func newRecordPlayback() *recordPlayback {
-	return &recordPlayback{tick: time.NewTicker(hw.FrameMillis * time.Millisecond)}
+func newRecordPlayback() *recordPlayback { return newRecordPlaybackMs(hw.FrameMillis) }
+
+// newRecordPlaybackMs is a speaker taking a frame every ms milliseconds.
+func newRecordPlaybackMs(ms int) *recordPlayback {
+	return &recordPlayback{tick: time.NewTicker(time.Duration(ms) * time.Millisecond)}
 }
 
 func (p *recordPlayback) Write(frame []int16) error {

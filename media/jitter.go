@@ -7,9 +7,13 @@ import (
 )
 
 const (
-	frameMs  = 20
-	ringSize = 64 // power of two: 1.28 s of 20 ms packets, well past JitterMaxMs
-	ringMask = ringSize - 1
+	// frameMs is the default frame and packet duration; a pipeline may use
+	// 10 ms frames, and a peer may send any Opus packet duration.
+	frameMs = 20
+	// minFrameMs is the shortest frame a pipeline may choose.
+	minFrameMs = 10
+	ringSize   = 128 // power of two: 1.28 s of 10 ms packets, past any JitterMaxMs
+	ringMask   = ringSize - 1
 	// slotBytes holds any single Opus packet (at most 1275 bytes per frame,
 	// RFC 6716 §3.2.1) with room to spare; larger payloads are dropped.
 	slotBytes = 1500
@@ -19,7 +23,8 @@ const (
 	noLevel    = -1
 )
 
-// pullKind says what the jitter buffer had for the current 20 ms tick.
+// pullKind says what the jitter buffer had when the mixer needed the next
+// packet.
 type pullKind uint8
 
 const (
@@ -42,8 +47,10 @@ type slot struct {
 // Payloads are copied into the ring's slots: no allocation per packet.
 // It is not safe for concurrent use; the member's lock guards it.
 type jitterBuffer struct {
-	minFrames, maxFrames int
-	target               int // current target delay in frames
+	minMs, maxMs         int
+	pktMs                int // the packets' duration, as the decoder last found it
+	minFrames, maxFrames int // minMs and maxMs in packets
+	target               int // current target delay in packets
 
 	slots [ringSize]slot
 
@@ -69,13 +76,26 @@ type jitterBuffer struct {
 	resets                uint64
 }
 
+// newJitterBuffer returns a buffer whose target delay stays within minMs
+// and maxMs, counting packets of frameMs until setPacketMs says otherwise.
 func newJitterBuffer(minMs, maxMs int) *jitterBuffer {
-	jb := &jitterBuffer{
-		minFrames: max(1, (minMs+frameMs-1)/frameMs),
-		maxFrames: max(1, (maxMs+frameMs-1)/frameMs),
-	}
+	jb := &jitterBuffer{minMs: minMs, maxMs: maxMs}
+	jb.setPacketMs(frameMs)
 	jb.target = jb.minFrames
 	return jb
+}
+
+// setPacketMs sets the packets' duration (the decoder finds it: 10 ms from
+// a daemon with 10 ms frames, 20 from a browser, 60 from some phones), so
+// the delay bounds in milliseconds become the right number of packets.
+func (jb *jitterBuffer) setPacketMs(ms int) {
+	if ms <= 0 || ms == jb.pktMs {
+		return
+	}
+	jb.pktMs = ms
+	jb.minFrames = min(max(1, (jb.minMs+ms-1)/ms), ringSize-8)
+	jb.maxFrames = min(max(jb.minFrames, (jb.maxMs+ms-1)/ms), ringSize-8)
+	jb.target = min(max(jb.target, jb.minFrames), jb.maxFrames)
 }
 
 // restart begins a new epoch at the packet with sequence seq (a new sender,
@@ -153,7 +173,7 @@ func (jb *jitterBuffer) updateJitter(ts uint32, arrival time.Duration) {
 		jb.jitter += (d - jb.jitter) / 16
 	}
 	jb.lastTransit, jb.haveTransit = transit, true
-	want := int(4*jb.jitterMs()+frameMs-1) / frameMs
+	want := int(4*jb.jitterMs()+float64(jb.pktMs)-1) / jb.pktMs
 	jb.target = min(max(want, jb.minFrames), jb.maxFrames)
 }
 

@@ -35,11 +35,17 @@ type inbound struct {
 	mu sync.Mutex
 	jb *jitterBuffer
 
-	// Mix-loop only: the decoder and its buffers.
-	dec *opus.Decoder
-	pay [slotBytes]byte
-	fec [slotBytes]byte
-	pcm [opus.MaxFrameSamples]int16
+	// Mix-loop only: the decoder and its buffers. pcm holds the last
+	// decoded (or concealed) packet, of which pcm[used:have] is still to
+	// be mixed: a packet longer than the mixer's frame (a browser's 20 ms
+	// into 10 ms frames, a phone's 60 ms) plays over several frames, and a
+	// shorter one is followed by the next within the same frame.
+	dec        *opus.Decoder
+	pay        [slotBytes]byte
+	fec        [slotBytes]byte
+	pcm        [opus.MaxFrameSamples]int16
+	have, used int
+	pktSamples int // the last packet's duration: what a lost one conceals
 
 	// Written by the mix loop, read by AppendStats.
 	level     atomic.Uint64 // float64 bits, 0..1
@@ -63,6 +69,9 @@ func newMember(name string, src RTPReader, extID uint8, cfg AudioConfig, epoch t
 		done: make(chan struct{}),
 		jb:   newJitterBuffer(cfg.JitterMinMs, cfg.JitterMaxMs),
 		dec:  dec,
+		// Until a packet says otherwise, peers are assumed to send our
+		// frame length.
+		pktSamples: cfg.frameSamples(),
 	}, nil
 }
 
@@ -101,45 +110,65 @@ func (m *inbound) receive(b []byte, arrival time.Duration) {
 	m.mu.Unlock()
 }
 
-// mixInto produces this member's next 20 ms and adds it to acc: the
-// packet due now, or a concealed frame (FEC from the following packet when
-// it is already here, else PLC) when it is missing, or nothing while the
-// buffer fills or the sender is silent.
+// mixInto adds this member's next len(acc) samples to acc, taking packets
+// from the jitter buffer as the decoded audio runs out: the packet due
+// next, or a concealed one (FEC from the following packet when it is
+// already here, else PLC) when it is missing. While the buffer fills or
+// the sender is silent the rest of the frame gets nothing.
 func (m *inbound) mixInto(acc []int32) {
+	for len(acc) > 0 {
+		if m.used == m.have && !m.next() {
+			return
+		}
+		n := min(len(acc), m.have-m.used)
+		dsp.Accumulate(acc[:n], m.pcm[m.used:m.used+n])
+		m.used += n
+		acc = acc[n:]
+	}
+}
+
+// next decodes or conceals the next packet into m.pcm and reports whether
+// there is audio to play.
+func (m *inbound) next() bool {
 	m.mu.Lock()
 	kind, n, fecN, level := m.jb.pull(m.pay[:], m.fec[:])
 	m.mu.Unlock()
-
-	pcm := m.pcm[:hw.FrameSamples]
+	m.used, m.have = 0, 0
 	switch kind {
 	case pullEmpty:
 		m.level.Store(0)
-		return
+		return false
 	case pullPacket:
 		got, err := m.dec.Decode(m.pcm[:], m.pay[:n])
 		if err != nil {
 			// A corrupt payload is concealed like a lost one.
-			m.conceal(pcm, 0)
+			m.have = m.conceal(0)
 			break
 		}
-		// Frames longer than 20 ms (a peer's ptime 40/60) are cut to one
-		// tick: the buffer releases one packet per tick.
-		pcm = m.pcm[:min(got, hw.FrameSamples)]
+		m.have = got
 		m.decoded.Add(1)
+		if got != m.pktSamples {
+			m.pktSamples = got
+			m.mu.Lock()
+			m.jb.setPacketMs(got / hw.SamplesPerMs)
+			m.mu.Unlock()
+		}
 	case pullLost:
-		m.conceal(pcm, fecN)
+		m.have = m.conceal(fecN)
 	}
 	if level != noLevel {
 		m.level.Store(math.Float64bits(dsp.DBovToLinear(uint8(level))))
 	} else {
-		m.level.Store(math.Float64bits(dsp.LevelLinear(pcm)))
+		m.level.Store(math.Float64bits(dsp.LevelLinear(m.pcm[:m.have])))
 	}
-	dsp.Accumulate(acc, pcm)
+	return m.have > 0
 }
 
-// conceal fills pcm for a lost frame, from the next packet's FEC when
-// fecN > 0, else by PLC; libopus errors leave silence.
-func (m *inbound) conceal(pcm []int16, fecN int) {
+// conceal fills m.pcm with a lost packet's duration (the last packet's),
+// from the next packet's FEC when fecN > 0, else by PLC; libopus errors
+// leave silence. It returns the samples filled.
+func (m *inbound) conceal(fecN int) int {
+	pcm := m.pcm[:m.pktSamples]
 	var err error
 	if fecN > 0 {
 		err = m.dec.DecodeFEC(pcm, m.fec[:fecN])
@@ -150,6 +179,7 @@ func (m *inbound) conceal(pcm []int16, fecN int) {
 		clear(pcm)
 	}
 	m.concealed.Add(1)
+	return len(pcm)
 }
 
 func (m *inbound) stats() InboundStats {
@@ -160,7 +190,7 @@ func (m *inbound) stats() InboundStats {
 		BytesReceived:   m.jb.bytes,
 		PacketsLost:     m.jb.lost(),
 		JitterMs:        m.jb.jitterMs(),
-		TargetDelayMs:   m.jb.target * frameMs,
+		TargetDelayMs:   m.jb.target * m.jb.pktMs,
 		PacketsLate:     m.jb.late,
 		PacketsDropped:  m.jb.discarded + m.jb.dups,
 	}

@@ -3,6 +3,7 @@ package media
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"sync"
 	"testing"
@@ -32,7 +33,7 @@ type rig struct {
 
 func newRig(t *testing.T, cfg AudioConfig) *rig {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	r := &rig{t: t, ctx: ctx, cancel: cancel, play: newRecordPlayback()}
+	r := &rig{t: t, ctx: ctx, cancel: cancel, play: newRecordPlaybackMs(cfg.WithDefaults().FrameMs)}
 	recv, err := NewAudioReceiver(r.play, cfg, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -56,9 +57,14 @@ func (r *rig) run(f func() error) {
 // addSender starts a tone sender for member over a pipe with the given
 // seeded loss and reordering.
 func (r *rig) addSender(member string, freq float64, seed uint64, loss, reorder float64) (*AudioSender, *toneCapture, *rtpPipe) {
-	c := newToneCapture(freq, true)
+	return r.addSenderCfg(member, freq, seed, loss, reorder, AudioConfig{})
+}
+
+// addSenderCfg is addSender with the sender's own config (its frame).
+func (r *rig) addSenderCfg(member string, freq float64, seed uint64, loss, reorder float64, cfg AudioConfig) (*AudioSender, *toneCapture, *rtpPipe) {
+	c := newToneCaptureMs(freq, cfg.WithDefaults().FrameMs)
 	pipe := newRTPPipe(seed, loss, reorder)
-	s, err := NewAudioSender(c, pipe, AudioConfig{}, levelExt, nil)
+	s, err := NewAudioSender(c, pipe, cfg, levelExt, nil)
 	if err != nil {
 		r.t.Fatal(err)
 	}
@@ -351,5 +357,28 @@ func TestMixWaitsForTheSlot(t *testing.T) {
 		if loud != (i == 2) {
 			t.Errorf("frame %d level %.3f: want only frame 2 (written right after the packet came) to carry it", i, dsp.LevelLinear(f))
 		}
+	}
+}
+
+// TestFrameLengths: 10 ms frames end to end, and either side with 10 ms
+// while the other keeps 20 (a browser sends 20 ms to a daemon mixing 10 ms
+// frames): the tone survives 10 % loss, losses are concealed with the
+// lost packets' own duration.
+func TestFrameLengths(t *testing.T) {
+	for _, tc := range []struct{ send, recv int }{{10, 10}, {20, 10}, {10, 20}} {
+		t.Run(fmt.Sprintf("send %d ms, play %d ms", tc.send, tc.recv), func(t *testing.T) {
+			r := newRig(t, AudioConfig{FrameMs: tc.recv, JitterMinMs: 40})
+			_, _, pipe := r.addSenderCfg("door", 440, 3, 0.10, 0, AudioConfig{FrameMs: tc.send})
+			r.playFrames(1500 / tc.recv) // 1.5 s
+			pcm := r.play.last(500 / tc.recv)
+			p440, p660 := dsp.Goertzel(pcm, 440, hw.SampleRate), dsp.Goertzel(pcm, 660, hw.SampleRate)
+			if p440 < 1e6 || p440 < 50*p660 {
+				t.Errorf("440 Hz %.3g, 660 Hz %.3g: the tone must survive", p440, p660)
+			}
+			st := r.stats("door")
+			if dropped := int64(pipe.dropped.Load()); st.PacketsLost == 0 || st.PacketsLost > dropped || st.FramesConcealed == 0 {
+				t.Errorf("pipe dropped %d; stats %+v", dropped, st)
+			}
+		})
 	}
 }

@@ -48,8 +48,12 @@ type AudioReceiver struct {
 	members atomic.Pointer[[]*inbound] // copy-on-write: the mix loop reads it lock-free
 
 	muted atomic.Bool
-	acc   [hw.FrameSamples]int32
-	out   [hw.FrameSamples]int16
+	// One frame of the mix (AudioConfig.FrameMs), cut from buffers sized
+	// for the longest.
+	acc    []int32
+	out    []int16
+	accBuf [hw.FrameSamples]int32
+	outBuf [hw.FrameSamples]int16
 }
 
 // NewAudioReceiver prepares the mixer for playback p. cfg's zero values
@@ -62,6 +66,7 @@ func NewAudioReceiver(p hw.Playback, cfg AudioConfig, log *slog.Logger) (*AudioR
 		log = slog.Default()
 	}
 	r := &AudioReceiver{p: p, ready: readyWaiter(p), cfg: cfg.WithDefaults(), log: log, epoch: time.Now()}
+	r.acc, r.out = r.accBuf[:r.cfg.frameSamples()], r.outBuf[:r.cfg.frameSamples()]
 	r.members.Store(&[]*inbound{})
 	return r, nil
 }
@@ -111,7 +116,7 @@ func (r *AudioReceiver) RemoveMember(member string) {
 // still pulled and decoded, so statistics and levels stay live.
 func (r *AudioReceiver) SetMuted(muted bool) { r.muted.Store(muted) }
 
-// Run is the mix loop: every 20 ms (paced by p.Write blocking) it takes
+// Run is the mix loop: every frame (paced by p.Write blocking) it takes
 // each member's next frame, sums them with saturation and plays the mix.
 // It returns nil when ctx ends, and the playback's error (wrapping its hw
 // kind) when the device fails.
@@ -129,7 +134,7 @@ func (r *AudioReceiver) Run(ctx context.Context) error {
 			}
 		}
 		r.mixOnce()
-		if err := r.p.Write(r.out[:]); err != nil {
+		if err := r.p.Write(r.out); err != nil {
 			return r.playbackError(ctx, err)
 		}
 	}
@@ -159,14 +164,14 @@ func readyWaiter(p any) hw.ReadyWaiter {
 	return nil
 }
 
-// mixOnce fills r.out with the next 20 ms of the mix.
+// mixOnce fills r.out with the next frame of the mix.
 func (r *AudioReceiver) mixOnce() {
 	for _, m := range *r.members.Load() {
-		m.mixInto(r.acc[:])
+		m.mixInto(r.acc)
 	}
-	dsp.Saturate(r.out[:], r.acc[:])
+	dsp.Saturate(r.out, r.acc)
 	if r.muted.Load() {
-		clear(r.out[:])
+		clear(r.out)
 	}
 }
 

@@ -39,8 +39,9 @@ type AudioSender struct {
 	pk  *opusrtp.Packetizer
 	dtx bool
 
-	pcm [hw.FrameSamples]int16
-	buf [opus.MaxPacketBytes]byte
+	frame int                    // samples per frame (AudioConfig.FrameMs)
+	pcm   [hw.FrameSamples]int16 // the longest frame; pcm[:frame] is used
+	buf   [opus.MaxPacketBytes]byte
 
 	muted       atomic.Bool
 	packets     atomic.Uint64
@@ -72,7 +73,7 @@ func NewAudioSender(c hw.Capture, out RTPWriter, cfg AudioConfig, levelExtID uin
 		InitialTimestamp: rand.Uint32(),
 		LevelExtID:       levelExtID,
 	})
-	return &AudioSender{c: c, out: out, log: log, enc: enc, pk: pk, dtx: !cfg.DisableDTX}, nil
+	return &AudioSender{c: c, out: out, log: log, enc: enc, pk: pk, dtx: !cfg.DisableDTX, frame: cfg.frameSamples()}, nil
 }
 
 // SetMuted mutes the microphone: the device is still drained (so it
@@ -90,14 +91,14 @@ func (s *AudioSender) Stats() OutboundStats {
 	}
 }
 
-// Run captures, encodes and sends 20 ms frames, paced by c.Read, until ctx
+// Run captures, encodes and sends frames (20 or 10 ms), paced by c.Read, until ctx
 // ends (nil) or the device fails: then it returns the capture's error,
 // which wraps the hw kind (errors.Is(err, hw.ErrAbsent), ...), so the
 // caller can report the device lost. A failing WriteRTP (the network) is
 // counted and logged, never fatal: the room layer owns the connection.
 func (s *AudioSender) Run(ctx context.Context) error {
 	for !ctxDone(ctx) {
-		if err := s.c.Read(s.pcm[:]); err != nil {
+		if err := s.c.Read(s.pcm[:s.frame]); err != nil {
 			if ctxDone(ctx) {
 				return nil
 			}
@@ -113,23 +114,24 @@ func (s *AudioSender) Run(ctx context.Context) error {
 // sendFrame encodes and sends the frame in s.pcm. Only encoder failures
 // are returned.
 func (s *AudioSender) sendFrame() error {
-	dbov := dsp.LevelDBov(s.pcm[:])
+	pcm := s.pcm[:s.frame]
+	dbov := dsp.LevelDBov(pcm)
 	s.level.Store(math.Float64bits(dsp.DBovToLinear(dbov)))
 	if s.muted.Load() {
-		s.pk.Skip(hw.FrameSamples)
+		s.pk.Skip(s.frame)
 		return nil
 	}
-	n, err := s.enc.Encode(s.buf[:], s.pcm[:])
+	n, err := s.enc.Encode(s.buf[:], pcm)
 	if err != nil {
 		return fmt.Errorf("media: %w", err)
 	}
 	// In DTX libopus emits 1–2 byte frames that carry nothing to play; like
 	// libwebrtc, voipd does not send them (the timestamp still advances).
 	if s.dtx && n <= 2 {
-		s.pk.Skip(hw.FrameSamples)
+		s.pk.Skip(s.frame)
 		return nil
 	}
-	pkt := s.pk.Packetize(s.buf[:n], hw.FrameSamples, dbov, dbov < voiceDBov)
+	pkt := s.pk.Packetize(s.buf[:n], s.frame, dbov, dbov < voiceDBov)
 	if err := s.out.WriteRTP(pkt); err != nil {
 		if s.writeErrors.Add(1) == 1 {
 			s.log.Warn("sending audio failed; counting further failures", "err", err)

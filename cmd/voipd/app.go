@@ -98,7 +98,7 @@ func start(ctx context.Context, cfg *config.Config, opt options, log *slog.Logge
 
 	in.audioSys = opt.audio
 	if in.audioSys == nil {
-		sys, err := audio.New(audio.Config{Backend: cfg.Audio.Backend, Logger: log})
+		sys, err := audio.New(audio.Config{Backend: cfg.Audio.Backend, PeriodMillis: cfg.Audio.FrameMs, Logger: log})
 		if err != nil {
 			return fail(fmt.Errorf("audio.backend %q: %w", cfg.Audio.Backend, err))
 		}

@@ -92,6 +92,7 @@ type Audio struct {
 	Backend     string `toml:"backend"`  // auto | alsa | pulse | null
 	Capture     string `toml:"capture"`  // device name or id, or "tone:440"
 	Playback    string `toml:"playback"` // device name or id, or "null"
+	FrameMs     int    `toml:"frameMs"`  // 20 | 10: Opus frames and device periods
 	JitterMinMs int    `toml:"jitterMinMs"`
 	JitterMaxMs int    `toml:"jitterMaxMs"`
 }
@@ -167,7 +168,7 @@ func Default() *Config {
 		Embedded: Embedded{Listen: "127.0.0.1:8089", MaxMembers: 10},
 		Control:  Control{Socket: "/run/voipd/control.sock", MaxClients: 16},
 		Scopes:   Scopes{Record: []string{"*"}, Camera: []string{"*"}},
-		Audio:    Audio{Backend: "auto", Capture: "default", Playback: "default", JitterMinMs: 20, JitterMaxMs: 200},
+		Audio:    Audio{Backend: "auto", Capture: "default", Playback: "default", FrameMs: 20, JitterMinMs: 20, JitterMaxMs: 200},
 		Opus:     Opus{Bitrate: 32000, FEC: true, DTX: true, PacketLossPerc: 10, Complexity: 9},
 		Video:    Video{Camera: "default", Width: 640, Height: 480, FPS: 30, Bitrate: 800000, CPUUsed: -6, Threads: 1},
 		Display:  Display{Listen: "127.0.0.1:8090"},

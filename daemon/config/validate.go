@@ -102,8 +102,11 @@ func (c *Config) Validate() error {
 	if c.Audio.Playback == "detect:" {
 		bad("audio.playback", "a click detector needs the file it logs to, like \"detect:/tmp/heard.log\"")
 	}
-	if c.Audio.JitterMinMs < 20 || c.Audio.JitterMaxMs < c.Audio.JitterMinMs || c.Audio.JitterMaxMs > 1000 {
-		bad("audio.jitterMinMs", "need 20 <= jitterMinMs <= jitterMaxMs <= 1000, got %d and %d", c.Audio.JitterMinMs, c.Audio.JitterMaxMs)
+	if c.Audio.FrameMs != 10 && c.Audio.FrameMs != 20 {
+		bad("audio.frameMs", "%d must be 20 or 10", c.Audio.FrameMs)
+	}
+	if minJ := max(10, c.Audio.FrameMs); c.Audio.JitterMinMs < minJ || c.Audio.JitterMaxMs < c.Audio.JitterMinMs || c.Audio.JitterMaxMs > 1000 {
+		bad("audio.jitterMinMs", "need %d (one frame) <= jitterMinMs <= jitterMaxMs <= 1000, got %d and %d", minJ, c.Audio.JitterMinMs, c.Audio.JitterMaxMs)
 	}
 	if c.Opus.Bitrate < 6000 || c.Opus.Bitrate > 510000 {
 		bad("opus.bitrate", "%d is outside Opus' 6000..510000 bit/s", c.Opus.Bitrate)

@@ -76,9 +76,10 @@ func (c *capture) onStop() {
 	}
 }
 
-// Read blocks until a whole frame has been captured and copies it out.
+// Read blocks until a whole frame (of the reader's length) has been
+// captured and copies it out.
 func (c *capture) Read(frame []int16) error {
-	if len(frame) != hw.FrameSamples {
+	if !hw.ValidFrameLen(len(frame)) || len(frame) > len(c.ring.buf)/2 {
 		return &hw.DeviceError{Op: "read", Device: c.info.ID, Kind: hw.ErrInvalid}
 	}
 	for {

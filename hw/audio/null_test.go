@@ -204,3 +204,37 @@ func TestOpenErrors(t *testing.T) {
 		t.Error("New accepted an unknown backend")
 	}
 }
+
+// TestNull10msFrames: with audio.frameMs = 10 the devices open with 10 ms
+// periods and take 10 ms frames both ways (and a playback's WaitReady
+// lets the next Write through at once).
+func TestNull10msFrames(t *testing.T) {
+	s, err := New(Config{Backend: "null", PeriodMillis: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	c, err := s.OpenCapture("default")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := s.OpenPlayback("default")
+	if err != nil {
+		t.Fatal(err)
+	}
+	frame := make([]int16, 10*hw.SamplesPerMs)
+	for range 20 {
+		if err := c.Read(frame); err != nil {
+			t.Fatal(err)
+		}
+		if err := p.(hw.ReadyWaiter).WaitReady(len(frame)); err != nil {
+			t.Fatal(err)
+		}
+		if err := p.Write(frame); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := c.Read(make([]int16, 100)); !errors.Is(err, hw.ErrInvalid) {
+		t.Fatalf("a frame of 100 samples (not whole milliseconds): %v", err)
+	}
+}

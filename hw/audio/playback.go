@@ -65,7 +65,7 @@ func (p *playback) onStop() {
 
 // Write queues one frame, blocking while the ring is full.
 func (p *playback) Write(frame []int16) error {
-	if len(frame) != hw.FrameSamples {
+	if !hw.ValidFrameLen(len(frame)) || len(frame) > len(p.ring.buf) {
 		return &hw.DeviceError{Op: "write", Device: p.info.ID, Kind: hw.ErrInvalid}
 	}
 	for {

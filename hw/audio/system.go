@@ -1,6 +1,7 @@
 // Package audio opens microphones and speakers through miniaudio (malgo):
 // PulseAudio/PipeWire, ALSA or miniaudio's null backend, always as 48 kHz
-// mono S16 in 20 ms periods. It implements hw.AudioSystem; "tone:N" and
+// mono S16 in periods of the configured frame (20 ms, or 10 ms with
+// audio.frameMs = 10). It implements hw.AudioSystem; "tone:N" and
 // "null" ids give the synthetic devices of hw/synth through the same calls,
 // so configuration alone decides what is real.
 //
@@ -23,7 +24,7 @@ import (
 // Config selects the backend of a System.
 type Config struct {
 	Backend      string // "auto" (default), "alsa", "pulse" or "null"
-	PeriodMillis int    // device period; 0 means hw.FrameMillis (20)
+	PeriodMillis int    // device period, the pipeline's frame; 0 means hw.FrameMillis (20)
 	Logger       *slog.Logger
 }
 

@@ -30,6 +30,7 @@ func NewMediaFactory(c *config.Config, log *slog.Logger) (*MediaFactory, error) 
 		DisableDTX:     !c.Opus.DTX,
 		PacketLossPerc: c.Opus.PacketLossPerc,
 		Complexity:     c.Opus.Complexity,
+		FrameMs:        c.Audio.FrameMs,
 		JitterMinMs:    c.Audio.JitterMinMs,
 		JitterMaxMs:    c.Audio.JitterMaxMs,
 	}

@@ -36,11 +36,12 @@ listen = ""
 backend = "null"
 capture = "click:%s"
 playback = "detect:%s"
+frameMs = %d
 jitterMinMs = %d
 [log]
 level = "warn"
 `, appID, openid, proto.SessionKey(rm.secret, openid), rm.ws, filepath.Join(dir, openid, "control.sock"),
-		filepath.Join(dir, openid, "clicks.log"), filepath.Join(dir, openid, "heard.log"), s.jitterMinMs)
+		filepath.Join(dir, openid, "clicks.log"), filepath.Join(dir, openid, "heard.log"), s.frameMs, s.jitterMinMs)
 }
 
 // m2eResult is one configuration's measurement.
