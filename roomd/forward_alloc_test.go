@@ -22,11 +22,15 @@ import (
 // subscribers is how many receivers one published packet goes to here.
 const subscribers = 3
 
+// twccID is the transport-cc extension's id in uploadPacket, as if
+// negotiated so.
+const twccID = 3
+
 // uploadPacket is a publisher's video packet as roomd reads it: VP8 with
 // the transport-cc header extension every member sends.
 func uploadPacket(t testing.TB) []byte {
 	p := rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: proto.VP8PayloadType, SSRC: 0xabc}, Payload: make([]byte, 1100)}
-	if err := p.Header.SetExtension(3, []byte{0, 1}); err != nil {
+	if err := p.Header.SetExtension(twccID, []byte{0, 1}); err != nil {
 		t.Fatal(err)
 	}
 	b, err := p.Marshal()
@@ -58,7 +62,8 @@ func (c *bindingCtx) Write(b []byte) (int, error)                            { r
 func (c *bindingCtx) WriteRTP(h *rtp.Header, p []byte) (int, error)          { return c.out.Write(h, p, nil) }
 
 // wireSink stands for SRTP and the socket: it checks each packet is the
-// receiver's (its SSRC) and counts.
+// receiver's (its SSRC) without the upload's transport-cc number, and
+// counts.
 type wireSink struct {
 	ssrc           uint32
 	packets, wrong int
@@ -66,7 +71,7 @@ type wireSink struct {
 
 func (w *wireSink) Write(h *rtp.Header, p []byte, _ interceptor.Attributes) (int, error) {
 	w.packets++
-	if h.SSRC != w.ssrc {
+	if h.SSRC != w.ssrc || h.GetExtension(twccID) != nil {
 		w.wrong++
 	}
 	return len(p), nil
@@ -99,7 +104,7 @@ func TestForwardAllocatesNothing(t *testing.T) {
 		}
 	}
 	pkt := uploadPacket(t)
-	var f forwarder
+	f := forwarder{hop: []uint8{twccID}}
 	seq := uint16(0)
 	allocs := testing.AllocsPerRun(1000, func() {
 		seq++
@@ -113,7 +118,7 @@ func TestForwardAllocatesNothing(t *testing.T) {
 	}
 	for i, s := range sinks {
 		if s.packets != 1001 || s.wrong != 0 {
-			t.Errorf("receiver %d: %d packets (%d with another SSRC), want 1001", i, s.packets, s.wrong)
+			t.Errorf("receiver %d: %d packets (%d with another SSRC or transport-cc), want 1001", i, s.packets, s.wrong)
 		}
 	}
 	// What the forwarding loop did before forwarder: Write parses into a

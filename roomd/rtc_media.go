@@ -29,7 +29,7 @@ func (m *member) attachRTC(publisher *member) {
 // forwarded only while the member publishes that kind and its token still
 // lets it: a subscriber-only member's media, or a publisher's after
 // SetPublishing(false) or its publish privilege's expiry, reaches no one.
-func (m *member) forwardRTC(t *webrtc.TrackRemote) {
+func (m *member) forwardRTC(t *webrtc.TrackRemote, f *forwarder) {
 	fwd, gate := m.fwd, &m.rtc.sendAudio
 	if t.Kind() == webrtc.RTPCodecTypeVideo {
 		if m.vfwd == nil {
@@ -40,7 +40,6 @@ func (m *member) forwardRTC(t *webrtc.TrackRemote) {
 	}
 	m.log.Debug("rtc upload track", "kind", t.Kind().String(), "ssrc", t.SSRC())
 	buf := make([]byte, 1500)
-	var f forwarder
 	for {
 		n, _, err := t.Read(buf)
 		if err != nil {

@@ -7,7 +7,6 @@ import (
 
 	"github.com/pion/ice/v4"
 	"github.com/pion/interceptor"
-	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
 
 	"github.com/voipd/voipd/nack"
@@ -88,16 +87,17 @@ func (m *member) newPeer(api *webrtc.API) error {
 		return fmt.Errorf("new forwarding track: %w", err)
 	}
 	m.pc, m.fwd = pc, fwd
-	pc.OnTrack(func(t *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
+	pc.OnTrack(func(t *webrtc.TrackRemote, r *webrtc.RTPReceiver) {
+		f := newForwarder(r)
 		if m.rtc != nil { // token rooms forward only what may be published
-			m.forwardRTC(t)
+			m.forwardRTC(t, f)
 			return
 		}
 		if t.Kind() == webrtc.RTPCodecTypeVideo {
-			m.forwardVideo(t)
+			m.forwardVideo(t, f)
 			return
 		}
-		m.forward(t)
+		m.forward(t, f)
 	})
 	pc.OnICECandidate(func(c *webrtc.ICECandidate) {
 		if c == nil {
@@ -121,10 +121,9 @@ func (m *member) newPeer(api *webrtc.API) error {
 // forward is the one read loop of a member's upload: each packet goes to the
 // member's forwarding track, which pion writes to every PeerConnection it is
 // bound to (the other members), rewriting SSRC and payload type per binding.
-func (m *member) forward(t *webrtc.TrackRemote) {
+func (m *member) forward(t *webrtc.TrackRemote, f *forwarder) {
 	m.log.Debug("upload track", "ssrc", t.SSRC())
 	buf := make([]byte, 1500)
-	var f forwarder
 	for {
 		n, _, err := t.Read(buf)
 		if err != nil {
@@ -134,21 +133,6 @@ func (m *member) forward(t *webrtc.TrackRemote) {
 		// others still got the packet.
 		_ = f.forward(m.fwd, buf[:n])
 	}
-}
-
-// forwarder writes raw packets to a forwarding track through one reused
-// rtp.Packet. TrackLocalStaticRTP.Write unmarshals into a pooled packet
-// that it zeroes after each use, so every packet with a header extension
-// (all of them: transport-cc, audio level) cost an allocation; unmarshalled
-// here, the extension slice keeps its capacity and WriteRTP copies only the
-// struct. One per read loop.
-type forwarder struct{ pkt rtp.Packet }
-
-func (f *forwarder) forward(track *webrtc.TrackLocalStaticRTP, b []byte) error {
-	if err := f.pkt.Unmarshal(b); err != nil {
-		return err
-	}
-	return track.WriteRTP(&f.pkt)
 }
 
 // addSender adds another member's audio forwarding track to this member's

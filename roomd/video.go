@@ -139,7 +139,7 @@ func (m *member) stopKeyframes() {
 // goes to the member's video forwarding track and from there to every
 // receiver subscribed to it. The member counts as publishing from the first
 // packet (pion calls OnTrack once one arrived) until the track ends.
-func (m *member) forwardVideo(t *webrtc.TrackRemote) {
+func (m *member) forwardVideo(t *webrtc.TrackRemote, f *forwarder) {
 	if m.vfwd == nil {
 		return // not offered: pion would not have accepted it
 	}
@@ -148,7 +148,6 @@ func (m *member) forwardVideo(t *webrtc.TrackRemote) {
 	m.srv.setPublishing(m, true)
 	defer m.srv.setPublishing(m, false)
 	buf := make([]byte, 1500)
-	var f forwarder
 	for {
 		n, _, err := t.Read(buf)
 		if err != nil {
