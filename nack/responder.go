@@ -82,6 +82,20 @@ func (r *Responder) Resent() uint64 { return r.resent.Load() }
 // so interceptors registered before Register still sit nearer the wire and
 // see what r resends.
 func Register(me *webrtc.MediaEngine, ir *interceptor.Registry, r *Responder) error {
+	return register(me, ir, r, true)
+}
+
+// RegisterForwarding is Register without pion's stats interceptor, for a
+// server that forwards packets and never asks a PeerConnection for its
+// statistics (GetStats then reports no RTP streams). That interceptor
+// copies every outgoing header, extensions and all (an allocation per
+// packet and per receiver when one packet in becomes N out), takes a lock
+// per packet and parses every RTCP packet read.
+func RegisterForwarding(me *webrtc.MediaEngine, ir *interceptor.Registry, r *Responder) error {
+	return register(me, ir, r, false)
+}
+
+func register(me *webrtc.MediaEngine, ir *interceptor.Registry, r *Responder, stats bool) error {
 	gen, err := pionnack.NewGeneratorInterceptor()
 	if err != nil {
 		return err
@@ -96,8 +110,10 @@ func Register(me *webrtc.MediaEngine, ir *interceptor.Registry, r *Responder) er
 	if err := webrtc.ConfigureSimulcastExtensionHeaders(me); err != nil {
 		return err
 	}
-	if err := webrtc.ConfigureStatsInterceptor(ir); err != nil {
-		return err
+	if stats {
+		if err := webrtc.ConfigureStatsInterceptor(ir); err != nil {
+			return err
+		}
 	}
 	return webrtc.ConfigureTWCCSender(me, ir)
 }
