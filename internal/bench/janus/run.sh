@@ -7,9 +7,12 @@
 #   internal/bench/janus/run.sh
 #
 # BENCH_FORWARD_N (default 5,10,20,40) are the subscriber counts,
-# BENCH_FORWARD_SECONDS (default 10) the measured window at each. Installs
-# Debian's janus if missing (apt-get). The servers run one after the other,
-# each pinned to core 1; the load generator is pinned to core 0.
+# BENCH_FORWARD_SECONDS (default 10) the measured window at each,
+# BENCH_FORWARD_LEGS (default "roomd janus") the servers measured: one
+# alone is quicker when working on it, the other is then reported as not
+# measured. Installs Debian's janus if missing (apt-get). The servers run one
+# after the other, each pinned to core 1; the load generator is pinned to
+# core 0.
 set -euo pipefail
 cd "$(dirname "$0")/../../.."
 
@@ -31,6 +34,7 @@ trap cleanup EXIT
 
 export BENCH_FORWARD_N=${BENCH_FORWARD_N:-5,10,20,40}
 export BENCH_FORWARD_SECONDS=${BENCH_FORWARD_SECONDS:-10}
+legs=" ${BENCH_FORWARD_LEGS:-roomd janus} "
 server_cpu=1 gen_cpu=0
 if [ "$(nproc)" -lt 2 ]; then
   log "one core only: server and generator share it, figures are not isolated"
@@ -47,10 +51,11 @@ wait_for() {
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
 # --- roomd leg -------------------------------------------------------------
-app_id=wxbench$(head -c 6 /dev/urandom | od -An -tx1 | tr -d ' \n')
-app_secret=$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')
-umask 077
-cat >"$tmp/roomd.toml" <<EOF
+if [[ $legs == *" roomd "* ]]; then
+  app_id=wxbench$(head -c 6 /dev/urandom | od -An -tx1 | tr -d ' \n')
+  app_secret=$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')
+  umask 077
+  cat >"$tmp/roomd.toml" <<EOF
 listen = "127.0.0.1:0"
 maxMembers = 200
 logLevel = "warn"
@@ -58,26 +63,29 @@ logLevel = "warn"
 id = "$app_id"
 secret = "$app_secret"
 EOF
-taskset -c "$server_cpu" "$tmp/roomd" -config "$tmp/roomd.toml" >"$tmp/roomd.out" 2>"$tmp/roomd.err" &
-roomd_pid=$!
-pids+=("$roomd_pid")
-if ! wait_for grep -q '^http' "$tmp/roomd.out"; then
-  cat "$tmp/roomd.err" >&2
-  log "roomd did not start"
-  exit 1
+  taskset -c "$server_cpu" "$tmp/roomd" -config "$tmp/roomd.toml" >"$tmp/roomd.out" 2>"$tmp/roomd.err" &
+  roomd_pid=$!
+  pids+=("$roomd_pid")
+  if ! wait_for grep -q '^http' "$tmp/roomd.out"; then
+    cat "$tmp/roomd.err" >&2
+    log "roomd did not start"
+    exit 1
+  fi
+  roomd_url=$(grep -m1 '^http' "$tmp/roomd.out")
+  log "roomd (pid $roomd_pid, core $server_cpu) at $roomd_url"
+  if ! taskset -c "$gen_cpu" "$tmp/loadgen" measure -server roomd -url "ws${roomd_url#http}/ws" \
+    -app-id "$app_id" -app-secret "$app_secret" -pid "$roomd_pid" -out "$tmp/roomd.json"; then
+    log "the roomd leg failed (any points measured are reported)"
+    tail -20 "$tmp/roomd.err" >&2
+  fi
+  stop_pid "$roomd_pid"
 fi
-roomd_url=$(grep -m1 '^http' "$tmp/roomd.out")
-log "roomd (pid $roomd_pid, core $server_cpu) at $roomd_url"
-if ! taskset -c "$gen_cpu" "$tmp/loadgen" measure -server roomd -url "ws${roomd_url#http}/ws" \
-  -app-id "$app_id" -app-secret "$app_secret" -pid "$roomd_pid" -out "$tmp/roomd.json"; then
-  log "the roomd leg failed (any points measured are reported)"
-  tail -20 "$tmp/roomd.err" >&2
-fi
-stop_pid "$roomd_pid"
 
 # --- Janus leg -------------------------------------------------------------
 janus_note=""
-if ! command -v janus >/dev/null; then
+if [[ $legs != *" janus "* ]]; then
+  janus_note="not measured: BENCH_FORWARD_LEGS left it out."
+elif ! command -v janus >/dev/null; then
   log "installing janus (apt-get)"
   export DEBIAN_FRONTEND=noninteractive
   sudo=""
