@@ -1,16 +1,12 @@
 package room
 
 import (
-	"errors"
-	"log/slog"
 	"sync"
 
 	"github.com/pion/interceptor"
-	"github.com/pion/interceptor/pkg/cc"
-	"github.com/pion/interceptor/pkg/gcc"
-	"github.com/pion/rtcp"
 	"github.com/pion/webrtc/v4"
 
+	"github.com/voipd/voipd/intercept"
 	"github.com/voipd/voipd/proto"
 )
 
@@ -34,15 +30,15 @@ type apiOption func(*webrtc.MediaEngine, *interceptor.Registry, *webrtc.SettingE
 // Control over transport-wide feedback from roomd) turned into a target for
 // the video encoder.
 type bwe struct {
-	// deliver orders the calls of fn: gcc reports each change from a goroutine
-	// of its own, so two changes can race each other to us.
+	// deliver orders the calls of fn: the estimate reports each change from a
+	// goroutine of its own, and a new fn's first call comes from another.
 	deliver sync.Mutex
 
 	mu       sync.Mutex
-	est      cc.BandwidthEstimator // nil until the PeerConnection exists
-	min, max int                   // the video target's bounds
-	target   int                   // the current video target, 0 before an estimate
-	started  bool                  // gcc reported a change: its starting point is no estimate
+	est      *intercept.BWE // nil until the API is built
+	min, max int            // the video target's bounds
+	target   int            // the current video target, 0 before an estimate
+	started  bool           // the estimate changed: its starting point is no estimate
 	fn       func(bps int)
 	sent     int // the last target fn was given, 0 for a new fn
 }
@@ -86,65 +82,27 @@ func (s *Session) apiOptions() []apiOption {
 
 // bweOption registers send-side congestion control: the transport-cc header
 // extension numbers every outgoing packet of the PeerConnection (audio and
-// video), roomd's feedback says which arrived when, and gcc estimates from
-// the delays and losses. The API is the session's own, so its one estimator
-// is this session's.
+// video), roomd's feedback says which arrived when, and a Google
+// Congestion Control estimate follows the delays and losses (package
+// intercept, whose per-packet paths do not allocate; pion's cc and gcc
+// cloned headers and kept their history in lists). The API is the
+// session's own, so its one estimator is this session's. No pacing: the
+// encoder follows the estimate and the camera paces the frames.
 func (s *Session) bweOption() apiOption {
 	initial, lo, hi := videoBitrates(s.cfg)
+	est := intercept.NewBWE(initial+audioBitrate, lo+audioBitrate, hi+audioBitrate)
+	est.OnTargetBitrateChange(func(int) { s.bitrateChanged(true) })
 	s.bwe.mu.Lock()
 	s.bwe.min, s.bwe.max = lo, hi
+	s.bwe.est = est
 	s.bwe.mu.Unlock()
-	return func(me *webrtc.MediaEngine, ir *interceptor.Registry, _ *webrtc.SettingEngine) error {
-		f, err := cc.NewInterceptor(func() (cc.BandwidthEstimator, error) {
-			est, err := gcc.NewSendSideBWE(
-				gcc.SendSideBWEInitialBitrate(initial+audioBitrate),
-				gcc.SendSideBWEMinBitrate(lo+audioBitrate),
-				gcc.SendSideBWEMaxBitrate(hi+audioBitrate),
-				// No pacing here: the encoder follows the estimate and
-				// the camera paces the frames. gcc's default leaky bucket
-				// would copy every packet into a queue that its own
-				// goroutine drains every 5 ms: allocations on a send path
-				// that has none, and added latency.
-				gcc.SendSideBWEPacer(gcc.NewNoOpPacer()))
-			if err != nil {
-				return nil, err
-			}
-			return &tolerantEstimator{BandwidthEstimator: est, log: s.log}, nil
-		})
-		if err != nil {
-			return err
-		}
-		// Called from NewPeerConnection, before any packet flows.
-		f.OnNewPeerConnection(func(_ string, est cc.BandwidthEstimator) {
-			s.bwe.mu.Lock()
-			s.bwe.est = est
-			s.bwe.mu.Unlock()
-			est.OnTargetBitrateChange(func(int) { s.bitrateChanged(true) })
-		})
-		ir.Add(f)
-		return webrtc.ConfigureTWCCHeaderExtensionSender(me, ir)
-	}
-}
-
-// tolerantEstimator drops the error of a feedback packet gcc cannot use
-// (one out of its history, say): pion's cc interceptor would return it from
-// the RTPSender's RTCP read, and the readers of RTCP end on an error, so
-// one odd packet would end keyframe requests and NACK responses for good.
-type tolerantEstimator struct {
-	cc.BandwidthEstimator
-	log *slog.Logger
-}
-
-func (e *tolerantEstimator) WriteRTCP(pkts []rtcp.Packet, attr interceptor.Attributes) error {
-	err := e.BandwidthEstimator.WriteRTCP(pkts, attr)
-	if err != nil && !errors.Is(err, gcc.ErrSendSideBWEClosed) {
-		e.log.Debug("congestion feedback not used", "err", err)
+	return func(_ *webrtc.MediaEngine, ir *interceptor.Registry, _ *webrtc.SettingEngine) error {
+		ir.Add(est)
 		return nil
 	}
-	return err
 }
 
-// bitrateChanged runs on gcc's goroutine after a change of the estimate
+// bitrateChanged runs on the estimate's goroutine after a change of the estimate
 // (changed), or on ours for a new fn: it reads the latest estimate (not the
 // one the change carried, which a later change may have overtaken) and
 // gives fn the video target if fn has not had it yet.
@@ -161,7 +119,7 @@ func (s *Session) bitrateChanged(changed bool) {
 		b.mu.Unlock()
 		return
 	}
-	b.target = videoTarget(b.est.GetTargetBitrate(), b.min, b.max)
+	b.target = videoTarget(b.est.TargetBitrate(), b.min, b.max)
 	fn, target := b.fn, b.target
 	call := fn != nil && b.sent != target
 	if call {

@@ -12,6 +12,7 @@ import (
 	"github.com/pion/sdp/v3"
 	"github.com/pion/webrtc/v4"
 
+	"github.com/voipd/voipd/intercept"
 	"github.com/voipd/voipd/nack"
 	"github.com/voipd/voipd/proto"
 )
@@ -39,10 +40,12 @@ func newAPI(loopback bool, opts ...apiOption) (*webrtc.API, error) {
 	}
 	// pion's defaults, with its NACK responder replaced by one that keeps
 	// packets in preallocated slots instead of copying each into the heap
-	// (DESIGN.md §4; the benchmarks in package nack).
+	// (DESIGN.md §4; the benchmarks in package nack), and its generator,
+	// reports, stats and transport-cc feedback by intercept's, which do not
+	// allocate per packet (intercept.Register says what is left out).
 	resp, err := nack.NewResponder()
 	if err == nil {
-		err = nack.Register(me, ir, resp)
+		err = intercept.Register(me, ir, resp, nil)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("register interceptors: %w", err)
