@@ -139,3 +139,44 @@ func TestVideoCPUUsed(t *testing.T) {
 		t.Errorf("default cpuUsed %d, want -6 (libwebrtc's speed)", Default().Video.CPUUsed)
 	}
 }
+
+// TestAudioFrameMs: audio.frameMs takes 10 and 20 (the default) and refuses
+// anything else by name, 0 included (the defaults fill the key, so 0 in a
+// file is a value, not "unset"). audio.jitterMinMs may go down to one frame
+// and no lower: 10 with frameMs = 10, 20 with frameMs = 20.
+func TestAudioFrameMs(t *testing.T) {
+	if d := Default().Audio; d.FrameMs != 20 || d.JitterMinMs != 20 {
+		t.Errorf("default frameMs %d, jitterMinMs %d; want 20 and 20", d.FrameMs, d.JitterMinMs)
+	}
+	if c, err := Parse([]byte("[audio]\nbackend = \"null\"\n")); err != nil || c.Audio.FrameMs != 20 {
+		t.Errorf("a file without frameMs: %v, frameMs %d; want 20", err, c.Audio.FrameMs)
+	}
+	for _, tc := range []struct {
+		frame, jitterMin int
+		ok               bool
+		key              string // the key the error must name
+	}{
+		{10, 10, true, ""},
+		{10, 20, true, ""}, // the default floor stays valid with 10 ms frames
+		{10, 5, false, "audio.jitterMinMs"},
+		{20, 20, true, ""},
+		{20, 40, true, ""},
+		{20, 10, false, "audio.jitterMinMs"}, // below one 20 ms frame
+		{0, 20, false, "audio.frameMs"},
+		{5, 20, false, "audio.frameMs"},
+		{15, 20, false, "audio.frameMs"},
+		{40, 40, false, "audio.frameMs"},
+		{-10, 20, false, "audio.frameMs"},
+	} {
+		src := fmt.Sprintf("[audio]\nframeMs = %d\njitterMinMs = %d\n", tc.frame, tc.jitterMin)
+		c, err := Parse([]byte(src))
+		switch {
+		case tc.ok && err != nil:
+			t.Errorf("frameMs %d, jitterMinMs %d refused: %v", tc.frame, tc.jitterMin, err)
+		case tc.ok && (c.Audio.FrameMs != tc.frame || c.Audio.JitterMinMs != tc.jitterMin):
+			t.Errorf("frameMs %d, jitterMinMs %d decoded as %d, %d", tc.frame, tc.jitterMin, c.Audio.FrameMs, c.Audio.JitterMinMs)
+		case !tc.ok && (err == nil || !strings.Contains(err.Error(), tc.key)):
+			t.Errorf("frameMs %d, jitterMinMs %d: error %v, want one naming %s", tc.frame, tc.jitterMin, err, tc.key)
+		}
+	}
+}
