@@ -216,3 +216,32 @@ func TestBuildAtWithoutHistory(t *testing.T) {
 		t.Errorf("Commit outside a repository: %v", err)
 	}
 }
+
+func TestParseSmapsParts(t *testing.T) {
+	smaps := `00400000-00403000 r--p 00000000 fe:00 10019609                           /opt/voipd
+Size:                 12 kB
+Rss:                  12 kB
+00403000-00aba000 r-xp 00003000 fe:00 10019609                           /opt/voipd
+Rss:                6000 kB
+7f1cdb5f6000-7f1cdc000000 rw-p 00000000 00:00 0 
+Rss:                9708 kB
+7f1cdb600000-7f1cdb700000 r-xp 00000000 fe:00 42                         /usr/lib/x86_64-linux-gnu/libvpx.so.7.1.0
+Rss:                 840 kB
+7ffd1000-7ffd2000 rw-p 00000000 00:00 0                                  [stack]
+Rss:                 132 kB
+`
+	p, err := ParseSmapsParts([]byte(smaps), "/opt/voipd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p != (RSSParts{ExeKiB: 6012, LibsKiB: 840, AnonKiB: 9840}) {
+		t.Fatalf("%+v", p)
+	}
+	if _, err := ParseSmapsParts([]byte("nothing\n"), "/x"); err == nil {
+		t.Fatal("no Rss lines accepted")
+	}
+	self, err := ProcessRSSParts("/proc", os.Getpid())
+	if err != nil || self.ExeKiB == 0 || self.AnonKiB == 0 {
+		t.Fatalf("this process: %+v, %v", self, err)
+	}
+}

@@ -149,3 +149,67 @@ func TreeUsage(procRoot string, pid int) (Usage, error) {
 	}
 	return u, nil
 }
+
+// RSSParts splits a process's resident set by what the pages are: its own
+// executable's file pages, other files' (shared libraries), and anonymous
+// memory (heaps, stacks; a C library's mallocs included).
+type RSSParts struct {
+	ExeKiB, LibsKiB, AnonKiB int
+}
+
+// ParseSmapsParts reads /proc/PID/smaps; exe is the executable's path as
+// the mappings name it (/proc/PID/exe's target).
+func ParseSmapsParts(b []byte, exe string) (RSSParts, error) {
+	var p RSSParts
+	name := ""
+	seen := false
+	sc := bufio.NewScanner(bytes.NewReader(b))
+	for sc.Scan() {
+		line := sc.Text()
+		f := strings.Fields(line)
+		if len(f) == 0 {
+			continue
+		}
+		if strings.Contains(f[0], "-") && len(f) >= 5 && !strings.HasSuffix(f[0], ":") {
+			name = ""
+			if len(f) >= 6 {
+				name = strings.Join(f[5:], " ")
+			}
+			continue
+		}
+		if f[0] != "Rss:" || len(f) < 2 {
+			continue
+		}
+		n, err := strconv.Atoi(f[1])
+		if err != nil {
+			return p, fmt.Errorf("smaps: %q: %w", line, err)
+		}
+		seen = true
+		switch {
+		case name == exe:
+			p.ExeKiB += n
+		case strings.HasPrefix(name, "/"):
+			p.LibsKiB += n
+		default: // anonymous, [heap], [stack], [vdso] …
+			p.AnonKiB += n
+		}
+	}
+	if !seen {
+		return p, fmt.Errorf("smaps: no Rss lines")
+	}
+	return p, nil
+}
+
+// ProcessRSSParts is ParseSmapsParts for a running process.
+func ProcessRSSParts(procRoot string, pid int) (RSSParts, error) {
+	dir := fmt.Sprintf("%s/%d", procRoot, pid)
+	exe, err := os.Readlink(dir + "/exe")
+	if err != nil {
+		return RSSParts{}, err
+	}
+	b, err := os.ReadFile(dir + "/smaps")
+	if err != nil {
+		return RSSParts{}, err
+	}
+	return ParseSmapsParts(b, exe)
+}

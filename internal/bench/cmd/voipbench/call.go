@@ -23,7 +23,19 @@ type member struct {
 	idle       bench.Usage // before joining (voipd only)
 	cpuPercent float64     // of one core, over the window
 	peak       bench.Memory
-	fps        float64 // video frames decoded per second, from the other member
+	peakParts  bench.RSSParts // of a single process (voipd) at its peak RSS sample
+	fps        float64        // video frames decoded per second, from the other member
+}
+
+// sampleParts splits a single process's RSS sample into its executable,
+// libraries and anonymous memory (a process tree is not split).
+func (m *member) sampleParts(u bench.Usage) {
+	if u.Procs != 1 {
+		return
+	}
+	if p, err := bench.ProcessRSSParts("/proc", m.pid); err == nil {
+		m.peakParts = p
+	}
 }
 
 // window samples the members' process trees every second for d after a
@@ -38,6 +50,7 @@ func window(ms []*member, d time.Duration, frames func(i int) (float64, error)) 
 			return err
 		}
 		u0[i], m.peak = u, u.Memory
+		m.sampleParts(u)
 		if f0[i], err = frames(i); err != nil {
 			return err
 		}
@@ -47,6 +60,9 @@ func window(ms []*member, d time.Duration, frames func(i int) (float64, error)) 
 		time.Sleep(min(time.Second, d-time.Since(t0)))
 		for _, m := range ms {
 			if u, err := bench.TreeUsage("/proc", m.pid); err == nil {
+				if u.RSSKiB > m.peak.RSSKiB {
+					m.sampleParts(u)
+				}
 				m.peak.RSSKiB = max(m.peak.RSSKiB, u.RSSKiB)
 				m.peak.PSSKiB = max(m.peak.PSSKiB, u.PSSKiB)
 			}

@@ -68,7 +68,7 @@ func cmdCall(args []string) error {
 		{What: "peak RSS of one member, mean of 2", Ours: mean(vs, rss), Anchor: mean(cs, rss), Unit: "MiB", AName: "Chromium (tree's RSS summed)"},
 		{What: "peak RSS of either voipd in the call", Ours: peakOf(vs, rss), Anchor: math.NaN(), Unit: "MiB", Goal: bench.Goal{Max: 30, Label: "≤ 30 MiB"}},
 		{What: "idle voipd RSS (started, not in a room), larger of 2", Ours: peakOf(vs, idle), Anchor: math.NaN(), Unit: "MiB", Goal: bench.Goal{Max: 15, Label: "≤ 15 MiB"}},
-		{What: "video decoded from the other member", Ours: mean(vs, fps), Anchor: mean(cs, fps), Unit: "fps", AName: "Chromium"},
+		{What: "video from the other member (voipd: complete frames received, it decodes none; Chromium: frames decoded)", Ours: mean(vs, fps), Anchor: mean(cs, fps), Unit: "fps", AName: "Chromium"},
 	}
 	pin := "unpinned"
 	if *clientCPU != "" {
@@ -86,6 +86,13 @@ func cmdCall(args []string) error {
 	}
 	fmt.Print(bench.Table(rows))
 	fmt.Printf("\nPer process: %s.\n", perProcess(append(vs, cs...)))
+	for _, m := range vs {
+		if p := m.peakParts; p.ExeKiB+p.LibsKiB+p.AnonKiB > 0 {
+			fmt.Printf("%s's RSS at its peak sample: %.1f MiB of its own executable's file pages, %.1f MiB of shared\n"+
+				"libraries, %.1f MiB anonymous (Go heap and stacks, and libvpx's encoder: see \"VP8 speed\" for its size).\n",
+				m.name, float64(p.ExeKiB)/1024, float64(p.LibsKiB)/1024, float64(p.AnonKiB)/1024)
+		}
+	}
 	if *clientCPU != "" && len(cs) > 0 {
 		fmt.Printf("Both members of a call share CPU %s: the voipd pair used %.0f %% of it, the Chromium pair %.0f %% (the\n"+
 			"video rates above show whether a pair was short of CPU).\n", *clientCPU, 2*mean(vs, cpu), 2*mean(cs, cpu))

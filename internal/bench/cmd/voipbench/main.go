@@ -10,8 +10,8 @@
 //	voipbench startup -bin DIR                   start to READY=1
 //	voipbench join    -bin DIR                   joinVoIPChat and Chromium's first frame
 //	voipbench call    -bin DIR                   voipd ×2 vs Chromium ×2, CPU, memory, GC
-//	voipbench m2e                                mouth to ear, in-process
-//	voipbench vp8speed [CPU-USED ...]            libvpx speed settings beside decoded PSNR
+//	voipbench m2e     -bin DIR                   mouth to ear between two voipd processes
+//	voipbench vp8speed [-- CPU-USED ...]         libvpx speed settings beside decoded PSNR
 //
 // Durations and counts come from flags whose defaults are the issue's;
 // scripts/bench.sh sets them from BENCH_* variables.
