@@ -174,12 +174,14 @@ func start(ctx context.Context, cfg *config.Config, opt options, log *slog.Logge
 			return fail(fmt.Errorf("call.ringtone: %w", err))
 		}
 	}
+	rel := &releaser{log: log}
+	closers = append(closers, rel.stop)
 	in.daemon = daemon.New(daemon.Params{
 		Ringtone: ringtone,
 		Config:   cfg, Audio: in.audioSys, Media: pick[daemon.Media](opt.media, mf),
 		Cameras: cams, VideoMedia: vf, Display: disp,
 		RoomURL: in.roomURL, RoomTLS: roomTLS, ICE: ice,
-		Notify: notifier{}, Logger: log,
+		Notify: notifier{rel}, Logger: log,
 	})
 	in.control = control.NewServer(control.Config{MaxClients: cfg.Control.MaxClients, Logger: log}, in.daemon)
 	in.daemon.SetEvents(in.control)
@@ -218,6 +220,7 @@ func start(ctx context.Context, cfg *config.Config, opt options, log *slog.Logge
 	in.daemon.StartCalls(ctx)
 	sdnotify.Ready()
 	sdnotify.Status("idle")
+	rel.state("idle")
 	log.Info("voipd ready", "socket", in.socket, "room", redactURL(in.roomURL), "openid", cfg.Identity.OpenID)
 	if in.webURL != "" {
 		log.Info("browser client", "url", in.webURL+"/?groupId=demo&autojoin=1")
@@ -280,9 +283,14 @@ type displayAdapter struct{ s *display.Server }
 func (a displayAdapter) Source(id string) daemon.DisplaySource { return a.s.Source(id) }
 func (a displayAdapter) RemoveSource(id string)                { a.s.RemoveSource(id) }
 
-type notifier struct{}
+// notifier tells systemd the daemon's state, and schedules the release of
+// memory a state no longer needs (release.go).
+type notifier struct{ rel *releaser }
 
-func (notifier) Status(s string) { sdnotify.Status(s) }
+func (n notifier) Status(s string) {
+	sdnotify.Status(s)
+	n.rel.state(s)
+}
 
 func newLogger(level string) *slog.Logger {
 	var l slog.Level
