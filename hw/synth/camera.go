@@ -160,6 +160,17 @@ func (p *Pattern) Frame(n uint64) hw.VideoFrame {
 	return hw.VideoFrame{Format: p.format, Width: p.width, Height: p.height, Data: data, Seq: n}
 }
 
+// rampRow is the luma ramp (black to white, wrapping) from every start
+// level for a row of any width the pattern draws: a row is one copy.
+var rampRow = func() []byte {
+	const ramp = lumaWhite - lumaBlack
+	b := make([]byte, ramp+maxWidth)
+	for i := range b {
+		b[i] = byte(lumaBlack + i%ramp)
+	}
+	return b
+}()
+
 // draw renders frame n into p.i420.
 func (p *Pattern) draw(n uint64) {
 	w, h := p.width, p.height
@@ -172,12 +183,7 @@ func (p *Pattern) draw(n uint64) {
 	for row := band; row < h; row++ {
 		line := yp[row*w : row*w+w]
 		v := (2*row + shift) % ramp
-		for x := range line {
-			line[x] = byte(lumaBlack + v)
-			if v++; v == ramp {
-				v = 0
-			}
-		}
+		copy(line, rampRow[v:v+w]) // the ramp from level v, wrapping
 		for x := barX; x < barX+barW && x < w; x++ {
 			line[x] = lumaWhite
 		}

@@ -268,3 +268,38 @@ func TestPatternFrameOnDemand(t *testing.T) {
 		t.Fatalf("YUYV Frame: format %v, %d bytes", f.Format, len(f.Data))
 	}
 }
+
+// TestPatternRamp: below the band each row is the wrapping luma ramp from
+// its start level, except where the white bar crosses it.
+func TestPatternRamp(t *testing.T) {
+	const w, h = 640, 480
+	c := newPattern("front", hwReq(w, h, 30), hw.FormatI420)
+	defer c.Close()
+	const n = 37
+	f := c.Frame(n)
+	const ramp = lumaWhite - lumaBlack
+	barX, barW := n*6%w, max(2, w/16)
+	for row := markBandHeight(w, h); row < h; row += 7 {
+		v := (2*row + n*4%ramp + int(PatternIDOf("front"))) % ramp
+		for x := range w {
+			want := byte(lumaBlack + (v+x)%ramp)
+			if x >= barX && x < barX+barW {
+				want = lumaWhite
+			}
+			if got := f.Data[row*w+x]; got != want {
+				t.Fatalf("row %d x %d: %d, want %d", row, x, got, want)
+			}
+		}
+	}
+}
+
+func BenchmarkPatternFrame640x480(b *testing.B) {
+	c := newPattern("front", hwReq(640, 480, 30), hw.FormatI420)
+	defer c.Close()
+	b.ReportAllocs()
+	n := uint64(0)
+	for b.Loop() {
+		c.Frame(n)
+		n++
+	}
+}
