@@ -180,3 +180,20 @@ func TestAudioFrameMs(t *testing.T) {
 		}
 	}
 }
+
+// TestClickDevicesNeedAPath: the click source and detector log to a file;
+// without one the error names the key and shows the form.
+func TestClickDevicesNeedAPath(t *testing.T) {
+	for _, tc := range []struct{ conf, key, form string }{
+		{"[audio]\ncapture = \"click:\"\n", "audio.capture", "click:/"},
+		{"[audio]\nplayback = \"detect:\"\n", "audio.playback", "detect:/"},
+	} {
+		_, err := Parse([]byte(tc.conf))
+		if err == nil || !strings.Contains(err.Error(), tc.key) || !strings.Contains(err.Error(), tc.form) {
+			t.Errorf("%q: error %v, want one naming %s and showing %s…", tc.conf, err, tc.key, tc.form)
+		}
+	}
+	if _, err := Parse([]byte("[audio]\ncapture = \"click:/tmp/c.log\"\nplayback = \"detect:/tmp/d.log\"\n")); err != nil {
+		t.Errorf("click and detect with paths refused: %v", err)
+	}
+}
