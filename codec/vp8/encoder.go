@@ -79,10 +79,18 @@ type Encoder struct {
 	e        *C.vp8_enc // C memory: the image header must not live in Go memory
 	p        EncoderParams
 	duration C.ulong // one frame on the 90 kHz clock
+	// released is what NewEncoder gave back of libvpx's token buffer, from
+	// releasedAt (tokens.go).
+	released   int
+	releasedAt uintptr
 }
 
 // NewEncoder creates a realtime VP8 encoder.
-func NewEncoder(p EncoderParams) (*Encoder, error) {
+func NewEncoder(p EncoderParams) (*Encoder, error) { return newEncoder(p, true) }
+
+// newEncoder is NewEncoder; release false keeps libvpx's token buffer as
+// libvpx left it (for the test that compares the two).
+func newEncoder(p EncoderParams, release bool) (*Encoder, error) {
 	p = p.withDefaults()
 	switch {
 	case p.Width <= 0 || p.Height <= 0 || p.Width > 16383 || p.Height > 16383:
@@ -105,12 +113,22 @@ func NewEncoder(p EncoderParams) (*Encoder, error) {
 	// A keyframe may take this many percent of a frame's average budget
 	// (libwebrtc: half the optimal buffer, 600 ms, in frames; at least 300 %).
 	maxIntra := max(300, 600/2*p.FPS/10)
+	mallocSetup.Do(func() { C.vp8_malloc_setup() })
+	creating.Lock()
+	defer creating.Unlock()
+	var before []span
+	if release {
+		before, _ = writableAnon() // without /proc nothing is released
+	}
 	if rc := C.vp8_enc_init(e, C.int(p.Width), C.int(p.Height), C.int(p.Bitrate/1000), C.int(p.Threads),
 		C.int(p.KeyframeInterval), C.int(p.CPUUsed), C.int(maxIntra)); rc != 0 {
 		C.free(unsafe.Pointer(e))
 		return nil, mapError("new encoder", rc, nil)
 	}
 	enc := &Encoder{e: e, p: p, duration: C.ulong(ClockRate / p.FPS)}
+	if before != nil {
+		enc.released, enc.releasedAt = releaseTokenPages(before, p.Width, p.Height)
+	}
 	runtime.SetFinalizer(enc, (*Encoder).Close)
 	return enc, nil
 }

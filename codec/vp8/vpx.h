@@ -41,6 +41,11 @@ typedef struct {
 	int ys, us, vs, w, h;
 } vp8_frame;
 
+// tokens.c: see tokens.go.
+void vp8_malloc_setup(void);
+size_t vp8_release_zero_chunks(uintptr_t lo, uintptr_t hi, size_t min, size_t max, uintptr_t *first);
+size_t vp8_resident_pages(uintptr_t lo, uintptr_t hi);
+
 int vp8_dec_init(vpx_codec_ctx_t *ctx);
 vp8_frame vp8_dec_decode(vpx_codec_ctx_t *ctx, const uint8_t *data, unsigned int n);
 #endif

@@ -21,6 +21,7 @@ type member struct {
 	name       string
 	pid        int
 	idle       bench.Usage // before joining (voipd only)
+	left       bench.Usage // after leaving the room (voipd only)
 	cpuPercent float64     // of one core, over the window
 	peak       bench.Memory
 	peakParts  bench.RSSParts // of a single process (voipd) at its peak RSS sample
@@ -182,6 +183,21 @@ func voipdCall(rm *room, dir, bin string, d, settle, gcFor time.Duration) ([]*me
 		ws = append(ws, w)
 		progress("%s: %.2f MiB/s, %.0f objects/s, %.1f GC cycles/min (MemStats); gctrace %.2f MiB/s, %d cycles", ms[i].name,
 			w.memstats.MiBPerSecond, w.memstats.ObjectsPerSecond, w.memstats.CyclesPerMin, w.gctrace.MBPerSecond, w.gctrace.Cycles)
+	}
+	// Back to idle, as a kiosk between calls for months: what the call
+	// leaves behind (voipd gives memory back 1 s after it is idle).
+	for i := range cs {
+		if _, err := cs[i].call("exitVoIPChat", nil); err != nil {
+			return nil, nil, fmt.Errorf("%s: exitVoIPChat: %w", ms[i].name, err)
+		}
+	}
+	time.Sleep(3 * time.Second)
+	for _, m := range ms {
+		u, err := bench.TreeUsage("/proc", m.pid)
+		if err != nil {
+			return nil, nil, err
+		}
+		m.left = u
 	}
 	return ms, ws, nil
 }

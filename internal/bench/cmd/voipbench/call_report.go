@@ -53,6 +53,7 @@ func cmdCall(args []string) error {
 	rss := func(m *member) float64 { return float64(m.peak.RSSKiB) / 1024 }
 	fps := func(m *member) float64 { return m.fps }
 	idle := func(m *member) float64 { return float64(m.idle.RSSKiB) / 1024 }
+	left := func(m *member) float64 { return float64(m.left.RSSKiB) / 1024 }
 	peakOf := func(ms []*member, f func(*member) float64) float64 {
 		v := math.NaN()
 		for _, m := range ms {
@@ -68,6 +69,7 @@ func cmdCall(args []string) error {
 		{What: "peak RSS of one member, mean of 2", Ours: mean(vs, rss), Anchor: mean(cs, rss), Unit: "MiB", AName: "Chromium (tree's RSS summed)"},
 		{What: "peak RSS of either voipd in the call", Ours: peakOf(vs, rss), Anchor: math.NaN(), Unit: "MiB", Goal: bench.Goal{Max: 30, Label: "≤ 30 MiB"}},
 		{What: "idle voipd RSS (started, not in a room), larger of 2", Ours: peakOf(vs, idle), Anchor: math.NaN(), Unit: "MiB", Goal: bench.Goal{Max: 15, Label: "≤ 15 MiB"}},
+		{What: "voipd RSS 3 s after leaving the call (idle again), larger of 2", Ours: peakOf(vs, left), Anchor: math.NaN(), Unit: "MiB", Goal: bench.Goal{Max: 15, Label: "≤ 15 MiB (idle)"}},
 		{What: "video from the other member (voipd: complete frames received, it decodes none; Chromium: frames decoded)", Ours: mean(vs, fps), Anchor: mean(cs, fps), Unit: "fps", AName: "Chromium"},
 	}
 	pin := "unpinned"
