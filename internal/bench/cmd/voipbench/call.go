@@ -112,7 +112,9 @@ func voipdCall(rm *room, dir, bin string, d, settle, gcFor time.Duration) ([]*me
 		}
 		// debug.pprof serves runtime.MemStats (allocs?debug=1): the one
 		// reading of the allocation counters every voipd build has.
-		conf := daemonConfig(dir+"/"+id, id, rm.ws, rm.secret) + fmt.Sprintf("[debug]\npprof = %q\n", addr)
+		// The speaker is miniaudio's null backend, so the call drives malgo's
+		// callbacks and status reports their lateness under the load.
+		conf := daemonConfigSpeaker(dir+"/"+id, id, rm.ws, rm.secret, "default") + fmt.Sprintf("[debug]\npprof = %q\n", addr)
 		p, err := startVoipd(dir, id, conf, "GODEBUG=gctrace=1")
 		if err != nil {
 			return nil, nil, err
@@ -179,6 +181,7 @@ func voipdCall(rm *room, dir, bin string, d, settle, gcFor time.Duration) ([]*me
 		if r2, err := readCounters(cs[i], profs[i], p.started); err == nil {
 			w.readingKiB = (r2.memstats.HeapBytes - r1.memstats.HeapBytes) / 1024
 		}
+		w.speaker = r1.speaker
 		w.gctrace = bench.SummarizeGC(cycles, t0.Sub(p.started).Seconds(), t1.Sub(p.started).Seconds())
 		ws = append(ws, w)
 		progress("%s: %.2f MiB/s, %.0f objects/s, %.1f GC cycles/min (MemStats); gctrace %.2f MiB/s, %d cycles", ms[i].name,
@@ -210,7 +213,13 @@ type counters struct {
 	memstats  bench.Counters  // runtime.MemStats through debug.pprof
 	packets   float64         // RTP packets sent and received, every stream
 	sentBytes float64
+	// speaker is status.devices.playback.callbacks: how late miniaudio's
+	// callbacks reached Go since the device opened (nil: not a malgo device).
+	speaker *callbacks
 }
+
+// callbacks is one device's callback lateness from status.
+type callbacks struct{ count, late, worstMs float64 }
 
 // allocWindow is one voipd's allocation over the window.
 type allocWindow struct {
@@ -220,6 +229,7 @@ type allocWindow struct {
 	packetsPerSecond float64
 	sentKbps         float64
 	readingKiB       float64 // what one reading of the counters allocates in voipd
+	speaker          *callbacks
 }
 
 func (a counters) until(b counters) allocWindow {
@@ -249,6 +259,14 @@ func readCounters(c *ctl, prof string, started time.Time) (counters, error) {
 		f := func(k string) float64 { v, _ := rt[k].(float64); return v }
 		r.metrics = &bench.Counters{Seconds: f("uptimeSeconds"), HeapBytes: f("heapAllocBytes"),
 			HeapObjects: f("heapAllocObjects"), GCCycles: f("gcCycles")}
+	}
+	if devs, ok := st["devices"].(map[string]any); ok {
+		if pb, ok := devs["playback"].(map[string]any); ok {
+			if cb, ok := pb["callbacks"].(map[string]any); ok {
+				f := func(k string) float64 { v, _ := cb[k].(float64); return v }
+				r.speaker = &callbacks{count: f("count"), late: f("late"), worstMs: f("worstLateMs")}
+			}
+		}
 	}
 	gs, err := c.call("getStats", nil)
 	if err != nil {

@@ -81,7 +81,7 @@ func cmdCall(args []string) error {
 	fmt.Printf("then a %d s window: CPU is utime+stime from /proc/PID/stat over the window (for Chromium summed over\n", *secs)
 	fmt.Printf("its process tree), memory the peak of 1 s samples of /proc/PID/smaps_rollup (Rss; Pss shares shared\n")
 	fmt.Printf("pages among the processes mapping them, so a tree's PSS adds up). voipd: synthetic devices (tone:440,\n")
-	fmt.Printf("null playback, pattern camera 640x480@30, VP8 800 kbit/s CBR, Opus 32 kbit/s). Chromium: the browser\n")
+	fmt.Printf("miniaudio's null backend as the speaker, pattern camera 640x480@30, VP8 800 kbit/s CBR, Opus 32 kbit/s). Chromium: the browser\n")
 	fmt.Printf("client (roomd's web page) with its fake camera at 640x480@30 and fake microphone, headless. Placement: %s.\n\n", pin)
 	if !*chromium {
 		fmt.Printf("The Chromium call was not run (-chromium=false): no anchor figures.\n\n")
@@ -135,6 +135,8 @@ func allocReport(vs []*member, now []allocWindow, old before, secs int, rev stri
 			fmt.Printf("| %s | — | — | — | — | — (no status.runtime) |\n", vs[i].name)
 		}
 	}
+
+	speakerReport(vs, now)
 
 	fmt.Printf("\n#### Before the allocation work\n\n")
 	if old.missing != "" {
@@ -194,4 +196,22 @@ func allocReport(vs []*member, now []allocWindow, old before, secs int, rev stri
 	}
 	fmt.Printf("The readings allocate in voipd too (status's and getStats' JSON, the profile's text), once in each window:\n")
 	fmt.Printf("one reading, measured by a second right after the window's, took %s.\n", strings.Join(kib, ", "))
+}
+
+// speakerReport prints how late the speaker's callbacks reached Go in the
+// call: the Go scheduler can hold a C thread's callback while every P is
+// busy, and each voipd here shares one CPU with the other and encodes VP8.
+func speakerReport(vs []*member, now []allocWindow) {
+	fmt.Printf("\n#### Audio callbacks under the call's load\n\n")
+	fmt.Printf("Each voipd's speaker is miniaudio's null backend (paced 20 ms periods through malgo): `status.devices.playback.callbacks`\n")
+	fmt.Printf("after the window, since the device opened at the join. Lateness is against the device clock (the\n")
+	fmt.Printf("samples handed over so far); \"late\" counts callbacks more than one period behind it.\n\n")
+	fmt.Printf("| process | callbacks | more than one period late | worst lateness |\n| --- | --- | --- | --- |\n")
+	for i, w := range now {
+		if w.speaker == nil {
+			fmt.Printf("| %s | — (not a malgo device) | — | — |\n", vs[i].name)
+			continue
+		}
+		fmt.Printf("| %s | %.0f | %.0f | %.1f ms |\n", vs[i].name, w.speaker.count, w.speaker.late, w.speaker.worstMs)
+	}
 }
