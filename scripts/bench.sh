@@ -168,8 +168,9 @@ fi
   echo "  card's own buffering (its period count, a malgo device's ring) is not in the figure."
   echo "- Chromium is not measured on the join → result path (its join is not a control-socket request), nor on"
   echo "  mouth to ear: the join and mouth-to-ear figures have goals, not anchors."
-  echo "- Every process measurement uses synthetic devices (tone, null speaker, pattern camera; Chromium's fake"
-  echo "  devices): no sound card, no V4L2 camera, no MJPEG decoding in the call figures."
+  echo "- Every process measurement uses synthetic devices (tone, a null speaker (in the video call miniaudio's"
+  echo "  null backend through malgo), pattern camera; Chromium's fake devices): no sound card, no V4L2 camera,"
+  echo "  no MJPEG decoding in the call figures."
   if [ -n "$prev" ]; then
     echo
     echo "## Previous run"
