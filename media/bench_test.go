@@ -9,6 +9,12 @@ import "testing"
 
 func BenchmarkSendFrame(b *testing.B) {
 	s, _ := newSendPath(b)
+	// Warm up as opus_loop.c does (200 frames it does not time).
+	for range 200 {
+		if err := s.sendFrame(); err != nil {
+			b.Fatal(err)
+		}
+	}
 	b.ReportAllocs()
 	for b.Loop() {
 		if err := s.sendFrame(); err != nil {
