@@ -1,7 +1,6 @@
 package roomd
 
 import (
-	"slices"
 	"strings"
 
 	"github.com/voipd/voipd/proto"
@@ -11,13 +10,10 @@ import (
 // guarded by Server.mu; membership changes are rare next to media, so one
 // lock for all rooms keeps the join/leave bookkeeping simple.
 type room struct {
-	members   map[string]*member // openid → member
-	order     []string           // openids in join order, for stable member lists
-	roomType  string             // proto.RoomVoice or RoomVideo: the first joiner's
-	videoList []string           // the members publishing video, as last sent
+	roster
+	roomType  string   // proto.RoomVoice or RoomVideo: the first joiner's
+	videoList []string // the members publishing video, as last sent
 }
-
-func (r *room) memberList() []string { return slices.Clone(r.order) }
 
 // join adds m to its room: the other members' tracks to m's PeerConnection
 // and m's track to theirs. A member already there under the same openid is
@@ -31,7 +27,7 @@ func (s *Server) join(m *member) *rejection {
 	}
 	r := s.rooms[m.key]
 	if r == nil {
-		r = &room{members: map[string]*member{}, roomType: m.roomType}
+		r = &room{roster: newRoster(), roomType: m.roomType}
 		if strings.HasPrefix(m.key[strings.IndexByte(m.key, 0)+1:], proto.CallRoomPrefix) {
 			r.roomType = proto.RoomVideo // a call may switch to video at any time
 		}
@@ -60,20 +56,17 @@ func (s *Server) join(m *member) *rejection {
 		s.rooms[m.key] = r // detaching the last member dropped the room
 		old.fail(proto.ReasonDuplicate, "the same openid joined the room again")
 	}
-	others := make([]*member, 0, len(r.members))
-	for _, id := range r.order {
-		o := r.members[id]
+	others := r.others()
+	for _, o := range others {
 		if err := m.addSender(o); err != nil {
 			m.log.Error("adding a member's track", "other", o.openid, "err", err)
 		} else if err := o.addSender(m); err != nil {
 			o.log.Error("adding a member's track", "other", m.openid, "err", err)
 		}
-		others = append(others, o)
 	}
-	r.members[m.openid] = m
-	r.order = append(r.order, m.openid)
+	r.add(m)
 	s.reconcileVideoLocked(r) // everyone is renegotiated below anyway
-	list := r.memberList()
+	list := r.list()
 	// Queued under the lock so that no members message of a concurrent join
 	// reaches m before its joined.
 	m.send(&proto.Message{Type: proto.TypeJoined, Members: list, ICEServers: s.cfg.ICEServers})
@@ -81,12 +74,7 @@ func (s *Server) join(m *member) *rejection {
 		m.send(&proto.Message{Type: proto.TypeVideoMembers, Members: r.videoList})
 	}
 	s.mu.Unlock()
-
-	m.negotiate()
-	for _, o := range others {
-		o.negotiate()
-	}
-	s.broadcastMembers(append(others, m), list)
+	s.announce(append([]*member{m}, others...), list)
 	return nil
 }
 
@@ -100,28 +88,17 @@ func (s *Server) leave(m *member) {
 		return
 	}
 	others := s.detachLocked(r, m)
-	list := r.memberList()
+	list := r.list()
 	s.mu.Unlock()
 	m.log.Info("member gone")
-	for _, o := range others {
-		o.negotiate()
-	}
-	s.broadcastMembers(others, list)
+	s.announce(others, list)
 }
 
 // detachLocked takes m out of r and its tracks out of the others'
 // PeerConnections (which may make room for another member's video under
 // the default rule), returning the others. Called under s.mu.
 func (s *Server) detachLocked(r *room, m *member) []*member {
-	delete(r.members, m.openid)
-	r.order = slices.DeleteFunc(r.order, func(id string) bool { return id == m.openid })
-	others := make([]*member, 0, len(r.order))
-	for _, id := range r.order {
-		o := r.members[id]
-		o.removeSender(m.openid)
-		o.removeVideoSender(m.openid)
-		others = append(others, o)
-	}
+	others := r.remove(m)
 	if len(r.members) == 0 {
 		delete(s.rooms, m.key)
 		return others

@@ -3,7 +3,6 @@ package roomd
 import (
 	"errors"
 	"fmt"
-	"slices"
 	"sync/atomic"
 	"time"
 
@@ -51,10 +50,9 @@ func rtcDefaults(cfg *Config) error {
 
 // rtcRoom is one token room; like room, guarded by Server.mu.
 type rtcRoom struct {
-	members    map[string]*member // userId → member
-	order      []string           // userIds in join order
-	publishers int                // members holding a publisher slot
-	videoList  []string           // the members publishing video, as last sent
+	roster
+	publishers int      // members holding a publisher slot
+	videoList  []string // the members publishing video, as last sent
 }
 
 // rtcMember is a member's token-room state (member.rtc; nil in other rooms).
@@ -195,7 +193,7 @@ func (s *Server) joinRTC(m *member, autoPublish bool) *rejection {
 	}
 	r := s.rtcRooms[m.key]
 	if r == nil {
-		r = &rtcRoom{members: map[string]*member{}}
+		r = &rtcRoom{roster: newRoster()}
 		s.rtcRooms[m.key] = r
 	}
 	old := r.members[m.openid]
@@ -216,20 +214,17 @@ func (s *Server) joinRTC(m *member, autoPublish bool) *rejection {
 		m.rtc.sendAudio.Store(true)
 		m.rtc.sendVideo.Store(m.video)
 	}
-	others := make([]*member, 0, len(r.members))
-	for _, id := range r.order {
-		o := r.members[id]
+	others := r.others()
+	for _, o := range others {
 		if m.rtc.receiving && o.rtc.slot {
 			m.attachRTC(o)
 		}
 		if o.rtc.receiving && m.rtc.slot {
 			o.attachRTC(m)
 		}
-		others = append(others, o)
 	}
-	r.members[m.openid] = m
-	r.order = append(r.order, m.openid)
-	list := slices.Clone(r.order)
+	r.add(m)
+	list := r.list()
 	canPublish := m.rtc.slot
 	m.send(&proto.Message{Type: proto.TypeJoined, Members: list, ICEServers: s.cfg.ICEServers,
 		RTCFields: proto.RTCFields{CanPublish: &canPublish, PublishAudio: m.rtc.sendAudio.Load(),
@@ -237,12 +232,7 @@ func (s *Server) joinRTC(m *member, autoPublish bool) *rejection {
 	m.send(&proto.Message{Type: proto.TypeVideoMembers, Members: r.videoList})
 	s.rtcVideoChangedLocked(r)
 	s.mu.Unlock()
-
-	m.negotiate()
-	for _, o := range others {
-		o.negotiate()
-	}
-	s.broadcastMembers(append(others, m), list)
+	s.announce(append([]*member{m}, others...), list)
 	return nil
 }
 
@@ -256,30 +246,19 @@ func (s *Server) leaveRTC(m *member) {
 		return
 	}
 	others := s.detachRTCLocked(r, m)
-	list := slices.Clone(r.order)
+	list := r.list()
 	s.mu.Unlock()
 	m.log.Info("member gone")
-	for _, o := range others {
-		o.negotiate()
-	}
-	s.broadcastMembers(others, list)
+	s.announce(others, list)
 }
 
 // detachRTCLocked takes m out of r, frees its publisher slot and stops
 // forwarding its media to the others, returning them. Called under s.mu.
 func (s *Server) detachRTCLocked(r *rtcRoom, m *member) []*member {
-	delete(r.members, m.openid)
-	r.order = slices.DeleteFunc(r.order, func(id string) bool { return id == m.openid })
 	if m.rtc.slot {
 		r.publishers--
 	}
-	others := make([]*member, 0, len(r.order))
-	for _, id := range r.order {
-		o := r.members[id]
-		o.removeSender(m.openid)
-		o.removeVideoSender(m.openid)
-		others = append(others, o)
-	}
+	others := r.remove(m)
 	if len(r.members) == 0 {
 		delete(s.rtcRooms, m.key)
 		return others

@@ -1,0 +1,52 @@
+package roomd
+
+import "slices"
+
+// roster is who is in a room, group or token: the members by id and their
+// join order (member lists go out in it, so every client sees the same
+// order). Both room kinds embed it; it is used under Server.mu.
+type roster struct {
+	members map[string]*member // openid or userId → member
+	order   []string           // ids in join order
+}
+
+func newRoster() roster { return roster{members: map[string]*member{}} }
+
+// list is the ids in join order, a copy to send after the lock is released.
+func (r *roster) list() []string { return slices.Clone(r.order) }
+
+// others is the members, in join order (before a join: all but the joiner).
+func (r *roster) others() []*member {
+	out := make([]*member, 0, len(r.order))
+	for _, id := range r.order {
+		out = append(out, r.members[id])
+	}
+	return out
+}
+
+func (r *roster) add(m *member) {
+	r.members[m.openid] = m
+	r.order = append(r.order, m.openid)
+}
+
+// remove takes m out and its media out of the others' PeerConnections,
+// returning the others.
+func (r *roster) remove(m *member) []*member {
+	delete(r.members, m.openid)
+	r.order = slices.DeleteFunc(r.order, func(id string) bool { return id == m.openid })
+	others := r.others()
+	for _, o := range others {
+		o.removeSender(m.openid)
+		o.removeVideoSender(m.openid)
+	}
+	return others
+}
+
+// announce follows a membership change, outside Server.mu: each member
+// whose PeerConnection changed offers again, and each learns the list.
+func (s *Server) announce(changed []*member, list []string) {
+	for _, o := range changed {
+		o.negotiate()
+	}
+	s.broadcastMembers(changed, list)
+}
