@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages voipd's build, tests and `make run` need.
-# Idempotent: it asks dpkg first and runs apt-get only for what is missing.
+# Idempotent: scripts/ensure-packages.sh asks dpkg first and runs apt-get
+# only for what is missing.
 set -euo pipefail
 
 pkgs=(
@@ -16,21 +17,4 @@ pkgs=(
   openssl ca-certificates procps
 )
 
-missing=()
-for p in "${pkgs[@]}"; do
-  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
-    missing+=("$p")
-  fi
-done
-
-if [ ${#missing[@]} -eq 0 ]; then
-  echo "deps: all ${#pkgs[@]} packages present"
-  exit 0
-fi
-
-echo "deps: installing ${missing[*]}"
-SUDO=""
-if [ "$(id -u)" != 0 ]; then SUDO=sudo; fi
-export DEBIAN_FRONTEND=noninteractive
-$SUDO apt-get update -qq
-$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+exec "$(dirname "$0")/ensure-packages.sh" deps "${pkgs[@]}"
