@@ -1,10 +1,8 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"math"
-	"os"
 	"strings"
 	"time"
 
@@ -25,16 +23,11 @@ func cmdCall(args []string) error {
 	chromium := fs.Bool("chromium", true, "measure the Chromium call too")
 	fs.Parse(args)
 	d := time.Duration(*secs) * time.Second
-	rm, err := startRoom(context.Background())
+	rm, dir, done, err := roomAndDir("voipbench-call-")
 	if err != nil {
 		return err
 	}
-	defer rm.srv.Close()
-	dir, err := os.MkdirTemp("", "voipbench-call-")
-	if err != nil {
-		return err
-	}
-	defer os.RemoveAll(dir)
+	defer done()
 
 	gcFor := time.Duration(*gcSecs) * time.Second
 	vs, allocs, err := voipdCall(rm, dir, *binDir, d, *settle, gcFor)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"math"
-	"os"
 	"time"
 
 	"github.com/voipd/voipd/internal/bench"
@@ -19,17 +18,11 @@ func cmdJoin(args []string) error {
 	joins := fs.Int("n", 50, "joins per room type")
 	ffRuns := fs.Int("first-frame", 5, "joins timed to Chromium's first decoded frame (0: skip)")
 	fs.Parse(args)
-	ctx := context.Background()
-	rm, err := startRoom(ctx)
+	rm, dir, done, err := roomAndDir("voipbench-join-")
 	if err != nil {
 		return err
 	}
-	defer rm.srv.Close()
-	dir, err := os.MkdirTemp("", "voipbench-join-")
-	if err != nil {
-		return err
-	}
-	defer os.RemoveAll(dir)
+	defer done()
 	p, err := startVoipd(dir, "a", daemonConfig(dir+"/a", "bench-a", rm.ws, rm.secret))
 	if err != nil {
 		return err

@@ -97,6 +97,19 @@ type room struct {
 	ws     string
 }
 
+// roomAndDir starts roomd in this process and makes a scratch directory
+// named after prefix; done closes the one and removes the other.
+func roomAndDir(prefix string) (rm *room, dir string, done func(), err error) {
+	if rm, err = startRoom(context.Background()); err != nil {
+		return nil, "", nil, err
+	}
+	if dir, err = os.MkdirTemp("", prefix); err != nil {
+		rm.srv.Close()
+		return nil, "", nil, err
+	}
+	return rm, dir, func() { rm.srv.Close(); os.RemoveAll(dir) }, nil
+}
+
 func startRoom(ctx context.Context) (*room, error) {
 	secret := randomHex(16)
 	srv, err := roomd.New(roomd.Config{Listen: "127.0.0.1:0", Apps: []roomd.App{{ID: appID, Secret: secret}}, Dev: true, Logger: logger()})

@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"context"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -22,17 +21,11 @@ func cmdStartup(args []string) error {
 	fs := newFlags("startup")
 	runs := fs.Int("n", 20, "starts per configuration")
 	fs.Parse(args)
-	ctx := context.Background()
-	rm, err := startRoom(ctx)
+	rm, dir, done, err := roomAndDir("voipbench-startup-")
 	if err != nil {
 		return err
 	}
-	defer rm.srv.Close()
-	dir, err := os.MkdirTemp("", "voipbench-startup-")
-	if err != nil {
-		return err
-	}
-	defer os.RemoveAll(dir)
+	defer done()
 
 	var rows []bench.Row
 	for ci, c := range []struct{ what, url, secret string }{
