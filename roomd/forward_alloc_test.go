@@ -310,7 +310,7 @@ func TestForwardAllocsOverLoopback(t *testing.T) {
 	if withNack+subscribers > withPion {
 		t.Errorf("package nack saves fewer than %d allocations per packet (%.2f against %.2f)", subscribers, withNack, withPion)
 	}
-	if withNack >= 1 {
+	if withNack >= 1 && !raceEnabled {
 		t.Errorf("roomd's interceptors: %.2f allocations per packet forwarded to %d subscribers, want well under one", withNack, subscribers)
 	}
 }
