@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"debug/elf"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -22,18 +23,22 @@ import (
 //     SDP, ICE, DTLS, JSON): voipd allocates next to nothing per packet,
 //     so the collector would not run again for minutes, and the free pages
 //     would wait for the scavenger. One forced collection returns them.
-//   - Its mappings of its own executable's read-only pages. The kernel
-//     maps a file's pages around each fault (whole page-cache folios on
-//     recent kernels), so after start-up nearly all of voipd's 14 MB of
-//     code, read-only data and pclntab counts in its RSS while an idle
-//     daemon uses about half. Dropping the mappings (MADV_DONTNEED) keeps
-//     the pages in the page cache, nothing is re-read from disk, and the
-//     pages still in use come back on their next use. Writable segments and
-//     RELRO (made read-only after the dynamic linker wrote it) are never
-//     touched: their contents differ from the file.
+//   - Its mappings of the read-only pages of its own executable and of its
+//     shared libraries. The kernel maps a file's pages around each fault
+//     (whole page-cache folios on recent kernels), so after start-up nearly
+//     all of voipd's 14 MB of code, read-only data and pclntab counts in its
+//     RSS while an idle daemon uses about half; a call touches parts of
+//     libvpx, libopus, libc and libstdc++ it then no longer needs. Dropping
+//     the mappings (MADV_DONTNEED) keeps the pages in the page cache (other
+//     processes sharing a library keep theirs), nothing is re-read from
+//     disk, and the pages still in use come back on their next use.
+//     Writable segments, RELRO (made read-only after the dynamic linker
+//     wrote it) and files with text relocations are never touched: their
+//     contents differ from the file.
 //
-// A release costs a collection of a heap of a few MB and a walk of
-// /proc/self/maps: about a millisecond, a few times per call.
+// A release costs a collection of a heap of a few MB, a walk of
+// /proc/self/maps and the ELF headers of a dozen files: about a
+// millisecond, a few times per call.
 
 // releaseDelays are when, after entering a state, memory is released:
 // in a room once media has been set up, again after the first seconds of
@@ -51,6 +56,9 @@ type releaser struct {
 	log    *slog.Logger
 	mu     sync.Mutex
 	timers []*time.Timer
+
+	releasing sync.Mutex // one release at a time; guards elf
+	elf       elfCache
 }
 
 // state is called with each daemon state (the notifier's status).
@@ -69,42 +77,90 @@ func (r *releaser) state(s string) {
 func (r *releaser) stop() { r.state("") }
 
 func (r *releaser) release() {
+	r.releasing.Lock()
+	defer r.releasing.Unlock()
 	debug.FreeOSMemory()
-	n, err := releaseExecutablePages()
+	if r.elf == nil {
+		r.elf = elfCache{}
+	}
+	exe, libs, err := releaseFilePages(r.elf)
 	if err != nil {
-		r.log.Debug("executable pages kept", "err", err)
+		r.log.Debug("mapped file pages kept", "err", err)
 		return
 	}
-	r.log.Debug("memory released", "executableBytes", n)
+	r.log.Debug("memory released", "executableBytes", exe, "libraryBytes", libs)
 }
 
-// releaseExecutablePages drops this process's mappings of its
-// executable's read-only segments, returning the bytes advised away.
-func releaseExecutablePages() (int64, error) {
-	exe, err := os.Readlink("/proc/self/exe")
+// releaseFilePages drops this process's mappings of the read-only
+// segments of every ELF file it maps whole pages of: its executable and
+// its shared libraries (libvpx, libc, ...), returning the bytes advised
+// away for each. A file is skipped when the one at its path is no longer
+// the mapped one (an upgrade replaced it: its headers would describe
+// other bytes) and when it has text relocations (the dynamic linker wrote
+// into its code, so those pages differ from the file). What each file's
+// headers say is kept in cache: a file is parsed once, not at every release
+// (parsing a dozen libraries allocates a few hundred KB).
+func releaseFilePages(cache elfCache) (exe, libs int64, err error) {
+	self, err := os.Readlink("/proc/self/exe")
 	if err != nil {
-		return 0, err
-	}
-	ro, err := readOnlyFileRanges(exe)
-	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	maps, err := os.Open("/proc/self/maps")
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
-	defer maps.Close()
-	regions, err := exeRegions(maps, exe)
+	files, err := fileRegions(maps)
+	maps.Close()
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
+	for _, f := range files {
+		n, err := releaseFile(f, cache)
+		if err != nil {
+			if f.path == self {
+				return 0, 0, err
+			}
+			continue // a library we cannot read is simply kept
+		}
+		if f.path == self {
+			exe += n
+		} else {
+			libs += n
+		}
+	}
+	return exe, libs, nil
+}
+
+// elfCache holds, by device and inode, the page ranges a release may drop
+// of each mapped file, or why it may drop none.
+type elfCache map[fileID]elfInfo
+
+type fileID struct{ dev, inode uint64 }
+
+type elfInfo struct {
+	ro  fileRanges
+	err error
+}
+
+// releaseFile advises away f's mapped read-only pages.
+func releaseFile(f mappedFile, cache elfCache) (int64, error) {
+	id := fileID{f.dev, f.inode}
+	info, ok := cache[id]
+	if !ok {
+		info = readELF(f)
+		cache[id] = info
+	}
+	if info.err != nil {
+		return 0, info.err
+	}
+	ro := info.ro
 	var released int64
-	for _, r := range regions {
-		if strings.Contains(r.perms, "w") {
+	for _, r := range f.regions {
+		if strings.Contains(r.perms, "w") || !strings.HasSuffix(r.perms, "p") {
 			continue
 		}
-		for _, f := range ro.within(r.off, r.off+(r.end-r.start)) {
-			start, end := r.start+(f[0]-r.off), r.start+(f[1]-r.off)
+		for _, fr := range ro.within(r.off, r.off+(r.end-r.start)) {
+			start, end := r.start+(fr[0]-r.off), r.start+(fr[1]-r.off)
 			if _, _, e := syscall.Syscall(syscall.SYS_MADVISE, uintptr(start), uintptr(end-start), syscall.MADV_DONTNEED); e != 0 {
 				return released, fmt.Errorf("madvise %x-%x: %w", start, end, e)
 			}
@@ -112,6 +168,43 @@ func releaseExecutablePages() (int64, error) {
 		}
 	}
 	return released, nil
+}
+
+// readELF reads the page ranges of f that a release may drop, from the
+// file at f's path if it is still the mapped one.
+func readELF(f mappedFile) elfInfo {
+	var st syscall.Stat_t
+	if err := syscall.Stat(f.path, &st); err != nil {
+		return elfInfo{err: err}
+	}
+	if st.Ino != f.inode || uint64(st.Dev) != f.dev {
+		return elfInfo{err: fmt.Errorf("%s: not the mapped file any more", f.path)}
+	}
+	ef, err := elf.Open(f.path)
+	if err != nil {
+		return elfInfo{err: err}
+	}
+	defer ef.Close()
+	if hasTextRel(ef) {
+		return elfInfo{err: fmt.Errorf("%s: text relocations", f.path)}
+	}
+	return elfInfo{ro: pageRanges(ef.Progs)}
+}
+
+// hasTextRel reports whether the dynamic linker relocates inside f's code
+// (DT_TEXTREL, or DF_TEXTREL in DT_FLAGS).
+func hasTextRel(f *elf.File) bool {
+	if v, err := f.DynValue(elf.DT_TEXTREL); err == nil && len(v) > 0 {
+		return true
+	}
+	if v, err := f.DynValue(elf.DT_FLAGS); err == nil {
+		for _, x := range v {
+			if elf.DynFlag(x)&elf.DF_TEXTREL != 0 {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // fileRanges are [from, to) byte ranges of a file.
@@ -128,18 +221,9 @@ func (fr fileRanges) within(from, to uint64) fileRanges {
 	return out
 }
 
-// readOnlyFileRanges are the file ranges of exe's loadable segments that
+// pageRanges are the file ranges of an ELF file's loadable segments that
 // are never writable, shrunk to whole pages that no writable segment or
 // RELRO reaches into.
-func readOnlyFileRanges(exe string) (fileRanges, error) {
-	f, err := elf.Open(exe)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	return pageRanges(f.Progs), nil
-}
-
 func pageRanges(progs []*elf.Prog) fileRanges {
 	var ro, rw fileRanges
 	for _, p := range progs {
@@ -177,26 +261,51 @@ type region struct {
 	perms           string
 }
 
-// exeRegions are the mappings of exe in a /proc/PID/maps listing.
-func exeRegions(maps io.Reader, exe string) ([]region, error) {
-	var out []region
+// mappedFile is a file and its mappings in a /proc/PID/maps listing.
+type mappedFile struct {
+	path       string
+	dev, inode uint64
+	regions    []region
+}
+
+// fileRegions groups a /proc/PID/maps listing's file mappings by file, in
+// order of first appearance. Pseudo-files ([vdso], [heap]) and deleted
+// files (" (deleted)" after the path) are left out.
+func fileRegions(maps io.Reader) ([]mappedFile, error) {
+	var out []mappedFile
+	index := map[string]int{}
 	sc := bufio.NewScanner(maps)
 	for sc.Scan() {
 		fl := strings.Fields(sc.Text())
-		if len(fl) < 6 || fl[5] != exe {
+		if len(fl) != 6 || !strings.HasPrefix(fl[5], "/") || fl[4] == "0" {
 			continue
 		}
 		lo, hi, ok := strings.Cut(fl[0], "-")
-		if !ok {
-			continue
+		maj, min, ok2 := strings.Cut(fl[3], ":")
+		if !ok || !ok2 {
+			return nil, fmt.Errorf("maps line %q", sc.Text())
 		}
 		s, err1 := strconv.ParseUint(lo, 16, 64)
 		e, err2 := strconv.ParseUint(hi, 16, 64)
 		o, err3 := strconv.ParseUint(fl[2], 16, 64)
-		if err1 != nil || err2 != nil || err3 != nil {
-			return nil, fmt.Errorf("maps line %q", sc.Text())
+		ino, err4 := strconv.ParseUint(fl[4], 10, 64)
+		dmaj, err5 := strconv.ParseUint(maj, 16, 32)
+		dmin, err6 := strconv.ParseUint(min, 16, 32)
+		if err := errors.Join(err1, err2, err3, err4, err5, err6); err != nil {
+			return nil, fmt.Errorf("maps line %q: %w", sc.Text(), err)
 		}
-		out = append(out, region{start: s, end: e, off: o, perms: fl[1]})
+		i, seen := index[fl[5]]
+		if !seen {
+			i = len(out)
+			index[fl[5]] = i
+			out = append(out, mappedFile{path: fl[5], dev: mkdev(dmaj, dmin), inode: ino})
+		}
+		out[i].regions = append(out[i].regions, region{start: s, end: e, off: o, perms: fl[1]})
 	}
 	return out, sc.Err()
+}
+
+// mkdev encodes a device number as stat(2) reports it (glibc's makedev).
+func mkdev(major, minor uint64) uint64 {
+	return (major&0xfff)<<8 | (major&^0xfff)<<32 | minor&0xff | (minor&^0xff)<<12
 }
