@@ -20,15 +20,25 @@ type deviceStatus struct {
 	State     string `json:"state"` // "open" in a room, "closed" otherwise
 	// Callbacks is the driver callbacks' lateness (malgo devices only).
 	Callbacks *callbackStatus `json:"callbacks,omitempty"`
+	// Dropped counts frames lost at the device since it opened (devices
+	// that count them, hw.DropCounter): a microphone's or camera's frames
+	// overwritten before voipd read them, a speaker's periods played as
+	// silence because nothing was queued (underruns).
+	Dropped *uint64 `json:"dropped,omitempty"`
 }
 
+// statusOf describes an open device, looking through wrappers (Unwrap() any)
+// for the driver-level figures.
 func statusOf(dev any, info hw.DeviceInfo, state string) *deviceStatus {
 	ds := &deviceStatus{ID: info.ID, Name: info.Name, Backend: info.Backend, Synthetic: info.Synthetic, State: state}
 	for dev != nil {
-		if lr, ok := dev.(hw.LatenessReporter); ok {
+		if lr, ok := dev.(hw.LatenessReporter); ok && ds.Callbacks == nil {
 			worst, late, n := lr.CallbackLateness()
 			ds.Callbacks = &callbackStatus{Count: n, Late: late, WorstLateMs: float64(worst.Microseconds()) / 1000}
-			break
+		}
+		if dc, ok := dev.(hw.DropCounter); ok && ds.Dropped == nil {
+			n := dc.Dropped()
+			ds.Dropped = &n
 		}
 		u, ok := dev.(interface{ Unwrap() any })
 		if !ok {
@@ -81,10 +91,11 @@ func (d *Daemon) status(ctx context.Context, r *control.Request) (map[string]any
 		if s.video != nil {
 			if cam := s.video.camera(); cam != nil {
 				ci := cam.Info()
-				devices["camera"] = &deviceStatus{ID: ci.ID, Name: ci.Name, Backend: "v4l2", Synthetic: ci.Synthetic, State: "open"}
+				ds := statusOf(cam, hw.DeviceInfo{ID: ci.ID, Name: ci.Name, Backend: "v4l2", Synthetic: ci.Synthetic}, "open")
 				if ci.Synthetic {
-					devices["camera"].(*deviceStatus).Backend = "synth"
+					ds.Backend = "synth"
 				}
+				devices["camera"] = ds
 			} else {
 				devices["camera"] = &deviceStatus{ID: d.p.Config.Video.Camera, Name: d.p.Config.Video.Camera, State: "lost"}
 			}

@@ -122,7 +122,10 @@ playback = %q
 	if !ok || cb["count"].(float64) == 0 {
 		t.Fatalf("status reports no callback lateness for the malgo capture: %v", capture)
 	}
-	t.Logf("PulseAudio capture callbacks: %v", cb)
+	if _, ok := capture["dropped"].(float64); !ok {
+		t.Fatalf("status reports no drop count for the malgo capture: %v", capture)
+	}
+	t.Logf("PulseAudio capture callbacks: %v, dropped %v", cb, capture["dropped"])
 	// And the far side's audio arrives at the pulse daemon.
 	eventually(t, 10*time.Second, "the pulse daemon receives the far side", func() bool {
 		stats := c.mustOK("getStats", nil)
