@@ -118,9 +118,7 @@ type Playback interface {
 // produces it and then blocks in Write. Wrappers expose the device under
 // them with Unwrap() any.
 type ReadyWaiter interface {
-	// WaitReady blocks until the device wants the next frame of samples: a
-	// Write of that many would not block, and the device may hold back
-	// until little is left queued (hw/audio keeps one to two frames). After
+	// WaitReady blocks until a Write of samples would not block. After
 	// Close it returns an error wrapping ErrClosed.
 	WaitReady(samples int) error
 }

@@ -165,8 +165,7 @@ fi
   echo "### Not measured yet"
   echo
   echo "- Mouth to ear runs on synthetic devices (voipd's click source and detector, paced at 48 kHz): a sound"
-  echo "  card's own buffering (its period count) and the one to two frames voipd keeps queued for a malgo"
-  echo "  speaker are not in the figure."
+  echo "  card's own buffering (its period count, a malgo device's ring) is not in the figure."
   echo "- Chromium is not measured on the join → result path (its join is not a control-socket request), nor on"
   echo "  mouth to ear: the join and mouth-to-ear figures have goals, not anchors."
   echo "- Every process measurement uses synthetic devices (tone, a null speaker (in the video call miniaudio's"

@@ -134,40 +134,6 @@ func TestNullPlaybackPaced(t *testing.T) {
 	waitGoroutines(t, g0)
 }
 
-// TestNullPlaybackWaitReadyKeepsTheRingShort: a writer that waits with
-// WaitReady before each frame (as media's mixer does) keeps at most two
-// frames queued, not the ring's four: the latency a sound card adds on top
-// of its own buffer. Underruns are reported, not judged (a shared machine
-// can hold the writer up).
-func TestNullPlaybackWaitReadyKeepsTheRingShort(t *testing.T) {
-	s := newNull(t)
-	defer s.Close()
-	dev, err := s.OpenPlayback("default")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := dev.(*playback)
-	frame := make([]int16, hw.FrameSamples)
-	most := 0
-	var early uint64
-	for i := range 75 { // 1.5 s
-		if i == 10 {
-			early = p.Dropped()
-		}
-		if err := p.WaitReady(len(frame)); err != nil {
-			t.Fatal(err)
-		}
-		if err := p.Write(frame); err != nil {
-			t.Fatal(err)
-		}
-		most = max(most, p.ring.buffered())
-	}
-	if most > 2*hw.FrameSamples {
-		t.Fatalf("%d samples queued at most after a write, want ≤ 2 frames (%d)", most, 2*hw.FrameSamples)
-	}
-	t.Logf("at most %d frames queued; %d underruns in 1.5 s, %d of them in the first 0.2 s", most/hw.FrameSamples, p.Dropped(), early)
-}
-
 func TestCloseUnblocksRead(t *testing.T) {
 	s := newNull(t)
 	defer s.Close()

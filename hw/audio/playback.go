@@ -3,17 +3,16 @@ package audio
 import (
 	"sync"
 	"sync/atomic"
-	"time"
 	"unsafe"
 
 	"github.com/gen2brain/malgo"
 	"github.com/voipd/voipd/hw"
 )
 
-// playbackRingFrames is the playback ring's capacity: 4 frames (80 ms) on
-// top of the device's own buffer. Write blocks while it is full, so the
-// device clock paces a writer that only writes. A writer that waits with
-// WaitReady first keeps it far emptier: see WaitReady.
+// playbackRingFrames is the playback ring's depth: 4 frames (80 ms) on top of
+// the device's own buffer keeps the writer ahead of the callback without
+// adding much latency; Write blocks while it is full, so the device clock
+// paces the writer.
 const playbackRingFrames = 4
 
 // playback is an open speaker. It implements hw.Playback and hw.DropCounter.
@@ -26,12 +25,7 @@ type playback struct {
 	space chan struct{} // signalled (never blocking) after each callback
 	done  chan struct{}
 
-	// started: two frames have been written, so silence counts as an
-	// underrun. Not one: a device may take its first periods in a burst
-	// (miniaudio's null backend takes two at once) before a writer that
-	// keeps two queued has written its second.
-	started   atomic.Bool
-	writes    atomic.Uint64
+	started   atomic.Bool   // a frame has been written: silence counts as underrun
 	stopped   atomic.Bool   // the backend stopped the device
 	underruns atomic.Uint64 // callbacks that found too little queued
 	samples   atomic.Uint64 // samples pulled by the device, for tests
@@ -81,9 +75,7 @@ func (p *playback) Write(frame []int16) error {
 		default:
 		}
 		if p.ring.tryPut(frame) {
-			if p.writes.Add(1) == 2 {
-				p.started.Store(true)
-			}
+			p.started.Store(true)
 			return nil
 		}
 		if p.stopped.Load() {
@@ -96,24 +88,17 @@ func (p *playback) Write(frame []int16) error {
 	}
 }
 
-// WaitReady blocks until at most one frame of samples (or one device
-// period, if that is longer) is left queued, so the next Write of samples
-// does not block and the writer produces the frame as late as it can. The
-// ring then holds one to two frames (20–40 ms at 20 ms frames) where a
-// writer paced by Write alone keeps it full (60–80 ms): a frame heard on a
-// sound card leaves 40 ms sooner. The slack left is the queued frame plus
-// the device's own buffer: a writer may come up to a period late without
-// an underrun.
+// WaitReady blocks until the ring has room for samples, so the next Write
+// of that many does not block and the writer can produce the frame as late
+// as possible.
 func (p *playback) WaitReady(samples int) error {
-	period := int(p.period * hw.SampleRate / time.Second)
-	keep := max(samples, period)
 	for {
 		select {
 		case <-p.done:
 			return &hw.DeviceError{Op: "wait", Device: p.info.ID, Kind: hw.ErrClosed}
 		default:
 		}
-		if p.ring.buffered() <= keep && p.ring.room() >= samples {
+		if p.ring.room() >= samples {
 			return nil
 		}
 		if p.stopped.Load() {
