@@ -219,7 +219,7 @@ type counters struct {
 }
 
 // callbacks is one device's callback lateness from status.
-type callbacks struct{ count, late, worstMs float64 }
+type callbacks struct{ count, late, worstMs, underruns float64 }
 
 // allocWindow is one voipd's allocation over the window.
 type allocWindow struct {
@@ -265,6 +265,9 @@ func readCounters(c *ctl, prof string, started time.Time) (counters, error) {
 			if cb, ok := pb["callbacks"].(map[string]any); ok {
 				f := func(k string) float64 { v, _ := cb[k].(float64); return v }
 				r.speaker = &callbacks{count: f("count"), late: f("late"), worstMs: f("worstLateMs")}
+				if d, ok := pb["dropped"].(float64); ok {
+					r.speaker.underruns = d
+				}
 			}
 		}
 	}

@@ -198,13 +198,14 @@ func speakerReport(vs []*member, now []allocWindow) {
 	fmt.Printf("\n#### Audio callbacks under the call's load\n\n")
 	fmt.Printf("Each voipd's speaker is miniaudio's null backend (paced 20 ms periods through malgo): `status.devices.playback.callbacks`\n")
 	fmt.Printf("after the window, since the device opened at the join. Lateness is against the device clock (the\n")
-	fmt.Printf("samples handed over so far); \"late\" counts callbacks more than one period behind it.\n\n")
-	fmt.Printf("| process | callbacks | more than one period late | worst lateness |\n| --- | --- | --- | --- |\n")
+	fmt.Printf("samples handed over so far); \"late\" counts callbacks more than one period behind it; underruns are\n")
+	fmt.Printf("`status.devices.playback.dropped`, periods the speaker played as silence for want of audio queued.\n\n")
+	fmt.Printf("| process | callbacks | more than one period late | worst lateness | underruns |\n| --- | --- | --- | --- | --- |\n")
 	for i, w := range now {
 		if w.speaker == nil {
-			fmt.Printf("| %s | — (not a malgo device) | — | — |\n", vs[i].name)
+			fmt.Printf("| %s | — (not a malgo device) | — | — | — |\n", vs[i].name)
 			continue
 		}
-		fmt.Printf("| %s | %.0f | %.0f | %.1f ms |\n", vs[i].name, w.speaker.count, w.speaker.late, w.speaker.worstMs)
+		fmt.Printf("| %s | %.0f | %.0f | %.1f ms | %.0f |\n", vs[i].name, w.speaker.count, w.speaker.late, w.speaker.worstMs, w.speaker.underruns)
 	}
 }
