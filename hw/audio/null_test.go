@@ -77,7 +77,7 @@ func TestNullCaptureRate(t *testing.T) {
 	if callbacks < frames/2 || late > callbacks {
 		t.Fatalf("lateness counters: worst %v, %d late of %d callbacks", worst, late, callbacks)
 	}
-	t.Logf("null backend: %d callbacks, worst %v behind the device clock, %d more than a period late", callbacks, worst, late)
+	t.Logf("null backend: %d callbacks, the worst %v late, %d more than a period late", callbacks, worst, late)
 	if err := c.Close(); err != nil {
 		t.Fatal(err)
 	}
