@@ -7,7 +7,6 @@ package yuv
 /*
 #cgo LDFLAGS: -lyuv
 #include <libyuv.h>
-#include "band.h"
 */
 import "C"
 
@@ -81,22 +80,6 @@ func YUY2ToI420(dst I420, src []byte, srcStride int) error {
 	if err := plane("YUYV", src, srcStride, 2*dst.Width, dst.Height); err != nil {
 		return err
 	}
-	// A camera's frame is rarely in the CPU's caches: libyuv's row loop
-	// then waits on memory at every 4 KB page, where the hardware
-	// prefetcher stops. Converting in bands of 16 rows with the rows two
-	// bands ahead prefetched (band.c; the bytes are libyuv's own) took a
-	// 640x480 frame evicted from the caches from 92–102 µs to 68–72 µs
-	// here, and in media's send-path benchmark (30 frames cycled, partly in
-	// the L3 cache) the conversion's share of a frame from 6.9 % to 5.9 %
-	// (perf).
-	return check("YUY2ToI420", C.voipd_yuy2_to_i420(p(src), C.int(srcStride),
-		p(dst.Y), C.int(dst.YStride), p(dst.U), C.int(dst.UStride), p(dst.V), C.int(dst.VStride),
-		C.int(dst.Width), C.int(dst.Height)))
-}
-
-// yuy2ToI420Whole is libyuv's YUY2ToI420 over the whole frame in one call,
-// the reference the banded conversion is tested against.
-func yuy2ToI420Whole(dst I420, src []byte, srcStride int) error {
 	return check("YUY2ToI420", C.YUY2ToI420(p(src), C.int(srcStride),
 		p(dst.Y), C.int(dst.YStride), p(dst.U), C.int(dst.UStride), p(dst.V), C.int(dst.VStride),
 		C.int(dst.Width), C.int(dst.Height)))
