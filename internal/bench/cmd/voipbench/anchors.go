@@ -70,8 +70,8 @@ func cmdMicro(args []string) error {
 	fmt.Printf("%s\n\n", roundsNote(res.Runs("BenchmarkCLoopVP8Encode640x480")))
 	fmt.Print(bench.Table(vp8))
 	fmt.Printf("\nWhere the path's time beyond the C loop goes (measured with perf on this machine, one CPU as here):\n")
-	fmt.Printf("YUYV → I420 is about 6 %% of the path's time at 640x480 (70 µs a frame evicted from the caches, 22 µs\n")
-	fmt.Printf("from cache; the C loop gets I420 for nothing), and Go's scheduler around a long cgo call about 3 %%: while libvpx runs, sysmon\n")
+	fmt.Printf("YUYV → I420 (libyuv) is about 7 %% of the path's time at 640x480 (the C loop gets I420 for nothing),\n")
+	fmt.Printf("and Go's scheduler around a long cgo call about 3 %%: while libvpx runs, sysmon\n")
 	fmt.Printf("retakes the goroutine's P and wakes a thread, and the return wakes sysmon again, about 4.6 context\n")
 	fmt.Printf("switches a frame on the encoding CPU (perf stat: 5500 in 1200 frames; the C loop: 10 in all).\n")
 	return nil
