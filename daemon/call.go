@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/voipd/voipd/daemon/control"
+	"github.com/voipd/voipd/media"
 	"github.com/voipd/voipd/proto"
 	"github.com/voipd/voipd/room"
 )
@@ -99,7 +100,7 @@ func (d *Daemon) join1v1Chat(ctx context.Context, r *control.Request) (map[strin
 		kind: kind1v1, id: "calling:" + listener.OpenID, roomType: roomType, owner: r.ClientID,
 		noSwitchVoice: p.DisableSwitchVoice,
 		connect: func(ctx context.Context, h *roomHandler) (*room.Session, error) {
-			stop := d.ring(h.s.playbackDevice(), ringback)
+			stop := media.Ring(h.s.playbackDevice(), media.Ringback, nil, d.volume)
 			nonceStr, ts, sig := d.sign("call:" + listener.OpenID)
 			t, err := room.Call(ctx, d.roomConfig(), room.CallParams{
 				AppID: cfg.Identity.AppID, NonceStr: nonceStr, TimeStamp: ts, Signature: sig,
@@ -165,7 +166,7 @@ func (d *Daemon) callAllowed(r *control.Request, roomType string) error {
 // hasCameraDevice says whether the configured camera can exist here: a
 // synthetic pattern always does, a real one when any camera is listed.
 func (d *Daemon) hasCameraDevice() bool {
-	if d.p.Cameras == nil || d.p.VideoMedia == nil {
+	if d.p.Cameras == nil {
 		return false
 	}
 	if strings.HasPrefix(d.p.Config.Video.Camera, "pattern") {
@@ -299,7 +300,7 @@ func (h callHandler) Invited(inv room.Invite) {
 		stopOld()
 	}
 	d.publish("on1v1ChatInvite", map[string]any{"callId": inv.CallID, "caller": inv.Caller, "roomType": inv.RoomType})
-	stop := d.ringStandalone(ringtone)
+	stop := d.ringStandalone()
 	c.mu.Lock()
 	c.stopRing = stop
 	c.mu.Unlock()

@@ -18,68 +18,13 @@ import (
 	"sync"
 	"time"
 
-	"github.com/pion/interceptor"
-	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
 
 	"github.com/voipd/voipd/daemon/config"
 	"github.com/voipd/voipd/daemon/control"
 	"github.com/voipd/voipd/hw"
-	"github.com/voipd/voipd/proto"
+	"github.com/voipd/voipd/media"
 )
-
-// RTPWriter takes this device's encoded audio (a *webrtc.TrackLocalStaticRTP).
-type RTPWriter interface {
-	WriteRTP(*rtp.Packet) error
-}
-
-// RTPReader gives one member's audio packets (a *webrtc.TrackRemote).
-type RTPReader interface {
-	Read(b []byte) (int, interceptor.Attributes, error)
-}
-
-// Media builds the audio pipeline of one room.
-type Media interface {
-	NewCall(capture hw.Capture, playback hw.Playback, out RTPWriter, levelExtID uint8) (Call, error)
-}
-
-// Call is one room's running audio: capture → encode → send, and receive →
-// jitter → decode → mix → playback.
-type Call interface {
-	// Run moves audio until ctx ends. It returns early with the device's
-	// error (wrapping an hw kind) if a device fails.
-	Run(ctx context.Context) error
-	AddMember(member string, src RTPReader, levelExtID uint8)
-	RemoveMember(member string)
-	SetMute(m proto.MuteConfig)
-	Stats() CallStats
-}
-
-// CallStats are the live figures getStats and status report.
-type CallStats struct {
-	Outbound   []OutboundStats `json:"outbound"`
-	Inbound    []InboundStats  `json:"inbound"`
-	LocalLevel float64         `json:"-"` // the microphone's level, 0..1
-}
-
-// OutboundStats is one sent stream.
-type OutboundStats struct {
-	Kind        string `json:"kind"`
-	PacketsSent uint64 `json:"packetsSent"`
-	BytesSent   uint64 `json:"bytesSent"`
-}
-
-// InboundStats is one member's received stream.
-type InboundStats struct {
-	Member          string  `json:"member"`
-	Kind            string  `json:"kind"`
-	PacketsReceived uint64  `json:"packetsReceived"`
-	BytesReceived   uint64  `json:"bytesReceived"`
-	PacketsLost     int64   `json:"packetsLost"`
-	JitterMs        float64 `json:"jitterMs"`
-	AudioLevel      float64 `json:"audioLevel"`
-	FramesDecoded   uint64  `json:"framesDecoded"`
-}
 
 // Publisher sends events to subscribed control clients (control.Server).
 type Publisher interface {
@@ -96,17 +41,16 @@ type Notifier interface {
 type Params struct {
 	Config *config.Config
 	Audio  hw.AudioSystem
-	Media  Media
-	// Video rooms need all three; Display may be nil (no local screen).
-	Cameras    hw.CameraSystem
-	VideoMedia VideoMedia
-	Display    Display
-	RoomURL    string      // ws(s):// of the room server (the embedded one resolved)
-	RoomTLS    *tls.Config // nil: system roots
-	ICE        []webrtc.ICEServer
-	Events     Publisher
-	Notify     Notifier
-	Logger     *slog.Logger
+	Media  media.Factory
+	// Video rooms need cameras; Display may be nil (no local screen).
+	Cameras hw.CameraSystem
+	Display Display
+	RoomURL string      // ws(s):// of the room server (the embedded one resolved)
+	RoomTLS *tls.Config // nil: system roots
+	ICE     []webrtc.ICEServer
+	Events  Publisher
+	Notify  Notifier
+	Logger  *slog.Logger
 	// Ringtone is the incoming-call sound (48 kHz mono); nil: a 700 Hz tone.
 	Ringtone []int16
 }
@@ -117,7 +61,7 @@ type Daemon struct {
 	p   Params
 	log *slog.Logger
 
-	gains *gains
+	volume *media.Volume
 
 	mu    sync.Mutex
 	state state
@@ -131,7 +75,7 @@ func New(p Params) *Daemon {
 	if p.Logger == nil {
 		p.Logger = slog.Default()
 	}
-	return &Daemon{p: p, log: p.Logger, gains: newGains()}
+	return &Daemon{p: p, log: p.Logger, volume: media.NewVolume()}
 }
 
 type handlerFunc func(d *Daemon, ctx context.Context, r *control.Request) (map[string]any, error)

@@ -8,6 +8,7 @@ import (
 
 	"github.com/pion/webrtc/v4"
 
+	"github.com/voipd/voipd/media"
 	"github.com/voipd/voipd/proto"
 	"github.com/voipd/voipd/room"
 )
@@ -82,7 +83,7 @@ func (d *Daemon) join(ctx context.Context, s *session, spec joinSpec) ([]string,
 		return nil, &failure{kind: kindDevice, device: "speaker", reason: reasonOf(err), detail: "speaker " + cfg.Audio.Playback, cause: err}
 	}
 	s.mu.Lock()
-	s.capture, s.playback = d.gains.capture(capture), d.gains.playback(playback)
+	s.capture, s.playback = capture, playback
 	s.mu.Unlock()
 	if s.roomType == "video" {
 		cam, err := d.openCamera()
@@ -108,12 +109,12 @@ func (d *Daemon) join(ctx context.Context, s *session, spec joinSpec) ([]string,
 	s.mu.Lock()
 	capture, playback = s.capture, s.playback
 	s.mu.Unlock()
-	call, err := d.p.Media.NewCall(capture, playback, rs.AudioTrack(), rs.AudioLevelExtID())
+	call, err := d.p.Media.NewCall(media.CallParams{Capture: capture, Playback: playback, Out: rs.AudioTrack(), LevelExtID: rs.AudioLevelExtID(), Volume: d.volume})
 	if err != nil {
 		rs.Leave(context.WithoutCancel(ctx))
 		return nil, fmt.Errorf("audio pipeline: %w", err)
 	}
-	call.SetMute(s.mute)
+	call.SetMute(s.mute.MuteMicrophone, s.mute.MuteEarphone)
 	if err := d.finishJoin(ctx, s); err != nil {
 		rs.Leave(context.WithoutCancel(ctx))
 		return nil, err
@@ -134,7 +135,7 @@ func (d *Daemon) join(ctx context.Context, s *session, spec joinSpec) ([]string,
 	for _, t := range pending {
 		switch {
 		case t.audio != nil:
-			call.AddMember(t.member, t.audio, rs.AudioLevelExtID())
+			call.AddMember(t.member, t.audio)
 		case t.video != nil && video != nil:
 			video.addMember(t.member, t.video)
 		}
@@ -163,7 +164,7 @@ func (d *Daemon) join(ctx context.Context, s *session, spec joinSpec) ([]string,
 
 // runCall runs the media until the room ends; a lost microphone or speaker
 // interrupts the room (the kiosk's UI learns it from the interrupted event).
-func (d *Daemon) runCall(ctx context.Context, s *session, call Call) {
+func (d *Daemon) runCall(ctx context.Context, s *session, call media.Call) {
 	err := call.Run(ctx)
 	close(s.callDone)
 	if err != nil && ctx.Err() == nil {
@@ -201,13 +202,13 @@ func (h *roomHandler) AudioTrack(member string, t *webrtc.TrackRemote, _ *webrtc
 	// Tracks can arrive while the connect is still returning: keep them
 	// until the call exists (join adds them with the negotiated ext id).
 	h.s.mu.Lock()
-	call, rs := h.s.call, h.s.rs
+	call := h.s.call
 	if call == nil {
 		h.s.pending = append(h.s.pending, pendingTrack{member: member, audio: t})
 	}
 	h.s.mu.Unlock()
 	if call != nil {
-		call.AddMember(member, t, rs.AudioLevelExtID())
+		call.AddMember(member, t)
 	}
 }
 

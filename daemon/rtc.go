@@ -114,7 +114,7 @@ func (d *Daemon) joinRtcRoom(ctx context.Context, r *control.Request) (map[strin
 	// Token rooms carry video when this device has a camera system and the
 	// client may use it; a camera that does not open leaves an audio member.
 	roomType := "voice"
-	if d.p.Cameras != nil && d.p.VideoMedia != nil && d.checkScope(r.Method, r.Peer, "scope.camera", d.p.Config.Scopes.Camera) == nil {
+	if d.p.Cameras != nil && d.checkScope(r.Method, r.Peer, "scope.camera", d.p.Config.Scopes.Camera) == nil {
 		roomType = "video"
 	}
 	mute := proto.MuteConfig{MuteMicrophone: !autoPub}
@@ -241,7 +241,7 @@ func (d *Daemon) setCapture(on, audio bool) error {
 	if err := rs.SetPublishing(a, v && s.hasVideo()); err != nil {
 		return err
 	}
-	call.SetMute(mute)
+	call.SetMute(mute.MuteMicrophone, mute.MuteEarphone)
 	s.setVideoPaused(!v)
 	return nil
 }

@@ -71,7 +71,7 @@ func (d *Daemon) watchSpeakers(ctx context.Context, s *session) {
 			if mute.MuteMicrophone {
 				levels[self] = 0
 			} else {
-				levels[self] = cs.LocalLevel
+				levels[self] = cs.Outbound.AudioLevel
 			}
 			speaking, changed := tr.update(now, levels)
 			if !changed {

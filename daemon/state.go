@@ -7,6 +7,7 @@ import (
 	"github.com/pion/webrtc/v4"
 
 	"github.com/voipd/voipd/hw"
+	"github.com/voipd/voipd/media"
 	"github.com/voipd/voipd/proto"
 	"github.com/voipd/voipd/room"
 )
@@ -53,7 +54,7 @@ type session struct {
 	capture  hw.Capture
 	playback hw.Playback
 	rs       *room.Session
-	call     Call
+	call     media.Call
 	pending  []pendingTrack // tracks that arrived before the call existed
 	camera   hw.Camera      // opened for a video room, until the video starts
 	video    *videoState    // a video room's video, once joined
@@ -90,7 +91,7 @@ func (s *session) setVideoPaused(p bool) {
 
 type pendingTrack struct {
 	member string
-	audio  RTPReader
+	audio  media.RTPReader
 	video  *webrtc.TrackRemote
 }
 

@@ -9,6 +9,7 @@ import (
 
 	"github.com/voipd/voipd/daemon/control"
 	"github.com/voipd/voipd/hw"
+	"github.com/voipd/voipd/media"
 )
 
 // deviceStatus is one device in status (DESIGN.md §2 shapes).
@@ -74,7 +75,7 @@ func (d *Daemon) status(ctx context.Context, r *control.Request) (map[string]any
 		"camera":   nil,
 	}
 	var roomInfo any
-	var stats *CallStats
+	var stats *media.CallStats
 	if s != nil {
 		s.mu.Lock()
 		roomInfo = map[string]any{
@@ -198,13 +199,11 @@ func (r *runtimeReader) read() runtimeStatus {
 }
 
 // summarize is status' live figures: totals and the worst member.
-func summarize(cs *CallStats) map[string]any {
+func summarize(cs *media.CallStats) map[string]any {
 	var sent, recv uint64
 	var lost int64
 	var jitter float64
-	for _, o := range cs.Outbound {
-		sent += o.BytesSent
-	}
+	sent += cs.Outbound.BytesSent
 	for _, in := range cs.Inbound {
 		recv += in.BytesReceived
 		lost += in.PacketsLost
@@ -244,9 +243,7 @@ func (d *Daemon) getStats(ctx context.Context, r *control.Request) (map[string]a
 		s.mu.Unlock()
 		if call != nil {
 			cs := call.Stats()
-			for _, o := range cs.Outbound {
-				out = append(out, o)
-			}
+			out = append(out, cs.Outbound)
 			for _, i := range cs.Inbound {
 				in = append(in, i)
 			}

@@ -6,70 +6,11 @@ import (
 	"sync"
 	"time"
 
-	"github.com/pion/interceptor"
-	"github.com/pion/rtcp"
-	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
 
 	"github.com/voipd/voipd/hw"
+	"github.com/voipd/voipd/media"
 )
-
-// RTCPReader gives the RTCP a sent track gets back (a *webrtc.RTPSender):
-// PLI/FIR become keyframes, REMB the bitrate.
-type RTCPReader interface {
-	ReadRTCP() ([]rtcp.Packet, interceptor.Attributes, error)
-}
-
-// VideoMedia builds the video pipelines of a video room.
-type VideoMedia interface {
-	NewVideoSender(cam hw.Camera, out RTPWriter, feedback RTCPReader) (VideoSender, error)
-	NewVideoReceiver(member string, src RTPReader, wantKeyframe func()) VideoReceiver
-}
-
-// VideoSender is camera → I420 → VP8 → RTP.
-type VideoSender interface {
-	// Run sends until ctx ends, or returns the camera's error when the
-	// camera fails (a device kind: absent when it vanished).
-	Run(ctx context.Context) error
-	RequestKeyframe()
-	SetBitrate(bps int)
-	SetPaused(bool)
-	Stats() VideoOutboundStats
-}
-
-// VideoReceiver is RTP → VP8 frames → decoded pictures, for one member.
-type VideoReceiver interface {
-	Run(ctx context.Context) error
-	Stats() VideoInboundStats
-}
-
-// VideoOutboundStats is getStats' entry for the camera's stream.
-type VideoOutboundStats struct {
-	Kind          string `json:"kind"`
-	PacketsSent   uint64 `json:"packetsSent"`
-	BytesSent     uint64 `json:"bytesSent"`
-	FramesEncoded uint64 `json:"framesEncoded"`
-	KeyFramesSent uint64 `json:"keyFramesEncoded"`
-	TargetBitrate int    `json:"targetBitrate"`
-	CameraDropped uint64 `json:"framesDropped"`
-}
-
-// VideoInboundStats is getStats' entry for one member's video.
-type VideoInboundStats struct {
-	Member          string `json:"member"`
-	Kind            string `json:"kind"`
-	PacketsReceived uint64 `json:"packetsReceived"`
-	BytesReceived   uint64 `json:"bytesReceived"`
-	PacketsLost     int64  `json:"packetsLost"`
-	FramesReceived  uint64 `json:"framesReceived"` // complete frames reassembled
-	// FramesDecoded stays 0 in voipd: nothing in the daemon looks at a
-	// member's pictures (the screen's browser decodes the RTP itself).
-	FramesDecoded   uint64 `json:"framesDecoded"`
-	KeyFramesDecode uint64 `json:"keyFramesDecoded"`
-	FramesDropped   uint64 `json:"framesDropped"`
-	FrameWidth      int    `json:"frameWidth"`
-	FrameHeight     int    `json:"frameHeight"`
-}
 
 // Display is the device's local screen feed (daemon/display): sources the
 // local UI's <voip-room> elements watch, fed with the RTP as it is, never
@@ -82,7 +23,7 @@ type Display interface {
 // DisplaySource takes one stream's RTP and asks for keyframes for its
 // viewers.
 type DisplaySource interface {
-	WriteRTP(*rtp.Packet) error
+	media.RTPWriter
 	OnKeyframeRequest(fn func())
 }
 
@@ -105,10 +46,10 @@ type videoState struct {
 	ctx  context.Context // the call's: ends when the room does
 	mu   sync.Mutex
 	cam  hw.Camera
-	send VideoSender
+	send media.VideoSender
 	recv map[string]*memberVideo
 	lost bool // the camera is gone; audio goes on
-	seq  continuousSeq
+	out  *media.TrackWriter
 	// The running sender's own context, so a camera switch stops it
 	// without it reporting the camera lost.
 	stopSend context.CancelFunc
@@ -117,28 +58,15 @@ type videoState struct {
 	back     bool // the back camera (video.back) is the one sending
 }
 
-// continuousSeq numbers the packets of one track consecutively, whichever
-// sender produced them.
-type continuousSeq struct {
-	w    RTPWriter
-	next uint16
-}
-
-func (c *continuousSeq) WriteRTP(p *rtp.Packet) error {
-	p.SequenceNumber = c.next
-	c.next++
-	return c.w.WriteRTP(p)
-}
-
 type memberVideo struct {
-	r      VideoReceiver
+	r      media.VideoReceiver
 	cancel context.CancelFunc
 }
 
 // openCamera opens the configured camera for a video room (hw kinds: a
 // busy camera answers -2 like a busy microphone).
 func (d *Daemon) openCamera() (hw.Camera, error) {
-	if d.p.Cameras == nil || d.p.VideoMedia == nil {
+	if d.p.Cameras == nil {
 		return nil, fail(kindSystem, reasonDisabled, "this voipd has no video (no camera system configured)")
 	}
 	v := d.p.Config.Video
@@ -148,7 +76,9 @@ func (d *Daemon) openCamera() (hw.Camera, error) {
 // startVideo starts sending the camera; called once the room is joined.
 func (v *videoState) start(cam hw.Camera) error {
 	rs := v.s.rs
-	out := RTPWriter(rs.VideoTrack())
+	if v.out == nil {
+		v.out = media.NewTrackWriter(rs.VideoTrack())
+	}
 	if v.d.p.Display != nil {
 		id := selfSource
 		v.mu.Lock()
@@ -158,15 +88,10 @@ func (v *videoState) start(cam hw.Camera) error {
 		v.mu.Unlock()
 		v.d.p.Display.RemoveSource(otherSelf(id)) // the other camera stopped
 		src := v.d.p.Display.Source(id)
-		out = teeWriter{rs.VideoTrack(), src}
+		v.out.SetDisplay(src)
 		defer src.OnKeyframeRequest(v.requestKeyframe)
 	}
-	// A sender made anew after the camera came back starts its sequence
-	// numbers afresh; on the same track SRTP's replay check would drop
-	// them as old, so the track's numbers continue across senders.
-	v.seq.w = out
-	out = &v.seq
-	snd, err := v.d.p.VideoMedia.NewVideoSender(cam, out, rs.VideoSender())
+	snd, err := v.d.p.Media.NewVideoSender(media.VideoSenderParams{Camera: cam, Out: v.out, Feedback: rs.VideoSender()})
 	if err != nil {
 		return err
 	}
@@ -250,7 +175,7 @@ func (v *videoState) requestKeyframe() {
 // runSender sends until the room ends; a lost camera is reported with
 // onVoIPChatStateChanged (4), the call goes on with audio, and the camera
 // is opened again until it is back (5).
-func (v *videoState) runSender(ctx context.Context, snd VideoSender, cam hw.Camera) {
+func (v *videoState) runSender(ctx context.Context, snd media.VideoSender, cam hw.Camera) {
 	err := snd.Run(ctx)
 	cam.Close()
 	if ctx.Err() != nil {
@@ -292,13 +217,17 @@ func errString(err error) string {
 
 // addMember starts decoding a member's video (and feeding the display).
 func (v *videoState) addMember(member string, t *webrtc.TrackRemote) {
-	var src RTPReader = t
+	p := media.VideoReceiverParams{Member: member, Src: t, WantKeyframe: func() { v.s.rs.RequestKeyframe(member) }}
 	if v.d.p.Display != nil {
 		ds := v.d.p.Display.Source(member)
-		ds.OnKeyframeRequest(func() { v.s.rs.RequestKeyframe(member) })
-		src = &teeReader{src: t, to: ds}
+		ds.OnKeyframeRequest(p.WantKeyframe)
+		p.Display = ds
 	}
-	r := v.d.p.VideoMedia.NewVideoReceiver(member, src, func() { v.s.rs.RequestKeyframe(member) })
+	r, err := v.d.p.Media.NewVideoReceiver(p)
+	if err != nil {
+		v.d.log.Warn("member video", "member", member, "err", err)
+		return
+	}
 	ctx, cancel := context.WithCancel(v.ctx)
 	v.mu.Lock()
 	if old := v.recv[member]; old != nil {
@@ -326,20 +255,16 @@ func (v *videoState) removeMember(member string) {
 	}
 }
 
-func (v *videoState) stats() ([]VideoOutboundStats, []VideoInboundStats) {
+func (v *videoState) stats() ([]media.OutboundStats, []media.InboundStats) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	var out []VideoOutboundStats
+	var out []media.OutboundStats
 	if v.send != nil {
-		st := v.send.Stats()
-		st.Kind = "video"
-		out = append(out, st)
+		out = append(out, v.send.Stats())
 	}
-	var in []VideoInboundStats
-	for m, mv := range v.recv {
-		st := mv.r.Stats()
-		st.Member, st.Kind = m, "video"
-		in = append(in, st)
+	var in []media.InboundStats
+	for _, mv := range v.recv {
+		in = append(in, mv.r.Stats())
 	}
 	return out, in
 }
@@ -366,31 +291,4 @@ func (v *videoState) close() {
 			v.d.p.Display.RemoveSource(m)
 		}
 	}
-}
-
-// teeWriter sends the camera's RTP to the room and the local display.
-type teeWriter struct {
-	room    RTPWriter
-	display DisplaySource
-}
-
-func (t teeWriter) WriteRTP(p *rtp.Packet) error {
-	t.display.WriteRTP(p) // the local screen never holds up the room
-	return t.room.WriteRTP(p)
-}
-
-// teeReader hands each packet of a member's video to the display as it
-// passes to the decoder. One reused packet: no allocation per packet.
-type teeReader struct {
-	src RTPReader
-	to  DisplaySource
-	pkt rtp.Packet
-}
-
-func (t *teeReader) Read(b []byte) (int, interceptor.Attributes, error) {
-	n, a, err := t.src.Read(b)
-	if err == nil && t.pkt.Unmarshal(b[:n]) == nil {
-		t.to.WriteRTP(&t.pkt)
-	}
-	return n, a, err
 }

@@ -55,7 +55,7 @@ func (d *Daemon) joinVoIPChat(ctx context.Context, r *control.Request) (map[stri
 		if err := d.checkScope(r.Method, r.Peer, "scope.camera", d.p.Config.Scopes.Camera); err != nil {
 			return nil, err
 		}
-		if d.p.Cameras == nil || d.p.VideoMedia == nil {
+		if d.p.Cameras == nil {
 			return nil, fail(kindSystem, reasonDisabled, "this voipd has no video: join with roomType \"voice\"")
 		}
 	}
@@ -115,7 +115,7 @@ func (d *Daemon) updateMute(ctx context.Context, r *control.Request) (map[string
 	s.mute = *p.MuteConfig
 	call, rs := s.call, s.rs
 	s.mu.Unlock()
-	call.SetMute(*p.MuteConfig)
+	call.SetMute(p.MuteConfig.MuteMicrophone, p.MuteConfig.MuteEarphone)
 	if err := rs.SetMute(*p.MuteConfig); err != nil {
 		d.log.Warn("tell room of mute", "err", err)
 	}

@@ -4,9 +4,9 @@
 # goal and whether it is met. The previous run's section is kept below the
 # new one, so a regression shows.
 #
-#   Opus  codec/opus and media's per-frame paths vs a C loop over libopus
+#   Opus  codec/opus and media/pipeline's per-frame paths vs a C loop over libopus
 #         (internal/bench/anchor/opus_loop.c) and hraban/opus
-#   VP8   media's YUYV → I420 → encode → packetise vs a C loop over libvpx
+#   VP8   media/pipeline's YUYV → I420 → encode → packetise vs a C loop over libvpx
 #         (anchor/vpx_loop.c) and ffmpeg -c:v libvpx, on the same frames
 #   start-up, join, the two-member video call vs Chromium, GC, mouth to ear:
 #         internal/bench/cmd/voipbench
@@ -54,7 +54,7 @@ go build -o "$work/build/" ./cmd/... ./internal/bench/cmd/...
 mkdir -p "$work/bin"
 for f in "$work"/build/*; do install -m 755 "$f" "$work/bin/"; done
 rm -rf "$work/build"
-for p in codec/opus media codec/vp8; do go test -c -o "$work/$(basename "$p").test" "./$p"; done
+for p in codec/opus media/pipeline codec/vp8; do go test -c -o "$work/$(basename "$p").test" "./$p"; done
 gcc -O2 -Wall -o "$work/opus_loop" internal/bench/anchor/opus_loop.c $(pkg-config --cflags --libs opus) -lm
 gcc -O2 -Wall -o "$work/vpx_loop" internal/bench/anchor/vpx_loop.c $(pkg-config --cflags --libs vpx)
 "$work/bin/voipbench" frames -o "$work/f640.yuv" -w 640 -h 480
@@ -80,7 +80,7 @@ for r in $(seq "$count"); do
   echo "bench: micro-benchmarks, round $r of $count"
   on "$client_cpu" "$work/opus_loop" 1 5000 >>"$raw"
   (cd codec/opus && on "$client_cpu" "$work/opus.test" -test.run '^$' -test.bench 'Benchmark(AnchorLibopusEncode|AnchorLibopusDecode|Encode|Decode)$' -test.benchmem -test.benchtime "$benchtime" >>"$raw")
-  (cd media && on "$client_cpu" "$work/media.test" -test.run '^$' -test.bench 'Benchmark(SendFrame|ReceiveFrame|ReceiveFrame4Members|VideoSendFrame640x480|VideoSendFrame1280x720)$' -test.benchmem -test.benchtime "$benchtime" >>"$raw")
+  (cd media/pipeline && on "$client_cpu" "$work/pipeline.test" -test.run '^$' -test.bench 'Benchmark(SendFrame|ReceiveFrame|ReceiveFrame4Members|VideoSendFrame640x480|VideoSendFrame1280x720)$' -test.benchmem -test.benchtime "$benchtime" >>"$raw")
   (cd codec/vp8 && on "$client_cpu" "$work/vp8.test" -test.run '^$' -test.bench 'BenchmarkAnchorVP8Encode(640x480|1280x720)$' -test.benchmem -test.benchtime "$benchtime" >>"$raw")
   on "$client_cpu" "$work/vpx_loop" "$work/f640.yuv" 640 480 1 300 >>"$raw"
   on "$client_cpu" "$work/vpx_loop" "$work/f1280.yuv" 1280 720 1 120 >>"$raw"

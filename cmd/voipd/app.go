@@ -24,8 +24,9 @@ import (
 	"github.com/voipd/voipd/hw/audio"
 	"github.com/voipd/voipd/hw/camera"
 	"github.com/voipd/voipd/hw/synth"
-	"github.com/voipd/voipd/internal/compose"
 	"github.com/voipd/voipd/internal/pprofserve"
+	"github.com/voipd/voipd/media"
+	"github.com/voipd/voipd/media/pipeline"
 	"github.com/voipd/voipd/proto"
 	"github.com/voipd/voipd/roomd"
 )
@@ -39,7 +40,7 @@ type options struct {
 	audio   hw.AudioSystem  // nil: hw/audio with the configured backend
 	cameras hw.CameraSystem // nil: hw/camera (V4L2, and "pattern" cameras)
 	onFrame func(member string, img yuv.I420)
-	media   daemon.Media // nil: package media's pipelines
+	media   media.Factory // nil: media/pipeline's, from the config
 	started func(*instance)
 }
 
@@ -112,13 +113,9 @@ func start(ctx context.Context, cfg *config.Config, opt options, log *slog.Logge
 	if strings.HasPrefix(cfg.Audio.Capture, "click:") || strings.HasPrefix(cfg.Audio.Playback, "detect:") {
 		log.Warn("audio is the mouth-to-ear measurement's click source or detector, not a device", "capture", cfg.Audio.Capture, "playback", cfg.Audio.Playback)
 	}
-	mf, err := compose.NewMediaFactory(cfg, log)
-	if err != nil {
-		return fail(fmt.Errorf("config [opus]/[audio]: %w", err))
-	}
-	vf, err := compose.NewVideoFactory(cfg, log, opt.onFrame)
-	if err != nil {
-		return fail(fmt.Errorf("config [video]: %w", err))
+	mf := opt.media
+	if mf == nil {
+		mf = pipeline.NewFactory(cfg.AudioMedia(), cfg.VideoMedia(), log, opt.onFrame)
 	}
 	cams := opt.cameras
 	if cams == nil {
@@ -170,6 +167,7 @@ func start(ctx context.Context, cfg *config.Config, opt options, log *slog.Logge
 	}
 	var ringtone []int16
 	if cfg.Call.Ringtone != "" {
+		var err error
 		if ringtone, err = synth.LoadWAV(cfg.Call.Ringtone); err != nil {
 			return fail(fmt.Errorf("call.ringtone: %w", err))
 		}
@@ -178,8 +176,8 @@ func start(ctx context.Context, cfg *config.Config, opt options, log *slog.Logge
 	closers = append(closers, rel.stop)
 	in.daemon = daemon.New(daemon.Params{
 		Ringtone: ringtone,
-		Config:   cfg, Audio: in.audioSys, Media: pick[daemon.Media](opt.media, mf),
-		Cameras: cams, VideoMedia: vf, Display: disp,
+		Config:   cfg, Audio: in.audioSys, Media: mf,
+		Cameras: cams, Display: disp,
 		RoomURL: in.roomURL, RoomTLS: roomTLS, ICE: ice,
 		Notify: notifier{rel}, Logger: log,
 	})
@@ -266,15 +264,6 @@ func redactURL(u string) string {
 		}
 	}
 	return u
-}
-
-// pick returns the test's override when there is one.
-func pick[T comparable](override, def T) T {
-	var zero T
-	if override != zero {
-		return override
-	}
-	return def
 }
 
 // displayAdapter shows display.Server through the daemon's small interface.

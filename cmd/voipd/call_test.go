@@ -12,9 +12,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/voipd/voipd/daemon"
 	"github.com/voipd/voipd/daemon/config"
 	"github.com/voipd/voipd/hw"
+	"github.com/voipd/voipd/media"
+	"github.com/voipd/voipd/media/pipeline"
 )
 
 // The tones of call tests keep clear of the ringtone (700 Hz) and the
@@ -204,16 +205,18 @@ func TestCallSwitchedOff(t *testing.T) {
 }
 
 // failingMedia makes the audio pipeline fail to build: an internal error.
-type failingMedia struct{}
+type failingMedia struct{ media.Factory }
 
-func (failingMedia) NewCall(hw.Capture, hw.Playback, daemon.RTPWriter, uint8) (daemon.Call, error) {
+func (failingMedia) NewCall(media.CallParams) (media.Call, error) {
 	return nil, errors.New("no encoder")
 }
 
 func TestCallInternalError(t *testing.T) {
 	srv, secret := testRoomd(t, nil)
 	url := wsURL(srv.URL())
-	door := startNodeWith(t, "door", url, secret, doorHz, nil, func(n *node) { n.media = failingMedia{} })
+	door := startNodeWith(t, "door", url, secret, doorHz, nil, func(n *node) {
+		n.media = failingMedia{pipeline.NewFactory(n.cfg.AudioMedia(), n.cfg.VideoMedia(), nil, nil)}
+	})
 	monitor := startNode(t, "flat", url, secret, monitorHz, func(c *config.Config) { c.Call.AutoAnswer = true; c.Call.AutoAnswerDelay = 0 })
 	monitor.ctl.mustOK("setEnable1v1Chat", map[string]any{"enable": true})
 	door.ctl.mustFail("join1v1Chat", callParams("door", "flat", "voice"), -30000, "internal")

@@ -11,10 +11,10 @@ import (
 	"github.com/pion/rtp"
 
 	"github.com/voipd/voipd/codec/dsp"
-	"github.com/voipd/voipd/daemon"
 	"github.com/voipd/voipd/daemon/config"
 	"github.com/voipd/voipd/hw"
-	"github.com/voipd/voipd/internal/compose"
+	"github.com/voipd/voipd/media"
+	"github.com/voipd/voipd/media/pipeline"
 )
 
 // audio.frameMs = 10 end to end: two daemons on a real roomd, with the
@@ -285,25 +285,22 @@ func opusMs(pkt []byte) float64 {
 }
 
 // install returns a startNodeWith prep that gives the node the media
-// pipelines voipd builds from its config (compose.NewMediaFactory), wrapped
-// so the tap sees every packet.
+// pipelines voipd builds from its config (pipeline.NewFactory), wrapped so
+// the tap sees every packet.
 func (p *rtpTap) install(t *testing.T) func(*node) {
 	return func(n *node) {
-		mf, err := compose.NewMediaFactory(n.cfg, quietLogger(t))
-		if err != nil {
-			t.Fatal(err)
-		}
-		n.media = tapMedia{Media: mf, tap: p}
+		n.media = tapMedia{Factory: pipeline.NewFactory(n.cfg.AudioMedia(), n.cfg.VideoMedia(), quietLogger(t), nil), tap: p}
 	}
 }
 
 type tapMedia struct {
-	daemon.Media
+	media.Factory
 	tap *rtpTap
 }
 
-func (m tapMedia) NewCall(c hw.Capture, pb hw.Playback, out daemon.RTPWriter, extID uint8) (daemon.Call, error) {
-	call, err := m.Media.NewCall(c, pb, tapWriter{RTPWriter: out, tap: m.tap}, extID)
+func (m tapMedia) NewCall(p media.CallParams) (media.Call, error) {
+	p.Out = tapWriter{RTPWriter: p.Out, tap: m.tap}
+	call, err := m.Factory.NewCall(p)
 	if err != nil {
 		return nil, err
 	}
@@ -311,7 +308,7 @@ func (m tapMedia) NewCall(c hw.Capture, pb hw.Playback, out daemon.RTPWriter, ex
 }
 
 type tapWriter struct {
-	daemon.RTPWriter
+	media.RTPWriter
 	tap *rtpTap
 }
 
@@ -321,16 +318,16 @@ func (w tapWriter) WriteRTP(pkt *rtp.Packet) error {
 }
 
 type tapCall struct {
-	daemon.Call
+	media.Call
 	tap *rtpTap
 }
 
-func (c tapCall) AddMember(member string, src daemon.RTPReader, extID uint8) {
-	c.Call.AddMember(member, tapReader{RTPReader: src, member: member, tap: c.tap}, extID)
+func (c tapCall) AddMember(member string, src media.RTPReader) {
+	c.Call.AddMember(member, tapReader{RTPReader: src, member: member, tap: c.tap})
 }
 
 type tapReader struct {
-	daemon.RTPReader
+	media.RTPReader
 	member string
 	tap    *rtpTap
 }

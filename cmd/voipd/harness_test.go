@@ -16,10 +16,10 @@ import (
 
 	"github.com/voipd/voipd/codec/dsp"
 	"github.com/voipd/voipd/codec/yuv"
-	"github.com/voipd/voipd/daemon"
 	"github.com/voipd/voipd/daemon/config"
 	"github.com/voipd/voipd/hw"
 	"github.com/voipd/voipd/hw/synth"
+	"github.com/voipd/voipd/media"
 	"github.com/voipd/voipd/proto"
 	"github.com/voipd/voipd/roomd"
 )
@@ -220,7 +220,7 @@ type node struct {
 	audio  *testAudio
 	cams   *testCameras
 	frames *frames
-	media  daemon.Media // a test's override of the media pipelines
+	media  media.Factory // a test's override of the media pipelines
 	in     *instance
 	ctl    *ctl
 	cfg    *config.Config

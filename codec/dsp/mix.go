@@ -45,3 +45,14 @@ func MixSaturate(dst, src []int16) {
 		dst[i] = int16(v)
 	}
 }
+
+// Gain scales pcm in place by gain (0..1: an attenuation, so no sample can
+// overflow). A gain of 1 leaves pcm untouched and costs nothing.
+func Gain(pcm []int16, gain float64) {
+	if gain == 1 {
+		return
+	}
+	for i, v := range pcm {
+		pcm[i] = int16(float64(v) * gain)
+	}
+}

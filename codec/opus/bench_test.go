@@ -34,7 +34,7 @@ func anchorEncoder(b *testing.B) *hopus.Encoder {
 const warmFrames = 200
 
 func BenchmarkEncode(b *testing.B) {
-	e := mustEncoder(b, EncoderParams{FEC: true, DTX: true})
+	e := mustEncoder(b, DefaultEncoderParams())
 	pcm, buf := benchFrame(), make([]byte, MaxPacketBytes)
 	for range warmFrames {
 		if _, err := e.Encode(buf, pcm); err != nil {

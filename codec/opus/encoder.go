@@ -6,15 +6,19 @@ import (
 	hopus "github.com/hraban/opus"
 )
 
-// Defaults applied to the zero values of EncoderParams.
+// The values of DefaultEncoderParams.
 const (
 	DefaultBitrate        = 32000 // bit/s: wideband speech with room for in-band FEC
 	DefaultPacketLossPerc = 10    // the loss the encoder protects against with FEC
+	DefaultComplexity     = 10    // libopus' own default at 48 kHz
 )
 
-// EncoderParams configures an Encoder. Zero values select the defaults.
+// EncoderParams configures an Encoder. Every value is used as it is — a
+// zero is a zero, never "the default" — so that a caller's explicit 0 %
+// loss or complexity 0 means what it says: start from
+// DefaultEncoderParams.
 type EncoderParams struct {
-	// Bitrate in bit/s, 6000..510000; 0 means DefaultBitrate.
+	// Bitrate in bit/s, 6000..510000.
 	Bitrate int
 	// FEC turns on Opus in-band forward error correction (LBRR): each
 	// packet carries a coarse copy of the previous frame, which the
@@ -24,10 +28,16 @@ type EncoderParams struct {
 	// emits 1–2 byte packets that the packetiser does not send.
 	DTX bool
 	// PacketLossPerc is the expected loss in percent (0..100); it sizes the
-	// FEC data. 0 means DefaultPacketLossPerc, a negative value means 0 %.
+	// FEC data.
 	PacketLossPerc int
-	// Complexity 1..10 trades CPU for quality; 0 keeps libopus' default.
+	// Complexity 0..10 trades CPU for quality.
 	Complexity int
+}
+
+// DefaultEncoderParams is 32 kbit/s with FEC for 10 % loss, DTX, and
+// libopus' default complexity.
+func DefaultEncoderParams() EncoderParams {
+	return EncoderParams{Bitrate: DefaultBitrate, FEC: true, DTX: true, PacketLossPerc: DefaultPacketLossPerc, Complexity: DefaultComplexity}
 }
 
 // Encoder encodes 20 ms frames of 48 kHz mono PCM to Opus packets.
@@ -38,19 +48,10 @@ type Encoder struct {
 
 // NewEncoder creates an encoder for 48 kHz mono with the VOIP application.
 func NewEncoder(p EncoderParams) (*Encoder, error) {
-	if p.Bitrate == 0 {
-		p.Bitrate = DefaultBitrate
-	}
-	switch {
-	case p.PacketLossPerc == 0:
-		p.PacketLossPerc = DefaultPacketLossPerc
-	case p.PacketLossPerc < 0:
-		p.PacketLossPerc = 0
-	}
 	if p.Bitrate < 6000 || p.Bitrate > 510000 {
 		return nil, fmt.Errorf("opus: bitrate %d: %w (want 6000..510000)", p.Bitrate, ErrBadArg)
 	}
-	if p.PacketLossPerc > 100 {
+	if p.PacketLossPerc < 0 || p.PacketLossPerc > 100 {
 		return nil, fmt.Errorf("opus: packet loss %d%%: %w (want 0..100)", p.PacketLossPerc, ErrBadArg)
 	}
 	if p.Complexity < 0 || p.Complexity > 10 {
@@ -72,10 +73,8 @@ func NewEncoder(p EncoderParams) (*Encoder, error) {
 	if err := enc.SetPacketLossPerc(p.PacketLossPerc); err != nil {
 		return nil, mapError("opus: set packet loss", err)
 	}
-	if p.Complexity != 0 {
-		if err := enc.SetComplexity(p.Complexity); err != nil {
-			return nil, mapError("opus: set complexity", err)
-		}
+	if err := enc.SetComplexity(p.Complexity); err != nil {
+		return nil, mapError("opus: set complexity", err)
 	}
 	return &Encoder{enc: enc}, nil
 }

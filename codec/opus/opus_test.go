@@ -27,6 +27,13 @@ func power(pcm []int16, freq float64) float64 {
 	return (s1*s1 + s2*s2 - coeff*s1*s2) / (h * h)
 }
 
+// params is DefaultEncoderParams with FEC and DTX as given.
+func params(fec, dtx bool) EncoderParams {
+	p := DefaultEncoderParams()
+	p.FEC, p.DTX = fec, dtx
+	return p
+}
+
 func mustEncoder(t testing.TB, p EncoderParams) *Encoder {
 	t.Helper()
 	e, err := NewEncoder(p)
@@ -65,7 +72,7 @@ func encodeTone(t testing.TB, e *Encoder, freq float64, frames int) [][]byte {
 
 func TestRoundTripKeepsTone(t *testing.T) {
 	for _, freq := range []float64{440, 660} {
-		e := mustEncoder(t, EncoderParams{FEC: true})
+		e := mustEncoder(t, params(true, false))
 		d := mustDecoder(t)
 		out := make([]int16, FrameSamples)
 		for i, pkt := range encodeTone(t, e, freq, 25) {
@@ -82,7 +89,7 @@ func TestRoundTripKeepsTone(t *testing.T) {
 }
 
 func TestFECRecoversLostFrame(t *testing.T) {
-	e := mustEncoder(t, EncoderParams{FEC: true, PacketLossPerc: 30})
+	e := mustEncoder(t, func() EncoderParams { p := params(true, false); p.PacketLossPerc = 30; return p }())
 	pkts := encodeTone(t, e, 440, 30)
 	d := mustDecoder(t)
 	out := make([]int16, FrameSamples)
@@ -104,7 +111,7 @@ func TestFECRecoversLostFrame(t *testing.T) {
 }
 
 func TestPLCContinuesTone(t *testing.T) {
-	e := mustEncoder(t, EncoderParams{})
+	e := mustEncoder(t, params(false, false))
 	d := mustDecoder(t)
 	out := make([]int16, FrameSamples)
 	for _, pkt := range encodeTone(t, e, 440, 20) {
@@ -121,7 +128,7 @@ func TestPLCContinuesTone(t *testing.T) {
 }
 
 func TestDTXSilenceIsTiny(t *testing.T) {
-	e := mustEncoder(t, EncoderParams{DTX: true})
+	e := mustEncoder(t, params(false, true))
 	silence := make([]int16, FrameSamples)
 	buf := make([]byte, MaxPacketBytes)
 	tiny := 0
@@ -150,15 +157,16 @@ func TestErrors(t *testing.T) {
 		run  func() error
 		want error
 	}{
-		{"bitrate too low", func() error { _, err := NewEncoder(EncoderParams{Bitrate: 100}); return err }, ErrBadArg},
-		{"complexity", func() error { _, err := NewEncoder(EncoderParams{Complexity: 11}); return err }, ErrBadArg},
-		{"loss", func() error { _, err := NewEncoder(EncoderParams{PacketLossPerc: 101}); return err }, ErrBadArg},
+		{"bitrate too low", func() error { _, err := NewEncoder(EncoderParams{Bitrate: 100, PacketLossPerc: 10, Complexity: 5}); return err }, ErrBadArg},
+		{"complexity", func() error { _, err := NewEncoder(EncoderParams{Bitrate: DefaultBitrate, Complexity: 11}); return err }, ErrBadArg},
+		{"loss", func() error { _, err := NewEncoder(EncoderParams{Bitrate: DefaultBitrate, PacketLossPerc: 101}); return err }, ErrBadArg},
+		{"negative loss", func() error { _, err := NewEncoder(EncoderParams{Bitrate: DefaultBitrate, PacketLossPerc: -1}); return err }, ErrBadArg},
 		{"empty pcm", func() error {
-			_, err := mustEncoder(t, EncoderParams{}).Encode(make([]byte, 10), nil)
+			_, err := mustEncoder(t, params(false, false)).Encode(make([]byte, 10), nil)
 			return err
 		}, ErrBadArg},
 		{"bad frame size", func() error {
-			_, err := mustEncoder(t, EncoderParams{}).Encode(make([]byte, 100), make([]int16, 100))
+			_, err := mustEncoder(t, params(false, false)).Encode(make([]byte, 100), make([]int16, 100))
 			return err
 		}, ErrBadArg},
 		{"invalid packet", func() error {
@@ -167,7 +175,7 @@ func TestErrors(t *testing.T) {
 			return err
 		}, ErrInvalidPacket},
 		{"buffer too small", func() error {
-			pkt := encodeTone(t, mustEncoder(t, EncoderParams{}), 440, 1)[0]
+			pkt := encodeTone(t, mustEncoder(t, params(false, false)), 440, 1)[0]
 			_, err := mustDecoder(t).Decode(make([]int16, FrameSamples/2), pkt)
 			return err
 		}, ErrBufferTooSmall},
@@ -183,7 +191,7 @@ func TestErrors(t *testing.T) {
 }
 
 func TestNoAllocations(t *testing.T) {
-	e := mustEncoder(t, EncoderParams{FEC: true, DTX: true})
+	e := mustEncoder(t, params(true, true))
 	d := mustDecoder(t)
 	pcm := make([]int16, FrameSamples)
 	sine(pcm, 440, 8000, 0)
@@ -208,3 +216,21 @@ func TestNoAllocations(t *testing.T) {
 		t.Errorf("encode+decode+FEC+PLC: %v allocs per frame, want 0", allocs)
 	}
 }
+
+// A zero is a zero: 0 % loss and complexity 0 are settings of their own,
+// not "the default", and encode.
+func TestZeroValuesAreValues(t *testing.T) {
+	e := mustEncoder(t, EncoderParams{Bitrate: testBitrate})
+	if c, err := e.enc.Complexity(); err != nil || c != 0 {
+		t.Fatalf("complexity = %d, %v; want 0", c, err)
+	}
+	if l, err := e.enc.PacketLossPerc(); err != nil || l != 0 {
+		t.Fatalf("packet loss = %d, %v; want 0", l, err)
+	}
+	if pkts := encodeTone(t, e, 440, 1); len(pkts) == 0 {
+		t.Fatal("no packets at complexity 0")
+	}
+}
+
+// testBitrate is any bitrate libopus takes.
+const testBitrate = 24000

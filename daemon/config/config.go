@@ -15,6 +15,7 @@ import (
 
 	"github.com/pelletier/go-toml/v2"
 
+	"github.com/voipd/voipd/media"
 	"github.com/voipd/voipd/proto"
 )
 
@@ -160,21 +161,38 @@ func (d *Duration) UnmarshalText(b []byte) error {
 // MarshalText writes the duration as a Go duration string.
 func (d Duration) MarshalText() ([]byte, error) { return []byte(time.Duration(d).String()), nil }
 
-// Default returns the documented defaults (config.toml repeats them).
+// Default returns the documented defaults (config.toml repeats them). The
+// media settings' come from package media, which defines them once.
 func Default() *Config {
+	a, v := media.DefaultAudioConfig(), media.DefaultVideoConfig()
 	return &Config{
 		Identity: Identity{AppID: "wx0000000000000000", OpenID: "door-1"},
 		Room:     Room{URL: "embedded", JoinTimeout: Duration(10 * time.Second)},
 		Embedded: Embedded{Listen: "127.0.0.1:8089", MaxMembers: 10},
 		Control:  Control{Socket: "/run/voipd/control.sock", MaxClients: 16},
 		Scopes:   Scopes{Record: []string{"*"}, Camera: []string{"*"}},
-		Audio:    Audio{Backend: "auto", Capture: "default", Playback: "default", FrameMs: 20, JitterMinMs: 20, JitterMaxMs: 200},
-		Opus:     Opus{Bitrate: 32000, FEC: true, DTX: true, PacketLossPerc: 10, Complexity: 9},
-		Video:    Video{Camera: "default", Width: 640, Height: 480, FPS: 30, Bitrate: 800000, CPUUsed: -6, Threads: 1},
+		Audio:    Audio{Backend: "auto", Capture: "default", Playback: "default", FrameMs: a.FrameMs, JitterMinMs: a.JitterMinMs, JitterMaxMs: a.JitterMaxMs},
+		Opus:     Opus{Bitrate: a.Bitrate, FEC: a.FEC, DTX: a.DTX, PacketLossPerc: a.PacketLossPerc, Complexity: a.Complexity},
+		Video:    Video{Camera: "default", Width: v.Width, Height: v.Height, FPS: v.FPS, Bitrate: v.Bitrate, CPUUsed: v.CPUUsed, Threads: v.Threads},
 		Display:  Display{Listen: "127.0.0.1:8090"},
 		Call:     Call{Allowed: true, AutoAnswerDelay: Duration(2 * time.Second), RingTimeout: Duration(30 * time.Second)},
 		Log:      Log{Level: "info"},
 	}
+}
+
+// AudioMedia is the audio pipelines' part of c ([audio] and [opus]).
+func (c *Config) AudioMedia() media.AudioConfig {
+	return media.AudioConfig{
+		Bitrate: c.Opus.Bitrate, FEC: c.Opus.FEC, DTX: c.Opus.DTX,
+		PacketLossPerc: c.Opus.PacketLossPerc, Complexity: c.Opus.Complexity,
+		FrameMs: c.Audio.FrameMs, JitterMinMs: c.Audio.JitterMinMs, JitterMaxMs: c.Audio.JitterMaxMs,
+	}
+}
+
+// VideoMedia is the video pipelines' part of c ([video]).
+func (c *Config) VideoMedia() media.VideoConfig {
+	v := c.Video
+	return media.VideoConfig{Width: v.Width, Height: v.Height, FPS: v.FPS, Bitrate: v.Bitrate, CPUUsed: v.CPUUsed, Threads: v.Threads}
 }
 
 // Load reads the file at path over the defaults, strictly, then validates.

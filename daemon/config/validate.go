@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/voipd/voipd/media"
 )
 
 // Validate checks every key and reports all problems at once, each naming
@@ -102,39 +104,7 @@ func (c *Config) Validate() error {
 	if c.Audio.Playback == "detect:" {
 		bad("audio.playback", "a click detector needs the file it logs to, like \"detect:/tmp/heard.log\"")
 	}
-	if c.Audio.FrameMs != 10 && c.Audio.FrameMs != 20 {
-		bad("audio.frameMs", "%d must be 20 or 10", c.Audio.FrameMs)
-	}
-	if minJ := max(10, c.Audio.FrameMs); c.Audio.JitterMinMs < minJ || c.Audio.JitterMaxMs < c.Audio.JitterMinMs || c.Audio.JitterMaxMs > 1000 {
-		bad("audio.jitterMinMs", "need %d (one frame) <= jitterMinMs <= jitterMaxMs <= 1000, got %d and %d", minJ, c.Audio.JitterMinMs, c.Audio.JitterMaxMs)
-	}
-	if c.Opus.Bitrate < 6000 || c.Opus.Bitrate > 510000 {
-		bad("opus.bitrate", "%d is outside Opus' 6000..510000 bit/s", c.Opus.Bitrate)
-	}
-	if c.Opus.PacketLossPerc < 0 || c.Opus.PacketLossPerc > 100 {
-		bad("opus.packetLossPerc", "%d is not a percentage", c.Opus.PacketLossPerc)
-	}
-	if c.Opus.Complexity < 0 || c.Opus.Complexity > 10 {
-		bad("opus.complexity", "%d is outside 0..10", c.Opus.Complexity)
-	}
-	if c.Video.Width <= 0 || c.Video.Height <= 0 || c.Video.Width%2 != 0 || c.Video.Height%2 != 0 {
-		bad("video.width", "%dx%d must be positive and even", c.Video.Width, c.Video.Height)
-	}
-	if c.Video.FPS <= 0 || c.Video.FPS > 120 {
-		bad("video.fps", "%d is outside 1..120", c.Video.FPS)
-	}
-	if c.Video.Camera == "" {
-		bad("video.camera", "must not be empty (\"default\", a camera id, or \"pattern\")")
-	}
-	if c.Video.Bitrate < 50000 || c.Video.Bitrate > 8000000 {
-		bad("video.bitrate", "%d is outside 50000..8000000 bit/s", c.Video.Bitrate)
-	}
-	if c.Video.CPUUsed < -16 || c.Video.CPUUsed > 16 || c.Video.CPUUsed == 0 {
-		bad("video.cpuUsed", "%d is outside libvpx's realtime -16..-1 (fixed speed) and 1..16 (adaptive)", c.Video.CPUUsed)
-	}
-	if c.Video.Threads < 1 || c.Video.Threads > 8 {
-		bad("video.threads", "%d is outside 1..8", c.Video.Threads)
-	}
+	c.validateMedia(bad)
 	if c.Display.Listen != "" {
 		host, _, err := net.SplitHostPort(c.Display.Listen)
 		if ip := net.ParseIP(host); err != nil || (host != "localhost" && (ip == nil || !ip.IsLoopback())) {
@@ -176,4 +146,44 @@ func checkGrant(e string) error {
 		return nil
 	}
 	return fmt.Errorf("%q: unknown kind %q (user, uid, group, gid)", e, kind)
+}
+
+// validateMedia checks [audio]'s frame and jitter, [opus] and [video]
+// against package media's limits: the pipelines trust these values.
+func (c *Config) validateMedia(bad func(key, format string, a ...any)) {
+	a, v := c.Audio, c.Video
+	if a.FrameMs != media.FrameMsShort && a.FrameMs != media.FrameMsLong {
+		bad("audio.frameMs", "%d must be %d or %d", a.FrameMs, media.FrameMsLong, media.FrameMsShort)
+	}
+	if a.JitterMinMs < a.FrameMs || a.JitterMinMs > media.JitterMaxMs {
+		bad("audio.jitterMinMs", "%d is outside %d (one frame of audio.frameMs)..%d", a.JitterMinMs, a.FrameMs, media.JitterMaxMs)
+	}
+	if a.JitterMaxMs < a.JitterMinMs || a.JitterMaxMs > media.JitterMaxMs {
+		bad("audio.jitterMaxMs", "%d is outside audio.jitterMinMs (%d)..%d", a.JitterMaxMs, a.JitterMinMs, media.JitterMaxMs)
+	}
+	inRange := func(key string, n, lo, hi int, unit string) {
+		if n < lo || n > hi {
+			bad(key, "%d is outside %d..%d%s", n, lo, hi, unit)
+		}
+	}
+	inRange("opus.bitrate", c.Opus.Bitrate, media.OpusMinBitrate, media.OpusMaxBitrate, " bit/s")
+	inRange("opus.packetLossPerc", c.Opus.PacketLossPerc, 0, 100, " %")
+	inRange("opus.complexity", c.Opus.Complexity, 0, media.OpusMaxComplexity, "")
+	inRange("video.width", v.Width, media.VideoMinSize, media.VideoMaxWidth, " pixels")
+	inRange("video.height", v.Height, media.VideoMinSize, media.VideoMaxHeight, " pixels")
+	if v.Width%2 != 0 {
+		bad("video.width", "%d must be even (4:2:0 video)", v.Width)
+	}
+	if v.Height%2 != 0 {
+		bad("video.height", "%d must be even (4:2:0 video)", v.Height)
+	}
+	inRange("video.fps", v.FPS, 1, media.VideoMaxFPS, "")
+	inRange("video.bitrate", v.Bitrate, media.VideoMinBitrate, media.VideoMaxBitrate, " bit/s")
+	if v.CPUUsed < -media.VideoMaxCPUUsed || v.CPUUsed > media.VideoMaxCPUUsed || v.CPUUsed == 0 {
+		bad("video.cpuUsed", "%d is outside libvpx's realtime -%d..-1 (fixed speed) and 1..%d (adaptive)", v.CPUUsed, media.VideoMaxCPUUsed, media.VideoMaxCPUUsed)
+	}
+	inRange("video.threads", v.Threads, 1, media.VideoMaxThreads, "")
+	if v.Camera == "" {
+		bad("video.camera", "must not be empty (\"default\", a camera id, or \"pattern\")")
+	}
 }

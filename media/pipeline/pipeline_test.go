@@ -1,4 +1,4 @@
-package media
+package pipeline
 
 import (
 	"context"
@@ -14,6 +14,7 @@ import (
 	"github.com/voipd/voipd/codec/dsp"
 	"github.com/voipd/voipd/codec/opus"
 	"github.com/voipd/voipd/hw"
+	"github.com/voipd/voipd/media"
 )
 
 const levelExt = 1
@@ -31,13 +32,10 @@ type rig struct {
 	pipes  []*rtpPipe
 }
 
-func newRig(t *testing.T, cfg AudioConfig) *rig {
+func newRig(t *testing.T, cfg media.AudioConfig) *rig {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	r := &rig{t: t, ctx: ctx, cancel: cancel, play: newRecordPlaybackMs(cfg.WithDefaults().FrameMs)}
-	recv, err := NewAudioReceiver(r.play, cfg, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	r := &rig{t: t, ctx: ctx, cancel: cancel, play: newRecordPlaybackMs(cfg.FrameMs)}
+	recv := NewAudioReceiver(r.play, cfg, levelExt, nil, nil)
 	r.recv = recv
 	r.run(func() error { return recv.Run(ctx) })
 	t.Cleanup(r.stop)
@@ -57,19 +55,19 @@ func (r *rig) run(f func() error) {
 // addSender starts a tone sender for member over a pipe with the given
 // seeded loss and reordering.
 func (r *rig) addSender(member string, freq float64, seed uint64, loss, reorder float64) (*AudioSender, *toneCapture, *rtpPipe) {
-	return r.addSenderCfg(member, freq, seed, loss, reorder, AudioConfig{})
+	return r.addSenderCfg(member, freq, seed, loss, reorder, testAudio())
 }
 
 // addSenderCfg is addSender with the sender's own config (its frame).
-func (r *rig) addSenderCfg(member string, freq float64, seed uint64, loss, reorder float64, cfg AudioConfig) (*AudioSender, *toneCapture, *rtpPipe) {
-	c := newToneCaptureMs(freq, cfg.WithDefaults().FrameMs)
+func (r *rig) addSenderCfg(member string, freq float64, seed uint64, loss, reorder float64, cfg media.AudioConfig) (*AudioSender, *toneCapture, *rtpPipe) {
+	c := newToneCaptureMs(freq, cfg.FrameMs)
 	pipe := newRTPPipe(seed, loss, reorder)
-	s, err := NewAudioSender(c, pipe, cfg, levelExt, nil)
+	s, err := NewAudioSender(c, pipe, cfg, levelExt, nil, nil)
 	if err != nil {
 		r.t.Fatal(err)
 	}
 	r.pipes = append(r.pipes, pipe)
-	r.recv.AddMember(member, pipe, levelExt)
+	r.recv.AddMember(member, pipe)
 	r.run(func() error { defer c.Close(); return s.Run(r.ctx) })
 	return s, c, pipe
 }
@@ -96,14 +94,14 @@ func (r *rig) playFrames(n int) {
 	waitFor(r.t, "playback", func() bool { return r.play.count() >= target })
 }
 
-func (r *rig) stats(member string) InboundStats {
+func (r *rig) stats(member string) media.InboundStats {
 	for _, s := range r.recv.AppendStats(nil) {
 		if s.Member == member {
 			return s
 		}
 	}
 	r.t.Fatalf("no stats for %s", member)
-	return InboundStats{}
+	return media.InboundStats{}
 }
 
 // tones returns the power at 440 and 660 Hz of the last 0.5 s played.
@@ -113,7 +111,7 @@ func (r *rig) tones() (p440, p660 float64) {
 }
 
 func TestEndToEndTone(t *testing.T) {
-	r := newRig(t, AudioConfig{})
+	r := newRig(t, testAudio())
 	s, _, _ := r.addSender("door", 440, 1, 0, 0)
 	r.playFrames(60)
 	p440, p660 := r.tones()
@@ -128,13 +126,13 @@ func TestEndToEndTone(t *testing.T) {
 	if st.AudioLevel < 0.1 || st.AudioLevel > 0.25 {
 		t.Errorf("AudioLevel %.3f, want ≈ 0.17", st.AudioLevel)
 	}
-	if os := s.Stats(); os.PacketsSent < 40 || os.BytesSent == 0 || os.Level < 0.1 {
+	if os := s.Stats(); os.PacketsSent < 40 || os.BytesSent == 0 || os.AudioLevel < 0.1 {
 		t.Errorf("sender stats %+v", os)
 	}
 }
 
 func TestTwoSendersMix(t *testing.T) {
-	r := newRig(t, AudioConfig{})
+	r := newRig(t, testAudio())
 	r.addSender("a", 440, 1, 0, 0)
 	r.addSender("b", 660, 2, 0, 0)
 	r.playFrames(60)
@@ -148,7 +146,7 @@ func TestTwoSendersMix(t *testing.T) {
 }
 
 func TestMuteSender(t *testing.T) {
-	r := newRig(t, AudioConfig{})
+	r := newRig(t, testAudio())
 	s, _, _ := r.addSender("door", 440, 1, 0, 0)
 	r.playFrames(30)
 	if lvl := r.stats("door").AudioLevel; lvl < 0.1 {
@@ -178,7 +176,7 @@ func TestMuteSender(t *testing.T) {
 }
 
 func TestEarphoneMute(t *testing.T) {
-	r := newRig(t, AudioConfig{})
+	r := newRig(t, testAudio())
 	r.addSender("door", 440, 1, 0, 0)
 	r.playFrames(20)
 	r.recv.SetMuted(true)
@@ -205,12 +203,12 @@ func TestLossAndReordering(t *testing.T) {
 	tests := []struct {
 		name          string
 		loss, reorder float64
-		cfg           AudioConfig
+		cfg           media.AudioConfig
 	}{
-		{"10% loss", 0.10, 0, AudioConfig{}},
+		{"10% loss", 0.10, 0, testAudio()},
 		// A held-back packet arrives a whole frame late; 60 ms of buffer
 		// leaves room for that plus the two tickers' scheduling.
-		{"20% reordering", 0, 0.20, AudioConfig{JitterMinMs: 60}},
+		{"20% reordering", 0, 0.20, testAudio(func(c *media.AudioConfig) { c.JitterMinMs = 60 })},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -236,7 +234,7 @@ func TestLossAndReordering(t *testing.T) {
 }
 
 func TestReplaceAndRemoveMember(t *testing.T) {
-	r := newRig(t, AudioConfig{})
+	r := newRig(t, testAudio())
 	r.addSender("door", 440, 1, 0, 0)
 	r.playFrames(10)
 	first := *r.recv.members.Load()
@@ -268,10 +266,7 @@ func TestReplaceAndRemoveMember(t *testing.T) {
 func TestPlaybackFailureEndsRun(t *testing.T) {
 	p := newRecordPlayback()
 	defer p.Close()
-	recv, err := NewAudioReceiver(p, AudioConfig{}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	recv := NewAudioReceiver(p, testAudio(), 0, nil, nil)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	var lost error = &hw.DeviceError{Op: "write", Device: "spk", Kind: hw.ErrUnavailable}
@@ -281,8 +276,8 @@ func TestPlaybackFailureEndsRun(t *testing.T) {
 	}
 }
 
-// slotPlayback is a speaker that says when its slot comes (hw.ReadyWaiter),
-// under a wrapper as the daemon's volume wraps it. onWait runs inside the
+// slotPlayback is a speaker that says when its slot comes (hw.ReadyWaiter).
+// onWait runs inside the
 // k-th WaitReady (1-based): a packet arriving while the mixer waits.
 type slotPlayback struct {
 	waits, writes int
@@ -311,15 +306,11 @@ func (p *slotPlayback) Write(frame []int16) error {
 func (p *slotPlayback) Info() hw.DeviceInfo { return hw.DeviceInfo{ID: "slot"} }
 func (p *slotPlayback) Close() error        { return nil }
 
-type wrapped struct{ hw.Playback }
-
-func (w wrapped) Unwrap() any { return w.Playback }
-
 // TestMixWaitsForTheSlot: with a device that can say when its slot comes,
 // the mixer pulls after the wait, so a packet that arrived during it is in
 // the frame written right after, not one frame later.
 func TestMixWaitsForTheSlot(t *testing.T) {
-	enc, err := opus.NewEncoder(opus.EncoderParams{})
+	enc, err := opus.NewEncoder(opus.DefaultEncoderParams())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -336,13 +327,10 @@ func TestMixWaitsForTheSlot(t *testing.T) {
 		t.Fatal(err)
 	}
 	dev := &slotPlayback{}
-	recv, err := NewAudioReceiver(wrapped{dev}, AudioConfig{}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	recv := NewAudioReceiver(dev, testAudio(), 0, nil, nil)
 	src := newRTPPipe(1, 0, 0) // never written: the test files the packet itself
 	defer src.Close()
-	recv.AddMember("door", src, 0)
+	recv.AddMember("door", src)
 	m := (*recv.members.Load())[0]
 	dev.onWait = func(k int) {
 		if k == 3 {
@@ -367,8 +355,8 @@ func TestMixWaitsForTheSlot(t *testing.T) {
 func TestFrameLengths(t *testing.T) {
 	for _, tc := range []struct{ send, recv int }{{10, 10}, {20, 10}, {10, 20}} {
 		t.Run(fmt.Sprintf("send %d ms, play %d ms", tc.send, tc.recv), func(t *testing.T) {
-			r := newRig(t, AudioConfig{FrameMs: tc.recv, JitterMinMs: 40})
-			_, _, pipe := r.addSenderCfg("door", 440, 3, 0.10, 0, AudioConfig{FrameMs: tc.send})
+			r := newRig(t, testAudio(func(c *media.AudioConfig) { c.FrameMs, c.JitterMinMs = tc.recv, 40 }))
+			_, _, pipe := r.addSenderCfg("door", 440, 3, 0.10, 0, testAudio(func(c *media.AudioConfig) { c.FrameMs = tc.send }))
 			r.playFrames(1500 / tc.recv) // 1.5 s
 			pcm := r.play.last(500 / tc.recv)
 			p440, p660 := dsp.Goertzel(pcm, 440, hw.SampleRate), dsp.Goertzel(pcm, 660, hw.SampleRate)

@@ -1,4 +1,4 @@
-package media
+package pipeline
 
 import (
 	"context"
@@ -14,6 +14,7 @@ import (
 	"github.com/voipd/voipd/codec/vp8"
 	"github.com/voipd/voipd/codec/vp8rtp"
 	"github.com/voipd/voipd/codec/yuv"
+	"github.com/voipd/voipd/media"
 )
 
 // keyframeRetry is how long the receiver waits for a requested keyframe
@@ -21,30 +22,12 @@ import (
 // more often than a few times a second only floods it.
 const keyframeRetry = 300 * time.Millisecond
 
-// VideoInboundStats is one member's video receive statistics
-// (webrtc-stats' inbound-rtp for video).
-type VideoInboundStats struct {
-	Member          string
-	PacketsReceived uint64
-	BytesReceived   uint64 // payload bytes
-	PacketsLost     uint64 // sequence gaps (a late packet counts as lost)
-	// FramesReceived: complete frames reassembled, decoded or not.
-	FramesReceived   uint64
-	FramesDecoded    uint64 // 0 when nothing uses the pictures (see NewVideoReceiver)
-	KeyFramesDecoded uint64
-	// FramesDropped: damaged, undecodable, or waiting for a keyframe.
-	FramesDropped uint64
-	Width, Height int // of the last keyframe (from its header when not decoding)
-	// Beyond webrtc-stats (its pliCount), for diagnosis.
-	KeyframeRequests uint64
-	PacketsMalformed uint64
-}
-
 // VideoReceiver reads one member's VP8 RTP, reassembles the frames, and
 // decodes them for onFrame when there is one.
 type VideoReceiver struct {
 	member  string
-	src     RTPReader
+	src     media.RTPReader
+	display media.RTPWriter // the local screen's source; nil: none
 	log     *slog.Logger
 	onFrame func(member string, img yuv.I420, keyframe bool)
 	askKey  atomic.Pointer[func()]
@@ -72,12 +55,17 @@ type VideoReceiver struct {
 // what keyframe requests need, and the size is read from each keyframe's
 // header. That saves libvpx's decode (a tenth of a video call's CPU) and
 // its frame buffers. log may be nil (slog.Default).
-func NewVideoReceiver(member string, src RTPReader, log *slog.Logger, onFrame func(member string, img yuv.I420, keyframe bool)) *VideoReceiver {
+func NewVideoReceiver(member string, src media.RTPReader, log *slog.Logger, onFrame func(member string, img yuv.I420, keyframe bool)) *VideoReceiver {
 	if log == nil {
 		log = slog.Default()
 	}
 	return &VideoReceiver{member: member, src: src, log: log, onFrame: onFrame, asm: vp8rtp.NewAssembler()}
 }
+
+// SetDisplay sets where every packet also goes as it passes (the local
+// screen's source for this member): the packet parsed once for both.
+// Call before Run.
+func (r *VideoReceiver) SetDisplay(w media.RTPWriter) { r.display = w }
 
 // OnKeyframeNeeded sets the function the receiver calls when it needs a
 // keyframe: at the start and after a lost or damaged frame, again every
@@ -87,18 +75,19 @@ func NewVideoReceiver(member string, src RTPReader, log *slog.Logger, onFrame fu
 func (r *VideoReceiver) OnKeyframeNeeded(fn func()) { r.askKey.Store(&fn) }
 
 // Stats returns the counters so far; safe from any goroutine.
-func (r *VideoReceiver) Stats() VideoInboundStats {
-	return VideoInboundStats{
+func (r *VideoReceiver) Stats() media.InboundStats {
+	return media.InboundStats{
 		Member:           r.member,
+		Kind:             "video",
 		PacketsReceived:  r.packets.Load(),
 		BytesReceived:    r.bytes.Load(),
-		PacketsLost:      r.lost.Load(),
+		PacketsLost:      int64(r.lost.Load()),
 		FramesReceived:   r.received.Load(),
 		FramesDecoded:    r.decoded.Load(),
 		KeyFramesDecoded: r.keyDecoded.Load(),
 		FramesDropped:    r.dropped.Load() + r.asmDropped.Load(),
-		Width:            int(r.width.Load()),
-		Height:           int(r.height.Load()),
+		FrameWidth:       int(r.width.Load()),
+		FrameHeight:      int(r.height.Load()),
 		KeyframeRequests: r.requests.Load(),
 		PacketsMalformed: r.malformed.Load() + r.asmMalformed.Load(),
 	}
@@ -137,6 +126,9 @@ func (r *VideoReceiver) receive(b []byte) {
 	}
 	r.packets.Add(1)
 	r.bytes.Add(uint64(len(r.pkt.Payload)))
+	if r.display != nil {
+		r.display.WriteRTP(&r.pkt) // the local screen never holds up the receiver
+	}
 	f, ok := r.asm.Push(&r.pkt)
 	if ok {
 		r.received.Add(1)

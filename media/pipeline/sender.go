@@ -1,4 +1,4 @@
-package media
+package pipeline
 
 import (
 	"context"
@@ -12,6 +12,7 @@ import (
 	"github.com/voipd/voipd/codec/opus"
 	"github.com/voipd/voipd/codec/opusrtp"
 	"github.com/voipd/voipd/hw"
+	"github.com/voipd/voipd/media"
 )
 
 // voiceDBov: frames louder than -50 dBov carry the RFC 6464 V bit. voipd
@@ -19,21 +20,11 @@ import (
 // (speaker events) need.
 const voiceDBov = 50
 
-// OutboundStats is the sender's statistics (webrtc-stats' outbound-rtp and
-// media-source).
-type OutboundStats struct {
-	PacketsSent uint64
-	BytesSent   uint64 // payload bytes
-	// Level is 0..1 linear (dsp.LevelLinear) of the last captured frame,
-	// measured before mute, so a UI can show "you are muted" while talking.
-	Level       float64
-	WriteErrors uint64
-}
-
 // AudioSender encodes a microphone to Opus RTP.
 type AudioSender struct {
 	c   hw.Capture
-	out RTPWriter
+	out media.RTPWriter
+	vol *media.Volume
 	log *slog.Logger
 	enc *opus.Encoder
 	pk  *opusrtp.Packetizer
@@ -50,18 +41,14 @@ type AudioSender struct {
 	writeErrors atomic.Uint64
 }
 
-// NewAudioSender prepares to send capture c to out. levelExtID is the
-// negotiated id of the RFC 6464 audio level extension (0: none). cfg's
-// zero values mean the defaults; log may be nil (slog.Default).
-func NewAudioSender(c hw.Capture, out RTPWriter, cfg AudioConfig, levelExtID uint8, log *slog.Logger) (*AudioSender, error) {
-	if err := cfg.Validate(); err != nil {
-		return nil, fmt.Errorf("media: %w", err)
-	}
-	cfg = cfg.WithDefaults()
+// NewAudioSender prepares to send capture c to out, scaled by vol's
+// capture gain (nil: unity). levelExtID is the negotiated id of the RFC
+// 6464 audio level extension (0: none). log may be nil (slog.Default).
+func NewAudioSender(c hw.Capture, out media.RTPWriter, cfg media.AudioConfig, levelExtID uint8, vol *media.Volume, log *slog.Logger) (*AudioSender, error) {
 	if log == nil {
 		log = slog.Default()
 	}
-	enc, err := opus.NewEncoder(cfg.encoderParams())
+	enc, err := opus.NewEncoder(encoderParams(cfg))
 	if err != nil {
 		return nil, fmt.Errorf("media: %w", err)
 	}
@@ -73,7 +60,7 @@ func NewAudioSender(c hw.Capture, out RTPWriter, cfg AudioConfig, levelExtID uin
 		InitialTimestamp: rand.Uint32(),
 		LevelExtID:       levelExtID,
 	})
-	return &AudioSender{c: c, out: out, log: log, enc: enc, pk: pk, dtx: !cfg.DisableDTX, frame: cfg.frameSamples()}, nil
+	return &AudioSender{c: c, out: out, vol: vol, log: log, enc: enc, pk: pk, dtx: cfg.DTX, frame: cfg.FrameSamples()}, nil
 }
 
 // SetMuted mutes the microphone: the device is still drained (so it
@@ -82,11 +69,12 @@ func NewAudioSender(c hw.Capture, out RTPWriter, cfg AudioConfig, levelExtID uin
 func (s *AudioSender) SetMuted(muted bool) { s.muted.Store(muted) }
 
 // Stats returns the counters so far.
-func (s *AudioSender) Stats() OutboundStats {
-	return OutboundStats{
+func (s *AudioSender) Stats() media.OutboundStats {
+	return media.OutboundStats{
+		Kind:        "audio",
 		PacketsSent: s.packets.Load(),
 		BytesSent:   s.bytes.Load(),
-		Level:       math.Float64frombits(s.level.Load()),
+		AudioLevel:  math.Float64frombits(s.level.Load()),
 		WriteErrors: s.writeErrors.Load(),
 	}
 }
@@ -111,10 +99,11 @@ func (s *AudioSender) Run(ctx context.Context) error {
 	return nil
 }
 
-// sendFrame encodes and sends the frame in s.pcm. Only encoder failures
-// are returned.
+// sendFrame scales, encodes and sends the frame in s.pcm. Only encoder
+// failures are returned.
 func (s *AudioSender) sendFrame() error {
 	pcm := s.pcm[:s.frame]
+	s.vol.ApplyCapture(pcm)
 	dbov := dsp.LevelDBov(pcm)
 	s.level.Store(math.Float64bits(dsp.DBovToLinear(dbov)))
 	if s.muted.Load() {

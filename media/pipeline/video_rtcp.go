@@ -1,20 +1,16 @@
-package media
+package pipeline
 
 import (
-	"github.com/pion/interceptor"
 	"github.com/pion/rtcp"
-)
 
-// RTCPReader is the RTCP side of a sender; *webrtc.RTPSender satisfies it.
-type RTCPReader interface {
-	ReadRTCP() ([]rtcp.Packet, interceptor.Attributes, error)
-}
+	"github.com/voipd/voipd/media"
+)
 
 // WatchRTCP reads the RTCP that receivers send back about s's stream until
 // r fails (the RTPSender was stopped), and acts on it: a PLI or FIR (RFC
 // 4585 §6.3.1, RFC 5104 §4.3.1) makes the next frame a keyframe, a REMB
-// (draft-alvestrand-rmcat-remb) sets the bitrate, clamped to
-// MinVideoBitrate..MaxVideoBitrate. Reading is also what keeps pion's
+// (draft-alvestrand-rmcat-remb) sets the bitrate, clamped between
+// media.VideoMinBitrate and the configured bitrate. Reading is also what keeps pion's
 // interceptors (NACK, reports) running. Run it in its own goroutine.
 //
 // Transport-wide congestion control (TWCC) feedback is not an estimate:
@@ -22,7 +18,7 @@ type RTCPReader interface {
 // its BandwidthEstimator.OnTargetBitrateChange callback is where
 // s.SetBitrate would be called when the room negotiates TWCC instead of
 // REMB.
-func WatchRTCP(r RTCPReader, s *VideoSender) {
+func WatchRTCP(r media.RTCPReader, s *VideoSender) {
 	for {
 		pkts, _, err := r.ReadRTCP()
 		if err != nil {

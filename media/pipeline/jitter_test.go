@@ -1,4 +1,4 @@
-package media
+package pipeline
 
 import (
 	"cmp"
@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/pion/rtp"
+
+	"github.com/voipd/voipd/media"
 )
 
 // op is one step of a jitter buffer script: push a packet or pull a tick.
@@ -222,7 +224,7 @@ func TestJitterTargetAdapts(t *testing.T) {
 // low floor costs a network with jitter a few late packets at the start,
 // not a stream of them.
 func TestDefaultFloorUnderJitter(t *testing.T) {
-	cfg := AudioConfig{}.WithDefaults()
+	cfg := media.DefaultAudioConfig()
 	jb := newJitterBuffer(cfg.JitterMinMs, cfg.JitterMaxMs)
 	if jb.minFrames != 1 {
 		t.Fatalf("default floor %d frames, want 1", jb.minFrames)

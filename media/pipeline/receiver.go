@@ -1,4 +1,4 @@
-package media
+package pipeline
 
 import (
 	"context"
@@ -11,38 +11,18 @@ import (
 
 	"github.com/voipd/voipd/codec/dsp"
 	"github.com/voipd/voipd/hw"
+	"github.com/voipd/voipd/media"
 )
-
-// InboundStats is one member's receive statistics (webrtc-stats'
-// inbound-rtp, for the control socket's stats and speaker events).
-type InboundStats struct {
-	Member          string
-	PacketsReceived uint64 // every RTP packet read, duplicates included
-	BytesReceived   uint64 // payload bytes
-	// PacketsLost is expected − received (RFC 3550 A.3), cumulative.
-	PacketsLost int64
-	// JitterMs is the RFC 3550 A.8 interarrival jitter.
-	JitterMs float64
-	// AudioLevel is 0..1 linear (dsp.LevelLinear's scale) of the frame
-	// just played: from the RFC 6464 extension when the member sends it,
-	// else measured on the decoded audio; 0 while the member is silent.
-	AudioLevel      float64
-	FramesDecoded   uint64 // frames decoded from a packet
-	FramesConcealed uint64 // frames made up by FEC or PLC
-	// Beyond webrtc-stats, for diagnosis.
-	TargetDelayMs    int    // the jitter buffer's current target delay
-	PacketsLate      uint64 // arrived after their turn to play
-	PacketsDropped   uint64 // duplicates, oversized, or cut to bound latency
-	PacketsMalformed uint64 // not RTP
-}
 
 // AudioReceiver mixes every member's audio into one playback stream.
 type AudioReceiver struct {
 	p     hw.Playback
-	ready hw.ReadyWaiter // p's, or the device's under p's wrappers; nil if none
-	cfg   AudioConfig
+	ready hw.ReadyWaiter // p's, when it can wait without taking a frame; nil if not
+	vol   *media.Volume
+	cfg   media.AudioConfig
 	log   *slog.Logger
 	epoch time.Time
+	extID uint8
 
 	mu      sync.Mutex                 // serialises AddMember/RemoveMember
 	members atomic.Pointer[[]*inbound] // copy-on-write: the mix loop reads it lock-free
@@ -56,27 +36,26 @@ type AudioReceiver struct {
 	outBuf [hw.FrameSamples]int16
 }
 
-// NewAudioReceiver prepares the mixer for playback p. cfg's zero values
-// mean the defaults; log may be nil (slog.Default).
-func NewAudioReceiver(p hw.Playback, cfg AudioConfig, log *slog.Logger) (*AudioReceiver, error) {
-	if err := cfg.Validate(); err != nil {
-		return nil, fmt.Errorf("media: %w", err)
-	}
+// NewAudioReceiver prepares the mixer for playback p, scaled by vol's
+// playback gain (nil: unity). levelExtID is the negotiated id of the RFC
+// 6464 audio level extension members send (0: none). log may be nil
+// (slog.Default).
+func NewAudioReceiver(p hw.Playback, cfg media.AudioConfig, levelExtID uint8, vol *media.Volume, log *slog.Logger) *AudioReceiver {
 	if log == nil {
 		log = slog.Default()
 	}
-	r := &AudioReceiver{p: p, ready: readyWaiter(p), cfg: cfg.WithDefaults(), log: log, epoch: time.Now()}
-	r.acc, r.out = r.accBuf[:r.cfg.frameSamples()], r.outBuf[:r.cfg.frameSamples()]
+	ready, _ := p.(hw.ReadyWaiter)
+	r := &AudioReceiver{p: p, ready: ready, vol: vol, extID: levelExtID, cfg: cfg, log: log, epoch: time.Now()}
+	r.acc, r.out = r.accBuf[:cfg.FrameSamples()], r.outBuf[:cfg.FrameSamples()]
 	r.members.Store(&[]*inbound{})
-	return r, nil
+	return r
 }
 
-// AddMember starts receiving member's audio from src, whose RFC 6464
-// level extension has id levelExtID (0: none). One goroutine reads src
-// until its Read fails. Adding a member again replaces the old stream
+// AddMember starts receiving member's audio from src. One goroutine reads
+// src until its Read fails. Adding a member again replaces the old stream
 // (a reconnect or renegotiation).
-func (r *AudioReceiver) AddMember(member string, src RTPReader, levelExtID uint8) {
-	m, err := newMember(member, src, levelExtID, r.cfg, r.epoch, r.log)
+func (r *AudioReceiver) AddMember(member string, src media.RTPReader) {
+	m, err := newMember(member, src, r.extID, r.cfg, r.epoch, r.log)
 	if err != nil {
 		r.log.Error("cannot receive member audio", "member", member, "err", err)
 		return
@@ -148,22 +127,6 @@ func (r *AudioReceiver) playbackError(ctx context.Context, err error) error {
 	return fmt.Errorf("media: playback %q: %w", r.p.Info().ID, err)
 }
 
-// readyWaiter finds the hw.ReadyWaiter of p or of a device p wraps (the
-// daemon's volume wrapper has Unwrap() any).
-func readyWaiter(p any) hw.ReadyWaiter {
-	for range 8 { // wrappers are shallow; a bound keeps a cycle from looping
-		if w, ok := p.(hw.ReadyWaiter); ok {
-			return w
-		}
-		u, ok := p.(interface{ Unwrap() any })
-		if !ok {
-			return nil
-		}
-		p = u.Unwrap()
-	}
-	return nil
-}
-
 // mixOnce fills r.out with the next frame of the mix.
 func (r *AudioReceiver) mixOnce() {
 	for _, m := range *r.members.Load() {
@@ -172,12 +135,14 @@ func (r *AudioReceiver) mixOnce() {
 	dsp.Saturate(r.out, r.acc)
 	if r.muted.Load() {
 		clear(r.out)
+		return
 	}
+	r.vol.ApplyPlayback(r.out)
 }
 
 // AppendStats appends every member's statistics to dst; with a dst of
 // enough capacity it does not allocate.
-func (r *AudioReceiver) AppendStats(dst []InboundStats) []InboundStats {
+func (r *AudioReceiver) AppendStats(dst []media.InboundStats) []media.InboundStats {
 	for _, m := range *r.members.Load() {
 		dst = append(dst, m.stats())
 	}

@@ -1,4 +1,4 @@
-package media
+package pipeline
 
 import (
 	"encoding/binary"
@@ -10,17 +10,18 @@ import (
 	"github.com/voipd/voipd/codec/opus"
 	"github.com/voipd/voipd/codec/opusrtp"
 	"github.com/voipd/voipd/hw"
+	"github.com/voipd/voipd/media"
 )
 
 // newSendPath is a sender with a 440 Hz frame ready in its buffer, writing
 // to a writer that marshals into a reused buffer as pion's WriteRTP does.
 func newSendPath(tb testing.TB) (*AudioSender, *countingWriter) {
-	return newSendPathCfg(tb, AudioConfig{})
+	return newSendPathCfg(tb, testAudio())
 }
 
-func newSendPathCfg(tb testing.TB, cfg AudioConfig) (*AudioSender, *countingWriter) {
+func newSendPathCfg(tb testing.TB, cfg media.AudioConfig) (*AudioSender, *countingWriter) {
 	w := &countingWriter{}
-	s, err := NewAudioSender(newToneCapture(440, false), w, cfg, levelExt, nil)
+	s, err := NewAudioSender(newToneCapture(440, false), w, cfg, levelExt, nil, nil)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -42,21 +43,18 @@ type receivePath struct {
 }
 
 func newReceivePath(tb testing.TB, members int) *receivePath {
-	return newReceivePathCfg(tb, members, AudioConfig{})
+	return newReceivePathCfg(tb, members, testAudio())
 }
 
 // newReceivePathCfg's receiver mixes frames of cfg.FrameMs; the datagrams
 // stay 20 ms packets, as a browser sends.
-func newReceivePathCfg(tb testing.TB, members int, cfg AudioConfig) *receivePath {
-	recv, err := NewAudioReceiver(newRecordPlayback(), cfg, nil)
-	if err != nil {
-		tb.Fatal(err)
-	}
+func newReceivePathCfg(tb testing.TB, members int, cfg media.AudioConfig) *receivePath {
+	recv := NewAudioReceiver(newRecordPlayback(), cfg, levelExt, nil, nil)
 	rp := &receivePath{recv: recv}
 	for i := range members {
 		pipe := newRTPPipe(uint64(i), 0, 0)
 		rp.pipes = append(rp.pipes, pipe)
-		recv.AddMember(string(rune('a'+i)), pipe, levelExt)
+		recv.AddMember(string(rune('a'+i)), pipe)
 	}
 	rp.members = *recv.members.Load()
 	tb.Cleanup(func() {
@@ -65,7 +63,7 @@ func newReceivePathCfg(tb testing.TB, members int, cfg AudioConfig) *receivePath
 		}
 	})
 	// One real Opus frame of a tone, in an RTP datagram with the level.
-	enc, err := opus.NewEncoder(opus.EncoderParams{FEC: true})
+	enc, err := opus.NewEncoder(func() opus.EncoderParams { p := opus.DefaultEncoderParams(); p.DTX = false; return p }())
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -103,7 +101,7 @@ func TestSendPathDoesNotAllocate(t *testing.T) {
 }
 
 func testSendPathAllocs(t *testing.T, ms int) {
-	s, w := newSendPathCfg(t, AudioConfig{FrameMs: ms})
+	s, w := newSendPathCfg(t, testAudio(func(c *media.AudioConfig) { c.FrameMs = ms }))
 	allocs := testing.AllocsPerRun(200, func() {
 		if err := s.sendFrame(); err != nil {
 			t.Fatal(err)
@@ -126,7 +124,7 @@ func TestReceivePathDoesNotAllocate(t *testing.T) {
 	if allocs != 0 {
 		t.Errorf("push+pull+decode+mix: %v allocs per frame, want 0", allocs)
 	}
-	stats := make([]InboundStats, 0, 4)
+	stats := make([]media.InboundStats, 0, 4)
 	if a := testing.AllocsPerRun(10, func() { stats = rp.recv.AppendStats(stats[:0]) }); a != 0 {
 		t.Errorf("AppendStats: %v allocs, want 0", a)
 	}
@@ -141,7 +139,7 @@ func TestReceivePathDoesNotAllocate(t *testing.T) {
 // TestReceivePath10msDoesNotAllocate: 20 ms packets (a browser's) mixed
 // into 10 ms frames: each packet plays over two frames, without allocating.
 func TestReceivePath10msDoesNotAllocate(t *testing.T) {
-	rp := newReceivePathCfg(t, 2, AudioConfig{FrameMs: 10, JitterMinMs: 10})
+	rp := newReceivePathCfg(t, 2, testAudio(func(c *media.AudioConfig) { c.FrameMs, c.JitterMinMs = 10, 10 }))
 	two := func() { rp.frame(); rp.recv.mixOnce() } // one packet, two frames
 	for range 5 {
 		two()
@@ -155,5 +153,45 @@ func TestReceivePath10msDoesNotAllocate(t *testing.T) {
 	}
 	if p := dsp.Goertzel(rp.recv.out, 440, hw.SampleRate); p < 1e5 || len(rp.recv.out) != 480 {
 		t.Errorf("mix of %d samples has 440 Hz power %.3g, want 480 and the tone", len(rp.recv.out), p)
+	}
+}
+
+// TestVolumeOnTheFramePaths: the capture gain scales the frame before it
+// is measured and encoded, the playback gain the mix before the speaker,
+// and neither allocates.
+func TestVolumeOnTheFramePaths(t *testing.T) {
+	vol := media.NewVolume()
+	vol.SetCapture(0.5)
+	s, _ := newSendPath(t)
+	s.vol = vol
+	peak := func(pcm []int16) (p int16) {
+		for _, v := range pcm {
+			p = max(p, v)
+		}
+		return p
+	}
+	before := peak(s.pcm[:s.frame])
+	if err := s.sendFrame(); err != nil {
+		t.Fatal(err)
+	}
+	if after := peak(s.pcm[:s.frame]); after != before/2 && after != before/2-1 {
+		t.Fatalf("capture gain 0.5: peak %d → %d", before, after)
+	}
+	if a := testing.AllocsPerRun(100, func() { s.sendFrame() }); a != 0 {
+		t.Errorf("send path with a capture gain: %v allocs per frame", a)
+	}
+
+	rp := newReceivePath(t, 1)
+	for range 10 {
+		rp.frame()
+	}
+	full := dsp.Goertzel(rp.recv.out, 440, hw.SampleRate)
+	vol.SetPlayback(0.25)
+	rp.recv.vol = vol
+	if a := testing.AllocsPerRun(100, rp.frame); a != 0 {
+		t.Errorf("receive path with a playback gain: %v allocs per frame", a)
+	}
+	if quiet := dsp.Goertzel(rp.recv.out, 440, hw.SampleRate); quiet > full/10 || quiet < full/25 {
+		t.Errorf("playback gain 0.25: 440 Hz power %.3g → %.3g, want about 1/16", full, quiet)
 	}
 }

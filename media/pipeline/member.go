@@ -1,4 +1,4 @@
-package media
+package pipeline
 
 import (
 	"log/slog"
@@ -13,6 +13,7 @@ import (
 	"github.com/voipd/voipd/codec/opus"
 	"github.com/voipd/voipd/codec/opusrtp"
 	"github.com/voipd/voipd/hw"
+	"github.com/voipd/voipd/media"
 )
 
 // readBufBytes is one UDP datagram's worth: any RTP packet fits.
@@ -24,7 +25,7 @@ const readBufBytes = 1500
 // the two sides rarely meet.
 type inbound struct {
 	name  string
-	src   RTPReader
+	src   media.RTPReader
 	extID uint8
 	epoch time.Time // arrival times are measured from here (monotonic)
 	log   *slog.Logger
@@ -58,7 +59,7 @@ type inbound struct {
 	pkt     rtp.Packet
 }
 
-func newMember(name string, src RTPReader, extID uint8, cfg AudioConfig, epoch time.Time, log *slog.Logger) (*inbound, error) {
+func newMember(name string, src media.RTPReader, extID uint8, cfg media.AudioConfig, epoch time.Time, log *slog.Logger) (*inbound, error) {
 	dec, err := opus.NewDecoder()
 	if err != nil {
 		return nil, err
@@ -71,7 +72,7 @@ func newMember(name string, src RTPReader, extID uint8, cfg AudioConfig, epoch t
 		dec:  dec,
 		// Until a packet says otherwise, peers are assumed to send our
 		// frame length.
-		pktSamples: cfg.frameSamples(),
+		pktSamples: cfg.FrameSamples(),
 	}, nil
 }
 
@@ -182,10 +183,11 @@ func (m *inbound) conceal(fecN int) int {
 	return len(pcm)
 }
 
-func (m *inbound) stats() InboundStats {
+func (m *inbound) stats() media.InboundStats {
 	m.mu.Lock()
-	s := InboundStats{
+	s := media.InboundStats{
 		Member:          m.name,
+		Kind:            "audio",
 		PacketsReceived: m.jb.packets,
 		BytesReceived:   m.jb.bytes,
 		PacketsLost:     m.jb.lost(),

@@ -1,4 +1,4 @@
-package media
+package pipeline
 
 import (
 	"context"
@@ -14,27 +14,13 @@ import (
 	"github.com/voipd/voipd/codec/vp8"
 	"github.com/voipd/voipd/codec/vp8rtp"
 	"github.com/voipd/voipd/hw"
+	"github.com/voipd/voipd/media"
 )
-
-// VideoOutboundStats is the video sender's statistics (webrtc-stats'
-// outbound-rtp for video).
-type VideoOutboundStats struct {
-	FramesEncoded    uint64
-	KeyFramesEncoded uint64
-	PacketsSent      uint64
-	BytesSent        uint64 // payload bytes, descriptors included
-	Bitrate          int    // the encoder's current target, bit/s
-	// EncodeTimeAvg is the mean time of conversion + encode per frame.
-	EncodeTimeAvg time.Duration
-	// Beyond webrtc-stats, for diagnosis.
-	FramesDropped uint64 // damaged camera frames and failed encodes
-	WriteErrors   uint64
-}
 
 // VideoSender encodes a camera to VP8 RTP.
 type VideoSender struct {
 	cam   hw.Camera
-	out   RTPWriter
+	out   media.RTPWriter
 	log   *slog.Logger
 	conv  *frameConverter
 	enc   *vp8.Encoder
@@ -50,6 +36,7 @@ type VideoSender struct {
 	started bool
 
 	keyframe    atomic.Bool  // the next frame must be a keyframe
+	maxBitrate  int          // the configured most, bit/s
 	bitrate     atomic.Int64 // requested target, bit/s
 	applied     int          // the encoder's target (Run's goroutine only)
 	paused      atomic.Bool
@@ -63,17 +50,13 @@ type VideoSender struct {
 	appliedRate atomic.Int64
 }
 
-// NewVideoSender prepares to send camera cam to out. cfg's zero values
-// mean the defaults; log may be nil (slog.Default).
-func NewVideoSender(cam hw.Camera, out RTPWriter, cfg VideoConfig, log *slog.Logger) (*VideoSender, error) {
-	if err := cfg.Validate(); err != nil {
-		return nil, fmt.Errorf("media: %w", err)
-	}
-	cfg = cfg.WithDefaults()
+// NewVideoSender prepares to send camera cam to out. log may be nil
+// (slog.Default).
+func NewVideoSender(cam hw.Camera, out media.RTPWriter, cfg media.VideoConfig, log *slog.Logger) (*VideoSender, error) {
 	if log == nil {
 		log = slog.Default()
 	}
-	enc, err := vp8.NewEncoder(cfg.encoderParams())
+	enc, err := vp8.NewEncoder(videoEncoderParams(cfg))
 	if err != nil {
 		return nil, fmt.Errorf("media: %w", err)
 	}
@@ -88,10 +71,11 @@ func NewVideoSender(cam hw.Camera, out RTPWriter, cfg VideoConfig, log *slog.Log
 	}
 	s := &VideoSender{
 		cam: cam, out: out, log: log, enc: enc, pk: pk,
-		conv:    newFrameConverter(cfg.Width, cfg.Height),
-		buf:     make([]byte, vp8.MaxFrameBytes(cfg.Width, cfg.Height)),
-		tsBase:  rand.Uint32(),
-		applied: cfg.Bitrate,
+		conv:       newFrameConverter(cfg.Width, cfg.Height),
+		buf:        make([]byte, vp8.MaxFrameBytes(cfg.Width, cfg.Height)),
+		tsBase:     rand.Uint32(),
+		applied:    cfg.Bitrate,
+		maxBitrate: cfg.Bitrate,
 	}
 	s.write = s.writePacket
 	s.bitrate.Store(int64(cfg.Bitrate))
@@ -103,10 +87,12 @@ func NewVideoSender(cam hw.Camera, out RTPWriter, cfg VideoConfig, log *slog.Log
 // room). Safe from any goroutine.
 func (s *VideoSender) RequestKeyframe() { s.keyframe.Store(true) }
 
-// SetBitrate sets the encoder's target from a receiver's estimate,
-// clamped to MinVideoBitrate..MaxVideoBitrate; it takes effect at the next
-// frame. Safe from any goroutine.
-func (s *VideoSender) SetBitrate(bps int) { s.bitrate.Store(int64(clampVideoBitrate(bps))) }
+// SetBitrate sets the encoder's target from an estimate, clamped between
+// media.VideoMinBitrate and the configured bitrate; it takes effect at the
+// next frame. Safe from any goroutine.
+func (s *VideoSender) SetBitrate(bps int) {
+	s.bitrate.Store(int64(clampVideoBitrate(bps, s.maxBitrate)))
+}
 
 // SetPaused turns video off (true) or on. While paused the camera is still
 // drained, so it neither overruns nor stops, and nothing is sent; the
@@ -119,18 +105,19 @@ func (s *VideoSender) SetPaused(paused bool) {
 }
 
 // Stats returns the counters so far.
-func (s *VideoSender) Stats() VideoOutboundStats {
-	st := VideoOutboundStats{
+func (s *VideoSender) Stats() media.OutboundStats {
+	st := media.OutboundStats{
+		Kind:             "video",
 		FramesEncoded:    s.frames.Load(),
 		KeyFramesEncoded: s.keyframes.Load(),
 		PacketsSent:      s.packets.Load(),
 		BytesSent:        s.bytes.Load(),
-		Bitrate:          int(s.appliedRate.Load()),
+		TargetBitrate:    int(s.appliedRate.Load()),
 		FramesDropped:    s.dropped.Load(),
 		WriteErrors:      s.writeErrors.Load(),
 	}
 	if st.FramesEncoded > 0 {
-		st.EncodeTimeAvg = time.Duration(s.encodeNanos.Load() / int64(st.FramesEncoded))
+		st.EncodeTimeAvgMs = float64(s.encodeNanos.Load()/int64(st.FramesEncoded)) / 1e6
 	}
 	return st
 }

@@ -1,4 +1,4 @@
-package media
+package pipeline
 
 import (
 	"bytes"
@@ -32,7 +32,7 @@ func videoFrames(tb testing.TB, format hw.PixelFormat, w, h, n int) []hw.VideoFr
 // directly, writing to a writer that marshals like pion's WriteRTP.
 func videoSendPath(tb testing.TB, format hw.PixelFormat, w, h int) (*VideoSender, []hw.VideoFrame, func(i int)) {
 	frames := videoFrames(tb, format, w, h, 30)
-	s, err := NewVideoSender(newFakeCamera(tb, format, w, h, false), &countingWriter{}, VideoConfig{Width: w, Height: h}, nil)
+	s, err := NewVideoSender(newFakeCamera(tb, format, w, h, false), &countingWriter{}, testVideo(w, h), nil)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -63,7 +63,7 @@ func TestVideoSendPathDoesNotAllocate(t *testing.T) {
 		if allocs != 0 {
 			t.Errorf("%s: %.2f allocations per frame, want 0", format, allocs)
 		}
-		if st := s.Stats(); st.FramesDropped != 0 || st.KeyFramesEncoded < 2 || st.Bitrate != 300_000 {
+		if st := s.Stats(); st.FramesDropped != 0 || st.KeyFramesEncoded < 2 || st.TargetBitrate != 300_000 {
 			t.Errorf("%s: stats %+v", format, st)
 		}
 	}
@@ -78,7 +78,7 @@ func TestVideoReceivePathDoesNotAllocate(t *testing.T) {
 		return err
 	})
 	frames := videoFrames(t, hw.FormatI420, testW, testH, 60)
-	s, err := NewVideoSender(newFakeCamera(t, hw.FormatI420, testW, testH, false), rec, VideoConfig{Width: testW, Height: testH}, nil)
+	s, err := NewVideoSender(newFakeCamera(t, hw.FormatI420, testW, testH, false), rec, testVideo(testW, testH), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -109,8 +109,11 @@ func TestVideoReceivePathDoesNotAllocate(t *testing.T) {
 		t.Fatalf("%d frames decoded of 60", decoded)
 	}
 	// Without onFrame there is no decoder: reassembly and the keyframe
-	// header read allocate nothing either.
+	// header read allocate nothing either, nor does the copy of every
+	// packet to the local display (the packet parsed once for both).
 	nd := NewVideoReceiver("door", nil, nil, nil)
+	display := &countingWriter{}
+	nd.SetDisplay(display)
 	for _, d := range dgrams[:warm] {
 		nd.receive(d)
 	}
@@ -119,8 +122,11 @@ func TestVideoReceivePathDoesNotAllocate(t *testing.T) {
 		nd.receive(dgrams[i])
 		i++
 	})
-	if st := nd.Stats(); allocs != 0 || st.FramesReceived < 50 || st.FramesDecoded != 0 || st.Width != testW {
+	if st := nd.Stats(); allocs != 0 || st.FramesReceived < 50 || st.FramesDecoded != 0 || st.FrameWidth != testW {
 		t.Fatalf("without a decoder: %.2f allocations per packet, stats %+v", allocs, st)
+	}
+	if display.n != i {
+		t.Fatalf("the display got %d packets of %d", display.n, i)
 	}
 }
 

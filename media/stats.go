@@ -1,0 +1,72 @@
+package media
+
+// The statistics the pipelines keep, in the shape getStats sends them
+// (after webrtc-stats' outbound-rtp and inbound-rtp): one type per
+// direction for both kinds, every field always present, those of the other
+// kind zero. The pipelines fill these directly; nothing copies them field
+// by field on the way to the control socket.
+
+// OutboundStats is one sent stream.
+type OutboundStats struct {
+	Kind        string `json:"kind"` // "audio" | "video"
+	PacketsSent uint64 `json:"packetsSent"`
+	BytesSent   uint64 `json:"bytesSent"` // payload bytes (VP8: descriptors included)
+	// WriteErrors counts packets the room's track refused (the network).
+	WriteErrors uint64 `json:"writeErrors"`
+
+	// Audio: the microphone's level, 0..1 linear, of the last captured
+	// frame, measured before mute (a UI can say "you are muted" while
+	// someone talks).
+	AudioLevel float64 `json:"audioLevel"`
+
+	// Video.
+	FramesEncoded    uint64 `json:"framesEncoded"`
+	KeyFramesEncoded uint64 `json:"keyFramesEncoded"`
+	TargetBitrate    int    `json:"targetBitrate"` // the encoder's current target, bit/s
+	// FramesDropped: damaged camera frames and failed encodes.
+	FramesDropped uint64 `json:"framesDropped"`
+	// EncodeTimeAvgMs is the mean conversion + encode time of a frame.
+	EncodeTimeAvgMs float64 `json:"encodeTimeAvgMs"`
+}
+
+// InboundStats is one member's received stream.
+type InboundStats struct {
+	Member          string `json:"member"`
+	Kind            string `json:"kind"` // "audio" | "video"
+	PacketsReceived uint64 `json:"packetsReceived"`
+	BytesReceived   uint64 `json:"bytesReceived"` // payload bytes
+	// PacketsLost is expected − received (RFC 3550 A.3), cumulative.
+	PacketsLost      int64  `json:"packetsLost"`
+	PacketsMalformed uint64 `json:"packetsMalformed"` // not RTP, or not the codec's payload
+	// FramesDecoded: audio frames decoded from a packet; video pictures
+	// decoded (0 in voipd, which decodes no member's video: the screen's
+	// browser decodes the RTP itself).
+	FramesDecoded uint64 `json:"framesDecoded"`
+
+	// Audio.
+	JitterMs float64 `json:"jitterMs"` // RFC 3550 A.8 interarrival jitter
+	// AudioLevel is 0..1 linear of the frame just played: from the RFC
+	// 6464 extension when the member sends it, else measured; 0 while the
+	// member is silent.
+	AudioLevel      float64 `json:"audioLevel"`
+	FramesConcealed uint64  `json:"framesConcealed"` // made up by FEC or PLC
+	TargetDelayMs   int     `json:"targetDelayMs"`   // the jitter buffer's target
+	PacketsLate     uint64  `json:"packetsLate"`     // arrived after their turn to play
+	PacketsDropped  uint64  `json:"packetsDropped"`  // duplicates, oversized, or cut to bound latency
+
+	// Video.
+	FramesReceived   uint64 `json:"framesReceived"` // complete frames reassembled
+	KeyFramesDecoded uint64 `json:"keyFramesDecoded"`
+	// FramesDropped: damaged, undecodable, or waiting for a keyframe.
+	FramesDropped    uint64 `json:"framesDropped"`
+	FrameWidth       int    `json:"frameWidth"` // of the last keyframe
+	FrameHeight      int    `json:"frameHeight"`
+	KeyframeRequests uint64 `json:"pliCount"` // PLIs this receiver asked for
+}
+
+// CallStats are a call's figures: its one sent stream, each member's
+// received one, and the microphone's level for speaker events.
+type CallStats struct {
+	Outbound OutboundStats
+	Inbound  []InboundStats
+}
