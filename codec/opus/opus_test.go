@@ -157,10 +157,19 @@ func TestErrors(t *testing.T) {
 		run  func() error
 		want error
 	}{
-		{"bitrate too low", func() error { _, err := NewEncoder(EncoderParams{Bitrate: 100, PacketLossPerc: 10, Complexity: 5}); return err }, ErrBadArg},
+		{"bitrate too low", func() error {
+			_, err := NewEncoder(EncoderParams{Bitrate: 100, PacketLossPerc: 10, Complexity: 5})
+			return err
+		}, ErrBadArg},
 		{"complexity", func() error { _, err := NewEncoder(EncoderParams{Bitrate: DefaultBitrate, Complexity: 11}); return err }, ErrBadArg},
-		{"loss", func() error { _, err := NewEncoder(EncoderParams{Bitrate: DefaultBitrate, PacketLossPerc: 101}); return err }, ErrBadArg},
-		{"negative loss", func() error { _, err := NewEncoder(EncoderParams{Bitrate: DefaultBitrate, PacketLossPerc: -1}); return err }, ErrBadArg},
+		{"loss", func() error {
+			_, err := NewEncoder(EncoderParams{Bitrate: DefaultBitrate, PacketLossPerc: 101})
+			return err
+		}, ErrBadArg},
+		{"negative loss", func() error {
+			_, err := NewEncoder(EncoderParams{Bitrate: DefaultBitrate, PacketLossPerc: -1})
+			return err
+		}, ErrBadArg},
 		{"empty pcm", func() error {
 			_, err := mustEncoder(t, params(false, false)).Encode(make([]byte, 10), nil)
 			return err
