@@ -1,29 +1,29 @@
-// Package daemon is voipd's core: the seed methods of the control socket
-// (joinVoIPChat and its family, status, listDevices, getStats), the one state
-// machine of the device (idle → joining → inRoom → leaving → idle), scopes
-// from the client's credentials, and the mapping of every failure to the
-// seeds' error codes (errors.go, one function).
+// Package daemon is voipd's control surface: the methods of the control
+// socket (the seeds' joinVoIPChat, join1v1Chat and RtcRoomContext families,
+// and voipd's own status, listDevices, getStats, ...), their typed params,
+// results and events, the scopes a client's credentials grant, and the
+// mapping of every failure and event to the seeds' codes and names.
 //
-// It sees devices through hw's cgo-free interfaces, the media pipeline through
-// the small Media/Call interfaces below (cmd/voipd builds them from package
-// media), and the network through package room.
+// The methods live in one table (methods.go): name → family (which seed's
+// codes it answers with), handler (which declares its params and result
+// types). Handlers check params and scopes and call the session engine
+// (daemon/session), which owns the device's one session; seed.go turns
+// what fails into the seed's code and reason, events.go names and shapes
+// what the engine emits. Devices are seen through hw's cgo-free
+// interfaces, media through media's, the network through the engine.
 package daemon
 
 import (
 	"context"
-	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"log/slog"
 	"sync"
-	"time"
-
-	"github.com/pion/webrtc/v4"
 
 	"github.com/voipd/voipd/daemon/config"
 	"github.com/voipd/voipd/daemon/control"
+	"github.com/voipd/voipd/daemon/session"
 	"github.com/voipd/voipd/hw"
-	"github.com/voipd/voipd/media"
 )
 
 // Publisher sends events to subscribed control clients (control.Server).
@@ -32,42 +32,31 @@ type Publisher interface {
 	Stats() control.Stats
 }
 
-// Notifier tells systemd about the daemon's state (sdnotify); nil is fine.
-type Notifier interface {
-	Status(s string)
-}
-
 // Params are what New needs; cmd/voipd fills them.
 type Params struct {
 	Config *config.Config
-	Audio  hw.AudioSystem
-	Media  media.Factory
-	// Video rooms need cameras; Display may be nil (no local screen).
-	Cameras hw.CameraSystem
-	Display Display
-	RoomURL string      // ws(s):// of the room server (the embedded one resolved)
-	RoomTLS *tls.Config // nil: system roots
-	ICE     []webrtc.ICEServer
-	Events  Publisher
-	Notify  Notifier
-	Logger  *slog.Logger
-	// Ringtone is the incoming-call sound (48 kHz mono); nil: a 700 Hz tone.
-	Ringtone []int16
+	// Session is the engine's Params; its Events are set by New (the
+	// daemon names and shapes what the engine emits).
+	Session session.Params
+	// WebURL is the embedded room server's browser client ("" when voipd
+	// joins a room server elsewhere): joins log a link to the room there.
+	WebURL string
+	Logger *slog.Logger
 }
 
-// Daemon serves the control socket's seed methods. Its zero value is not
+// Daemon serves the control socket's methods. Its zero value is not
 // usable; make one with New.
 type Daemon struct {
-	p   Params
-	log *slog.Logger
+	p       Params
+	cfg     *config.Config
+	log     *slog.Logger
+	audio   hw.AudioSystem
+	cameras hw.CameraSystem
+	engine  *session.Engine
+	events  events
 
-	volume *media.Volume
-
-	mu    sync.Mutex
-	state state
-	sess  *session // the room while joining, inRoom or leaving
-	calls callState
-	rtc   rtcContext
+	mu  sync.Mutex
+	rtc rtcContext // Douyin's RtcRoomContext object (rtc.go)
 }
 
 // New makes a daemon. Nothing is opened until a join.
@@ -75,67 +64,42 @@ func New(p Params) *Daemon {
 	if p.Logger == nil {
 		p.Logger = slog.Default()
 	}
-	return &Daemon{p: p, log: p.Logger, volume: media.NewVolume()}
-}
-
-type handlerFunc func(d *Daemon, ctx context.Context, r *control.Request) (map[string]any, error)
-
-var methods = map[string]handlerFunc{
-	"joinVoIPChat":              (*Daemon).joinVoIPChat,
-	"exitVoIPChat":              (*Daemon).exitVoIPChat,
-	"updateVoIPChatMuteConfig":  (*Daemon).updateMute,
-	"subscribeVoIPVideoMembers": (*Daemon).subscribeVideoMembers,
-	"status":                    (*Daemon).status,
-	"listDevices":               (*Daemon).listDevices,
-	"getStats":                  (*Daemon).getStats,
-	"setVolume":                 (*Daemon).setVolume,
-	"getVolume":                 (*Daemon).getVolume,
-	"setEnable1v1Chat":          (*Daemon).setEnable1v1Chat,
-	"join1v1Chat":               (*Daemon).join1v1Chat,
-	"answer1v1Chat":             (*Daemon).answer1v1Chat,
-	"switch1v1Chat":             (*Daemon).switch1v1Chat,
-	"createRtcRoomContext":      (*Daemon).createRtcRoomContext,
-	"joinRtcRoom":               (*Daemon).joinRtcRoom,
-	"exitRtcRoom":               (*Daemon).exitRtcRoom,
-	"switchCamera":              (*Daemon).switchCamera,
-	"changeVideoCapture":        (*Daemon).changeVideoCapture,
-	"changeAudioCapture":        (*Daemon).changeAudioCapture,
-	"destroyRtcRoomContext":     (*Daemon).destroyRtcRoomContext,
-	"changeSubscribeState":      (*Daemon).changeSubscribeState,
-}
-
-// ServeRPC implements control.Handler.
-func (d *Daemon) ServeRPC(ctx context.Context, r *control.Request) (any, error) {
-	h, found := methods[r.Method]
-	if !found {
-		return nil, control.ErrMethodNotFound
-	}
-	res, err := h(d, ctx, r)
-	if err != nil {
-		e := seedError(r.Method, err)
-		if e.Code == -1000 {
-			d.log.Warn("request failed", "method", r.Method, "code", e.Code, "err", err)
-		}
-		return nil, e
-	}
-	return ok(r.Method, res), nil
+	d := &Daemon{p: p, cfg: p.Config, log: p.Logger, audio: p.Session.Audio, cameras: p.Session.Cameras}
+	sp := p.Session
+	sp.Config, sp.Logger, sp.Events = p.Config, p.Logger, &d.events
+	d.engine = session.New(sp)
+	return d
 }
 
 // SetEvents sets where events go (the control server, which needs the
 // daemon as its handler first). Call before serving.
-func (d *Daemon) SetEvents(p Publisher) { d.p.Events = p }
+func (d *Daemon) SetEvents(p Publisher) { d.events.set(p) }
 
-func (d *Daemon) publish(event string, params any) {
-	if d.p.Events != nil {
-		d.p.Events.Publish(event, params)
+// ServeRPC implements control.Handler: the method's entry of the table
+// serves it, and a failure becomes the seed's answer for the method's
+// family.
+func (d *Daemon) ServeRPC(ctx context.Context, r *control.Request) (any, error) {
+	m, found := methods[r.Method]
+	if !found {
+		return nil, control.ErrMethodNotFound
 	}
+	res, err := m.serve(d, ctx, r)
+	if err != nil {
+		e := seedError(m.family, r.Method, err)
+		if e.Code == codeOther || e.Code == codeCallInternal {
+			d.log.Warn("request failed", "method", r.Method, "code", e.Code, "err", err)
+		}
+		return nil, e
+	}
+	return res, nil
 }
 
-func (d *Daemon) notify(s string) {
-	if d.p.Notify != nil {
-		d.p.Notify.Status(s)
-	}
-}
+// Shutdown leaves the room (a pending join answers -3 first) and closes the
+// devices, within ctx.
+func (d *Daemon) Shutdown(ctx context.Context) { d.engine.Shutdown(ctx) }
+
+// StartCalls registers for calls at start when the config says so.
+func (d *Daemon) StartCalls(ctx context.Context) { d.engine.StartCalls(ctx) }
 
 // decodeParams unmarshals params into v, turning type errors into -32602
 // errors that name the field.
@@ -156,27 +120,3 @@ func decodeParams(raw json.RawMessage, v any) error {
 	}
 	return nil
 }
-
-// Shutdown leaves the room (a pending join answers -3 first) and closes the
-// devices, within ctx.
-func (d *Daemon) Shutdown(ctx context.Context) {
-	d.mu.Lock()
-	s := d.sess
-	st := d.state
-	d.mu.Unlock()
-	if s == nil {
-		return
-	}
-	if st == stateJoining {
-		s.cancelJoin(errShutdown)
-		select {
-		case <-s.joinDone:
-		case <-ctx.Done():
-		}
-		return
-	}
-	d.leave(ctx, s, "shutdown")
-}
-
-// leaveTimeout bounds how long leaving politely may take.
-const leaveTimeout = 3 * time.Second

@@ -1,69 +1,144 @@
 package daemon
 
-// The events of a room depend on its family: WeChat's group rooms and
-// calls say openIdList, Douyin's token rooms userIdList and errNo. They are
-// chosen here, once.
+import (
+	"sync/atomic"
 
-func (d *Daemon) publishMembers(s *session, members []string) {
-	if s.kind == kindRTC {
-		d.publish("onRtcChatMembersChanged", map[string]any{"userIdList": nonNil(members), "errNo": 0, "errMsg": "onRtcChatMembersChanged:ok"})
-		return
-	}
-	d.publish("onVoIPChatMembersChanged", map[string]any{"openIdList": nonNil(members), "errCode": 0, "errMsg": "onVoIPChatMembersChanged:ok"})
+	"github.com/voipd/voipd/daemon/session"
+	"github.com/voipd/voipd/proto"
+)
+
+// events is the engine's EventSink: it names each event for the room's
+// family and shapes its payload, once, here — WeChat's group rooms and
+// calls say openIdList and errCode, Douyin's token rooms userIdList and
+// errNo — and publishes it to subscribed control clients.
+type events struct {
+	pub atomic.Pointer[Publisher]
 }
 
-func (d *Daemon) publishSpeakers(s *session, speakers []string) {
-	if s.kind == kindRTC {
-		d.publish("onRtcChatSpeakersChanged", map[string]any{"userIdList": nonNil(speakers), "errNo": 0, "errMsg": "onRtcChatSpeakersChanged:ok"})
-		return
+func (ev *events) set(p Publisher) { ev.pub.Store(&p) }
+
+func (ev *events) publish(name string, payload any) {
+	if p := ev.pub.Load(); p != nil {
+		(*p).Publish(name, payload)
 	}
-	d.publish("onVoIPChatSpeakersChanged", map[string]any{"openIdList": nonNil(speakers), "errCode": 0, "errMsg": "onVoIPChatSpeakersChanged:ok"})
 }
 
-func (d *Daemon) publishVideoMembers(s *session, members []string) {
-	if s.kind == kindRTC {
-		d.publish("onRtcVideoMembersChanged", map[string]any{"userIdList": nonNil(members), "errNo": 0, "errMsg": "onRtcVideoMembersChanged:ok"})
-		return
+// The events' payloads. Every field is always present but those marked
+// omitempty, which the seeds give only in some cases.
+type (
+	// groupList is onVoIPChatMembersChanged's, onVoIPChatSpeakersChanged's
+	// and onVoIPVideoMembersChanged's.
+	groupList struct {
+		OpenIDList []string `json:"openIdList"`
+		ErrCode    int      `json:"errCode"`
+		ErrMsg     string   `json:"errMsg"`
 	}
-	d.publish("onVoIPVideoMembersChanged", map[string]any{"openIdList": nonNil(members), "errCode": 0, "errMsg": "onVoIPVideoMembersChanged:ok"})
+	// rtcList is onRtcChatMembersChanged's, onRtcChatSpeakersChanged's and
+	// onRtcVideoMembersChanged's.
+	rtcList struct {
+		UserIDList []string `json:"userIdList"`
+		ErrNo      int      `json:"errNo"`
+		ErrMsg     string   `json:"errMsg"`
+	}
+	groupInterruptedEvent struct {
+		ErrCode int    `json:"errCode"`
+		ErrMsg  string `json:"errMsg"`
+	}
+	rtcInterruptedEvent struct {
+		ErrNo  int    `json:"errNo"`
+		ErrMsg string `json:"errMsg"`
+		Reason string `json:"reason,omitempty"` // the server removed this member: why
+	}
+	// stateData is a state event's data.
+	stateData struct {
+		Device   string `json:"device,omitempty"`
+		Error    string `json:"error,omitempty"`
+		ExpireAt int64  `json:"expireAt,omitempty"`
+	}
+	groupStateEvent struct {
+		Code int       `json:"code"`
+		Data stateData `json:"data"`
+	}
+	rtcStateEvent struct {
+		ErrNo  int       `json:"errNo"`
+		ErrMsg string    `json:"errMsg"`
+		Data   stateData `json:"data"`
+	}
+	callEndedEvent struct {
+		CallID string `json:"callId"`
+		Reason string `json:"reason"`           // local, remote, network, device
+		Detail string `json:"detail,omitempty"` // a call cancelled before its answer: why
+	}
+	callInviteEvent struct {
+		CallID   string      `json:"callId"`
+		Caller   proto.Party `json:"caller"`
+		RoomType string      `json:"roomType"`
+	}
+	callSwitchedEvent struct {
+		CallID   string `json:"callId"`
+		RoomType string `json:"roomType"`
+	}
+)
+
+// Emit implements session.EventSink.
+func (ev *events) Emit(e session.Event) {
+	switch e := e.(type) {
+	case session.MembersChanged:
+		ev.list(e.Room, "onVoIPChatMembersChanged", "onRtcChatMembersChanged", e.Members)
+	case session.SpeakersChanged:
+		ev.list(e.Room, "onVoIPChatSpeakersChanged", "onRtcChatSpeakersChanged", e.Speakers)
+	case session.VideoMembersChanged:
+		ev.list(e.Room, "onVoIPVideoMembersChanged", "onRtcVideoMembersChanged", e.Members)
+	case session.DeviceLost:
+		ev.state(e.Room, stateDeviceLost, stateData{Device: e.Device, Error: e.Err})
+	case session.DeviceBack:
+		ev.state(e.Room, stateDeviceBack, stateData{Device: e.Device})
+	case session.TokenExpiring:
+		ev.publish("onRtcStateChange", rtcStateEvent{ErrNo: stateTokenExpiry, ErrMsg: "token will expire", Data: stateData{ExpireAt: e.At.Unix()}})
+	case session.Ended:
+		ev.ended(e)
+	case session.CallInvited:
+		ev.publish("on1v1ChatInvite", callInviteEvent{CallID: e.CallID, Caller: e.Caller, RoomType: e.RoomType})
+	case session.CallCancelled:
+		ev.publish("on1v1ChatEnded", callEndedEvent{CallID: e.CallID, Reason: string(session.EndRemote), Detail: e.Reason})
+	case session.CallSwitched:
+		ev.publish("on1v1ChatSwitched", callSwitchedEvent{CallID: e.CallID, RoomType: e.RoomType})
+	}
 }
 
-// publishInterrupted says the room was lost; a call says it ended.
-func (d *Daemon) publishInterrupted(s *session, why1v1, why string) {
-	switch s.kind {
-	case kindRTC:
-		d.publish("onRtcChatInterrupted", map[string]any{"errNo": 115903, "errMsg": "onRtcChatInterrupted: " + why})
-	case kind1v1:
-		d.publishCallEnded(s, why1v1)
+// list publishes a member list under the family's name (a call's members
+// are a VoIP chat's, as WeChat's calls are VoIP chats).
+func (ev *events) list(k session.Kind, group, rtc string, l []string) {
+	if k == session.KindRTC {
+		ev.publish(rtc, rtcList{UserIDList: l, ErrMsg: rtc + ":ok"})
+		return
+	}
+	ev.publish(group, groupList{OpenIDList: l, ErrMsg: group + ":ok"})
+}
+
+// state publishes a device's state change (DESIGN.md §2's codes).
+func (ev *events) state(k session.Kind, code int, data stateData) {
+	if k == session.KindRTC {
+		ev.publish("onRtcStateChange", rtcStateEvent{ErrNo: code, ErrMsg: "onRtcStateChange", Data: data})
+		return
+	}
+	ev.publish("onVoIPChatStateChanged", groupStateEvent{Code: code, Data: data})
+}
+
+// ended tells how a room ended: a call ends with on1v1ChatEnded whatever
+// the reason (but shutdown); a group or token room that was lost, not
+// left, is interrupted.
+func (ev *events) ended(e session.Ended) {
+	switch {
+	case e.Reason == session.EndShutdown:
+	case e.Room == session.KindCall:
+		ev.publish("on1v1ChatEnded", callEndedEvent{CallID: e.ID, Reason: string(e.Reason)})
+	case e.Reason == session.EndLocal:
+	case e.Room == session.KindRTC && e.Reason == session.EndRemoved:
+		ev.publish("onRtcChatInterrupted", rtcInterruptedEvent{ErrNo: rtcInterrupted, ErrMsg: "onRtcChatInterrupted: " + e.Detail, Reason: e.Detail})
+	case e.Room == session.KindRTC:
+		ev.publish("onRtcChatInterrupted", rtcInterruptedEvent{ErrNo: rtcInterrupted, ErrMsg: "onRtcChatInterrupted: " + e.Detail})
 	default:
-		d.publish("onVoIPChatInterrupted", map[string]any{"errCode": -1000, "errMsg": "onVoIPChatInterrupted: " + why})
+		ev.publish("onVoIPChatInterrupted", groupInterruptedEvent{ErrCode: groupInterrupted, ErrMsg: "onVoIPChatInterrupted: " + e.Detail})
 	}
-}
-
-// publishState reports a device or network state change (DESIGN.md §2's
-// codes: 4 device lost, 5 device back).
-func (d *Daemon) publishState(s *session, code int, data map[string]any) {
-	if s != nil && s.kind == kindRTC {
-		d.publish("onRtcStateChange", map[string]any{"errNo": code, "errMsg": "onRtcStateChange", "data": data})
-		return
-	}
-	d.publish("onVoIPChatStateChanged", map[string]any{"code": code, "data": data})
-}
-
-// publishCallEnded sends on1v1ChatEnded once per call.
-func (d *Daemon) publishCallEnded(s *session, reason string) {
-	s.mu.Lock()
-	done := s.ended
-	s.ended = true
-	s.mu.Unlock()
-	if !done {
-		d.publish("on1v1ChatEnded", map[string]any{"callId": s.callID, "reason": reason})
-	}
-}
-
-func nonNil(l []string) []string {
-	if l == nil {
-		return []string{}
-	}
-	return l
 }

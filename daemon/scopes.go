@@ -6,23 +6,33 @@ import (
 	"strings"
 
 	"github.com/voipd/voipd/daemon/control"
+	"github.com/voipd/voipd/daemon/session"
 )
 
-// checkScope grants a scope to the peer if any entry of grants matches its
-// credentials (config [scopes]: "*", "user:NAME", "uid:N", "group:NAME",
-// "gid:N"). Group rooms answer a missing scope with -1000 reason "scope":
-// their seed lists no other code.
-func (d *Daemon) checkScope(method string, p control.Peer, scope string, grants []string) error {
+// The scopes a client's credentials grant (config [scopes]).
+const (
+	scopeRecord = "scope.record"
+	scopeCamera = "scope.camera"
+)
+
+// checkScope grants a scope to the peer if any entry of the config's grants
+// for it matches its credentials ("*", "user:NAME", "uid:N", "group:NAME",
+// "gid:N"). The refusal's code follows the method's family (seed.go).
+func (d *Daemon) checkScope(fam family, p control.Peer, scope string) error {
+	grants := d.cfg.Scopes.Record
+	if scope == scopeCamera {
+		grants = d.cfg.Scopes.Camera
+	}
 	for _, g := range grants {
 		if grantMatches(g, p) {
 			return nil
 		}
 	}
 	d.log.Warn("scope refused", "scope", scope, "uid", p.UID, "gid", p.GID)
-	f := fail(kindSystem, reasonScope, "the client (uid %d) lacks %s", p.UID, scope)
-	f.scope = scope
-	if familyOf(method) == famRTC {
-		f.detail = "auth deny" // Douyin's text for a refused scope
+	f := session.Fail(session.ErrSystem, session.ReasonScope, "the client (uid %d) lacks %s", p.UID, scope)
+	f.Scope = scope
+	if fam == famRTC {
+		f.Detail = "auth deny" // Douyin's text for a refused scope
 	}
 	return f
 }

@@ -3,130 +3,37 @@ package daemon
 import (
 	"context"
 	"runtime/metrics"
-	"slices"
 	"sync"
 	"time"
 
 	"github.com/voipd/voipd/daemon/control"
+	"github.com/voipd/voipd/daemon/session"
 	"github.com/voipd/voipd/hw"
-	"github.com/voipd/voipd/media"
 )
 
-// deviceStatus is one device in status (DESIGN.md §2 shapes).
-type deviceStatus struct {
-	ID        string `json:"id"`
-	Name      string `json:"name"`
-	Backend   string `json:"backend"`
-	Synthetic bool   `json:"synthetic"`
-	State     string `json:"state"` // "open" in a room, "closed" otherwise
-	// Callbacks is the driver callbacks' lateness (malgo devices only).
-	Callbacks *callbackStatus `json:"callbacks,omitempty"`
-	// Dropped counts frames lost at the device since it opened (devices
-	// that count them, hw.DropCounter): a microphone's or camera's frames
-	// overwritten before voipd read them, a speaker's periods played as
-	// silence because nothing was queued (underruns).
-	Dropped *uint64 `json:"dropped,omitempty"`
+// statusResult is status' answer: the engine's snapshot (state, room,
+// devices, stats, calls), the control socket's figures and the Go
+// runtime's. Every field is always present (DESIGN.md §2 shapes).
+type statusResult struct {
+	result
+	session.Status
+	Control controlStatus `json:"control"`
+	Runtime runtimeStatus `json:"runtime"`
 }
 
-// statusOf describes an open device, looking through wrappers (Unwrap() any)
-// for the driver-level figures.
-func statusOf(dev any, info hw.DeviceInfo, state string) *deviceStatus {
-	ds := &deviceStatus{ID: info.ID, Name: info.Name, Backend: info.Backend, Synthetic: info.Synthetic, State: state}
-	for dev != nil {
-		if lr, ok := dev.(hw.LatenessReporter); ok && ds.Callbacks == nil {
-			worst, late, n := lr.CallbackLateness()
-			ds.Callbacks = &callbackStatus{Count: n, Late: late, WorstLateMs: float64(worst.Microseconds()) / 1000}
-		}
-		if dc, ok := dev.(hw.DropCounter); ok && ds.Dropped == nil {
-			n := dc.Dropped()
-			ds.Dropped = &n
-		}
-		u, ok := dev.(interface{ Unwrap() any })
-		if !ok {
-			break
-		}
-		dev = u.Unwrap()
-	}
-	return ds
+// controlStatus is the control socket's: clients connected now, and event
+// subscribers dropped for not reading.
+type controlStatus struct {
+	Clients            int    `json:"clients"`
+	DroppedSubscribers uint64 `json:"droppedSubscribers"`
 }
 
-// callbackStatus is how late the driver's callbacks reached Go: the Go
-// scheduler can hold a callback when every P is busy.
-type callbackStatus struct {
-	Count       uint64  `json:"count"`
-	Late        uint64  `json:"late"` // more than one period behind the device clock
-	WorstLateMs float64 `json:"worstLateMs"`
-}
-
-// configured describes a device that is not open: what the config names.
-func configured(id string) *deviceStatus {
-	synthetic := len(id) > 5 && id[:5] == "tone:" || id == "null"
-	return &deviceStatus{ID: id, Name: id, Synthetic: synthetic, State: "closed"}
-}
-
-func (d *Daemon) status(ctx context.Context, r *control.Request) (map[string]any, error) {
-	d.mu.Lock()
-	st, s := d.state, d.sess
-	d.mu.Unlock()
-	cfg := d.p.Config
-	devices := map[string]any{
-		"capture":  configured(cfg.Audio.Capture),
-		"playback": configured(cfg.Audio.Playback),
-		"camera":   nil,
+func (d *Daemon) status(ctx context.Context, r *control.Request, _ *noParams) (*statusResult, error) {
+	res := &statusResult{Status: d.engine.Status(), Runtime: procRuntime.read()}
+	if p := d.events.pub.Load(); p != nil {
+		cs := (*p).Stats()
+		res.Control = controlStatus{Clients: cs.Clients, DroppedSubscribers: cs.DroppedSubscribers}
 	}
-	var roomInfo any
-	var stats *media.CallStats
-	if s != nil {
-		s.mu.Lock()
-		roomInfo = map[string]any{
-			"kind": s.kind, "id": s.id, "roomType": s.roomType,
-			"members": slices.Clone(s.members), "speakers": slices.Clone(s.speakers),
-			"muteConfig": s.mute,
-		}
-		if s.capture != nil {
-			devices["capture"] = statusOf(s.capture, s.capture.Info(), "open")
-		}
-		if s.playback != nil {
-			devices["playback"] = statusOf(s.playback, s.playback.Info(), "open")
-		}
-		if s.video != nil {
-			if cam := s.video.camera(); cam != nil {
-				ci := cam.Info()
-				ds := statusOf(cam, hw.DeviceInfo{ID: ci.ID, Name: ci.Name, Backend: "v4l2", Synthetic: ci.Synthetic}, "open")
-				if ci.Synthetic {
-					ds.Backend = "synth"
-				}
-				devices["camera"] = ds
-			} else {
-				devices["camera"] = &deviceStatus{ID: d.p.Config.Video.Camera, Name: d.p.Config.Video.Camera, State: "lost"}
-			}
-		}
-		if s.call != nil {
-			cs := s.call.Stats()
-			stats = &cs
-		}
-		rs := s.rs
-		s.mu.Unlock()
-		if rs != nil {
-			ns := rs.Stats()
-			roomInfo.(map[string]any)["network"] = map[string]any{
-				"state": ns.State, "localCandidate": ns.LocalCandidate, "remoteCandidate": ns.RemoteCandidate,
-				"remotePort": ns.RemotePort, "rttMs": float64(ns.RTT.Microseconds()) / 1000,
-			}
-		}
-	}
-	d.calls.mu.Lock()
-	calls := map[string]any{"allowed": cfg.Call.Allowed, "enabled": d.calls.enabled, "reachable": d.calls.presence != nil, "ringing": len(d.calls.ringing)}
-	d.calls.mu.Unlock()
-	res := map[string]any{"state": st.String(), "room": roomInfo, "devices": devices, "calls": calls}
-	if stats != nil {
-		res["stats"] = summarize(stats)
-	}
-	if d.p.Events != nil {
-		cs := d.p.Events.Stats()
-		res["control"] = map[string]any{"clients": cs.Clients, "droppedSubscribers": cs.DroppedSubscribers}
-	}
-	res["runtime"] = procRuntime.read()
 	return res, nil
 }
 
@@ -198,65 +105,55 @@ func (r *runtimeReader) read() runtimeStatus {
 	}
 }
 
-// summarize is status' live figures: totals and the worst member.
-func summarize(cs *media.CallStats) map[string]any {
-	var sent, recv uint64
-	var lost int64
-	var jitter float64
-	sent += cs.Outbound.BytesSent
-	for _, in := range cs.Inbound {
-		recv += in.BytesReceived
-		lost += in.PacketsLost
-		jitter = max(jitter, in.JitterMs)
-	}
-	return map[string]any{"bytesSent": sent, "bytesReceived": recv, "packetsLost": lost, "jitterMs": jitter}
+// devicesResult is listDevices' answer.
+type devicesResult struct {
+	result
+	Capture  []hw.DeviceInfo `json:"capture"`
+	Playback []hw.DeviceInfo `json:"playback"`
+	Cameras  []hw.CameraInfo `json:"cameras"`
 }
 
-func (d *Daemon) listDevices(ctx context.Context, r *control.Request) (map[string]any, error) {
-	capture, playback, err := d.p.Audio.Devices()
+// listDevices lists the backend's devices, and first the synthetic ones
+// the config chose (a tone, a null speaker, a pattern camera: usable, and
+// what status then shows in use).
+func (d *Daemon) listDevices(ctx context.Context, r *control.Request, _ *noParams) (*devicesResult, error) {
+	capture, playback, err := d.audio.Devices()
 	if err != nil {
 		return nil, err
 	}
-	if capture == nil {
-		capture = []hw.DeviceInfo{}
+	res := &devicesResult{Capture: []hw.DeviceInfo{}, Playback: []hw.DeviceInfo{}, Cameras: []hw.CameraInfo{}}
+	a := d.cfg.Audio
+	if hw.IsSynthetic(a.Capture) {
+		res.Capture = append(res.Capture, hw.DeviceInfo{ID: a.Capture, Name: "synthetic " + a.Capture, Backend: "synth", Default: true, Synthetic: true})
 	}
-	if playback == nil {
-		playback = []hw.DeviceInfo{}
+	if hw.IsSynthetic(a.Playback) {
+		res.Playback = append(res.Playback, hw.DeviceInfo{ID: a.Playback, Name: "synthetic " + a.Playback, Backend: "synth", Default: true, Synthetic: true})
 	}
-	cameras := []hw.CameraInfo{}
-	if d.p.Cameras != nil {
-		list, err := d.p.Cameras.Cameras()
-		if err != nil {
-			return nil, err
+	res.Capture = append(res.Capture, capture...)
+	res.Playback = append(res.Playback, playback...)
+	if d.cameras == nil {
+		return res, nil
+	}
+	v := d.cfg.Video
+	for _, id := range []string{v.Camera, v.Back} {
+		if _, ok := hw.ParsePattern(id); ok {
+			res.Cameras = append(res.Cameras, hw.CameraInfo{ID: id, Name: "synthetic test pattern", Synthetic: true,
+				Formats: []hw.VideoFormat{{Format: hw.FormatI420, Width: v.Width, Height: v.Height, FPS: []int{v.FPS}}}})
 		}
-		cameras = append(cameras, list...)
 	}
-	return map[string]any{"capture": capture, "playback": playback, "cameras": cameras}, nil
+	list, err := d.cameras.Cameras()
+	if err != nil {
+		return nil, err
+	}
+	res.Cameras = append(res.Cameras, list...)
+	return res, nil
 }
 
-func (d *Daemon) getStats(ctx context.Context, r *control.Request) (map[string]any, error) {
-	s, st := d.current()
-	out, in := []any{}, []any{}
-	if s != nil && st == stateInRoom {
-		s.mu.Lock()
-		call, video := s.call, s.video
-		s.mu.Unlock()
-		if call != nil {
-			cs := call.Stats()
-			out = append(out, cs.Outbound)
-			for _, i := range cs.Inbound {
-				in = append(in, i)
-			}
-		}
-		if video != nil {
-			vo, vi := video.stats()
-			for _, o := range vo {
-				out = append(out, o)
-			}
-			for _, i := range vi {
-				in = append(in, i)
-			}
-		}
-	}
-	return map[string]any{"outbound": out, "inbound": in}, nil
+type statsResult struct {
+	result
+	session.Stats
+}
+
+func (d *Daemon) getStats(ctx context.Context, r *control.Request, _ *noParams) (*statsResult, error) {
+	return &statsResult{Stats: d.engine.Stats()}, nil
 }

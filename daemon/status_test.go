@@ -4,20 +4,17 @@ import (
 	"context"
 	"encoding/json"
 	"runtime"
-	"strings"
 	"testing"
-	"time"
 
 	"github.com/voipd/voipd/daemon/config"
 	"github.com/voipd/voipd/daemon/control"
-	"github.com/voipd/voipd/hw"
 )
 
 // statusRuntime calls status and decodes its runtime object as a client
 // sees it on the wire.
 func statusRuntime(t *testing.T, d *Daemon) map[string]float64 {
 	t.Helper()
-	res, err := d.status(context.Background(), &control.Request{Method: "status"})
+	res, err := d.status(context.Background(), &control.Request{Method: "status"}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -78,42 +75,5 @@ func TestStatusRuntime(t *testing.T) {
 func TestRuntimeReadDoesNotAllocate(t *testing.T) {
 	if a := testing.AllocsPerRun(100, func() { procRuntime.read() }); a != 0 {
 		t.Errorf("read allocates %v times", a)
-	}
-}
-
-// driverDevice reports callback lateness and drops, as a malgo device does.
-type driverDevice struct{}
-
-func (driverDevice) CallbackLateness() (time.Duration, uint64, uint64) {
-	return 12500 * time.Microsecond, 1, 500
-}
-func (driverDevice) Dropped() uint64 { return 3 }
-
-// wrapper hides a device as the daemon's volume wrapper does.
-type wrapper struct{ dev any }
-
-func (w wrapper) Unwrap() any { return w.dev }
-
-// TestStatusOfLooksThroughWrappers: the driver's lateness and drop counts
-// reach status through a wrapper, on the wire as the README gives them;
-// a device that counts neither shows neither.
-func TestStatusOfLooksThroughWrappers(t *testing.T) {
-	ds := statusOf(wrapper{driverDevice{}}, hw.DeviceInfo{ID: "default", Backend: "alsa"}, "open")
-	b, err := json.Marshal(ds)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var wire struct {
-		Callbacks map[string]float64
-		Dropped   *float64
-	}
-	if err := json.Unmarshal(b, &wire); err != nil {
-		t.Fatal(err)
-	}
-	if wire.Dropped == nil || *wire.Dropped != 3 || wire.Callbacks["count"] != 500 || wire.Callbacks["late"] != 1 || wire.Callbacks["worstLateMs"] != 12.5 {
-		t.Fatalf("status of a wrapped driver device: %s", b)
-	}
-	if b, _ := json.Marshal(statusOf(wrapper{struct{}{}}, hw.DeviceInfo{ID: "x"}, "open")); strings.Contains(string(b), "dropped") || strings.Contains(string(b), "callbacks") {
-		t.Fatalf("status of a device without counters: %s", b)
 	}
 }

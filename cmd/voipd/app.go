@@ -20,6 +20,7 @@ import (
 	"github.com/voipd/voipd/daemon/control"
 	"github.com/voipd/voipd/daemon/display"
 	"github.com/voipd/voipd/daemon/sdnotify"
+	"github.com/voipd/voipd/daemon/session"
 	"github.com/voipd/voipd/hw"
 	"github.com/voipd/voipd/hw/audio"
 	"github.com/voipd/voipd/hw/camera"
@@ -28,6 +29,7 @@ import (
 	"github.com/voipd/voipd/media"
 	"github.com/voipd/voipd/media/pipeline"
 	"github.com/voipd/voipd/proto"
+	"github.com/voipd/voipd/room"
 	"github.com/voipd/voipd/roomd"
 )
 
@@ -121,7 +123,7 @@ func start(ctx context.Context, cfg *config.Config, opt options, log *slog.Logge
 	if cams == nil {
 		cams = camera.New(log)
 	}
-	var disp daemon.Display
+	var disp session.Display
 	if cfg.Display.Listen != "" {
 		ds, err := display.New(display.Config{Listen: cfg.Display.Listen, Logger: log.With("part", "display")})
 		if err != nil {
@@ -174,12 +176,24 @@ func start(ctx context.Context, cfg *config.Config, opt options, log *slog.Logge
 	}
 	rel := &releaser{log: log}
 	closers = append(closers, rel.stop)
+	// video.bitrate is the most the camera sends: the send-side estimate
+	// lowers it under loss or congestion but never raises it above (left
+	// alone, the estimate climbs toward 4 Mbit/s on a LAN, costing the
+	// encoder CPU and the network bandwidth a kiosk does not need).
+	vb := cfg.Video.Bitrate
+	rooms := session.Rooms{Config: room.Config{
+		URL: in.roomURL, TLS: roomTLS, ICEServers: ice, JoinTimeout: cfg.Room.JoinTimeout.D(), Logger: log,
+		VideoBitrate: vb, MaxVideoBitrate: vb, MinVideoBitrate: media.VideoMinBitrate,
+	}}
 	in.daemon = daemon.New(daemon.Params{
-		Ringtone: ringtone,
-		Config:   cfg, Audio: in.audioSys, Media: mf,
-		Cameras: cams, Display: disp,
-		RoomURL: in.roomURL, RoomTLS: roomTLS, ICE: ice,
-		Notify: notifier{rel}, Logger: log,
+		Config: cfg, WebURL: in.webURL, Logger: log,
+		Session: session.Params{
+			Audio: in.audioSys, Cameras: cams, Media: mf, Rooms: rooms, Display: disp, Ringtone: ringtone,
+			OnState: func(st session.State) {
+				sdnotify.Status(st.String())
+				rel.state(st.String())
+			},
+		},
 	})
 	in.control = control.NewServer(control.Config{MaxClients: cfg.Control.MaxClients, Logger: log}, in.daemon)
 	in.daemon.SetEvents(in.control)
@@ -269,17 +283,8 @@ func redactURL(u string) string {
 // displayAdapter shows display.Server through the daemon's small interface.
 type displayAdapter struct{ s *display.Server }
 
-func (a displayAdapter) Source(id string) daemon.DisplaySource { return a.s.Source(id) }
-func (a displayAdapter) RemoveSource(id string)                { a.s.RemoveSource(id) }
-
-// notifier tells systemd the daemon's state, and schedules the release of
-// memory a state no longer needs (release.go).
-type notifier struct{ rel *releaser }
-
-func (n notifier) Status(s string) {
-	sdnotify.Status(s)
-	n.rel.state(s)
-}
+func (a displayAdapter) Source(id string) session.DisplaySource { return a.s.Source(id) }
+func (a displayAdapter) RemoveSource(id string)                 { a.s.RemoveSource(id) }
 
 func newLogger(level string) *slog.Logger {
 	var l slog.Level

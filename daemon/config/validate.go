@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/voipd/voipd/hw"
 	"github.com/voipd/voipd/media"
 )
 
@@ -90,18 +91,16 @@ func (c *Config) Validate() error {
 	if c.Audio.Capture == "" {
 		bad("audio.capture", "must not be empty (\"default\" picks the backend's default)")
 	}
-	if strings.HasPrefix(c.Audio.Capture, "tone:") {
-		if f, err := strconv.ParseFloat(strings.TrimPrefix(c.Audio.Capture, "tone:"), 64); err != nil || f <= 0 || f >= 24000 {
-			bad("audio.capture", "%q: a tone needs a frequency between 0 and 24000 Hz, like \"tone:440\"", c.Audio.Capture)
-		}
+	if _, ok := hw.ParseTone(c.Audio.Capture); !ok && strings.HasPrefix(c.Audio.Capture, hw.TonePrefix) {
+		bad("audio.capture", "%q: a tone needs a frequency between 0 and 24000 Hz, like \"tone:440\"", c.Audio.Capture)
 	}
-	if c.Audio.Capture == "click:" {
+	if _, ok := hw.ParseClick(c.Audio.Capture); !ok && strings.HasPrefix(c.Audio.Capture, hw.ClickPrefix) {
 		bad("audio.capture", "a click source needs the file it logs to, like \"click:/tmp/clicks.log\"")
 	}
 	if c.Audio.Playback == "" {
 		bad("audio.playback", "must not be empty (\"default\", a device, or \"null\")")
 	}
-	if c.Audio.Playback == "detect:" {
+	if _, ok := hw.ParseDetect(c.Audio.Playback); !ok && strings.HasPrefix(c.Audio.Playback, hw.DetectPrefix) {
 		bad("audio.playback", "a click detector needs the file it logs to, like \"detect:/tmp/heard.log\"")
 	}
 	c.validateMedia(bad)

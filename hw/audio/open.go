@@ -7,6 +7,7 @@ import (
 	"unsafe"
 
 	"github.com/gen2brain/malgo"
+
 	"github.com/voipd/voipd/hw"
 	"github.com/voipd/voipd/hw/synth"
 )
@@ -17,12 +18,12 @@ import (
 // any other name is opened as an ALSA PCM name, so PCMs defined in an ALSA
 // configuration file work without being enumerated.
 func (s *System) OpenCapture(id string) (hw.Capture, error) {
-	if f, ok := synth.ParseTone(id); ok {
+	if f, ok := hw.ParseTone(id); ok {
 		// A quarter of full scale (-12 dBFS): loud enough to hear, far from
 		// clipping after any gain further down.
 		return synth.NewTone(f, 0.25), nil
 	}
-	if path, ok := synth.ParseClick(id); ok {
+	if path, ok := hw.ParseClick(id); ok {
 		return synth.NewClickSource(path)
 	}
 	if !s.acquire() {
@@ -45,10 +46,10 @@ func (s *System) OpenCapture(id string) (hw.Capture, error) {
 // logging to PATH, "default", or a device id or name from Devices
 // (with ALSA, any ALSA PCM name).
 func (s *System) OpenPlayback(id string) (hw.Playback, error) {
-	if id == "null" {
+	if id == hw.NullSink {
 		return synth.NewSink(), nil
 	}
-	if path, ok := synth.ParseDetect(id); ok {
+	if path, ok := hw.ParseDetect(id); ok {
 		return synth.NewClickDetector(path)
 	}
 	if !s.acquire() {

@@ -117,7 +117,7 @@ func infoOf(n node, d device) hw.CameraInfo {
 // pattern ("pattern", "pattern:NAME"), at the mode closest to req (zero
 // fields: 640x480 at 30 fps).
 func (s *System) OpenCamera(id string, req hw.CameraRequest) (hw.Camera, error) {
-	if name, ok := synth.ParsePattern(id); ok {
+	if name, ok := hw.ParsePattern(id); ok {
 		return synth.NewPatternCamera(name, req), nil
 	}
 	if req.Width <= 0 || req.Height <= 0 {

@@ -10,10 +10,6 @@ import (
 	"github.com/voipd/voipd/hw"
 )
 
-// patternPrefix introduces a synthetic camera id in configuration:
-// "pattern" or "pattern:front".
-const patternPrefix = "pattern"
-
 // Defaults and limits of a pattern camera's mode. A zero field of the
 // request takes the default; sizes are rounded down to even numbers because
 // I420 and YUYV subsample chroma by two horizontally (and I420 vertically).
@@ -25,18 +21,6 @@ const (
 	maxHeight     = 2160
 	maxFPS        = 120
 )
-
-// ParsePattern reports whether id names a synthetic camera ("pattern" or
-// "pattern:NAME") and with which name ("" for plain "pattern").
-func ParsePattern(id string) (name string, ok bool) {
-	if id == patternPrefix {
-		return "", true
-	}
-	if name, ok = strings.CutPrefix(id, patternPrefix+":"); !ok {
-		return "", false
-	}
-	return name, true
-}
 
 // Pattern is a synthetic camera showing a moving test pattern with its frame
 // number and pattern id drawn in a band at the top (see ReadFrameNumber and
@@ -77,7 +61,7 @@ func newPattern(name string, req hw.CameraRequest, format hw.PixelFormat) *Patte
 	if format != hw.FormatYUYV {
 		format = hw.FormatI420
 	}
-	id := patternPrefix
+	id := hw.PatternPrefix
 	if name != "" {
 		id += ":" + name
 	}

@@ -11,26 +11,6 @@ import (
 
 func hwReq(w, h, fps int) hw.CameraRequest { return hw.CameraRequest{Width: w, Height: h, FPS: fps} }
 
-func TestParsePattern(t *testing.T) {
-	for _, tt := range []struct {
-		id   string
-		name string
-		ok   bool
-	}{
-		{"pattern", "", true},
-		{"pattern:front", "front", true},
-		{"pattern:", "", true},
-		{"patterns", "", false},
-		{"default", "", false},
-		{"/dev/video0", "", false},
-	} {
-		name, ok := ParsePattern(tt.id)
-		if name != tt.name || ok != tt.ok {
-			t.Errorf("ParsePattern(%q) = %q, %v; want %q, %v", tt.id, name, ok, tt.name, tt.ok)
-		}
-	}
-}
-
 func TestPatternInfoAndMode(t *testing.T) {
 	for _, tc := range []struct {
 		name       string

@@ -6,7 +6,6 @@ import (
 	"math"
 	"os"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/voipd/voipd/hw"
@@ -26,31 +25,6 @@ import (
 //	                           one frame later (the device holds a period)
 //
 // A benchmark pairs each heard with the latest click sent before it.
-const (
-	clickPrefix  = "click:"
-	detectPrefix = "detect:"
-)
-
-// ParseClick reports whether id names a click source ("click:PATH") and
-// the file it logs to.
-func ParseClick(id string) (path string, ok bool) {
-	path, ok = strings.CutPrefix(id, clickPrefix)
-	if !ok || path == "" {
-		return "", false
-	}
-	return path, true
-}
-
-// ParseDetect reports whether id names a click detector ("detect:PATH")
-// and the file it logs to.
-func ParseDetect(id string) (path string, ok bool) {
-	path, ok = strings.CutPrefix(id, detectPrefix)
-	if !ok || path == "" {
-		return "", false
-	}
-	return path, true
-}
-
 // The click: a 5 ms burst of 1 kHz at half of full scale, every ClickEvery
 // after at least that much silence (so DTX starts a talkspurt with each).
 const (
@@ -152,7 +126,7 @@ type ClickSource struct {
 // NewClickSource opens a click source logging to path (created or
 // appended to). Its device clock starts now.
 func NewClickSource(path string) (*ClickSource, error) {
-	id := clickPrefix + path
+	id := hw.ClickPrefix + path
 	l, err := openEventLog("open capture", id, path)
 	if err != nil {
 		return nil, err
@@ -213,7 +187,7 @@ type ClickDetector struct {
 // NewClickDetector opens a click detector logging to path (created or
 // appended to). Its device clock starts now.
 func NewClickDetector(path string) (*ClickDetector, error) {
-	id := detectPrefix + path
+	id := hw.DetectPrefix + path
 	l, err := openEventLog("open playback", id, path)
 	if err != nil {
 		return nil, err

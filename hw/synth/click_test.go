@@ -12,24 +12,6 @@ import (
 	"github.com/voipd/voipd/hw"
 )
 
-func TestParseClickDetect(t *testing.T) {
-	for _, tt := range []struct {
-		id, click, detect string
-	}{
-		{"click:/tmp/a.log", "/tmp/a.log", ""},
-		{"detect:/tmp/b.log", "", "/tmp/b.log"},
-		{"click:", "", ""},
-		{"detect:", "", ""},
-		{"tone:440", "", ""},
-	} {
-		c, cok := ParseClick(tt.id)
-		d, dok := ParseDetect(tt.id)
-		if c != tt.click || cok != (tt.click != "") || d != tt.detect || dok != (tt.detect != "") {
-			t.Errorf("%q: ParseClick %q %v, ParseDetect %q %v", tt.id, c, cok, d, dok)
-		}
-	}
-}
-
 // readEvents returns the numbers logged after word, line by line.
 func readEvents(t *testing.T, path, word string) [][]int64 {
 	t.Helper()

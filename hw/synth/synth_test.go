@@ -20,31 +20,6 @@ func goertzel(x []int16, freq float64) float64 {
 	return s1*s1 + s2*s2 - coeff*s1*s2
 }
 
-func TestParseTone(t *testing.T) {
-	tests := []struct {
-		id   string
-		want float64
-		ok   bool
-	}{
-		{"tone:440", 440, true},
-		{"tone:997.5", 997.5, true},
-		{"tone:0", 0, false},
-		{"tone:-3", 0, false},
-		{"tone:24000", 0, false},
-		{"tone:NaN", 0, false},
-		{"tone:", 0, false},
-		{"tone:abc", 0, false},
-		{"default", 0, false},
-		{"Tone:440", 0, false},
-	}
-	for _, tt := range tests {
-		got, ok := ParseTone(tt.id)
-		if got != tt.want || ok != tt.ok {
-			t.Errorf("ParseTone(%q) = %v, %v; want %v, %v", tt.id, got, ok, tt.want, tt.ok)
-		}
-	}
-}
-
 func TestToneInfo(t *testing.T) {
 	c := NewTone(440, 0.5)
 	defer c.Close()

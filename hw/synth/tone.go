@@ -4,28 +4,9 @@ import (
 	"fmt"
 	"math"
 	"strconv"
-	"strings"
 
 	"github.com/voipd/voipd/hw"
 )
-
-// tonePrefix introduces a synthetic tone id in configuration: "tone:440".
-const tonePrefix = "tone:"
-
-// ParseTone reports whether id names a synthetic tone ("tone:440") and at
-// which frequency. The frequency must lie strictly between 0 and the Nyquist
-// frequency of hw.SampleRate.
-func ParseTone(id string) (freqHz float64, ok bool) {
-	s, found := strings.CutPrefix(id, tonePrefix)
-	if !found {
-		return 0, false
-	}
-	f, err := strconv.ParseFloat(s, 64)
-	if err != nil || math.IsNaN(f) || f <= 0 || f >= hw.SampleRate/2 {
-		return 0, false
-	}
-	return f, true
-}
 
 // Tone is a synthetic microphone playing a sine wave. It implements
 // hw.Capture and hw.DropCounter.
@@ -42,7 +23,7 @@ type Tone struct {
 // the real sample rate from the moment NewTone returns.
 func NewTone(freqHz, amplitude float64) hw.Capture {
 	amplitude = max(0, min(1, amplitude))
-	id := tonePrefix + strconv.FormatFloat(freqHz, 'f', -1, 64)
+	id := hw.TonePrefix + strconv.FormatFloat(freqHz, 'f', -1, 64)
 	return &Tone{
 		p: newPacer(),
 		info: hw.DeviceInfo{

@@ -1,4 +1,4 @@
-package daemon
+package session
 
 import (
 	"context"
@@ -48,39 +48,38 @@ func (t *speakerTracker) update(now time.Time, levels map[string]float64) ([]str
 	return speaking, true
 }
 
-// watchSpeakers publishes onVoIPChatSpeakersChanged whenever who is
-// talking changes, this device included.
-func (d *Daemon) watchSpeakers(ctx context.Context, s *session) {
+// watchSpeakers emits SpeakersChanged whenever who is talking changes,
+// this device included (silent while its microphone is muted).
+func (e *Engine) watchSpeakers(ctx context.Context, s *session) {
 	tick := time.NewTicker(speakTick)
 	defer tick.Stop()
 	var tr speakerTracker
-	self := d.selfID(s)
+	levels := map[string]float64{}
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case now := <-tick.C:
-			s.mu.Lock()
-			call, mute := s.call, s.mute
-			s.mu.Unlock()
+			e.mu.Lock()
+			call, muted := s.call, s.mute.MuteMicrophone
+			e.mu.Unlock()
 			cs := call.Stats()
-			levels := make(map[string]float64, len(cs.Inbound)+1)
+			clear(levels)
 			for _, in := range cs.Inbound {
 				levels[in.Member] = in.AudioLevel
 			}
-			if mute.MuteMicrophone {
-				levels[self] = 0
-			} else {
-				levels[self] = cs.Outbound.AudioLevel
+			levels[s.self] = cs.Outbound.AudioLevel
+			if muted {
+				levels[s.self] = 0
 			}
 			speaking, changed := tr.update(now, levels)
 			if !changed {
 				continue
 			}
-			s.mu.Lock()
+			e.mu.Lock()
 			s.speakers = slices.Clone(speaking)
-			s.mu.Unlock()
-			d.publishSpeakers(s, slices.Clone(speaking))
+			e.mu.Unlock()
+			e.p.Events.Emit(SpeakersChanged{Room: s.kind, Speakers: clone(speaking)})
 		}
 	}
 }

@@ -1,0 +1,148 @@
+package session
+
+import (
+	"context"
+	"time"
+
+	"github.com/pion/webrtc/v4"
+
+	"github.com/voipd/voipd/media"
+	"github.com/voipd/voipd/proto"
+	"github.com/voipd/voipd/room"
+)
+
+// Connector reaches room servers: it joins the three families' rooms,
+// places calls and registers for incoming ones. Rooms is package room's
+// Connector; tests give the engine fakes.
+type Connector interface {
+	Join(ctx context.Context, p room.JoinParams, h Handler) (Room, error)
+	JoinRTC(ctx context.Context, p room.RTCJoinParams, h Handler) (Room, error)
+	// Call rings the listener and returns once it answered.
+	Call(ctx context.Context, p room.CallParams) (*room.CallTicket, error)
+	JoinCall(ctx context.Context, t *room.CallTicket, openid string, h Handler) (Room, error)
+	Register(ctx context.Context, p room.PresenceParams, h room.CallHandler) (Presence, error)
+}
+
+// Room is a joined room.
+type Room interface {
+	Members() []string
+	// AudioOut takes this device's Opus RTP; AudioLevelExtID is the
+	// negotiated RFC 6464 extension id (0: none).
+	AudioOut() media.RTPWriter
+	AudioLevelExtID() uint8
+	// VideoOut takes this device's VP8 RTP, nil when the room takes no
+	// video from it; VideoFeedback is the RTCP about that track.
+	VideoOut() media.RTPWriter
+	VideoFeedback() media.RTCPReader
+	// OnBitrateEstimate sets where the send-side estimate goes.
+	OnBitrateEstimate(fn func(bps int))
+	SetMute(proto.MuteConfig) error
+	SubscribeVideo(members []string) error
+	RequestKeyframe(member string) error
+	// SetPublishing and SetSubscribing are token rooms' (Douyin's capture
+	// and subscribe states).
+	SetPublishing(audio, video bool) error
+	SetSubscribing(on bool) error
+	Stats() room.Stats
+	// Leave says goodbye and closes; the Handler hears nothing more.
+	Leave(ctx context.Context) error
+}
+
+// Presence is a registration for incoming calls.
+type Presence interface {
+	Answer(ctx context.Context, callID string, accept bool) (*room.CallTicket, error)
+	Close() error
+}
+
+// Handler receives a room's events (package room's Handler, VideoHandler
+// and RTCHandler with tracks as media readers). Calls come from the room's
+// goroutines and return quickly.
+type Handler interface {
+	MembersChanged(members []string)
+	AudioTrack(member string, t media.RTPReader)
+	TrackEnded(member string)
+	VideoTrack(member string, t media.RTPReader)
+	VideoTrackEnded(member string)
+	VideoMembersChanged(members []string)
+	// Interrupted: the room was lost after it was joined.
+	Interrupted(err error)
+	TokenExpiring(at time.Time)
+	Removed(reason string)
+}
+
+// Rooms is the Connector of package room, reaching the room server of cfg.
+type Rooms struct{ Config room.Config }
+
+func (r Rooms) Join(ctx context.Context, p room.JoinParams, h Handler) (Room, error) {
+	return wrap(room.Join(ctx, r.Config, p, roomHandler{h}))
+}
+
+func (r Rooms) JoinRTC(ctx context.Context, p room.RTCJoinParams, h Handler) (Room, error) {
+	return wrap(room.JoinRTC(ctx, r.Config, p, roomHandler{h}))
+}
+
+func (r Rooms) Call(ctx context.Context, p room.CallParams) (*room.CallTicket, error) {
+	return room.Call(ctx, r.Config, p)
+}
+
+func (r Rooms) JoinCall(ctx context.Context, t *room.CallTicket, openid string, h Handler) (Room, error) {
+	return wrap(room.JoinCall(ctx, r.Config, t, openid, roomHandler{h}))
+}
+
+func (r Rooms) Register(ctx context.Context, p room.PresenceParams, h room.CallHandler) (Presence, error) {
+	pr, err := room.Register(ctx, r.Config, p, h)
+	if err != nil {
+		return nil, err
+	}
+	return pr, nil
+}
+
+func wrap(s *room.Session, err error) (Room, error) {
+	if err != nil {
+		return nil, err
+	}
+	return joined{s}, nil
+}
+
+// joined shows a *room.Session as a Room: pion's track types as media's
+// small interfaces (a nil track as a nil interface).
+type joined struct{ *room.Session }
+
+func (j joined) AudioOut() media.RTPWriter { return j.AudioTrack() }
+
+func (j joined) VideoOut() media.RTPWriter {
+	if t := j.VideoTrack(); t != nil {
+		return t
+	}
+	return nil
+}
+
+func (j joined) VideoFeedback() media.RTCPReader {
+	if s := j.VideoSender(); s != nil {
+		return s
+	}
+	return nil
+}
+
+// roomHandler is a Handler as package room calls it.
+type roomHandler struct{ h Handler }
+
+func (r roomHandler) MembersChanged(m []string) { r.h.MembersChanged(m) }
+func (r roomHandler) AudioTrack(member string, t *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
+	r.h.AudioTrack(member, t)
+}
+func (r roomHandler) TrackEnded(member string) { r.h.TrackEnded(member) }
+func (r roomHandler) VideoTrack(member string, t *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
+	r.h.VideoTrack(member, t)
+}
+func (r roomHandler) VideoTrackEnded(member string)  { r.h.VideoTrackEnded(member) }
+func (r roomHandler) VideoMembersChanged(m []string) { r.h.VideoMembersChanged(m) }
+func (r roomHandler) Interrupted(err error)          { r.h.Interrupted(err) }
+func (r roomHandler) TokenExpiring(at time.Time)     { r.h.TokenExpiring(at) }
+func (r roomHandler) Removed(reason string)          { r.h.Removed(reason) }
+
+var (
+	_ room.Handler      = roomHandler{}
+	_ room.VideoHandler = roomHandler{}
+	_ room.RTCHandler   = roomHandler{}
+)
