@@ -11,8 +11,10 @@ import (
 
 // TestVoipRoomElement checks the <voip-room> custom element on its own, in
 // the page roomd serves: the seed's attributes with their defaults, the error
-// event for bad attributes, and video shown from an assigned MediaStream
-// (Chromium's fake camera), mirrored only for one's own front camera.
+// event for bad attributes, initials without a stream and no WHEP attempt
+// (daemon/display's tests cover WHEP), and video shown from an assigned
+// MediaStream (Chromium's fake camera), mirrored only for one's own front
+// camera.
 func TestVoipRoomElement(t *testing.T) {
 	srv := startRoomd(t)
 	b := browsertest.Start(t)
@@ -64,6 +66,51 @@ func TestVoipRoomElement(t *testing.T) {
 		}
 	})
 
+	// roomd's page feeds its tiles: an element without a srcObject shows
+	// the member's initials and looks for no WHEP source (the client sets
+	// no default server, and an attempt would set state "connecting" at
+	// once); speaking and muted show on the tile.
+	t.Run("no srcObject: initials, no connection", func(t *testing.T) {
+		var got struct {
+			DefaultServer           any
+			State, Initials, Badge  string
+			DataState, HasVideo     bool
+			Errors                  []any
+			Speaking, SpeakingStyle bool
+		}
+		err := p.Eval(ctx, `(async () => {
+			const errors = [];
+			const el = document.createElement("voip-room");
+			el.addEventListener("error", e => errors.push(e.detail));
+			el.openid = "alice-b";
+			el.mode = "video";
+			el.muted = true;
+			el.speaking = true;
+			document.body.append(el);
+			await new Promise(r => setTimeout(r, 0)); // past the microtask that decides
+			const root = el.shadowRoot;
+			const r = {defaultServer: customElements.get("voip-room").defaultServer, state: el.state,
+				dataState: el.hasAttribute("data-state"), hasVideo: el.hasAttribute("data-has-video"),
+				initials: root.querySelector(".avatar").textContent, badge: root.querySelector(".badge").textContent,
+				speaking: el.speaking, speakingStyle: getComputedStyle(el).boxShadow !== "none", errors};
+			el.remove();
+			return r;
+		})()`, &got)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.DefaultServer != "" {
+			t.Errorf("VoipRoomElement.defaultServer = %#v on roomd's page, want \"\"", got.DefaultServer)
+		}
+		if got.State != "idle" || got.DataState || got.HasVideo || len(got.Errors) != 0 {
+			t.Errorf("state %q (data-state %v), has video %v, errors %v; want idle, never changed, no video, no error",
+				got.State, got.DataState, got.HasVideo, got.Errors)
+		}
+		if got.Initials != "ab" || got.Badge != "muted" || !got.Speaking || !got.SpeakingStyle {
+			t.Errorf("initials %q, badge %q, speaking %v (ring %v); want ab, muted, a ring", got.Initials, got.Badge, got.Speaking, got.SpeakingStyle)
+		}
+	})
+
 	t.Run("video from srcObject", func(t *testing.T) {
 		err := p.Eval(ctx, `(async () => {
 			const el = document.createElement("voip-room");
@@ -78,7 +125,8 @@ func TestVoipRoomElement(t *testing.T) {
 			t.Fatal(err)
 		}
 		const video = `document.getElementById("cam").shadowRoot.querySelector("video")`
-		if err := p.WaitFor(ctx, `document.getElementById("cam").hasAttribute("data-has-video") && `+video+`.videoWidth > 0 && !`+video+`.paused`); err != nil {
+		if err := p.WaitFor(ctx, `document.getElementById("cam").hasAttribute("data-has-video") && `+video+`.videoWidth > 0 && !`+video+`.paused &&
+			document.getElementById("cam").state === "playing"`); err != nil {
 			t.Fatal(err)
 		}
 		var style struct {
@@ -110,14 +158,17 @@ func TestVoipRoomElement(t *testing.T) {
 	})
 
 	t.Run("audio-only stream shows initials", func(t *testing.T) {
-		var hasVideo bool
+		var got struct {
+			HasVideo bool
+			State    string
+		}
 		err := p.Eval(ctx, `(async () => {
 			const el = document.getElementById("cam");
 			el.srcObject = await navigator.mediaDevices.getUserMedia({audio: true});
-			return el.hasAttribute("data-has-video");
-		})()`, &hasVideo)
-		if err != nil || hasVideo {
-			t.Errorf("audio-only srcObject: has video %v (err %v), want false", hasVideo, err)
+			return {hasVideo: el.hasAttribute("data-has-video"), state: el.state};
+		})()`, &got)
+		if err != nil || got.HasVideo || got.State != "idle" {
+			t.Errorf("audio-only srcObject: has video %v, state %q (err %v), want false, idle", got.HasVideo, got.State, err)
 		}
 	})
 }

@@ -1,21 +1,26 @@
 package roomd
 
 import (
+	"bytes"
 	"embed"
 	"encoding/json"
 	"io/fs"
 	"net/http"
 	"time"
+
+	"github.com/voipd/voipd/web"
 )
 
-// web is the browser client, written in roomd/web and embedded so that one
-// binary serves everything.
+// webFS is the browser client, written in roomd/web and embedded so that
+// one binary serves everything. Its <voip-room> element is not there: it
+// is shared with the daemon's local display (package web).
 //
 //go:embed web
-var web embed.FS
+var webFS embed.FS
 
 // Handler returns roomd's HTTP routes: /ws (signalling), /healthz,
-// /dev/sign (only with Config.Dev) and / (the browser client).
+// /dev/sign (only with Config.Dev), /voip-room.js and / (the rest of the
+// browser client).
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /ws", s.serveWS)
@@ -26,11 +31,20 @@ func (s *Server) Handler() http.Handler {
 	if s.cfg.Dev {
 		mux.HandleFunc("GET /dev/sign", s.serveDevSign)
 	}
-	sub, err := fs.Sub(web, "web")
+	mux.HandleFunc("GET /voip-room.js", serveVoipRoomJS)
+	sub, err := fs.Sub(webFS, "web")
 	if err == nil { // fs.Sub fails only on a bad pattern, and "web" is not one
 		mux.Handle("GET /", http.FileServer(http.FS(sub)))
 	}
 	return mux
+}
+
+// serveVoipRoomJS serves the <voip-room> element as the file server serves
+// the client's other files: http.FileServer and ServeContent share one
+// implementation, so the content type (by the name's extension), ranges
+// and headers are the same.
+func serveVoipRoomJS(w http.ResponseWriter, r *http.Request) {
+	http.ServeContent(w, r, "voip-room.js", time.Time{}, bytes.NewReader(web.VoipRoomJS()))
 }
 
 // serveDevSign mints a join for the first app, so that the browser client

@@ -33,12 +33,12 @@ func TestHealthzAndWeb(t *testing.T) {
 		t.Fatalf("/dev/sign without Dev = %d, want 404", code)
 	}
 	// The embedded browser client directory is served at /.
-	entries, err := web.ReadDir("web")
+	entries, err := webFS.ReadDir("web")
 	if err != nil || len(entries) == 0 {
 		t.Fatalf("embedded web directory: %v (%d entries)", err, len(entries))
 	}
 	name := entries[0].Name()
-	want, _ := web.ReadFile("web/" + name)
+	want, _ := webFS.ReadFile("web/" + name)
 	if code, body := get(t, s.URL()+"/"+name); code != 200 || body != string(want) {
 		t.Fatalf("/%s = %d (%d bytes), want the embedded file", name, code, len(body))
 	}

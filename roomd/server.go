@@ -5,7 +5,9 @@
 // re-encoding (keyframe requests go back to the publisher). All media of all peer connections shares one UDP port (pion's
 // ICE UDP mux), so a deployment opens one TCP and one UDP port.
 //
-// The browser client in roomd/web is embedded and served at /.
+// The browser client in roomd/web is embedded and served at /, with the
+// <voip-room> element it shares with the daemon's local display (package
+// web) at /voip-room.js.
 package roomd
 
 import (

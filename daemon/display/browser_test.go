@@ -128,8 +128,9 @@ window.ready = true;
 // TestVoipRoomElement: in headless Chromium, <voip-room> shows the
 // device's own camera (mode camera, mirrored) and a member (mode video)
 // from real VP8, follows a device-position change, reports an unknown
-// member (1004) and a silent source (1006) with error, sees a member leave
-// as ended, and ends its session when removed from the page.
+// member (1004) and a silent source (1006) with error, gives way to a
+// srcObject and comes back, sees a member leave as ended, and ends its
+// session when removed from the page.
 func TestVoipRoomElement(t *testing.T) {
 	framenumber, err := os.ReadFile("../../roomd/web/framenumber.js")
 	if err != nil {
@@ -226,6 +227,34 @@ func TestVoipRoomElement(t *testing.T) {
 		t.Errorf("back camera transform %q, want none", transforms[0])
 	}
 	waitGo(ctx, t, "the front camera's session to end", func() bool { return self.Stats().Viewers == 0 })
+
+	// A srcObject takes over, as in roomd's client (the same file): the
+	// WHEP session ends at once and the page's stream shows, with the
+	// speaking ring and the muted badge. Set back to null, the element
+	// connects again, and leaves the page's track running.
+	eval(`(async () => {
+		window.own = await navigator.mediaDevices.getUserMedia({video: true});
+		const el = $('alice');
+		el.srcObject = own;
+		el.speaking = true;
+		el.muted = true;
+	})()`, nil)
+	waitGo(ctx, t, "alice's session to end for the srcObject", func() bool { return alice.Stats().Viewers == 0 })
+	wait(`$('alice').state === 'playing' && $('alice').video.srcObject === own && $('alice').hasAttribute('data-has-video') &&
+		$('alice').shadowRoot.querySelector('.badge').textContent === 'muted' &&
+		getComputedStyle($('alice')).boxShadow !== 'none'`)
+	eval(`$('alice').srcObject = null; $('alice').speaking = false; $('alice').muted = false`, nil)
+	wait(`$('alice').state === 'playing' && $('alice').video.srcObject !== own`)
+	checkPattern("alice", "alice")
+	var own struct {
+		Live   bool
+		Events []map[string]any
+	}
+	eval(`({live: own.getVideoTracks()[0].readyState === 'live', events: events.alice})`, &own)
+	if !own.Live || len(own.Events) != 0 {
+		t.Errorf("after srcObject and back: the page's track live %v, alice's events %v; want live, none", own.Live, own.Events)
+	}
+	eval(`own.getTracks().forEach((t) => t.stop())`, nil)
 
 	// The member leaves: its element sees the stream end.
 	s.RemoveSource("alice")

@@ -1,7 +1,8 @@
 // Package display is the device's local display (DESIGN.md §4): it offers
 // each room member's video, and the device's own camera, to the kiosk UI
 // on loopback, through a WHEP-style HTTP endpoint and the <voip-room>
-// custom element (web/voip-room.js) that plays it.
+// custom element that plays it (voip-room.js in package web, shared with
+// roomd's browser client).
 //
 // Nothing is decoded or re-encoded. The daemon tees the VP8 RTP it already
 // has — each member's packets from the room, its own encoder's packets —
@@ -22,8 +23,9 @@
 // Source names: a member's openid, "self" for the device's front camera,
 // "self:back" for its back camera.
 //
-// The package imports nothing of the project: it sees the daemon only as a
-// writer of RTP packets and a receiver of keyframe requests.
+// The package imports nothing of the project but package web (the element's
+// file): it sees the daemon only as a writer of RTP packets and a receiver
+// of keyframe requests.
 package display
 
 import (

@@ -1,7 +1,7 @@
 package display
 
 import (
-	"embed"
+	_ "embed"
 	"encoding/json"
 	"errors"
 	"io"
@@ -9,10 +9,16 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+
+	"github.com/voipd/voipd/web"
 )
 
-//go:embed web
-var webFS embed.FS
+// indexHTML is the page at /, for a person checking the device. The
+// <voip-room> element it loads is shared with roomd's browser client
+// (package web).
+//
+//go:embed web/index.html
+var indexHTML []byte
 
 // maxOfferBytes bounds an SDP offer; a browser's single-video offer is
 // about 5 KiB.
@@ -24,8 +30,8 @@ func (s *Server) handler() http.Handler {
 	mux.HandleFunc("POST /whep/{source}", s.handleOffer)
 	mux.HandleFunc("DELETE /whep/{source}/{session}", s.handleDelete)
 	mux.HandleFunc("GET /sources", s.handleSources)
-	mux.HandleFunc("GET /voip-room.js", serveFile("web/voip-room.js", "text/javascript; charset=utf-8"))
-	mux.HandleFunc("GET /{$}", serveFile("web/index.html", "text/html; charset=utf-8"))
+	mux.HandleFunc("GET /voip-room.js", serveFile(web.VoipRoomJS(), "text/javascript; charset=utf-8"))
+	mux.HandleFunc("GET /{$}", serveFile(indexHTML, "text/html; charset=utf-8"))
 	return guard(mux)
 }
 
@@ -142,15 +148,11 @@ func (s *Server) handleSources(w http.ResponseWriter, r *http.Request) {
 	json.NewEncoder(w).Encode(s.Sources())
 }
 
-// serveFile serves one embedded file. no-cache: the file changes with the
-// daemon's version, and revalidating on loopback costs nothing.
-func serveFile(name, contentType string) http.HandlerFunc {
+// serveFile serves one embedded file, b, which it never changes. no-cache:
+// the file changes with the daemon's version, and revalidating on loopback
+// costs nothing.
+func serveFile(b []byte, contentType string) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		b, err := webFS.ReadFile(name)
-		if err != nil {
-			http.Error(w, "display: "+err.Error(), http.StatusInternalServerError)
-			return
-		}
 		w.Header().Set("Content-Type", contentType)
 		w.Header().Set("Cache-Control", "no-cache")
 		w.Write(b)

@@ -26,7 +26,14 @@
 
 import { RoomClient } from './room-client.js';
 import { readFrameNumber } from './framenumber.js';
-import './voip-room.js';
+import { VoipRoomElement } from './voip-room.js';
+
+// voip-room.js is not in this directory: roomd serves it from package web,
+// which it shares with the daemon's local display. This page feeds every
+// tile its member's stream (srcObject), often only after the tile is shown:
+// no tile is to look for a WHEP source meanwhile, and roomd has none (the
+// element's header).
+VoipRoomElement.defaultServer = '';
 
 // audioLevel is linear 0..1 (WebRTC stats); 0.01 is about -40 dBov, above
 // the comfort noise of a quiet room and below any voice.
