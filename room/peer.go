@@ -15,17 +15,18 @@ import (
 	"github.com/voipd/voipd/intercept"
 	"github.com/voipd/voipd/nack"
 	"github.com/voipd/voipd/proto"
+	"github.com/voipd/voipd/proto/rtpcodecs"
 )
 
-// proto.OpusCodec matches roomd's: the server forwards packets unchanged, so every
-// member must send the same codec.
-// newAPI builds the session's pion API. Loopback candidates are gathered
+// newAPI builds the session's pion API, with rtpcodecs' codecs as roomd
+// registers them: the server forwards packets unchanged, so every member
+// must send the same codecs. Loopback candidates are gathered
 // only when the server itself is on a loopback address (an embedded roomd,
 // tests): anywhere else they could never pair. opts (see apiOption) add to
 // it, e.g. congestion control for a video join.
 func newAPI(loopback bool, opts ...apiOption) (*webrtc.API, error) {
 	me := &webrtc.MediaEngine{}
-	if err := proto.RegisterMedia(me); err != nil {
+	if err := rtpcodecs.Register(me); err != nil {
 		return nil, err
 	}
 	ir := &interceptor.Registry{}
@@ -87,7 +88,7 @@ func (s *Session) startPeer(servers []proto.ICEServer) error {
 	if err != nil {
 		return fmt.Errorf("new peer connection: %w", err)
 	}
-	track, err := webrtc.NewTrackLocalStaticRTP(proto.OpusCodec, "audio", s.params.OpenID)
+	track, err := webrtc.NewTrackLocalStaticRTP(rtpcodecs.Opus, "audio", s.params.OpenID)
 	if err == nil {
 		s.sender, err = pc.AddTrack(s.gated(track, webrtc.RTPCodecTypeAudio))
 	}
