@@ -116,8 +116,9 @@ func connect(t *testing.T, a, b *webrtc.PeerConnection) {
 }
 
 // A video sender losing 10 % of its packets on the way: the receiver's
-// NACKs (pion's generator) reach the sender's responder (package nack),
-// which resends from its ring, and the receiver gets every packet.
+// NACKs (package nack's generator) reach the sender's responder (package
+// nack's too), which resends from its ring, and the receiver gets every
+// packet.
 func TestNACKRecoversLoss(t *testing.T) {
 	const packets = 400
 	const first = 1000

@@ -37,8 +37,10 @@ var allowed = []struct {
 	// two ends of the room protocol's media, so both register its codecs.
 	{"room", []string{"proto", "nack", "intercept"}},
 	{"roomd", []string{"proto", "roomd/", "nack"}},
-	{"nack", nil},
-	{"intercept", nil},
+	{"nack", nil}, // both halves of NACK: the generator and the responder
+	// intercept.Register puts nack's generator and responder beside the
+	// reports and congestion control.
+	{"intercept", []string{"nack"}},
 	{"hw", []string{"hw"}},
 	{"codec", []string{"codec"}},
 	{"proto/rtpcodecs", nil}, // before "proto", which would cover it
@@ -182,6 +184,8 @@ func TestRulesMatch(t *testing.T) {
 		{"codec/opus", "hw", false},
 		{"cmd/voipd", "media", true},
 		{"proto", "hw", false},
+		{"intercept", "nack", true},
+		{"nack", "intercept", false},
 		{"room", "proto/rtpcodecs", true},
 		{"roomd", "proto/rtpcodecs", true},
 		{"proto", "proto/rtpcodecs", false},
