@@ -63,18 +63,18 @@ var videoInfo = &interceptor.StreamInfo{SSRC: 1234, ClockRate: 90000,
 	RTCPFeedback:        []interceptor.RTCPFeedback{{Type: "nack"}},
 	RTPHeaderExtensions: []interceptor.RTPHeaderExtension{{URI: sdp.TransportCCURI, ID: 3}}}
 
-// The receive path of the generator and the reports, and the send path of
-// the reports and of congestion control, allocate nothing per packet.
+// The receive path of the reports, and the send path of the reports and of
+// congestion control, allocate nothing per packet. (The NACK generator's,
+// which sits beside them, is held to the same in package nack.)
 func TestPerPacketPathsDoNotAllocate(t *testing.T) {
-	gen, _ := NewNackGenerator().NewInterceptor("")
 	rep, _ := NewReports().NewInterceptor("")
 	bwe := NewBWE(800_000, 50_000, 4_000_000)
 	cc, _ := bwe.NewInterceptor("")
-	for _, i := range []interceptor.Interceptor{gen, rep, cc} {
+	for _, i := range []interceptor.Interceptor{rep, cc} {
 		defer i.Close()
 	}
 	src := &rtpSource{}
-	r := rep.BindRemoteStream(videoInfo, gen.BindRemoteStream(videoInfo, src))
+	r := rep.BindRemoteStream(videoInfo, src)
 	buf := make([]byte, 1500)
 	seq := uint16(0)
 	pkt := rtpPacket(0, 0)
@@ -129,60 +129,6 @@ func (s *rtpSink) Write(h *rtp.Header, payload []byte, _ interceptor.Attributes)
 		s.hdr = *h
 	}
 	return len(payload), nil
-}
-
-// A lost packet is asked for until it arrives, then no more.
-func TestNackGeneratorAsksForLostPackets(t *testing.T) {
-	g, _ := NewNackGenerator().NewInterceptor("")
-	n := g.(*nackGen)
-	defer n.Close()
-	src := &rtpSource{}
-	r := n.BindRemoteStream(videoInfo, src)
-	buf := make([]byte, 1500)
-	for seq := uint16(65530); seq != 10; seq++ { // across the wrap
-		if seq == 65534 || seq == 3 || seq == 4 {
-			continue
-		}
-		src.pkt = rtpPacket(seq, 0)
-		r.Read(buf, nil)
-	}
-	var sink rtcpSink
-	n.tick(&sink)
-	got := sink.take()
-	if len(got) != 1 {
-		t.Fatalf("wrote %d RTCP packets, want 1 NACK", len(got))
-	}
-	nk, ok := got[0].(*rtcp.TransportLayerNack)
-	if !ok || nk.MediaSSRC != 1234 {
-		t.Fatalf("wrote %#v, want a NACK for SSRC 1234", got[0])
-	}
-	var lost []uint16
-	for _, p := range nk.Nacks {
-		lost = append(lost, p.PacketList()...)
-	}
-	if want := []uint16{65534, 3, 4}; len(lost) != 3 || lost[0] != want[0] || lost[1] != want[1] || lost[2] != want[2] {
-		t.Errorf("NACKed %v, want %v", lost, want)
-	}
-	// The resends arrive: nothing more to ask for.
-	for _, seq := range []uint16{65534, 3, 4} {
-		src.pkt = rtpPacket(seq, 0)
-		r.Read(buf, nil)
-	}
-	n.tick(&sink)
-	if got := sink.take(); len(got) != 0 {
-		t.Errorf("after the resends, wrote %v", got)
-	}
-	// One that never arrives is asked for maxNackTries times.
-	src.pkt = rtpPacket(12, 0)
-	r.Read(buf, nil)
-	asked := 0
-	for range maxNackTries + 5 {
-		n.tick(&sink)
-		asked += len(sink.take())
-	}
-	if asked != maxNackTries {
-		t.Errorf("asked %d times for packet 11, want %d", asked, maxNackTries)
-	}
 }
 
 // Sender reports count what was sent; receiver reports what arrived, what

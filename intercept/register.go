@@ -4,12 +4,15 @@ import (
 	"github.com/pion/interceptor"
 	"github.com/pion/sdp/v3"
 	"github.com/pion/webrtc/v4"
+
+	"github.com/voipd/voipd/nack"
 )
 
 // Register does for a client what webrtc.RegisterDefaultInterceptors does,
-// with these interceptors in the places of pion's: NACK feedback and PLI
-// for video, responder (resp, nack's allocation-free one) and generator,
-// sender and receiver reports, the simulcast header extensions. Left out:
+// with the project's allocation-free interceptors in the places of pion's:
+// NACK feedback and PLI for video, package nack's responder (resp) and
+// generator, this package's sender and receiver reports, the simulcast
+// header extensions. Left out:
 // pion's stats interceptor (it clones every header; nothing here calls
 // GetStats) and its transport-cc feedback sender (roomd strips the
 // transport-wide numbers from what it forwards and keeps no estimate
@@ -26,7 +29,7 @@ func Register(me *webrtc.MediaEngine, ir *interceptor.Registry, resp interceptor
 	me.RegisterFeedback(webrtc.RTCPFeedback{Type: "nack"}, webrtc.RTPCodecTypeVideo)
 	me.RegisterFeedback(webrtc.RTCPFeedback{Type: "nack", Parameter: "pli"}, webrtc.RTPCodecTypeVideo)
 	ir.Add(resp)
-	ir.Add(NewNackGenerator())
+	ir.Add(nack.NewGenerator())
 	ir.Add(NewReports())
 	if err := webrtc.ConfigureSimulcastExtensionHeaders(me); err != nil {
 		return err

@@ -1,17 +1,3 @@
-// Package nack answers RTCP NACKs (RFC 4585 §6.2.1) from a fixed ring of
-// preallocated packet slots per outgoing stream.
-//
-// pion's responder (interceptor/pkg/nack) copies every packet it keeps into
-// a pooled header and payload and spawns a goroutine for every NACK; on the
-// send path (room) and on roomd's forwarding, where one packet in becomes N
-// packets out, that is several allocations per packet and per receiver.
-// Here each stream gets one array of slots when it is bound; storing is a
-// header MarshalTo and a payload copy into a slot, answering a NACK copies
-// the slot and writes it, and neither allocates (see the benchmarks).
-//
-// Everything else pion's defaults register stays: Register is
-// webrtc.RegisterDefaultInterceptors with this responder in the place of
-// pion's.
 package nack
 
 import (
@@ -76,7 +62,7 @@ func (r *Responder) NewInterceptor(string) (interceptor.Interceptor, error) {
 func (r *Responder) Resent() uint64 { return r.resent.Load() }
 
 // Register does what webrtc.RegisterDefaultInterceptors does (NACK
-// feedback for video, NACK generator, sender and receiver reports,
+// feedback for video, pion's NACK generator, sender and receiver reports,
 // simulcast header extensions, stats, transport-wide congestion control
 // feedback) with r where pion's responder would be. The order is pion's,
 // so interceptors registered before Register still sit nearer the wire and

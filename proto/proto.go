@@ -1,6 +1,9 @@
 // Package proto holds the room protocol: the JSON messages that voipd's room
 // client (package room), the browser client and roomd exchange over one
-// WebSocket per member. It is the only package room and roomd share.
+// WebSocket per member. It and its subpackage rtpcodecs (the codecs every
+// peer connection registers, in pion/webrtc's types, kept out of proto so
+// that importing the messages does not link WebRTC) are the only packages
+// room and roomd share.
 //
 // Every message is one JSON object with a "type" field. The flow:
 //

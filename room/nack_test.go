@@ -12,7 +12,7 @@ import (
 	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
 
-	"github.com/voipd/voipd/proto"
+	"github.com/voipd/voipd/proto/rtpcodecs"
 )
 
 // lossyConn drops the first transmission of every tenth RTP packet the
@@ -116,8 +116,9 @@ func connect(t *testing.T, a, b *webrtc.PeerConnection) {
 }
 
 // A video sender losing 10 % of its packets on the way: the receiver's
-// NACKs (pion's generator) reach the sender's responder (package nack),
-// which resends from its ring, and the receiver gets every packet.
+// NACKs (package nack's generator) reach the sender's responder (package
+// nack's too), which resends from its ring, and the receiver gets every
+// packet.
 func TestNACKRecoversLoss(t *testing.T) {
 	const packets = 400
 	const first = 1000
@@ -125,7 +126,7 @@ func TestNACKRecoversLoss(t *testing.T) {
 	sender := lossyPeer(t, func(c net.PacketConn) net.PacketConn { lossy.PacketConn = c; return lossy })
 	receiver := lossyPeer(t, func(c net.PacketConn) net.PacketConn { return c })
 
-	track, err := webrtc.NewTrackLocalStaticRTP(proto.VP8Codec, "video", "sender")
+	track, err := webrtc.NewTrackLocalStaticRTP(rtpcodecs.VP8, "video", "sender")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -179,7 +180,7 @@ func TestNACKRecoversLoss(t *testing.T) {
 	// socket buffers and lose packets the test did not drop.
 	tick := time.NewTicker(2 * time.Millisecond)
 	defer tick.Stop()
-	p := &rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: proto.VP8PayloadType}, Payload: make([]byte, 900)}
+	p := &rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: rtpcodecs.VP8PayloadType}, Payload: make([]byte, 900)}
 	for i := range packets {
 		<-tick.C
 		p.SequenceNumber = uint16(first + i)

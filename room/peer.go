@@ -15,17 +15,18 @@ import (
 	"github.com/voipd/voipd/intercept"
 	"github.com/voipd/voipd/nack"
 	"github.com/voipd/voipd/proto"
+	"github.com/voipd/voipd/proto/rtpcodecs"
 )
 
-// proto.OpusCodec matches roomd's: the server forwards packets unchanged, so every
-// member must send the same codec.
-// newAPI builds the session's pion API. Loopback candidates are gathered
+// newAPI builds the session's pion API, with rtpcodecs' codecs as roomd
+// registers them: the server forwards packets unchanged, so every member
+// must send the same codecs. Loopback candidates are gathered
 // only when the server itself is on a loopback address (an embedded roomd,
 // tests): anywhere else they could never pair. opts (see apiOption) add to
 // it, e.g. congestion control for a video join.
 func newAPI(loopback bool, opts ...apiOption) (*webrtc.API, error) {
 	me := &webrtc.MediaEngine{}
-	if err := proto.RegisterMedia(me); err != nil {
+	if err := rtpcodecs.Register(me); err != nil {
 		return nil, err
 	}
 	ir := &interceptor.Registry{}
@@ -40,9 +41,10 @@ func newAPI(loopback bool, opts ...apiOption) (*webrtc.API, error) {
 	}
 	// pion's defaults, with its NACK responder replaced by one that keeps
 	// packets in preallocated slots instead of copying each into the heap
-	// (DESIGN.md §4; the benchmarks in package nack), and its generator,
-	// reports, stats and transport-cc feedback by intercept's, which do not
-	// allocate per packet (intercept.Register says what is left out).
+	// (DESIGN.md §4; the benchmarks in package nack), its NACK generator by
+	// nack's, and its reports, stats and transport-cc feedback by
+	// intercept's, none of which allocates per packet (intercept.Register
+	// says what is left out).
 	resp, err := nack.NewResponder()
 	if err == nil {
 		err = intercept.Register(me, ir, resp, nil)
@@ -87,7 +89,7 @@ func (s *Session) startPeer(servers []proto.ICEServer) error {
 	if err != nil {
 		return fmt.Errorf("new peer connection: %w", err)
 	}
-	track, err := webrtc.NewTrackLocalStaticRTP(proto.OpusCodec, "audio", s.params.OpenID)
+	track, err := webrtc.NewTrackLocalStaticRTP(rtpcodecs.Opus, "audio", s.params.OpenID)
 	if err == nil {
 		s.sender, err = pc.AddTrack(s.gated(track, webrtc.RTPCodecTypeAudio))
 	}

@@ -8,15 +8,15 @@ import (
 	"github.com/pion/webrtc/v4"
 
 	"github.com/voipd/voipd/proto"
+	"github.com/voipd/voipd/proto/rtpcodecs"
 )
 
-// proto.VP8PayloadType and proto.VP8Codec match roomd's: it forwards packets without
-// re-encoding, so every member sends the same codec, and it offers this
-// feedback.
 // addVideo adds this device's video track before the first offer, so that
-// it takes the server's recvonly video section (mid 1).
+// it takes the server's recvonly video section (mid 1). The track is
+// rtpcodecs.VP8, as roomd registers it: it forwards packets without
+// re-encoding, so every member sends the same codec and feedback.
 func (s *Session) addVideo(pc *webrtc.PeerConnection) error {
-	track, err := webrtc.NewTrackLocalStaticRTP(proto.VP8Codec, "video", s.params.OpenID)
+	track, err := webrtc.NewTrackLocalStaticRTP(rtpcodecs.VP8, "video", s.params.OpenID)
 	if err != nil {
 		return fmt.Errorf("new video track: %w", err)
 	}

@@ -15,8 +15,7 @@ import (
 	"github.com/pion/webrtc/v4"
 
 	"github.com/voipd/voipd/nack"
-
-	"github.com/voipd/voipd/proto"
+	"github.com/voipd/voipd/proto/rtpcodecs"
 )
 
 // subscribers is how many receivers one published packet goes to here.
@@ -29,7 +28,7 @@ const twccID = 3
 // uploadPacket is a publisher's video packet as roomd reads it: VP8 with
 // the transport-cc header extension every member sends.
 func uploadPacket(t testing.TB) []byte {
-	p := rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: proto.VP8PayloadType, SSRC: 0xabc}, Payload: make([]byte, 1100)}
+	p := rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: rtpcodecs.VP8PayloadType, SSRC: 0xabc}, Payload: make([]byte, 1100)}
 	if err := p.Header.SetExtension(twccID, []byte{0, 1}); err != nil {
 		t.Fatal(err)
 	}
@@ -49,7 +48,7 @@ type bindingCtx struct {
 }
 
 func (c *bindingCtx) CodecParameters() []webrtc.RTPCodecParameters {
-	return []webrtc.RTPCodecParameters{{RTPCodecCapability: proto.VP8Codec, PayloadType: proto.VP8PayloadType}}
+	return []webrtc.RTPCodecParameters{{RTPCodecCapability: rtpcodecs.VP8, PayloadType: rtpcodecs.VP8PayloadType}}
 }
 func (c *bindingCtx) HeaderExtensions() []webrtc.RTPHeaderExtensionParameter { return nil }
 func (c *bindingCtx) SSRC() webrtc.SSRC                                      { return c.ssrc }
@@ -81,7 +80,7 @@ func (w *wireSink) Write(h *rtp.Header, p []byte, _ interceptor.Attributes) (int
 // forwarding track and each receiver's NACK responder (which keeps a copy
 // of every video packet), allocates nothing.
 func TestForwardAllocatesNothing(t *testing.T) {
-	fwd, err := webrtc.NewTrackLocalStaticRTP(proto.VP8Codec, "video", "publisher")
+	fwd, err := webrtc.NewTrackLocalStaticRTP(rtpcodecs.VP8, "video", "publisher")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -167,7 +166,7 @@ func loopbackMux(t *testing.T, mc *mutedConn) ice.UDPMux {
 func pionAPI(t *testing.T, mux ice.UDPMux) *webrtc.API {
 	t.Helper()
 	me := &webrtc.MediaEngine{}
-	if err := me.RegisterCodec(webrtc.RTPCodecParameters{RTPCodecCapability: proto.VP8Codec, PayloadType: proto.VP8PayloadType},
+	if err := me.RegisterCodec(webrtc.RTPCodecParameters{RTPCodecCapability: rtpcodecs.VP8, PayloadType: rtpcodecs.VP8PayloadType},
 		webrtc.RTPCodecTypeVideo); err != nil {
 		t.Fatal(err)
 	}
@@ -212,7 +211,7 @@ func negotiate(t *testing.T, server, client *webrtc.PeerConnection) {
 // subscribers muted meanwhile. It includes pion below WriteRTP: the
 // interceptors, SRTP, the socket.
 func forwardOverLoopback(t *testing.T, api *webrtc.API) float64 {
-	fwd, err := webrtc.NewTrackLocalStaticRTP(proto.VP8Codec, "video", "publisher")
+	fwd, err := webrtc.NewTrackLocalStaticRTP(rtpcodecs.VP8, "video", "publisher")
 	if err != nil {
 		t.Fatal(err)
 	}

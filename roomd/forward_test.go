@@ -8,7 +8,7 @@ import (
 	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
 
-	"github.com/voipd/voipd/proto"
+	"github.com/voipd/voipd/proto/rtpcodecs"
 )
 
 // headerSink keeps the extension ids of the last packet written.
@@ -25,7 +25,7 @@ func (s *headerSink) Write(h *rtp.Header, p []byte, _ interceptor.Attributes) (i
 // The forwarder drops the hop's extensions (here transport-cc as 3, MID as
 // 4) and keeps the media's (audio level as 1), whatever their order.
 func TestForwarderDropsHopExtensions(t *testing.T) {
-	fwd, err := webrtc.NewTrackLocalStaticRTP(proto.VP8Codec, "video", "publisher")
+	fwd, err := webrtc.NewTrackLocalStaticRTP(rtpcodecs.VP8, "video", "publisher")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -45,7 +45,7 @@ func TestForwarderDropsHopExtensions(t *testing.T) {
 		{"no extensions", nil, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			p := rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: proto.VP8PayloadType, SSRC: 0xabc}, Payload: []byte{1, 2, 3}}
+			p := rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: rtpcodecs.VP8PayloadType, SSRC: 0xabc}, Payload: []byte{1, 2, 3}}
 			for _, id := range tc.in {
 				if err := p.Header.SetExtension(id, []byte{id}); err != nil {
 					t.Fatal(err)

@@ -11,17 +11,17 @@ import (
 
 	"github.com/voipd/voipd/nack"
 	"github.com/voipd/voipd/proto"
+	"github.com/voipd/voipd/proto/rtpcodecs"
 )
 
-// proto.OpusCodec is the one audio codec roomd negotiates: forwarding without
-// re-encoding needs every member on the same codec and payload type.
 // newAPI builds the pion API every member's PeerConnection shares: Opus, VP8
-// and the RFC 6464 audio level extension (so the server's offers fix their
-// ids for everyone and forwarded packets keep valid ids), default
-// interceptors, and the single UDP mux.
+// and the RFC 6464 audio level extension from rtpcodecs (forwarding without
+// re-encoding needs every member on the same codecs and payload types, and
+// the server's offers fix the extension ids for everyone so forwarded
+// packets keep valid ids), default interceptors, and the single UDP mux.
 func newAPI(mux ice.UDPMux, publicIPs []string) (*webrtc.API, error) {
 	me := &webrtc.MediaEngine{}
-	if err := proto.RegisterMedia(me); err != nil {
+	if err := rtpcodecs.Register(me); err != nil {
 		return nil, fmt.Errorf("roomd: %w", err)
 	}
 	ir := &interceptor.Registry{}
@@ -83,7 +83,7 @@ func (m *member) newPeer(api *webrtc.API) error {
 		pc.Close()
 		return fmt.Errorf("add upload transceiver: %w", err)
 	}
-	fwd, err := webrtc.NewTrackLocalStaticRTP(proto.OpusCodec, "audio", m.openid)
+	fwd, err := webrtc.NewTrackLocalStaticRTP(rtpcodecs.Opus, "audio", m.openid)
 	if err != nil {
 		pc.Close()
 		return fmt.Errorf("new forwarding track: %w", err)

@@ -8,8 +8,7 @@ import (
 
 	"github.com/pion/rtcp"
 	"github.com/pion/webrtc/v4"
-
-	"github.com/voipd/voipd/proto"
+	"github.com/voipd/voipd/proto/rtpcodecs"
 )
 
 // keyframeInterval is the least time between two keyframe requests to one
@@ -99,7 +98,7 @@ func (m *member) enableVideo() error {
 		webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionRecvonly}); err != nil {
 		return fmt.Errorf("add video upload transceiver: %w", err)
 	}
-	t, err := webrtc.NewTrackLocalStaticRTP(proto.VP8Codec, "video", m.openid)
+	t, err := webrtc.NewTrackLocalStaticRTP(rtpcodecs.VP8, "video", m.openid)
 	if err != nil {
 		return fmt.Errorf("new video forwarding track: %w", err)
 	}

@@ -10,6 +10,8 @@ import (
 	"io"
 	"net"
 	"time"
+
+	"github.com/voipd/voipd/daemon/control"
 )
 
 // dialTimeout bounds connecting only; an answer may take as long as the
@@ -42,43 +44,21 @@ func (c *conn) Close() error {
 	return c.c.Close()
 }
 
-// line is anything voipd sends: an answer or an event.
-type line struct {
-	ID     json.RawMessage `json:"id"`
-	Method string          `json:"method"`
-	Params json.RawMessage `json:"params"`
-	Result json.RawMessage `json:"result"`
-	Error  *rpcError       `json:"error"`
-}
-
-type rpcError struct {
-	Code    int             `json:"code"`
-	Message string          `json:"message"`
-	Data    json.RawMessage `json:"data"`
-}
-
-// String is what voipctl prints: the seed's errCode and errMsg from data
-// when voipd gave them, the JSON-RPC code and message otherwise.
-func (e *rpcError) String() string {
-	var d struct {
-		ErrCode *int    `json:"errCode"`
-		ErrMsg  *string `json:"errMsg"`
-	}
-	if json.Unmarshal(e.Data, &d) == nil && d.ErrCode != nil && d.ErrMsg != nil {
-		return fmt.Sprintf("%d %s", *d.ErrCode, *d.ErrMsg)
+// errorText is what voipctl prints for an error answer: the seed's errCode
+// and errMsg from its data when voipd gave them, the JSON-RPC code and
+// message otherwise.
+func errorText(e *control.ErrorObject) string {
+	var d control.ErrorData
+	if json.Unmarshal(e.Data, &d) == nil && d.ErrMsg != "" {
+		return fmt.Sprintf("%d %s", d.ErrCode, d.ErrMsg)
 	}
 	return fmt.Sprintf("%d %s", e.Code, e.Message)
 }
 
-func (l *line) isEvent() bool { return l.ID == nil && l.Method != "" }
-
 // send writes one request with id 1; voipctl has one request in flight.
-func (c *conn) send(method string, params any) error {
-	req := map[string]any{"jsonrpc": "2.0", "id": 1, "method": method}
-	if params != nil {
-		req["params"] = params
-	}
-	b, err := json.Marshal(req)
+// params nil sends none.
+func (c *conn) send(method string, params json.RawMessage) error {
+	b, err := json.Marshal(control.RequestLine{JSONRPC: "2.0", ID: json.RawMessage("1"), Method: method, Params: params})
 	if err != nil {
 		return err
 	}
@@ -89,7 +69,7 @@ func (c *conn) send(method string, params any) error {
 }
 
 // next reads the next line from voipd.
-func (c *conn) next() (*line, error) {
+func (c *conn) next() (*control.ServerLine, error) {
 	b, err := c.r.ReadBytes('\n')
 	if err != nil {
 		if len(bytes.TrimSpace(b)) == 0 {
@@ -97,7 +77,7 @@ func (c *conn) next() (*line, error) {
 		}
 		// A last line without its newline is still a line.
 	}
-	var l line
+	var l control.ServerLine
 	if err := json.Unmarshal(b, &l); err != nil {
 		return nil, fmt.Errorf("voipd at %s sent a line that is not JSON: %w", c.path, err)
 	}
@@ -105,13 +85,13 @@ func (c *conn) next() (*line, error) {
 }
 
 // answer reads until the answer, handing events met on the way to onEvent.
-func (c *conn) answer(onEvent func(*line) error) (*line, error) {
+func (c *conn) answer(onEvent func(*control.ServerLine) error) (*control.ServerLine, error) {
 	for {
 		l, err := c.next()
 		if err != nil {
 			return nil, err
 		}
-		if !l.isEvent() {
+		if !l.IsEvent() {
 			return l, nil
 		}
 		if onEvent != nil {

@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+
+	"github.com/voipd/voipd/daemon/control"
 )
 
 // runCall sends one request and prints its answer.
@@ -17,11 +19,7 @@ func runCall(ctx context.Context, path, method string, params json.RawMessage, s
 		return exitFailure
 	}
 	defer c.Close()
-	var p any
-	if params != nil {
-		p = params
-	}
-	if err := c.send(method, p); err != nil {
+	if err := c.send(method, params); err != nil {
 		fmt.Fprintln(stderr, "voipctl:", err)
 		return exitFailure
 	}
@@ -31,7 +29,7 @@ func runCall(ctx context.Context, path, method string, params json.RawMessage, s
 		return exitFailure
 	}
 	if a.Error != nil {
-		fmt.Fprintln(stderr, a.Error.String())
+		fmt.Fprintln(stderr, errorText(a.Error))
 		return exitRPCError
 	}
 	fmt.Fprintf(stdout, "%s\n", compact(a.Result))
@@ -56,7 +54,7 @@ func runEvents(ctx context.Context, path string, names []string, stdout, stderr 
 		return exitFailure
 	}
 	defer c.Close()
-	printEvent := func(l *line) error {
+	printEvent := func(l *control.ServerLine) error {
 		b, err := json.Marshal(event{Event: l.Method, Data: compact(l.Params)})
 		if err != nil {
 			return err
@@ -71,7 +69,11 @@ func runEvents(ctx context.Context, path string, names []string, stdout, stderr 
 		fmt.Fprintln(stderr, "voipctl:", err)
 		return exitFailure
 	}
-	if err := c.send("subscribe", map[string]any{"events": names}); err != nil {
+	sub, err := json.Marshal(map[string]any{"events": names})
+	if err != nil {
+		return fail(err)
+	}
+	if err := c.send("subscribe", sub); err != nil {
 		return fail(err)
 	}
 	a, err := c.answer(printEvent)
@@ -79,7 +81,7 @@ func runEvents(ctx context.Context, path string, names []string, stdout, stderr 
 		return fail(err)
 	}
 	if a.Error != nil {
-		fmt.Fprintln(stderr, a.Error.String())
+		fmt.Fprintln(stderr, errorText(a.Error))
 		return exitRPCError
 	}
 	for {
@@ -87,7 +89,7 @@ func runEvents(ctx context.Context, path string, names []string, stdout, stderr 
 		if err != nil {
 			return fail(err)
 		}
-		if l.isEvent() {
+		if l.IsEvent() {
 			if err := printEvent(l); err != nil {
 				return fail(err)
 			}

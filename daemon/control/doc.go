@@ -6,8 +6,14 @@
 // their peer credentials (SO_PEERCRED plus supplementary groups), decodes
 // request lines, hands each request to a Handler in its own goroutine so a
 // slow method never holds up a later one, and writes the answers and the
-// published events through one writer goroutine per client. It also serves
-// the two built-in methods, subscribe and unsubscribe.
+// published events through one writer goroutine per connection (conn.go:
+// the server's side of one connection). It also serves the two built-in
+// methods, subscribe and unsubscribe.
+//
+// The lines themselves are declared once, in wire.go, and exported for
+// clients: RequestLine (what a client sends), ServerLine (an answer or an
+// event), ErrorObject and ErrorData (an error answer's "error" and its
+// data). voipctl speaks the socket with these types.
 //
 // Limits keep one misbehaving client from stalling the daemon: a line over
 // Config.MaxLine is refused and the connection closed, at most

@@ -1,6 +1,7 @@
 package control
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 )
@@ -32,7 +33,9 @@ var ErrMethodNotFound = errors.New("method not found")
 // Error is a JSON-RPC error a Handler returns to choose the answer's code,
 // message and data. When Data is nil the server sends
 // {errCode: Code, errMsg: Message, reason} with reason "params" for the
-// -32xxx JSON-RPC family and "internal" otherwise.
+// -32xxx JSON-RPC family and "internal" otherwise (ErrorData). A Handler
+// that chooses its own Data can use ErrorData too, with errNo or a reason of
+// its own.
 type Error struct {
 	Code    int
 	Message string
@@ -58,40 +61,29 @@ func InvalidParams(field, msg string) *Error {
 	}
 }
 
-// errorData is the default data object of an error answer (DESIGN.md §2).
-type errorData struct {
-	ErrCode int    `json:"errCode"`
-	ErrMsg  string `json:"errMsg"`
-	Reason  string `json:"reason"`
-	Field   string `json:"field,omitempty"`
-}
-
-// wireError is the "error" member of an answer.
-type wireError struct {
-	Code    int    `json:"code"`
-	Message string `json:"message"`
-	Data    any    `json:"data"`
-}
-
 // toWire completes e for the wire: the method prefix of InvalidParams errors
-// and the default data.
-func (e *Error) toWire(method string) wireError {
+// and the default data (ErrorData), which also replaces a Handler's Data
+// that cannot be marshalled.
+func (e *Error) toWire(method string) ErrorObject {
 	msg := e.Message
 	if e.field != "" && method != "" {
 		msg = method + ":fail " + msg
 	}
-	data := e.Data
-	if data == nil {
-		reason := ReasonInternal
-		switch {
-		case e.Code == CodeBusy:
-			reason = ReasonBusy
-		case e.Code <= -32600 && e.Code >= -32700 && e.Code != CodeInternal:
-			reason = ReasonParams
+	if e.Data != nil {
+		if data, err := json.Marshal(e.Data); err == nil {
+			return ErrorObject{Code: e.Code, Message: msg, Data: data}
 		}
-		data = errorData{ErrCode: e.Code, ErrMsg: msg, Reason: reason, Field: e.field}
 	}
-	return wireError{Code: e.Code, Message: msg, Data: data}
+	reason := ReasonInternal
+	switch {
+	case e.Code == CodeBusy:
+		reason = ReasonBusy
+	case e.Code <= -32600 && e.Code >= -32700 && e.Code != CodeInternal:
+		reason = ReasonParams
+	}
+	// Cannot fail: ints and strings.
+	data, _ := json.Marshal(ErrorData{ErrCode: e.Code, ErrMsg: msg, Reason: reason, Field: e.field})
+	return ErrorObject{Code: e.Code, Message: msg, Data: data}
 }
 
 // handlerError maps what a Handler returned to the error the client gets.

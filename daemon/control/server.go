@@ -71,7 +71,7 @@ type Server struct {
 	log *slog.Logger
 
 	mu        sync.RWMutex
-	clients   map[*client]struct{}
+	conns     map[*conn]struct{}
 	listeners map[net.Listener]struct{}
 	closed    bool
 
@@ -111,7 +111,7 @@ func NewServer(cfg Config, h Handler) *Server {
 		cfg:       cfg,
 		h:         h,
 		log:       cfg.Logger,
-		clients:   make(map[*client]struct{}),
+		conns:     make(map[*conn]struct{}),
 		listeners: make(map[net.Listener]struct{}),
 		idle:      idle,
 	}
@@ -147,7 +147,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 
 	var backoff time.Duration
 	for {
-		conn, err := ln.Accept()
+		nc, err := ln.Accept()
 		if err != nil {
 			if ctx.Err() != nil {
 				return s.Close()
@@ -169,7 +169,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 			continue
 		}
 		backoff = 0
-		s.accept(conn)
+		s.accept(nc)
 	}
 }
 
@@ -188,38 +188,39 @@ func (s *Server) isClosed() bool {
 	return s.closed
 }
 
-// accept registers conn as a client, or refuses it when the server is full.
-func (s *Server) accept(conn net.Conn) {
+// accept serves nc as a new connection, or refuses it when the server is
+// full.
+func (s *Server) accept(nc net.Conn) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
-		conn.Close()
+		nc.Close()
 		return
 	}
 	s.wg.Add(1)
-	if len(s.clients) >= s.cfg.MaxClients {
-		go s.refuseBusy(conn)
+	if len(s.conns) >= s.cfg.MaxClients {
+		go s.refuseBusy(nc)
 		return
 	}
-	c := newClient(s, conn, s.nextID.Add(1))
-	s.clients[c] = struct{}{}
+	c := newConn(s, nc, s.nextID.Add(1))
+	s.conns[c] = struct{}{}
 	go c.serve()
 }
 
 // refuseBusy tells a connection beyond MaxClients why it is closed.
-func (s *Server) refuseBusy(conn net.Conn) {
+func (s *Server) refuseBusy(nc net.Conn) {
 	defer s.wg.Done()
-	defer conn.Close()
+	defer nc.Close()
 	s.log.Warn("control: too many clients; refusing a connection", "max", s.cfg.MaxClients)
 	e := &Error{Code: CodeBusy, Message: "busy: too many control clients"}
-	conn.SetWriteDeadline(time.Now().Add(s.cfg.WriteTimeout))
-	conn.Write(encodeError(nil, "", e))
+	nc.SetWriteDeadline(time.Now().Add(s.cfg.WriteTimeout))
+	nc.Write(encodeError(nil, "", e))
 }
 
-// remove forgets a client whose goroutines have ended.
-func (s *Server) remove(c *client) {
+// remove forgets a connection whose goroutines have ended.
+func (s *Server) remove(c *conn) {
 	s.mu.Lock()
-	delete(s.clients, c)
+	delete(s.conns, c)
 	s.mu.Unlock()
 	if s.cfg.OnDisconnect != nil {
 		s.cfg.OnDisconnect(c.id)
@@ -230,15 +231,14 @@ func (s *Server) remove(c *client) {
 // never blocks: a subscriber whose queue is full is dropped (its connection
 // closed) and counted in Stats.DroppedSubscribers.
 func (s *Server) Publish(event string, params any) {
-	b, err := json.Marshal(notification{JSONRPC: "2.0", Method: event, Params: params})
+	line, err := encodeEvent(event, params)
 	if err != nil {
 		s.log.Error("control: event cannot be marshalled", "event", event, "err", err)
 		return
 	}
-	line := append(b, '\n')
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	for c := range s.clients {
+	for c := range s.conns {
 		if !c.subscribed(event) {
 			continue
 		}
@@ -251,7 +251,7 @@ func (s *Server) Publish(event string, params any) {
 // Stats returns the current counters.
 func (s *Server) Stats() Stats {
 	s.mu.RLock()
-	n := len(s.clients)
+	n := len(s.conns)
 	s.mu.RUnlock()
 	return Stats{Clients: n, DroppedSubscribers: s.dropped.Load(), Requests: s.requests.Load()}
 }
@@ -305,7 +305,7 @@ func (s *Server) Close() error {
 	for ln := range s.listeners {
 		ln.Close()
 	}
-	for c := range s.clients {
+	for c := range s.conns {
 		c.q.drain()
 	}
 	s.mu.Unlock()

@@ -33,12 +33,17 @@ var allowed = []struct {
 	// media's root is the pipelines' cgo-free contract: hw's root and
 	// codec's pure-Go dsp only.
 	{"media", []string{"hw", "codec/dsp"}},
+	// "proto" covers proto/rtpcodecs too (by prefix): room and roomd are the
+	// two ends of the room protocol's media, so both register its codecs.
 	{"room", []string{"proto", "nack", "intercept"}},
 	{"roomd", []string{"proto", "roomd/", "nack", "web"}},
-	{"nack", nil},
-	{"intercept", nil},
+	{"nack", nil}, // both halves of NACK: the generator and the responder
+	// intercept.Register puts nack's generator and responder beside the
+	// reports and congestion control.
+	{"intercept", []string{"nack"}},
 	{"hw", []string{"hw"}},
 	{"codec", []string{"codec"}},
+	{"proto/rtpcodecs", nil}, // before "proto", which would cover it
 	{"proto", nil},
 	{"systemd", nil}, // only the units' test lives there
 	// web is browser code that roomd and daemon/display both serve (the
@@ -187,11 +192,65 @@ func TestRulesMatch(t *testing.T) {
 		{"web", "proto", false},
 		{"media", "web", false},
 		{"room", "web", false},
+		{"intercept", "nack", true},
+		{"nack", "intercept", false},
+		{"room", "proto/rtpcodecs", true},
+		{"roomd", "proto/rtpcodecs", true},
+		{"proto", "proto/rtpcodecs", false},
+		{"proto/rtpcodecs", "proto", false},
 	}
 	for _, c := range cases {
 		to, _ := rule(c.from)
 		if got := permitted(c.to, to); got != c.ok {
 			t.Errorf("%s → %s: permitted = %v, want %v", c.from, c.to, got, c.ok)
+		}
+	}
+}
+
+// deps is `go list -deps` of the package at dir (relative to the module's
+// root): every package it links, the standard library's included.
+func deps(t *testing.T, dir string) []string {
+	t.Helper()
+	cmd := exec.Command("go", "list", "-deps", dir)
+	cmd.Dir = "../.."
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("go list -deps %s: %v\n%s", dir, err, stderr.String())
+	}
+	return strings.Fields(string(out))
+}
+
+// proto is JSON messages and HMAC signatures: importing it (voipctl does,
+// to sign joins) must not link pion. The codecs in pion's types live in
+// proto/rtpcodecs for that reason.
+func TestProtoLinksNoPion(t *testing.T) {
+	for _, d := range deps(t, "./proto") {
+		if strings.HasPrefix(d, "github.com/pion/") {
+			t.Errorf("proto links %s", d)
+		}
+	}
+}
+
+// voipctlPion are the only pion packages voipctl may link: the RTP and
+// RTCP packet types media's contract is written in (media.RTPWriter and
+// its readers), which reach voipctl through daemon/config, whose limits
+// and defaults are media's. They are packet structs, no network. WebRTC
+// (ICE, DTLS, SRTP, SCTP, the interceptors' implementations) must not
+// follow: voipctl talks JSON over a Unix socket.
+var voipctlPion = map[string]bool{
+	"github.com/pion/interceptor":        true,
+	"github.com/pion/randutil":           true,
+	"github.com/pion/rtcp":               true,
+	"github.com/pion/rtp":                true,
+	"github.com/pion/rtp/codecs/av1/obu": true,
+}
+
+func TestVoipctlLinksNoWebRTC(t *testing.T) {
+	for _, d := range deps(t, "./cmd/voipctl") {
+		if strings.HasPrefix(d, "github.com/pion/") && !voipctlPion[d] {
+			t.Errorf("voipctl links %s", d)
 		}
 	}
 }

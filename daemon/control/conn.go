@@ -20,12 +20,12 @@ import (
 // dropped before the connection closes.
 const lingerTime = time.Second
 
-// client is one connection: a reader (serve), a writer (writeLoop) and one
-// goroutine per request being served.
-type client struct {
+// conn is the server's side of one connection: a reader (serve), a writer
+// (writeLoop) and one goroutine per request being served. ClientID is its id.
+type conn struct {
 	s      *Server
 	id     uint64
-	conn   net.Conn
+	nc     net.Conn
 	peer   Peer
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -34,7 +34,7 @@ type client struct {
 	// sem holds one token per request read and not yet finished (its answer
 	// written or discarded, or, for a notification, its handler returned).
 	sem        chan struct{}
-	inflight   sync.WaitGroup // running handlers of this client
+	inflight   sync.WaitGroup // running handlers of this connection
 	writerDone chan struct{}
 	dropped    atomic.Bool
 	lingering  atomic.Bool // the reader closes the connection after draining input
@@ -43,10 +43,10 @@ type client struct {
 	subs  map[string]struct{}
 }
 
-func newClient(s *Server, conn net.Conn, id uint64) *client {
+func newConn(s *Server, nc net.Conn, id uint64) *conn {
 	ctx, cancel := context.WithCancel(context.Background())
-	return &client{
-		s: s, id: id, conn: conn, ctx: ctx, cancel: cancel,
+	return &conn{
+		s: s, id: id, nc: nc, ctx: ctx, cancel: cancel,
 		q:          newOutQueue(),
 		sem:        make(chan struct{}, maxInFlight),
 		writerDone: make(chan struct{}),
@@ -54,12 +54,12 @@ func newClient(s *Server, conn net.Conn, id uint64) *client {
 	}
 }
 
-// serve runs the client to its end: credentials, writer, read loop.
-func (c *client) serve() {
+// serve runs the connection to its end: credentials, writer, read loop.
+func (c *conn) serve() {
 	defer c.s.wg.Done()
 	defer c.s.remove(c)
 	log := c.s.log.With("client", c.id)
-	peer, err := peerOf(c.conn)
+	peer, err := peerOf(c.nc)
 	if err != nil {
 		log.Warn("control: refusing a client", "err", err)
 		c.kill()
@@ -73,8 +73,8 @@ func (c *client) serve() {
 	log.Debug("control: client gone")
 }
 
-func (c *client) readLoop() {
-	sc := bufio.NewScanner(c.conn)
+func (c *conn) readLoop() {
+	sc := bufio.NewScanner(c.nc)
 	// +1: the scanner needs room for the newline of a line of exactly MaxLine.
 	sc.Buffer(make([]byte, 0, 4096), c.s.cfg.MaxLine+1)
 	for sc.Scan() {
@@ -109,17 +109,17 @@ func (c *client) readLoop() {
 		// writer only shuts down its half, and the rest is read and dropped
 		// for a bounded time.
 		<-c.writerDone
-		c.conn.SetReadDeadline(time.Now().Add(lingerTime))
-		io.Copy(io.Discard, c.conn)
-		c.conn.Close()
+		c.nc.SetReadDeadline(time.Now().Add(lingerTime))
+		io.Copy(io.Discard, c.nc)
+		c.nc.Close()
 	default:
 		c.kill()
 	}
 }
 
-// acquire takes an in-flight token, waiting while the client has
+// acquire takes an in-flight token, waiting while the connection has
 // maxInFlight requests unfinished.
-func (c *client) acquire() bool {
+func (c *conn) acquire() bool {
 	select {
 	case c.sem <- struct{}{}:
 		return true
@@ -129,7 +129,7 @@ func (c *client) acquire() bool {
 }
 
 // handleLine serves one non-empty line; it owns one in-flight token.
-func (c *client) handleLine(line []byte) {
+func (c *conn) handleLine(line []byte) {
 	m, id, e := decodeLine(line)
 	if e != nil {
 		c.s.addPending()
@@ -160,7 +160,7 @@ func (c *client) handleLine(line []byte) {
 
 // call runs the Handler, turning a panic into an internal error: a request
 // must never crash the daemon.
-func (c *client) call(m message) (result any, err error) {
+func (c *conn) call(m RequestLine) (result any, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			c.s.log.Error("control: handler panic", "client", c.id, "method", m.Method,
@@ -173,7 +173,7 @@ func (c *client) call(m message) (result any, err error) {
 }
 
 // finish answers m (unless it is a notification) and gives its token back.
-func (c *client) finish(m message, result any, err error) {
+func (c *conn) finish(m RequestLine, result any, err error) {
 	if m.isNotification() {
 		<-c.sem
 		return
@@ -193,36 +193,36 @@ func (c *client) finish(m message, result any, err error) {
 
 // queueAnswer queues an answer whose token and pending count are held; if
 // the client is going away they are released at once.
-func (c *client) queueAnswer(line []byte) {
+func (c *conn) queueAnswer(line []byte) {
 	if c.q.push(item{line: line, answer: true}, 0) != pushed {
 		c.releaseAnswer()
 	}
 }
 
-func (c *client) releaseAnswer() {
+func (c *conn) releaseAnswer() {
 	<-c.sem
 	c.s.donePending()
 }
 
 // writeLoop writes queued lines until the queue stops, then closes the
 // connection, which also ends the read loop.
-func (c *client) writeLoop() {
+func (c *conn) writeLoop() {
 	defer close(c.writerDone)
 	defer c.cancel()
 	defer func() {
-		if cw, ok := c.conn.(interface{ CloseWrite() error }); ok && c.lingering.Load() {
+		if cw, ok := c.nc.(interface{ CloseWrite() error }); ok && c.lingering.Load() {
 			cw.CloseWrite()
 			return
 		}
-		c.conn.Close()
+		c.nc.Close()
 	}()
 	for {
 		it, ok := c.q.pop()
 		if !ok {
 			return
 		}
-		c.conn.SetWriteDeadline(time.Now().Add(c.s.cfg.WriteTimeout))
-		_, err := c.conn.Write(it.line)
+		c.nc.SetWriteDeadline(time.Now().Add(c.s.cfg.WriteTimeout))
+		_, err := c.nc.Write(it.line)
 		if it.answer {
 			c.releaseAnswer()
 		}
@@ -236,10 +236,11 @@ func (c *client) writeLoop() {
 	}
 }
 
-// kill ends the client now: nothing more is written, handlers are cancelled.
-func (c *client) kill() {
+// kill ends the connection now: nothing more is written, handlers are
+// cancelled.
+func (c *conn) kill() {
 	c.cancel()
-	c.conn.Close()
+	c.nc.Close()
 	for _, it := range c.q.abort() {
 		if it.answer {
 			c.releaseAnswer()
@@ -247,8 +248,8 @@ func (c *client) kill() {
 	}
 }
 
-// drop kills a client that stopped reading, counting it once.
-func (c *client) drop(why string) {
+// drop kills a connection whose client stopped reading, counting it once.
+func (c *conn) drop(why string) {
 	if c.dropped.CompareAndSwap(false, true) {
 		c.s.dropped.Add(1)
 		c.s.log.Warn("control: dropping a client that does not read", "client", c.id, "why", why)
@@ -256,13 +257,13 @@ func (c *client) drop(why string) {
 	c.kill()
 }
 
-func (c *client) hasSubscriptions() bool {
+func (c *conn) hasSubscriptions() bool {
 	c.subMu.Lock()
 	defer c.subMu.Unlock()
 	return len(c.subs) > 0
 }
 
-func (c *client) subscribed(event string) bool {
+func (c *conn) subscribed(event string) bool {
 	c.subMu.Lock()
 	defer c.subMu.Unlock()
 	if len(c.subs) == 0 {
@@ -275,7 +276,7 @@ func (c *client) subscribed(event string) bool {
 
 // builtin serves subscribe {events} and unsubscribe {events?}. The set is
 // literal: "*" is one more name, and unsubscribe without events clears it.
-func (c *client) builtin(m message) (any, error) {
+func (c *conn) builtin(m RequestLine) (any, error) {
 	var p struct {
 		Events *[]string `json:"events"`
 	}

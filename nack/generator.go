@@ -1,6 +1,7 @@
-package intercept
+package nack
 
 import (
+	"encoding/binary"
 	"math/rand/v2"
 	"sync"
 	"time"
@@ -9,44 +10,50 @@ import (
 	"github.com/pion/rtcp"
 )
 
-// NACK generator defaults: pion's interval and log size; a packet is asked
-// for at most maxNackTries times (a second at this interval), then given
+// The generator's defaults: pion's interval and log size; a packet is asked
+// for at most maxAsks times (a second at this interval), then given
 // up: the receiver asks for a keyframe instead.
 const (
-	nackInterval = 100 * time.Millisecond
-	nackLogSize  = 512 // sequence numbers remembered per stream, a power of two
-	maxNackTries = 10
-	maxNackPairs = 32 // per RTCP packet: 32 × 17 packets
+	askInterval = 100 * time.Millisecond
+	recvLogSize = 512 // sequence numbers remembered per stream, a power of two
+	maxAsks     = 10
+	maxPairs    = 32 // per RTCP packet: 32 × 17 packets
 )
 
-// NackGenerator is an interceptor.Factory: its interceptors ask, every
+// Generator is an interceptor.Factory: its interceptors ask, every
 // 100 ms, for the packets missing from each received stream that
-// negotiated "nack" (RFC 4585 §6.2.1).
-type NackGenerator struct {
+// negotiated "nack" (RFC 4585 §6.2.1). It is the asking half of NACK, the
+// Responder the answering one. pion's generator reads every received
+// packet through interceptor.Attributes.GetRTPHeader (a header
+// unmarshalled per packet); this one reads the sequence number in place
+// and builds its NACKs in a packet it owns, so neither receiving nor
+// asking allocates (TestGeneratorDoesNotAllocate). intercept.Register puts
+// it where pion's would be.
+type Generator struct {
 	interval time.Duration
 }
 
-// NewNackGenerator returns a NackGenerator with pion's 100 ms interval.
-func NewNackGenerator() *NackGenerator { return &NackGenerator{interval: nackInterval} }
+// NewGenerator returns a Generator with pion's 100 ms interval.
+func NewGenerator() *Generator { return &Generator{interval: askInterval} }
 
 // NewInterceptor implements interceptor.Factory.
-func (g *NackGenerator) NewInterceptor(string) (interceptor.Interceptor, error) {
-	n := &nackGen{interval: g.interval, senderSSRC: rand.Uint32(), streams: map[uint32]*nackStream{},
+func (g *Generator) NewInterceptor(string) (interceptor.Interceptor, error) {
+	n := &generator{interval: g.interval, senderSSRC: rand.Uint32(), streams: map[uint32]*recvLog{},
 		done: make(chan struct{})}
 	n.out[0] = &n.pkt
 	n.pkt.SenderSSRC = n.senderSSRC
-	n.pkt.Nacks = make([]rtcp.NackPair, 0, maxNackPairs)
+	n.pkt.Nacks = make([]rtcp.NackPair, 0, maxPairs)
 	return n, nil
 }
 
-// nackGen is one PeerConnection's generator.
-type nackGen struct {
+// generator is one PeerConnection's generator.
+type generator struct {
 	interceptor.NoOp
 	interval   time.Duration
 	senderSSRC uint32
 
 	mu      sync.Mutex
-	streams map[uint32]*nackStream
+	streams map[uint32]*recvLog
 	// The one NACK being written: the loop's alone.
 	pkt rtcp.TransportLayerNack
 	out [1]rtcp.Packet
@@ -56,24 +63,24 @@ type nackGen struct {
 	wg                   sync.WaitGroup
 }
 
-// nackStream is the receive log of one stream: which of the last
-// nackLogSize sequence numbers arrived, and how often each was asked for.
-type nackStream struct {
+// recvLog is the receive log of one stream: which of the last
+// recvLogSize sequence numbers arrived, and how often each was asked for.
+type recvLog struct {
 	ssrc    uint32
 	started bool
 	top     uint16 // the highest sequence number received
-	span    int    // sequence numbers the log covers, up to nackLogSize
-	got     [nackLogSize / 64]uint64
-	tries   [nackLogSize]uint8
+	span    int    // sequence numbers the log covers, up to recvLogSize
+	got     [recvLogSize / 64]uint64
+	tries   [recvLogSize]uint8
 }
 
-func (s *nackStream) has(seq uint16) bool {
-	i := seq % nackLogSize
+func (s *recvLog) has(seq uint16) bool {
+	i := seq % recvLogSize
 	return s.got[i/64]&(1<<(i%64)) != 0
 }
 
-func (s *nackStream) set(seq uint16, v bool) {
-	i := seq % nackLogSize
+func (s *recvLog) set(seq uint16, v bool) {
+	i := seq % recvLogSize
 	if v {
 		s.got[i/64] |= 1 << (i % 64)
 	} else {
@@ -85,7 +92,7 @@ func (s *nackStream) set(seq uint16, v bool) {
 // add logs the arrival of seq. A jump forward marks the numbers skipped as
 // missing; a number behind the top (reordered, or resent) fills its slot
 // if the log still covers it.
-func (s *nackStream) add(seq uint16) {
+func (s *recvLog) add(seq uint16) {
 	if !s.started {
 		s.started, s.top, s.span = true, seq, 1
 		s.set(seq, true)
@@ -94,7 +101,7 @@ func (s *nackStream) add(seq uint16) {
 	d := int16(seq - s.top)
 	switch {
 	case d > 0:
-		if int(d) >= nackLogSize {
+		if int(d) >= recvLogSize {
 			clear(s.got[:])
 			s.span = 0
 		} else {
@@ -103,7 +110,7 @@ func (s *nackStream) add(seq uint16) {
 			}
 		}
 		s.top = seq
-		s.span = min(s.span+int(d), nackLogSize)
+		s.span = min(s.span+int(d), recvLogSize)
 		s.set(seq, true)
 	case int(-d) < s.span:
 		s.set(seq, true)
@@ -111,12 +118,12 @@ func (s *nackStream) add(seq uint16) {
 }
 
 // missing appends to pairs, oldest first, the numbers still missing and
-// not yet asked for maxNackTries times, counting this time.
-func (s *nackStream) missing(pairs []rtcp.NackPair) []rtcp.NackPair {
+// not yet asked for maxAsks times, counting this time.
+func (s *recvLog) missing(pairs []rtcp.NackPair) []rtcp.NackPair {
 	for off := s.span - 1; off > 0; off-- {
 		seq := s.top - uint16(off)
-		i := seq % nackLogSize
-		if s.has(seq) || s.tries[i] >= maxNackTries {
+		i := seq % recvLogSize
+		if s.has(seq) || s.tries[i] >= maxAsks {
 			continue
 		}
 		if n := len(pairs); n > 0 && seq-pairs[n-1].PacketID <= 16 {
@@ -132,7 +139,7 @@ func (s *nackStream) missing(pairs []rtcp.NackPair) []rtcp.NackPair {
 }
 
 // BindRTCPWriter starts the loop that writes the NACKs.
-func (n *nackGen) BindRTCPWriter(w interceptor.RTCPWriter) interceptor.RTCPWriter {
+func (n *generator) BindRTCPWriter(w interceptor.RTCPWriter) interceptor.RTCPWriter {
 	n.startOnce.Do(func() {
 		n.wg.Add(1)
 		go n.loop(w)
@@ -142,11 +149,11 @@ func (n *nackGen) BindRTCPWriter(w interceptor.RTCPWriter) interceptor.RTCPWrite
 
 // BindRemoteStream logs the sequence numbers of a stream that negotiated
 // NACK, read from the packet in place.
-func (n *nackGen) BindRemoteStream(info *interceptor.StreamInfo, r interceptor.RTPReader) interceptor.RTPReader {
+func (n *generator) BindRemoteStream(info *interceptor.StreamInfo, r interceptor.RTPReader) interceptor.RTPReader {
 	if !wantsNack(info) {
 		return r
 	}
-	s := &nackStream{ssrc: info.SSRC}
+	s := &recvLog{ssrc: info.SSRC}
 	n.mu.Lock()
 	n.streams[info.SSRC] = s
 	n.mu.Unlock()
@@ -154,7 +161,7 @@ func (n *nackGen) BindRemoteStream(info *interceptor.StreamInfo, r interceptor.R
 		i, a, err := r.Read(b, a)
 		if err == nil && i >= 12 {
 			n.mu.Lock()
-			s.add(rtpSeq(b))
+			s.add(binary.BigEndian.Uint16(b[2:])) // the sequence number
 			n.mu.Unlock()
 		}
 		return i, a, err
@@ -162,20 +169,20 @@ func (n *nackGen) BindRemoteStream(info *interceptor.StreamInfo, r interceptor.R
 }
 
 // UnbindRemoteStream drops the stream's log.
-func (n *nackGen) UnbindRemoteStream(info *interceptor.StreamInfo) {
+func (n *generator) UnbindRemoteStream(info *interceptor.StreamInfo) {
 	n.mu.Lock()
 	delete(n.streams, info.SSRC)
 	n.mu.Unlock()
 }
 
 // Close ends the loop.
-func (n *nackGen) Close() error {
+func (n *generator) Close() error {
 	n.closeOnce.Do(func() { close(n.done) })
 	n.wg.Wait()
 	return nil
 }
 
-func (n *nackGen) loop(w interceptor.RTCPWriter) {
+func (n *generator) loop(w interceptor.RTCPWriter) {
 	defer n.wg.Done()
 	t := time.NewTicker(n.interval)
 	defer t.Stop()
@@ -190,7 +197,7 @@ func (n *nackGen) loop(w interceptor.RTCPWriter) {
 }
 
 // tick writes one NACK per stream with packets missing.
-func (n *nackGen) tick(w interceptor.RTCPWriter) {
+func (n *generator) tick(w interceptor.RTCPWriter) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	for ssrc, s := range n.streams {
@@ -205,14 +212,4 @@ func (n *nackGen) tick(w interceptor.RTCPWriter) {
 			return
 		}
 	}
-}
-
-// wantsNack is pion's filter: a stream whose codec negotiated plain "nack".
-func wantsNack(info *interceptor.StreamInfo) bool {
-	for _, fb := range info.RTCPFeedback {
-		if fb.Type == "nack" && fb.Parameter == "" {
-			return true
-		}
-	}
-	return false
 }

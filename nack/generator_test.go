@@ -1,0 +1,149 @@
+package nack
+
+import (
+	"encoding/binary"
+	"sync"
+	"testing"
+
+	"github.com/pion/interceptor"
+	"github.com/pion/rtcp"
+)
+
+// rtcpSink keeps what an interceptor wrote, marshalled (as pion's srtp
+// session does before Write returns).
+type rtcpSink struct {
+	mu   sync.Mutex
+	pkts []rtcp.Packet
+}
+
+func (s *rtcpSink) Write(pkts []rtcp.Packet, _ interceptor.Attributes) (int, error) {
+	b, err := rtcp.Marshal(pkts)
+	if err != nil {
+		return 0, err
+	}
+	got, err := rtcp.Unmarshal(b)
+	if err != nil {
+		return 0, err
+	}
+	s.mu.Lock()
+	s.pkts = append(s.pkts, got...)
+	s.mu.Unlock()
+	return len(b), nil
+}
+
+func (s *rtcpSink) take() []rtcp.Packet {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p := s.pkts
+	s.pkts = nil
+	return p
+}
+
+// rtcpCount counts what an interceptor wrote and keeps none of it.
+type rtcpCount struct{ n int }
+
+func (c *rtcpCount) Write(pkts []rtcp.Packet, _ interceptor.Attributes) (int, error) {
+	c.n += len(pkts)
+	return 0, nil
+}
+
+// rtpSource hands a remote stream's reader one packet at a time.
+type rtpSource struct{ pkt []byte }
+
+func (r *rtpSource) Read(b []byte, a interceptor.Attributes) (int, interceptor.Attributes, error) {
+	return copy(b, r.pkt), a, nil
+}
+
+func rtpPacket(seq uint16) []byte {
+	b := make([]byte, 12+100)
+	b[0] = 0x80
+	b[1] = 96
+	binary.BigEndian.PutUint16(b[2:], seq)
+	binary.BigEndian.PutUint32(b[8:], testSSRC)
+	return b
+}
+
+// Receiving packets, some lost, and asking for the lost ones allocate
+// nothing.
+func TestGeneratorDoesNotAllocate(t *testing.T) {
+	i, _ := NewGenerator().NewInterceptor("")
+	g := i.(*generator)
+	defer g.Close()
+	src := &rtpSource{pkt: rtpPacket(0)}
+	r := g.BindRemoteStream(&nackInfo, src)
+	buf := make([]byte, 1500)
+	seq := uint16(0)
+	if n := testing.AllocsPerRun(1000, func() {
+		seq++
+		if seq%7 == 0 {
+			seq++ // a loss
+		}
+		binary.BigEndian.PutUint16(src.pkt[2:], seq)
+		if _, _, err := r.Read(buf, nil); err != nil {
+			t.Fatal(err)
+		}
+	}); n != 0 {
+		t.Errorf("receiving: %v allocations per packet, want 0", n)
+	}
+	var out rtcpCount
+	if n := testing.AllocsPerRun(maxAsks-1, func() { g.tick(&out) }); n != 0 {
+		t.Errorf("asking: %v allocations per NACK, want 0", n)
+	}
+	if out.n != maxAsks {
+		t.Errorf("wrote %d NACKs, want %d (one a tick while the losses are still asked for)", out.n, maxAsks)
+	}
+}
+
+// A lost packet is asked for until it arrives, then no more.
+func TestGeneratorAsksForLostPackets(t *testing.T) {
+	i, _ := NewGenerator().NewInterceptor("")
+	g := i.(*generator)
+	defer g.Close()
+	src := &rtpSource{}
+	r := g.BindRemoteStream(&nackInfo, src)
+	buf := make([]byte, 1500)
+	for seq := uint16(65530); seq != 10; seq++ { // across the wrap
+		if seq == 65534 || seq == 3 || seq == 4 {
+			continue
+		}
+		src.pkt = rtpPacket(seq)
+		r.Read(buf, nil)
+	}
+	var sink rtcpSink
+	g.tick(&sink)
+	got := sink.take()
+	if len(got) != 1 {
+		t.Fatalf("wrote %d RTCP packets, want 1 NACK", len(got))
+	}
+	nk, ok := got[0].(*rtcp.TransportLayerNack)
+	if !ok || nk.MediaSSRC != testSSRC {
+		t.Fatalf("wrote %#v, want a NACK for SSRC %#x", got[0], testSSRC)
+	}
+	var lost []uint16
+	for _, p := range nk.Nacks {
+		lost = append(lost, p.PacketList()...)
+	}
+	if want := []uint16{65534, 3, 4}; len(lost) != 3 || lost[0] != want[0] || lost[1] != want[1] || lost[2] != want[2] {
+		t.Errorf("NACKed %v, want %v", lost, want)
+	}
+	// The resends arrive: nothing more to ask for.
+	for _, seq := range []uint16{65534, 3, 4} {
+		src.pkt = rtpPacket(seq)
+		r.Read(buf, nil)
+	}
+	g.tick(&sink)
+	if got := sink.take(); len(got) != 0 {
+		t.Errorf("after the resends, wrote %v", got)
+	}
+	// One that never arrives is asked for maxAsks times.
+	src.pkt = rtpPacket(12)
+	r.Read(buf, nil)
+	asked := 0
+	for range maxAsks + 5 {
+		g.tick(&sink)
+		asked += len(sink.take())
+	}
+	if asked != maxAsks {
+		t.Errorf("asked %d times for packet 11, want %d", asked, maxAsks)
+	}
+}

@@ -1,0 +1,67 @@
+// Package rtpcodecs is the media half of the room protocol: the codecs,
+// payload types and header extension every peer connection registers, the
+// same on the server (roomd) and its clients (room), so the server's offers
+// fix payload types and extension ids for everyone and forwarded packets
+// stay valid at every receiver (proto/README.md, "Media" and "Video rooms").
+//
+// It is a package of its own, and not part of proto, because it is written
+// in pion/webrtc's types: in proto it linked WebRTC (ICE, DTLS, SRTP, SCTP)
+// into every importer of the messages and signature helpers, voipctl among
+// them. The name says what it holds, RTP codecs as a webrtc.MediaEngine
+// takes them; "media" alone would be confused with the project's media
+// package (the pipelines).
+package rtpcodecs
+
+import (
+	"fmt"
+
+	"github.com/pion/sdp/v3"
+	"github.com/pion/webrtc/v4"
+)
+
+// The payload types of the two codecs. The server offers them, and a
+// forwarded packet keeps its publisher's payload type, so every member
+// must use the same ones.
+const (
+	OpusPayloadType = 111
+	VP8PayloadType  = 96
+)
+
+// Opus is the one audio codec: 48 kHz Opus with in-band FEC.
+var Opus = webrtc.RTPCodecCapability{
+	MimeType:    webrtc.MimeTypeOpus,
+	ClockRate:   48000,
+	Channels:    2,
+	SDPFmtpLine: "minptime=10;useinbandfec=1",
+}
+
+// VP8 is the one video codec. Its feedback is what a forwarding server
+// can serve: NACK (retransmitted from a per-receiver buffer), PLI and FIR
+// (passed on to the publisher), and REMB for senders that estimate from it.
+var VP8 = webrtc.RTPCodecCapability{
+	MimeType:  webrtc.MimeTypeVP8,
+	ClockRate: 90000,
+	RTCPFeedback: []webrtc.RTCPFeedback{
+		{Type: "nack"}, {Type: "nack", Parameter: "pli"}, {Type: "ccm", Parameter: "fir"}, {Type: "goog-remb"},
+	},
+}
+
+// Register registers Opus, VP8 and the RFC 6464 audio level extension in
+// me, in the order both sides rely on.
+func Register(me *webrtc.MediaEngine) error {
+	if err := me.RegisterCodec(webrtc.RTPCodecParameters{RTPCodecCapability: Opus, PayloadType: OpusPayloadType},
+		webrtc.RTPCodecTypeAudio); err != nil {
+		return fmt.Errorf("register Opus: %w", err)
+	}
+	// VP8 always: a voice member is never offered video (its SDP has no
+	// video section), so it costs nothing there.
+	if err := me.RegisterCodec(webrtc.RTPCodecParameters{RTPCodecCapability: VP8, PayloadType: VP8PayloadType},
+		webrtc.RTPCodecTypeVideo); err != nil {
+		return fmt.Errorf("register VP8: %w", err)
+	}
+	if err := me.RegisterHeaderExtension(webrtc.RTPHeaderExtensionCapability{URI: sdp.AudioLevelURI},
+		webrtc.RTPCodecTypeAudio); err != nil {
+		return fmt.Errorf("register audio level extension: %w", err)
+	}
+	return nil
+}
