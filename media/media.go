@@ -2,12 +2,12 @@
 // per-frame pieces that need no C library.
 //
 // Like hw's root, this package is cgo-free on purpose: the session engine
-// (daemon/session) and the config (daemon/config) see the pipelines only
-// through what is declared here — the Factory and the Call, VideoSender
-// and VideoReceiver it builds, their statistics, and the limits and
-// defaults of their settings — and so build with CGO_ENABLED=0. The
-// pipelines themselves (libopus and libvpx through codec) live in
-// media/pipeline, whose Factory cmd/voipd hands to the daemon.
+// (daemon/session) sees the pipelines only through what is declared here —
+// the Factory and the Call, VideoSender and VideoReceiver it builds, and
+// their statistics — and so builds with CGO_ENABLED=0. The pipelines
+// themselves (libopus and libvpx through codec) live in media/pipeline,
+// whose Factory cmd/voipd hands to the daemon; their settings, defaults
+// and limits in media/settings, which daemon/config checks against.
 //
 // What runs on every frame and needs no codec lives here, on the same
 // allocation-free path as the pipelines (DESIGN.md §4) and proven so by
@@ -45,8 +45,8 @@ type RTCPReader interface {
 	ReadRTCP() ([]rtcp.Packet, interceptor.Attributes, error)
 }
 
-// Factory builds a room's pipelines, with the settings (AudioConfig,
-// VideoConfig) it was made with. media/pipeline implements it.
+// Factory builds a room's pipelines, with the settings (media/settings)
+// it was made with. media/pipeline implements it.
 type Factory interface {
 	NewCall(CallParams) (Call, error)
 	NewVideoSender(VideoSenderParams) (VideoSender, error)

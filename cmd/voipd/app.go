@@ -12,6 +12,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/voipd/voipd/media/settings"
+
 	"github.com/pion/webrtc/v4"
 
 	"github.com/voipd/voipd/codec/yuv"
@@ -117,7 +119,7 @@ func start(ctx context.Context, cfg *config.Config, opt options, log *slog.Logge
 	}
 	mf := opt.media
 	if mf == nil {
-		mf = pipeline.NewFactory(cfg.AudioMedia(), cfg.VideoMedia(), log, opt.onFrame)
+		mf = pipeline.NewFactory(cfg.AudioSettings(), cfg.VideoSettings(), log, opt.onFrame)
 	}
 	cams := opt.cameras
 	if cams == nil {
@@ -183,7 +185,7 @@ func start(ctx context.Context, cfg *config.Config, opt options, log *slog.Logge
 	vb := cfg.Video.Bitrate
 	rooms := session.Rooms{Config: room.Config{
 		URL: in.roomURL, TLS: roomTLS, ICEServers: ice, JoinTimeout: cfg.Room.JoinTimeout.D(), Logger: log,
-		VideoBitrate: vb, MaxVideoBitrate: vb, MinVideoBitrate: media.VideoMinBitrate,
+		VideoBitrate: vb, MaxVideoBitrate: vb, MinVideoBitrate: settings.VideoMinBitrate,
 	}}
 	in.daemon = daemon.New(daemon.Params{
 		Config: cfg, WebURL: in.webURL, Logger: log,

@@ -215,7 +215,7 @@ func TestCallInternalError(t *testing.T) {
 	srv, secret := testRoomd(t, nil)
 	url := wsURL(srv.URL())
 	door := startNodeWith(t, "door", url, secret, doorHz, nil, func(n *node) {
-		n.media = failingMedia{pipeline.NewFactory(n.cfg.AudioMedia(), n.cfg.VideoMedia(), nil, nil)}
+		n.media = failingMedia{pipeline.NewFactory(n.cfg.AudioSettings(), n.cfg.VideoSettings(), nil, nil)}
 	})
 	monitor := startNode(t, "flat", url, secret, monitorHz, func(c *config.Config) { c.Call.AutoAnswer = true; c.Call.AutoAnswerDelay = 0 })
 	monitor.ctl.mustOK("setEnable1v1Chat", map[string]any{"enable": true})

@@ -289,7 +289,7 @@ func opusMs(pkt []byte) float64 {
 // the tap sees every packet.
 func (p *rtpTap) install(t *testing.T) func(*node) {
 	return func(n *node) {
-		n.media = tapMedia{Factory: pipeline.NewFactory(n.cfg.AudioMedia(), n.cfg.VideoMedia(), quietLogger(t), nil), tap: p}
+		n.media = tapMedia{Factory: pipeline.NewFactory(n.cfg.AudioSettings(), n.cfg.VideoSettings(), quietLogger(t), nil), tap: p}
 	}
 }
 

@@ -13,9 +13,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/voipd/voipd/media/settings"
+
 	"github.com/pelletier/go-toml/v2"
 
-	"github.com/voipd/voipd/media"
 	"github.com/voipd/voipd/proto"
 )
 
@@ -164,7 +165,7 @@ func (d Duration) MarshalText() ([]byte, error) { return []byte(time.Duration(d)
 // Default returns the documented defaults (config.toml repeats them). The
 // media settings' come from package media, which defines them once.
 func Default() *Config {
-	a, v := media.DefaultAudioConfig(), media.DefaultVideoConfig()
+	a, v := settings.DefaultAudio(), settings.DefaultVideo()
 	return &Config{
 		Identity: Identity{AppID: "wx0000000000000000", OpenID: "door-1"},
 		Room:     Room{URL: "embedded", JoinTimeout: Duration(10 * time.Second)},
@@ -180,19 +181,19 @@ func Default() *Config {
 	}
 }
 
-// AudioMedia is the audio pipelines' part of c ([audio] and [opus]).
-func (c *Config) AudioMedia() media.AudioConfig {
-	return media.AudioConfig{
+// AudioSettings is the audio pipelines' part of c ([audio] and [opus]).
+func (c *Config) AudioSettings() settings.Audio {
+	return settings.Audio{
 		Bitrate: c.Opus.Bitrate, FEC: c.Opus.FEC, DTX: c.Opus.DTX,
 		PacketLossPerc: c.Opus.PacketLossPerc, Complexity: c.Opus.Complexity,
 		FrameMs: c.Audio.FrameMs, JitterMinMs: c.Audio.JitterMinMs, JitterMaxMs: c.Audio.JitterMaxMs,
 	}
 }
 
-// VideoMedia is the video pipelines' part of c ([video]).
-func (c *Config) VideoMedia() media.VideoConfig {
+// VideoSettings is the video pipelines' part of c ([video]).
+func (c *Config) VideoSettings() settings.Video {
 	v := c.Video
-	return media.VideoConfig{Width: v.Width, Height: v.Height, FPS: v.FPS, Bitrate: v.Bitrate, CPUUsed: v.CPUUsed, Threads: v.Threads}
+	return settings.Video{Width: v.Width, Height: v.Height, FPS: v.FPS, Bitrate: v.Bitrate, CPUUsed: v.CPUUsed, Threads: v.Threads}
 }
 
 // Load reads the file at path over the defaults, strictly, then validates.

@@ -9,8 +9,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/voipd/voipd/media/settings"
+
 	"github.com/voipd/voipd/hw"
-	"github.com/voipd/voipd/media"
 )
 
 // Validate checks every key and reports all problems at once, each naming
@@ -151,37 +152,37 @@ func checkGrant(e string) error {
 // against package media's limits: the pipelines trust these values.
 func (c *Config) validateMedia(bad func(key, format string, a ...any)) {
 	a, v := c.Audio, c.Video
-	if a.FrameMs != media.FrameMsShort && a.FrameMs != media.FrameMsLong {
-		bad("audio.frameMs", "%d must be %d or %d", a.FrameMs, media.FrameMsLong, media.FrameMsShort)
+	if a.FrameMs != settings.FrameMsShort && a.FrameMs != settings.FrameMsLong {
+		bad("audio.frameMs", "%d must be %d or %d", a.FrameMs, settings.FrameMsLong, settings.FrameMsShort)
 	}
-	if a.JitterMinMs < a.FrameMs || a.JitterMinMs > media.JitterMaxMs {
-		bad("audio.jitterMinMs", "%d is outside %d (one frame of audio.frameMs)..%d", a.JitterMinMs, a.FrameMs, media.JitterMaxMs)
+	if a.JitterMinMs < a.FrameMs || a.JitterMinMs > settings.JitterMaxMs {
+		bad("audio.jitterMinMs", "%d is outside %d (one frame of audio.frameMs)..%d", a.JitterMinMs, a.FrameMs, settings.JitterMaxMs)
 	}
-	if a.JitterMaxMs < a.JitterMinMs || a.JitterMaxMs > media.JitterMaxMs {
-		bad("audio.jitterMaxMs", "%d is outside audio.jitterMinMs (%d)..%d", a.JitterMaxMs, a.JitterMinMs, media.JitterMaxMs)
+	if a.JitterMaxMs < a.JitterMinMs || a.JitterMaxMs > settings.JitterMaxMs {
+		bad("audio.jitterMaxMs", "%d is outside audio.jitterMinMs (%d)..%d", a.JitterMaxMs, a.JitterMinMs, settings.JitterMaxMs)
 	}
 	inRange := func(key string, n, lo, hi int, unit string) {
 		if n < lo || n > hi {
 			bad(key, "%d is outside %d..%d%s", n, lo, hi, unit)
 		}
 	}
-	inRange("opus.bitrate", c.Opus.Bitrate, media.OpusMinBitrate, media.OpusMaxBitrate, " bit/s")
+	inRange("opus.bitrate", c.Opus.Bitrate, settings.OpusMinBitrate, settings.OpusMaxBitrate, " bit/s")
 	inRange("opus.packetLossPerc", c.Opus.PacketLossPerc, 0, 100, " %")
-	inRange("opus.complexity", c.Opus.Complexity, 0, media.OpusMaxComplexity, "")
-	inRange("video.width", v.Width, media.VideoMinSize, media.VideoMaxWidth, " pixels")
-	inRange("video.height", v.Height, media.VideoMinSize, media.VideoMaxHeight, " pixels")
+	inRange("opus.complexity", c.Opus.Complexity, 0, settings.OpusMaxComplexity, "")
+	inRange("video.width", v.Width, settings.VideoMinSize, settings.VideoMaxWidth, " pixels")
+	inRange("video.height", v.Height, settings.VideoMinSize, settings.VideoMaxHeight, " pixels")
 	if v.Width%2 != 0 {
 		bad("video.width", "%d must be even (4:2:0 video)", v.Width)
 	}
 	if v.Height%2 != 0 {
 		bad("video.height", "%d must be even (4:2:0 video)", v.Height)
 	}
-	inRange("video.fps", v.FPS, 1, media.VideoMaxFPS, "")
-	inRange("video.bitrate", v.Bitrate, media.VideoMinBitrate, media.VideoMaxBitrate, " bit/s")
-	if v.CPUUsed < -media.VideoMaxCPUUsed || v.CPUUsed > media.VideoMaxCPUUsed || v.CPUUsed == 0 {
-		bad("video.cpuUsed", "%d is outside libvpx's realtime -%d..-1 (fixed speed) and 1..%d (adaptive)", v.CPUUsed, media.VideoMaxCPUUsed, media.VideoMaxCPUUsed)
+	inRange("video.fps", v.FPS, 1, settings.VideoMaxFPS, "")
+	inRange("video.bitrate", v.Bitrate, settings.VideoMinBitrate, settings.VideoMaxBitrate, " bit/s")
+	if v.CPUUsed < -settings.VideoMaxCPUUsed || v.CPUUsed > settings.VideoMaxCPUUsed || v.CPUUsed == 0 {
+		bad("video.cpuUsed", "%d is outside libvpx's realtime -%d..-1 (fixed speed) and 1..%d (adaptive)", v.CPUUsed, settings.VideoMaxCPUUsed, settings.VideoMaxCPUUsed)
 	}
-	inRange("video.threads", v.Threads, 1, media.VideoMaxThreads, "")
+	inRange("video.threads", v.Threads, 1, settings.VideoMaxThreads, "")
 	if v.Camera == "" {
 		bad("video.camera", "must not be empty (\"default\", a camera id, or \"pattern\")")
 	}

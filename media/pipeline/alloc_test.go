@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/voipd/voipd/media/settings"
+
 	"github.com/voipd/voipd/codec/dsp"
 	"github.com/voipd/voipd/codec/opus"
 	"github.com/voipd/voipd/codec/opusrtp"
@@ -19,7 +21,7 @@ func newSendPath(tb testing.TB) (*AudioSender, *countingWriter) {
 	return newSendPathCfg(tb, testAudio())
 }
 
-func newSendPathCfg(tb testing.TB, cfg media.AudioConfig) (*AudioSender, *countingWriter) {
+func newSendPathCfg(tb testing.TB, cfg settings.Audio) (*AudioSender, *countingWriter) {
 	w := &countingWriter{}
 	s, err := NewAudioSender(newToneCapture(440, false), w, cfg, levelExt, nil, nil)
 	if err != nil {
@@ -48,7 +50,7 @@ func newReceivePath(tb testing.TB, members int) *receivePath {
 
 // newReceivePathCfg's receiver mixes frames of cfg.FrameMs; the datagrams
 // stay 20 ms packets, as a browser sends.
-func newReceivePathCfg(tb testing.TB, members int, cfg media.AudioConfig) *receivePath {
+func newReceivePathCfg(tb testing.TB, members int, cfg settings.Audio) *receivePath {
 	recv := NewAudioReceiver(newRecordPlayback(), cfg, levelExt, nil, nil)
 	rp := &receivePath{recv: recv}
 	for i := range members {
@@ -101,7 +103,7 @@ func TestSendPathDoesNotAllocate(t *testing.T) {
 }
 
 func testSendPathAllocs(t *testing.T, ms int) {
-	s, w := newSendPathCfg(t, testAudio(func(c *media.AudioConfig) { c.FrameMs = ms }))
+	s, w := newSendPathCfg(t, testAudio(func(c *settings.Audio) { c.FrameMs = ms }))
 	allocs := testing.AllocsPerRun(200, func() {
 		if err := s.sendFrame(); err != nil {
 			t.Fatal(err)
@@ -139,7 +141,7 @@ func TestReceivePathDoesNotAllocate(t *testing.T) {
 // TestReceivePath10msDoesNotAllocate: 20 ms packets (a browser's) mixed
 // into 10 ms frames: each packet plays over two frames, without allocating.
 func TestReceivePath10msDoesNotAllocate(t *testing.T) {
-	rp := newReceivePathCfg(t, 2, testAudio(func(c *media.AudioConfig) { c.FrameMs, c.JitterMinMs = 10, 10 }))
+	rp := newReceivePathCfg(t, 2, testAudio(func(c *settings.Audio) { c.FrameMs, c.JitterMinMs = 10, 10 }))
 	two := func() { rp.frame(); rp.recv.mixOnce() } // one packet, two frames
 	for range 5 {
 		two()

@@ -9,7 +9,7 @@
 // packet and every member's state are allocated when a pipeline or member
 // is created, and tests check that with testing.AllocsPerRun. Pipelines
 // are paced by their devices (a capture's Read and a playback's Write
-// block for one frame: 20 ms, or 10 ms with media.AudioConfig.FrameMs),
+// block for one frame: 20 ms, or 10 ms with settings.Audio.FrameMs),
 // never by sleeps. The settings come validated (daemon/config checks them
 // against media's limits): the pipelines use them as they are.
 package pipeline
@@ -17,12 +17,13 @@ package pipeline
 import (
 	"context"
 
+	"github.com/voipd/voipd/media/settings"
+
 	"github.com/voipd/voipd/codec/opus"
-	"github.com/voipd/voipd/media"
 )
 
 // encoderParams is the Opus encoder's part of c.
-func encoderParams(c media.AudioConfig) opus.EncoderParams {
+func encoderParams(c settings.Audio) opus.EncoderParams {
 	return opus.EncoderParams{
 		Bitrate:        c.Bitrate,
 		FEC:            c.FEC,

@@ -2,14 +2,14 @@ package pipeline
 
 import (
 	"github.com/voipd/voipd/codec/opus"
-	"github.com/voipd/voipd/media"
+	"github.com/voipd/voipd/media/settings"
 )
 
 // testAudio is the default audio config with libopus' own complexity, as
 // the C loop the benchmarks compare with leaves it; mut, when given,
 // changes it further.
-func testAudio(mut ...func(*media.AudioConfig)) media.AudioConfig {
-	c := media.DefaultAudioConfig()
+func testAudio(mut ...func(*settings.Audio)) settings.Audio {
+	c := settings.DefaultAudio()
 	c.Complexity = opus.DefaultComplexity
 	for _, m := range mut {
 		m(&c)
@@ -18,8 +18,8 @@ func testAudio(mut ...func(*media.AudioConfig)) media.AudioConfig {
 }
 
 // testVideo is the default video config at w×h.
-func testVideo(w, h int) media.VideoConfig {
-	c := media.DefaultVideoConfig()
+func testVideo(w, h int) settings.Video {
+	c := settings.DefaultVideo()
 	c.Width, c.Height = w, h
 	return c
 }

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"log/slog"
 
+	"github.com/voipd/voipd/media/settings"
+
 	"github.com/voipd/voipd/codec/yuv"
 	"github.com/voipd/voipd/media"
 )
@@ -12,8 +14,8 @@ import (
 // Factory builds a room's pipelines (media.Factory) with one audio and one
 // video configuration, as daemon/config validated them.
 type Factory struct {
-	audio media.AudioConfig
-	video media.VideoConfig
+	audio settings.Audio
+	video settings.Video
 	log   *slog.Logger
 	// onFrame, when set, sees every member's decoded picture (tests read
 	// frame numbers from it); voipd itself decodes no member's video.
@@ -22,7 +24,7 @@ type Factory struct {
 
 // NewFactory returns a Factory; log may be nil (slog.Default), onFrame nil
 // in production.
-func NewFactory(audio media.AudioConfig, video media.VideoConfig, log *slog.Logger, onFrame func(member string, img yuv.I420)) *Factory {
+func NewFactory(audio settings.Audio, video settings.Video, log *slog.Logger, onFrame func(member string, img yuv.I420)) *Factory {
 	if log == nil {
 		log = slog.Default()
 	}

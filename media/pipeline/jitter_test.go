@@ -7,9 +7,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pion/rtp"
+	"github.com/voipd/voipd/media/settings"
 
-	"github.com/voipd/voipd/media"
+	"github.com/pion/rtp"
 )
 
 // op is one step of a jitter buffer script: push a packet or pull a tick.
@@ -224,7 +224,7 @@ func TestJitterTargetAdapts(t *testing.T) {
 // low floor costs a network with jitter a few late packets at the start,
 // not a stream of them.
 func TestDefaultFloorUnderJitter(t *testing.T) {
-	cfg := media.DefaultAudioConfig()
+	cfg := settings.DefaultAudio()
 	jb := newJitterBuffer(cfg.JitterMinMs, cfg.JitterMaxMs)
 	if jb.minFrames != 1 {
 		t.Fatalf("default floor %d frames, want 1", jb.minFrames)

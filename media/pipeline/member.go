@@ -7,6 +7,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/voipd/voipd/media/settings"
+
 	"github.com/pion/rtp"
 
 	"github.com/voipd/voipd/codec/dsp"
@@ -59,7 +61,7 @@ type inbound struct {
 	pkt     rtp.Packet
 }
 
-func newMember(name string, src media.RTPReader, extID uint8, cfg media.AudioConfig, epoch time.Time, log *slog.Logger) (*inbound, error) {
+func newMember(name string, src media.RTPReader, extID uint8, cfg settings.Audio, epoch time.Time, log *slog.Logger) (*inbound, error) {
 	dec, err := opus.NewDecoder()
 	if err != nil {
 		return nil, err

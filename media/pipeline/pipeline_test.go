@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/voipd/voipd/media/settings"
+
 	"github.com/pion/rtp"
 
 	"github.com/voipd/voipd/codec/dsp"
@@ -32,7 +34,7 @@ type rig struct {
 	pipes  []*rtpPipe
 }
 
-func newRig(t *testing.T, cfg media.AudioConfig) *rig {
+func newRig(t *testing.T, cfg settings.Audio) *rig {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	r := &rig{t: t, ctx: ctx, cancel: cancel, play: newRecordPlaybackMs(cfg.FrameMs)}
 	recv := NewAudioReceiver(r.play, cfg, levelExt, nil, nil)
@@ -59,7 +61,7 @@ func (r *rig) addSender(member string, freq float64, seed uint64, loss, reorder 
 }
 
 // addSenderCfg is addSender with the sender's own config (its frame).
-func (r *rig) addSenderCfg(member string, freq float64, seed uint64, loss, reorder float64, cfg media.AudioConfig) (*AudioSender, *toneCapture, *rtpPipe) {
+func (r *rig) addSenderCfg(member string, freq float64, seed uint64, loss, reorder float64, cfg settings.Audio) (*AudioSender, *toneCapture, *rtpPipe) {
 	c := newToneCaptureMs(freq, cfg.FrameMs)
 	pipe := newRTPPipe(seed, loss, reorder)
 	s, err := NewAudioSender(c, pipe, cfg, levelExt, nil, nil)
@@ -203,12 +205,12 @@ func TestLossAndReordering(t *testing.T) {
 	tests := []struct {
 		name          string
 		loss, reorder float64
-		cfg           media.AudioConfig
+		cfg           settings.Audio
 	}{
 		{"10% loss", 0.10, 0, testAudio()},
 		// A held-back packet arrives a whole frame late; 60 ms of buffer
 		// leaves room for that plus the two tickers' scheduling.
-		{"20% reordering", 0, 0.20, testAudio(func(c *media.AudioConfig) { c.JitterMinMs = 60 })},
+		{"20% reordering", 0, 0.20, testAudio(func(c *settings.Audio) { c.JitterMinMs = 60 })},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -355,8 +357,8 @@ func TestMixWaitsForTheSlot(t *testing.T) {
 func TestFrameLengths(t *testing.T) {
 	for _, tc := range []struct{ send, recv int }{{10, 10}, {20, 10}, {10, 20}} {
 		t.Run(fmt.Sprintf("send %d ms, play %d ms", tc.send, tc.recv), func(t *testing.T) {
-			r := newRig(t, testAudio(func(c *media.AudioConfig) { c.FrameMs, c.JitterMinMs = tc.recv, 40 }))
-			_, _, pipe := r.addSenderCfg("door", 440, 3, 0.10, 0, testAudio(func(c *media.AudioConfig) { c.FrameMs = tc.send }))
+			r := newRig(t, testAudio(func(c *settings.Audio) { c.FrameMs, c.JitterMinMs = tc.recv, 40 }))
+			_, _, pipe := r.addSenderCfg("door", 440, 3, 0.10, 0, testAudio(func(c *settings.Audio) { c.FrameMs = tc.send }))
 			r.playFrames(1500 / tc.recv) // 1.5 s
 			pcm := r.play.last(500 / tc.recv)
 			p440, p660 := dsp.Goertzel(pcm, 440, hw.SampleRate), dsp.Goertzel(pcm, 660, hw.SampleRate)

@@ -9,6 +9,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/voipd/voipd/media/settings"
+
 	"github.com/voipd/voipd/codec/dsp"
 	"github.com/voipd/voipd/hw"
 	"github.com/voipd/voipd/media"
@@ -19,7 +21,7 @@ type AudioReceiver struct {
 	p     hw.Playback
 	ready hw.ReadyWaiter // p's, when it can wait without taking a frame; nil if not
 	vol   *media.Volume
-	cfg   media.AudioConfig
+	cfg   settings.Audio
 	log   *slog.Logger
 	epoch time.Time
 	extID uint8
@@ -28,7 +30,7 @@ type AudioReceiver struct {
 	members atomic.Pointer[[]*inbound] // copy-on-write: the mix loop reads it lock-free
 
 	muted atomic.Bool
-	// One frame of the mix (AudioConfig.FrameMs), cut from buffers sized
+	// One frame of the mix (settings.Audio.FrameMs), cut from buffers sized
 	// for the longest.
 	acc    []int32
 	out    []int16
@@ -40,7 +42,7 @@ type AudioReceiver struct {
 // playback gain (nil: unity). levelExtID is the negotiated id of the RFC
 // 6464 audio level extension members send (0: none). log may be nil
 // (slog.Default).
-func NewAudioReceiver(p hw.Playback, cfg media.AudioConfig, levelExtID uint8, vol *media.Volume, log *slog.Logger) *AudioReceiver {
+func NewAudioReceiver(p hw.Playback, cfg settings.Audio, levelExtID uint8, vol *media.Volume, log *slog.Logger) *AudioReceiver {
 	if log == nil {
 		log = slog.Default()
 	}

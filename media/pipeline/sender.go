@@ -8,6 +8,8 @@ import (
 	"math/rand/v2"
 	"sync/atomic"
 
+	"github.com/voipd/voipd/media/settings"
+
 	"github.com/voipd/voipd/codec/dsp"
 	"github.com/voipd/voipd/codec/opus"
 	"github.com/voipd/voipd/codec/opusrtp"
@@ -30,7 +32,7 @@ type AudioSender struct {
 	pk  *opusrtp.Packetizer
 	dtx bool
 
-	frame int                    // samples per frame (AudioConfig.FrameMs)
+	frame int                    // samples per frame (settings.Audio.FrameMs)
 	pcm   [hw.FrameSamples]int16 // the longest frame; pcm[:frame] is used
 	buf   [opus.MaxPacketBytes]byte
 
@@ -44,7 +46,7 @@ type AudioSender struct {
 // NewAudioSender prepares to send capture c to out, scaled by vol's
 // capture gain (nil: unity). levelExtID is the negotiated id of the RFC
 // 6464 audio level extension (0: none). log may be nil (slog.Default).
-func NewAudioSender(c hw.Capture, out media.RTPWriter, cfg media.AudioConfig, levelExtID uint8, vol *media.Volume, log *slog.Logger) (*AudioSender, error) {
+func NewAudioSender(c hw.Capture, out media.RTPWriter, cfg settings.Audio, levelExtID uint8, vol *media.Volume, log *slog.Logger) (*AudioSender, error) {
 	if log == nil {
 		log = slog.Default()
 	}

@@ -6,10 +6,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/voipd/voipd/media/settings"
+
 	"github.com/voipd/voipd/codec/dsp"
 	"github.com/voipd/voipd/codec/opusrtp"
 	"github.com/voipd/voipd/hw"
-	"github.com/voipd/voipd/media"
 )
 
 func TestDTXSilenceIsSparseAndTimestampJumps(t *testing.T) {
@@ -70,7 +71,7 @@ func TestDTXSilenceIsSparseAndTimestampJumps(t *testing.T) {
 
 func TestDisableDTXSendsEveryFrame(t *testing.T) {
 	w := &countingWriter{}
-	s, err := NewAudioSender(newToneCapture(0, false), w, testAudio(func(c *media.AudioConfig) { c.DTX = false }), 0, nil, nil)
+	s, err := NewAudioSender(newToneCapture(0, false), w, testAudio(func(c *settings.Audio) { c.DTX = false }), 0, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

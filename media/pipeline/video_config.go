@@ -2,18 +2,18 @@ package pipeline
 
 import (
 	"github.com/voipd/voipd/codec/vp8"
-	"github.com/voipd/voipd/media"
+	"github.com/voipd/voipd/media/settings"
 )
 
 // videoEncoderParams is the VP8 encoder's part of c.
-func videoEncoderParams(c media.VideoConfig) vp8.EncoderParams {
+func videoEncoderParams(c settings.Video) vp8.EncoderParams {
 	return vp8.EncoderParams{
 		Width: c.Width, Height: c.Height, FPS: c.FPS,
 		Bitrate: c.Bitrate, CPUUsed: c.CPUUsed, Threads: c.Threads,
 	}
 }
 
-// clampVideoBitrate keeps an estimate between media.VideoMinBitrate and
+// clampVideoBitrate keeps an estimate between settings.VideoMinBitrate and
 // the configured most, hi: the estimate lowers the bitrate under loss,
 // never raises it above what the config allows.
-func clampVideoBitrate(bps, hi int) int { return min(max(bps, media.VideoMinBitrate), hi) }
+func clampVideoBitrate(bps, hi int) int { return min(max(bps, settings.VideoMinBitrate), hi) }

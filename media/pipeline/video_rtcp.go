@@ -10,7 +10,7 @@ import (
 // r fails (the RTPSender was stopped), and acts on it: a PLI or FIR (RFC
 // 4585 §6.3.1, RFC 5104 §4.3.1) makes the next frame a keyframe, a REMB
 // (draft-alvestrand-rmcat-remb) sets the bitrate, clamped between
-// media.VideoMinBitrate and the configured bitrate. Reading is also what keeps pion's
+// settings.VideoMinBitrate and the configured bitrate. Reading is also what keeps pion's
 // interceptors (NACK, reports) running. Run it in its own goroutine.
 //
 // Transport-wide congestion control (TWCC) feedback is not an estimate:

@@ -9,6 +9,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/voipd/voipd/media/settings"
+
 	"github.com/pion/rtp"
 
 	"github.com/voipd/voipd/codec/vp8"
@@ -52,7 +54,7 @@ type VideoSender struct {
 
 // NewVideoSender prepares to send camera cam to out. log may be nil
 // (slog.Default).
-func NewVideoSender(cam hw.Camera, out media.RTPWriter, cfg media.VideoConfig, log *slog.Logger) (*VideoSender, error) {
+func NewVideoSender(cam hw.Camera, out media.RTPWriter, cfg settings.Video, log *slog.Logger) (*VideoSender, error) {
 	if log == nil {
 		log = slog.Default()
 	}
@@ -88,7 +90,7 @@ func NewVideoSender(cam hw.Camera, out media.RTPWriter, cfg media.VideoConfig, l
 func (s *VideoSender) RequestKeyframe() { s.keyframe.Store(true) }
 
 // SetBitrate sets the encoder's target from an estimate, clamped between
-// media.VideoMinBitrate and the configured bitrate; it takes effect at the
+// settings.VideoMinBitrate and the configured bitrate; it takes effect at the
 // next frame. Safe from any goroutine.
 func (s *VideoSender) SetBitrate(bps int) {
 	s.bitrate.Store(int64(clampVideoBitrate(bps, s.maxBitrate)))

@@ -9,13 +9,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/voipd/voipd/media/settings"
+
 	"github.com/pion/interceptor"
 	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
 
 	"github.com/voipd/voipd/codec/yuv"
 	"github.com/voipd/voipd/hw"
-	"github.com/voipd/voipd/media"
 )
 
 // minVideoPSNR is the floor for a received frame against the camera's
@@ -302,7 +303,7 @@ func (f *fakeRTCP) ReadRTCP() ([]rtcp.Packet, interceptor.Attributes, error) {
 }
 
 // TestWatchRTCP: PLI and FIR ask for a keyframe; a REMB sets the bitrate
-// between media.VideoMinBitrate and the configured most (the estimate
+// between settings.VideoMinBitrate and the configured most (the estimate
 // never raises it above video.bitrate).
 func TestWatchRTCP(t *testing.T) {
 	const most = 500_000
@@ -320,7 +321,7 @@ func TestWatchRTCP(t *testing.T) {
 		{[]rtcp.Packet{&rtcp.PictureLossIndication{MediaSSRC: 1}}, true, most},
 		{[]rtcp.Packet{&rtcp.FullIntraRequest{MediaSSRC: 1}}, true, most},
 		{[]rtcp.Packet{&rtcp.ReceiverEstimatedMaximumBitrate{Bitrate: 300_000}}, false, 300_000},
-		{[]rtcp.Packet{&rtcp.ReceiverEstimatedMaximumBitrate{Bitrate: 10}}, false, media.VideoMinBitrate},
+		{[]rtcp.Packet{&rtcp.ReceiverEstimatedMaximumBitrate{Bitrate: 10}}, false, settings.VideoMinBitrate},
 		{[]rtcp.Packet{&rtcp.ReceiverEstimatedMaximumBitrate{Bitrate: 1e9}}, false, most},
 		{[]rtcp.Packet{&rtcp.ReceiverReport{}}, false, most},
 	} {

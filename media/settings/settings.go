@@ -1,14 +1,16 @@
-package media
+// Package settings is the media pipelines' settings, their defaults and
+// their limits, defined once. daemon/config takes its defaults from
+// DefaultAudio and DefaultVideo and checks every key against the limits
+// below, naming the key; media/pipeline trusts what it passed (a value the
+// config accepts works at start, one it refuses is refused at load).
+//
+// It imports nothing but hw's root: no cgo and no pion, so that everything
+// that reads voipd's config (voipctl among them) links neither.
+package settings
 
 import "github.com/voipd/voipd/hw"
 
-// The settings of the pipelines, their defaults and their limits, defined
-// once. daemon/config takes its defaults from DefaultAudioConfig and
-// DefaultVideoConfig and checks every key against the limits below, naming
-// the key; the pipelines trust what it passed (a value the config accepts
-// works at start, one it refuses is refused at load).
-
-// Limits of AudioConfig.
+// Limits of Audio.
 const (
 	OpusMinBitrate    = 6000   // bit/s, libopus' lowest
 	OpusMaxBitrate    = 510000 // bit/s, libopus' highest
@@ -21,7 +23,7 @@ const (
 	JitterMaxMs = 1000
 )
 
-// Limits of VideoConfig.
+// Limits of Video.
 const (
 	// VideoMinBitrate: below 50 kbit/s VP8 at 640x480 is mush; the
 	// send-side estimate never goes lower.
@@ -38,9 +40,9 @@ const (
 	VideoMaxThreads = 8
 )
 
-// AudioConfig tunes both audio pipelines. Every value is used as it is:
+// Audio tunes both audio pipelines. Every value is used as it is:
 // a zero means zero (PacketLossPerc 0 plans no FEC for loss).
-type AudioConfig struct {
+type Audio struct {
 	Bitrate int  // bit/s
 	FEC     bool // Opus in-band forward error correction
 	DTX     bool // discontinuous transmission: silence sends next to nothing
@@ -57,21 +59,21 @@ type AudioConfig struct {
 	JitterMinMs, JitterMaxMs int
 }
 
-// DefaultAudioConfig is 20 ms Opus at 32 kbit/s with in-band FEC planned
+// DefaultAudio is 20 ms Opus at 32 kbit/s with in-band FEC planned
 // for 10 % loss and DTX, complexity 9, and a jitter buffer adapting
 // between 20 and 200 ms.
-func DefaultAudioConfig() AudioConfig {
-	return AudioConfig{
+func DefaultAudio() Audio {
+	return Audio{
 		Bitrate: 32000, FEC: true, DTX: true, PacketLossPerc: 10, Complexity: 9,
 		FrameMs: FrameMsLong, JitterMinMs: 20, JitterMaxMs: 200,
 	}
 }
 
 // FrameSamples is one frame of c in samples (48 kHz).
-func (c AudioConfig) FrameSamples() int { return c.FrameMs * hw.SamplesPerMs }
+func (c Audio) FrameSamples() int { return c.FrameMs * hw.SamplesPerMs }
 
-// VideoConfig tunes the video pipelines.
-type VideoConfig struct {
+// Video tunes the video pipelines.
+type Video struct {
 	Width, Height int // the encoded size; the camera's frames are scaled to it
 	FPS           int // the camera's nominal rate (it paces the sender)
 	// Bitrate is the most the camera sends, bit/s: the send-side estimate
@@ -81,10 +83,10 @@ type VideoConfig struct {
 	Threads int // libvpx encoder threads
 }
 
-// DefaultVideoConfig is VP8 at 640x480, 30 fps, up to 800 kbit/s (a clean
+// DefaultVideo is VP8 at 640x480, 30 fps, up to 800 kbit/s (a clean
 // picture at that size, what browsers settle at on a good network),
 // cpu-used −6 (fixed speed 6, as Chromium), one encoder thread (a second
 // measured 10–25× slower on the 2-core machines here: docs/BENCHMARKS.md).
-func DefaultVideoConfig() VideoConfig {
-	return VideoConfig{Width: 640, Height: 480, FPS: 30, Bitrate: 800_000, CPUUsed: -6, Threads: 1}
+func DefaultVideo() Video {
+	return Video{Width: 640, Height: 480, FPS: 30, Bitrate: 800_000, CPUUsed: -6, Threads: 1}
 }
