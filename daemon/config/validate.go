@@ -7,7 +7,6 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/voipd/voipd/media/settings"
 
@@ -39,9 +38,6 @@ func (c *Config) Validate() error {
 	default:
 		bad("room.url", "%q must be \"embedded\" or a ws:// or wss:// URL", c.Room.URL)
 	}
-	if c.Room.JoinTimeout <= 0 {
-		bad("room.joinTimeout", "must be positive")
-	}
 	for i, s := range c.Room.ICEServers {
 		if len(s.URLs) == 0 {
 			bad(fmt.Sprintf("room.iceServers[%d].urls", i), "must name at least one stun: or turn: URL")
@@ -60,22 +56,13 @@ func (c *Config) Validate() error {
 			bad("embedded.appSecretFile", "set either embedded.appSecret or embedded.appSecretFile, not both")
 		}
 	}
-	if c.Embedded.UDPPort < 0 || c.Embedded.UDPPort > 65535 {
-		bad("embedded.udpPort", "%d is not a port (0 picks one)", c.Embedded.UDPPort)
-	}
 	for _, ip := range c.Embedded.PublicIPs {
 		if net.ParseIP(ip) == nil {
 			bad("embedded.publicIPs", "%q is not an IP address", ip)
 		}
 	}
-	if c.Embedded.MaxMembers < 2 {
-		bad("embedded.maxMembers", "must be at least 2, got %d", c.Embedded.MaxMembers)
-	}
 	if c.Control.Socket == "" {
 		bad("control.socket", "must not be empty")
-	}
-	if c.Control.MaxClients < 1 {
-		bad("control.maxClients", "must be at least 1, got %d", c.Control.MaxClients)
 	}
 	for key, list := range map[string][]string{"scopes.record": c.Scopes.Record, "scopes.camera": c.Scopes.Camera} {
 		for _, e := range list {
@@ -104,6 +91,7 @@ func (c *Config) Validate() error {
 	if _, ok := hw.ParseDetect(c.Audio.Playback); !ok && strings.HasPrefix(c.Audio.Playback, hw.DetectPrefix) {
 		bad("audio.playback", "a click detector needs the file it logs to, like \"detect:/tmp/heard.log\"")
 	}
+	c.checkRanges(bad)
 	c.validateMedia(bad)
 	if c.Display.Listen != "" {
 		host, _, err := net.SplitHostPort(c.Display.Listen)
@@ -111,11 +99,8 @@ func (c *Config) Validate() error {
 			bad("display.listen", "%q must be a loopback host:port (the local screen only), or \"\" for none", c.Display.Listen)
 		}
 	}
-	if c.Call.RingTimeout < Duration(time.Second) || c.Call.RingTimeout > Duration(5*time.Minute) {
-		bad("call.ringTimeout", "%v is outside 1s..5m", c.Call.RingTimeout.D())
-	}
-	if c.Call.AutoAnswerDelay < 0 || c.Call.AutoAnswerDelay >= c.Call.RingTimeout {
-		bad("call.autoAnswerDelay", "%v must be at least 0 and below call.ringTimeout", c.Call.AutoAnswerDelay.D())
+	if c.Call.AutoAnswerDelay >= c.Call.RingTimeout {
+		bad("call.autoAnswerDelay", "%v must be below call.ringTimeout (%v)", c.Call.AutoAnswerDelay.D(), c.Call.RingTimeout.D())
 	}
 	if c.Call.Enable && !c.Call.Allowed {
 		bad("call.enable", "calls cannot be enabled while call.allowed is false")
@@ -148,41 +133,29 @@ func checkGrant(e string) error {
 	return fmt.Errorf("%q: unknown kind %q (user, uid, group, gid)", e, kind)
 }
 
-// validateMedia checks [audio]'s frame and jitter, [opus] and [video]
-// against package media's limits: the pipelines trust these values.
+// validateMedia checks what media's keys need beyond their Ranges: the
+// rules between keys and the values a range cannot say. The pipelines
+// trust these values.
 func (c *Config) validateMedia(bad func(key, format string, a ...any)) {
 	a, v := c.Audio, c.Video
 	if a.FrameMs != settings.FrameMsShort && a.FrameMs != settings.FrameMsLong {
 		bad("audio.frameMs", "%d must be %d or %d", a.FrameMs, settings.FrameMsLong, settings.FrameMsShort)
 	}
-	if a.JitterMinMs < a.FrameMs || a.JitterMinMs > settings.JitterMaxMs {
-		bad("audio.jitterMinMs", "%d is outside %d (one frame of audio.frameMs)..%d", a.JitterMinMs, a.FrameMs, settings.JitterMaxMs)
+	if a.JitterMinMs < a.FrameMs {
+		bad("audio.jitterMinMs", "%d is below one frame of audio.frameMs (%d)", a.JitterMinMs, a.FrameMs)
 	}
-	if a.JitterMaxMs < a.JitterMinMs || a.JitterMaxMs > settings.JitterMaxMs {
-		bad("audio.jitterMaxMs", "%d is outside audio.jitterMinMs (%d)..%d", a.JitterMaxMs, a.JitterMinMs, settings.JitterMaxMs)
+	if a.JitterMaxMs < a.JitterMinMs {
+		bad("audio.jitterMaxMs", "%d is below audio.jitterMinMs (%d)", a.JitterMaxMs, a.JitterMinMs)
 	}
-	inRange := func(key string, n, lo, hi int, unit string) {
-		if n < lo || n > hi {
-			bad(key, "%d is outside %d..%d%s", n, lo, hi, unit)
-		}
-	}
-	inRange("opus.bitrate", c.Opus.Bitrate, settings.OpusMinBitrate, settings.OpusMaxBitrate, " bit/s")
-	inRange("opus.packetLossPerc", c.Opus.PacketLossPerc, 0, 100, " %")
-	inRange("opus.complexity", c.Opus.Complexity, 0, settings.OpusMaxComplexity, "")
-	inRange("video.width", v.Width, settings.VideoMinSize, settings.VideoMaxWidth, " pixels")
-	inRange("video.height", v.Height, settings.VideoMinSize, settings.VideoMaxHeight, " pixels")
 	if v.Width%2 != 0 {
 		bad("video.width", "%d must be even (4:2:0 video)", v.Width)
 	}
 	if v.Height%2 != 0 {
 		bad("video.height", "%d must be even (4:2:0 video)", v.Height)
 	}
-	inRange("video.fps", v.FPS, 1, settings.VideoMaxFPS, "")
-	inRange("video.bitrate", v.Bitrate, settings.VideoMinBitrate, settings.VideoMaxBitrate, " bit/s")
-	if v.CPUUsed < -settings.VideoMaxCPUUsed || v.CPUUsed > settings.VideoMaxCPUUsed || v.CPUUsed == 0 {
-		bad("video.cpuUsed", "%d is outside libvpx's realtime -%d..-1 (fixed speed) and 1..%d (adaptive)", v.CPUUsed, settings.VideoMaxCPUUsed, settings.VideoMaxCPUUsed)
+	if v.CPUUsed == 0 {
+		bad("video.cpuUsed", "0 is not a realtime speed: -%d..-1 fix it, 1..%d let libvpx adapt", settings.VideoMaxCPUUsed, settings.VideoMaxCPUUsed)
 	}
-	inRange("video.threads", v.Threads, 1, settings.VideoMaxThreads, "")
 	if v.Camera == "" {
 		bad("video.camera", "must not be empty (\"default\", a camera id, or \"pattern\")")
 	}
