@@ -28,9 +28,16 @@ lint: deps
 	CGO_ENABLED=0 $(GO) build ./daemon/... ./media/ ./proto/... ./room/... ./roomd/...
 	$(GO) test -count=1 ./internal/archtest/
 
-# Every test, with a closing summary of what ran (internal/testsum).
+# The packages whose tests also run under the race detector: the control
+# surface, the session engine and its neighbours, media's contract.
+RACE_PKGS := ./daemon/... ./media/
+
+# Every test, then the race run (its packages marked "(-race)"), with one
+# closing summary of what ran (internal/testsum).
 test: lint build
-	@set -o pipefail; $(GO) test -json -count=1 -timeout $(TEST_TIMEOUT) ./... | $(GO) run ./internal/testsum
+	@set -o pipefail; { $(GO) test -json -count=1 -timeout $(TEST_TIMEOUT) ./...; \
+	  $(GO) test -race -json -count=1 -timeout $(TEST_TIMEOUT) $(RACE_PKGS) | sed -E 's/"Package":"([^"]*)"/"Package":"\1 (-race)"/g'; } \
+	  | $(GO) run ./internal/testsum
 
 bench: build
 	@scripts/bench.sh

@@ -28,6 +28,7 @@ import (
 	"github.com/voipd/voipd/hw/camera"
 	"github.com/voipd/voipd/hw/synth"
 	"github.com/voipd/voipd/internal/pprofserve"
+	"github.com/voipd/voipd/internal/release"
 	"github.com/voipd/voipd/media"
 	"github.com/voipd/voipd/media/pipeline"
 	"github.com/voipd/voipd/proto"
@@ -176,8 +177,8 @@ func start(ctx context.Context, cfg *config.Config, opt options, log *slog.Logge
 			return fail(fmt.Errorf("call.ringtone: %w", err))
 		}
 	}
-	rel := &releaser{log: log}
-	closers = append(closers, rel.stop)
+	rel := release.New(log)
+	closers = append(closers, rel.Stop)
 	// video.bitrate is the most the camera sends: the send-side estimate
 	// lowers it under loss or congestion but never raises it above (left
 	// alone, the estimate climbs toward 4 Mbit/s on a LAN, costing the
@@ -193,7 +194,7 @@ func start(ctx context.Context, cfg *config.Config, opt options, log *slog.Logge
 			Audio: in.audioSys, Cameras: cams, Media: mf, Rooms: rooms, Display: disp, Ringtone: ringtone,
 			OnState: func(st session.State) {
 				sdnotify.Status(st.String())
-				rel.state(st.String())
+				rel.State(st.String())
 			},
 		},
 	})
@@ -234,7 +235,7 @@ func start(ctx context.Context, cfg *config.Config, opt options, log *slog.Logge
 	in.daemon.StartCalls(ctx)
 	sdnotify.Ready()
 	sdnotify.Status("idle")
-	rel.state("idle")
+	rel.State("idle")
 	log.Info("voipd ready", "socket", in.socket, "room", redactURL(in.roomURL), "openid", cfg.Identity.OpenID)
 	if in.webURL != "" {
 		log.Info("browser client", "url", in.webURL+"/?groupId=demo&autojoin=1")

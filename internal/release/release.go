@@ -1,4 +1,7 @@
-package main
+// Package release gives back the memory voipd stops needing once it has
+// started, and once a room has been set up or left (see Releaser). It is
+// Linux's: it reads /proc/self/maps and ELF headers.
+package release
 
 import (
 	"bufio"
@@ -50,9 +53,9 @@ var releaseDelays = map[string][]time.Duration{
 	"inRoom": {2 * time.Second, 6 * time.Second, 15 * time.Second},
 }
 
-// releaser schedules releases after state changes; a new state cancels
+// Releaser schedules releases after state changes; a new state cancels
 // the previous one's pending releases.
-type releaser struct {
+type Releaser struct {
 	log    *slog.Logger
 	mu     sync.Mutex
 	timers []*time.Timer
@@ -61,8 +64,11 @@ type releaser struct {
 	elf       elfCache
 }
 
-// state is called with each daemon state (the notifier's status).
-func (r *releaser) state(s string) {
+// New returns a Releaser that logs to log.
+func New(log *slog.Logger) *Releaser { return &Releaser{log: log} }
+
+// State is called with each daemon state ("idle", "inRoom", ...).
+func (r *Releaser) State(s string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	for _, t := range r.timers {
@@ -74,9 +80,10 @@ func (r *releaser) state(s string) {
 	}
 }
 
-func (r *releaser) stop() { r.state("") }
+// Stop cancels the pending releases.
+func (r *Releaser) Stop() { r.State("") }
 
-func (r *releaser) release() {
+func (r *Releaser) release() {
 	r.releasing.Lock()
 	defer r.releasing.Unlock()
 	debug.FreeOSMemory()

@@ -1,7 +1,8 @@
-package main
+package release
 
 import (
 	"debug/elf"
+	"log/slog"
 	"os"
 	"os/exec"
 	"runtime"
@@ -79,7 +80,7 @@ func TestReleaseKeepsTheProcessWorking(t *testing.T) {
 	}
 	t.Logf("released %.1f MiB of the executable, %.1f MiB of shared libraries", float64(exeBytes)/(1<<20), float64(libBytes)/(1<<20))
 	for range 3 {
-		(&releaser{log: quietLogger(t)}).release()
+		New(quietLogger()).release()
 		runtime.GC()
 		if v := vp8.Version(); !strings.Contains(v, ".") {
 			t.Fatalf("libvpx version %q after the release", v)
@@ -195,18 +196,20 @@ func TestTextRelocationsAreSeen(t *testing.T) {
 // TestReleaserFollowsStates: a state's releases replace the previous
 // state's pending ones, and stop cancels them.
 func TestReleaserFollowsStates(t *testing.T) {
-	r := &releaser{log: quietLogger(t)}
-	r.state("inRoom")
+	r := New(quietLogger())
+	r.State("inRoom")
 	if len(r.timers) != len(releaseDelays["inRoom"]) {
 		t.Fatalf("%d timers in a room", len(r.timers))
 	}
-	r.state("joining")
+	r.State("joining")
 	if len(r.timers) != 0 {
 		t.Fatalf("%d timers while joining", len(r.timers))
 	}
-	r.state("idle")
-	r.stop()
+	r.State("idle")
+	r.Stop()
 	if len(r.timers) != 0 {
 		t.Fatalf("%d timers after stop", len(r.timers))
 	}
 }
+
+func quietLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }
