@@ -38,14 +38,14 @@ func TestNullCaptureRate(t *testing.T) {
 	g0 := runtime.NumGoroutine()
 	s := newNull(t)
 	capt, _, err := s.Devices()
-	if err != nil || len(capt) == 0 {
-		t.Fatalf("Devices: %v, %v", capt, err)
+	if err != nil || len(capt) == 0 || !capt[0].Synthetic {
+		t.Fatalf("Devices: %v, %v (the null backend's devices are synthetic: no hardware behind them)", capt, err)
 	}
 	c, err := s.OpenCapture("default")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if info := c.Info(); info.Backend != "null" || info.Synthetic {
+	if info := c.Info(); info.Backend != "null" || !info.Synthetic {
 		t.Fatalf("Info() = %+v", info)
 	}
 	frame := make([]int16, hw.FrameSamples)

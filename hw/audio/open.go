@@ -108,7 +108,7 @@ var errNoDevice = errors.New("no such device")
 // resolve turns an id or name into the explicit miniaudio device id to open.
 // It never returns a nil id: see kindOf for why.
 func (s *System) resolve(kind malgo.DeviceType, id string) (*malgo.DeviceID, hw.DeviceInfo, error) {
-	info := hw.DeviceInfo{ID: id, Name: id, Backend: s.backend}
+	info := hw.DeviceInfo{ID: id, Name: id, Backend: s.backend, Synthetic: s.backend == "null"}
 	if id == "" {
 		return nil, info, malgo.ErrInvalidArgs
 	}
@@ -124,12 +124,13 @@ func (s *System) resolve(kind malgo.DeviceType, id string) (*malgo.DeviceID, hw.
 	for i := range list {
 		d := &list[i]
 		if (id == "default" && d.IsDefault != 0) || idString(d.ID) == id || d.Name() == id {
-			return &d.ID, hw.DeviceInfo{ID: idString(d.ID), Name: d.Name(), Backend: s.backend, Default: d.IsDefault != 0}, nil
+			return &d.ID, s.infos(list[i : i+1])[0], nil
 		}
 	}
 	if id == "default" && len(list) > 0 { // no device flagged default: the first one
-		d := &list[0]
-		return &d.ID, hw.DeviceInfo{ID: idString(d.ID), Name: d.Name(), Backend: s.backend}, nil
+		info := s.infos(list[:1])[0]
+		info.Default = false
+		return &list[0].ID, info, nil
 	}
 	if (s.backend == "alsa" || s.backend == "pulse") && len(id) < len(malgo.DeviceID{}) {
 		// Not enumerated: hand the name to the backend (an ALSA PCM from a

@@ -195,10 +195,12 @@ func enumerate(ctx *malgo.AllocatedContext) (capture, playback []malgo.DeviceInf
 	return capture, playback, nil
 }
 
+// infos describes malgo's devices. miniaudio's null backend's are
+// synthetic: no hardware behind them, a clock that paces silence.
 func (s *System) infos(ds []malgo.DeviceInfo) []hw.DeviceInfo {
 	out := make([]hw.DeviceInfo, len(ds))
 	for i := range ds {
-		out[i] = hw.DeviceInfo{ID: idString(ds[i].ID), Name: ds[i].Name(), Backend: s.backend, Default: ds[i].IsDefault != 0}
+		out[i] = hw.DeviceInfo{ID: idString(ds[i].ID), Name: ds[i].Name(), Backend: s.backend, Default: ds[i].IsDefault != 0, Synthetic: s.backend == "null"}
 	}
 	return out
 }
