@@ -35,11 +35,12 @@ type family interface {
 // Join is a join a client asks for: Group, Call or RTC.
 type Join interface{ family }
 
-// inRoomFailure is the -1 of a join while another session runs.
+// inRoomFailure is the -1 of a join while another session runs:
+// "already in room lobby (state inRoom)".
 func inRoomFailure(cur *session, st State) error {
 	what := "a room"
 	if cur != nil {
-		what = string(cur.kind) + " room " + cur.id
+		what = map[Kind]string{KindGroup: "room ", KindCall: "call ", KindRTC: "token room "}[cur.kind] + cur.id
 	}
 	return Fail(ErrInRoom, ReasonBusy, "already in %s (state %s)", what, st)
 }
