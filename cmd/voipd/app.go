@@ -112,10 +112,11 @@ func start(ctx context.Context, cfg *config.Config, opt options, log *slog.Logge
 		in.audioSys = sys
 		log.Info("audio", "backend", sys.Backend(), "capture", cfg.Audio.Capture, "playback", cfg.Audio.Playback)
 	}
-	if strings.HasPrefix(cfg.Audio.Capture, "tone:") {
+	if _, tone := hw.ParseTone(cfg.Audio.Capture); tone {
 		log.Warn("capture is a synthetic tone, not a microphone (audio.capture)", "capture", cfg.Audio.Capture)
 	}
-	if strings.HasPrefix(cfg.Audio.Capture, "click:") || strings.HasPrefix(cfg.Audio.Playback, "detect:") {
+	_, click := hw.ParseClick(cfg.Audio.Capture)
+	if _, detect := hw.ParseDetect(cfg.Audio.Playback); click || detect {
 		log.Warn("audio is the mouth-to-ear measurement's click source or detector, not a device", "capture", cfg.Audio.Capture, "playback", cfg.Audio.Playback)
 	}
 	mf := opt.media
