@@ -116,7 +116,8 @@ func (ev *events) list(k session.Kind, group, rtc string, l []string) {
 	ev.publish(group, groupList{OpenIDList: l, ErrMsg: group + ":ok"})
 }
 
-// state publishes a device's state change (DESIGN.md §2's codes).
+// state publishes a device's state change (its codes are the control
+// API's, README.md).
 func (ev *events) state(k session.Kind, code int, data stateData) {
 	if k == session.KindRTC {
 		ev.publish("onRtcStateChange", rtcStateEvent{ErrNo: code, ErrMsg: "onRtcStateChange", Data: data})

@@ -57,8 +57,8 @@ var methods = map[string]method{
 // the field.
 type checker interface{ check() error }
 
-// result is what every result type embeds: DESIGN.md §2's errCode 0 and
-// "<method>:ok".
+// result is what every result type embeds: errCode 0 and "<method>:ok",
+// as the control API (README.md) gives every success.
 type result struct {
 	ErrCode int    `json:"errCode"`
 	ErrMsg  string `json:"errMsg"`

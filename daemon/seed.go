@@ -12,7 +12,8 @@ import (
 )
 
 // The seeds' codes voipd answers with, named once. Replies get them from
-// seedError below; events from events.go. DESIGN.md §2 lists them.
+// seedError below; events from events.go. The control API (README.md)
+// lists them.
 const (
 	// WeChat's group rooms (seeds 000/001).
 	codeInRoom      = -1    // already in a room or a call
@@ -186,7 +187,8 @@ func rtcCodes(f *session.Error, reason string) (code, errNo int) {
 	return rtcJoinFailed, errNoJoin
 }
 
-// errorData is a failure's data (DESIGN.md §2): errNo for RTC methods only.
+// errorData is a failure's data (the control API, README.md): errNo for RTC
+// methods only.
 type errorData struct {
 	ErrCode int    `json:"errCode"`
 	ErrNo   *int   `json:"errNo,omitempty"`

@@ -13,7 +13,8 @@ import (
 
 // statusResult is status' answer: the engine's snapshot (state, room,
 // devices, stats, calls), the control socket's figures and the Go
-// runtime's. Every field is always present (DESIGN.md §2 shapes).
+// runtime's. Every field is always present (status in the control API,
+// README.md).
 type statusResult struct {
 	result
 	session.Status

@@ -6,10 +6,11 @@ import (
 	"strings"
 )
 
-// Synthetic devices stand in where no hardware exists (DESIGN.md §5) and
-// are chosen in configuration by id, never silently. The forms are spelled
-// here once: hw/synth builds the devices, daemon/config checks the ids, and
-// status and listDevices report them as synthetic.
+// Synthetic devices stand in where no hardware exists
+// (docs/ARCHITECTURE.md, "Devices without hardware") and are chosen in
+// configuration by id, never silently. The forms are spelled here once:
+// hw/synth builds the devices, daemon/config checks the ids, and status and
+// listDevices report them as synthetic.
 const (
 	TonePrefix    = "tone:"   // "tone:440": a sine microphone
 	ClickPrefix   = "click:"  // "click:PATH": mouth-to-ear clicks, logged to PATH

@@ -10,8 +10,9 @@
 // and limits in media/settings, which daemon/config checks against.
 //
 // What runs on every frame and needs no codec lives here, on the same
-// allocation-free path as the pipelines (DESIGN.md §4) and proven so by
-// testing.AllocsPerRun: the volume (Volume, applied by the pipelines to
+// allocation-free path as the pipelines (docs/ARCHITECTURE.md, "The path
+// of a frame") and proven so by testing.AllocsPerRun: the volume (Volume,
+// applied by the pipelines to
 // every captured and played frame), the ring tones of calls (Ring), and
 // the writer of a member's outgoing video track (TrackWriter: sequence
 // numbers that continue across senders, and the copy for the local

@@ -70,7 +70,7 @@ const (
 )
 
 // Error reasons on the wire: the same stable words as the control socket's
-// data.reason (DESIGN.md §2).
+// data.reason (the control API's error codes, README.md).
 const (
 	ReasonSignature   = "signature"
 	ReasonTimestamp   = "timestamp"

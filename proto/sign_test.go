@@ -2,7 +2,8 @@ package proto
 
 import "testing"
 
-// The check value published in DESIGN.md §3 (WeChat's own example).
+// WeChat's own example of the signature (proto/README.md, "Signatures"):
+// the same values sign the join example there.
 func TestSignatureCheckValue(t *testing.T) {
 	got := Signature("wx20afc706a711eefc", "1559129713_672975982", "8AP6DT9ybtniUJfb", 1559129714, "gDyVgzwa0mFz9uUP7M6GQQ==")
 	const want = "b002b824688dd8593a6079e11d8c5e8734fbcb39a6d5906eb347bfbcad79c617"

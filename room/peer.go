@@ -41,10 +41,10 @@ func newAPI(loopback bool, opts ...apiOption) (*webrtc.API, error) {
 	}
 	// pion's defaults, with its NACK responder replaced by one that keeps
 	// packets in preallocated slots instead of copying each into the heap
-	// (DESIGN.md §4; the benchmarks in package nack), its NACK generator by
-	// nack's, and its reports, stats and transport-cc feedback by
-	// intercept's, none of which allocates per packet (intercept.Register
-	// says what is left out).
+	// (docs/ARCHITECTURE.md, "The path of a frame"; the benchmarks in
+	// package nack), its NACK generator by nack's, and its reports, stats
+	// and transport-cc feedback by intercept's, none of which allocates per
+	// packet (intercept.Register says what is left out).
 	resp, err := nack.NewResponder()
 	if err == nil {
 		err = intercept.Register(me, ir, resp, nil)

@@ -10,10 +10,10 @@ import (
 	"github.com/voipd/voipd/proto"
 )
 
-// Two-party calls (DESIGN.md §2, proto/call.go): presences, ringing calls
-// and the tickets of accepted ones. The registry has its own lock, taken
-// before Server.mu when both are needed (the busy check looks at rooms) and
-// never while Server.mu is held.
+// Two-party calls (proto/README.md, "Two-party calls"; proto/call.go):
+// presences, ringing calls and the tickets of accepted ones. The registry
+// has its own lock, taken before Server.mu when both are needed (the busy
+// check looks at rooms) and never while Server.mu is held.
 
 const (
 	defaultRingTimeout = 30 * time.Second // a call that names none

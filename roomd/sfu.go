@@ -34,9 +34,9 @@ func newAPI(mux ice.UDPMux, publicIPs []string) (*webrtc.API, error) {
 	//
 	// pion's NACK responder is replaced by nack's: every forwarded video
 	// packet is kept once per receiver, and pion's copy allocates each time
-	// (DESIGN.md §4; roomd/forward_alloc_test.go). pion's stats
-	// interceptor is left out: roomd never asks for stats, and it cloned
-	// every forwarded header.
+	// (docs/ARCHITECTURE.md, "The path of a frame";
+	// roomd/forward_alloc_test.go). pion's stats interceptor is left out:
+	// roomd never asks for stats, and it cloned every forwarded header.
 	resp, err := nack.NewResponder()
 	if err == nil {
 		err = nack.RegisterForwarding(me, ir, resp)

@@ -108,7 +108,8 @@ func TestExposure(t *testing.T) {
 
 // TestUnitContract pins the settings other parts of voipd rely on: the
 // notify protocol and watchdog sdnotify speaks, the socket path and mode of
-// DESIGN.md §2, the command lines of §2 and the device access of §6.
+// the control API, the command lines of voipd and roomd, and the device
+// access of "Under systemd" (all in README.md).
 func TestUnitContract(t *testing.T) {
 	want := map[string][]string{
 		"voipd.service": {

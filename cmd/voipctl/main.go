@@ -1,5 +1,5 @@
 // Command voipctl is the command-line client of voipd's control socket
-// (DESIGN.md §2): every method is reachable from it.
+// (the control API, README.md): every method is reachable from it.
 //
 //	voipctl [-socket PATH] [-config PATH] METHOD [JSON-params]
 //	voipctl [-socket PATH] [-config PATH] events [NAME...]

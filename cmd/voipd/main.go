@@ -1,6 +1,6 @@
 // Command voipd is the device daemon: it joins voice rooms on command from a
-// local control socket (DESIGN.md §2), capturing the microphone and playing
-// the room on the speaker.
+// local control socket (the control API, README.md), capturing the
+// microphone and playing the room on the speaker.
 //
 //	voipd -config /etc/voipd/config.toml
 package main

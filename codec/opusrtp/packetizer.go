@@ -4,7 +4,7 @@
 //
 // pion's sample packetiser allocates several times per packet; this one
 // fills a single reused rtp.Packet, so encode → packetise → WriteRTP makes
-// no allocation (DESIGN.md §4).
+// no allocation (docs/ARCHITECTURE.md, "The path of a frame").
 package opusrtp
 
 import (

@@ -5,7 +5,8 @@
 //
 // pion's sample packetiser allocates several times per packet; both halves
 // here reuse one rtp.Packet and one buffer, so encode → packetise →
-// WriteRTP and Read → assemble → decode make no allocation (DESIGN.md §4).
+// WriteRTP and Read → assemble → decode make no allocation
+// (docs/ARCHITECTURE.md, "The path of a frame").
 package vp8rtp
 
 import (

@@ -5,10 +5,10 @@
 //
 // The conversions write into a frame the caller owns and allocate nothing,
 // so the capture path converts once per frame into a reused buffer
-// (DESIGN.md §4). Every function checks that the planes it is given are
-// large enough before handing them to C: libyuv trusts its arguments and
-// would write past a short slice. libyuv's return codes become errors in
-// one function, check.
+// (docs/ARCHITECTURE.md, "The path of a frame"). Every function checks
+// that the planes it is given are large enough before handing them to C:
+// libyuv trusts its arguments and would write past a short slice. libyuv's
+// return codes become errors in one function, check.
 package yuv
 
 import (

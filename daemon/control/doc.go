@@ -1,6 +1,6 @@
 // Package control is the transport of voipd's control socket: JSON-RPC 2.0
 // over a Unix stream socket, one JSON object per line in each direction
-// (DESIGN.md §2).
+// (the control API, README.md).
 //
 // The package knows nothing of rooms or devices. It accepts clients, reads
 // their peer credentials (SO_PEERCRED plus supplementary groups), decodes

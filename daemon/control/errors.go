@@ -19,7 +19,7 @@ const (
 )
 
 // Reasons this package puts in data.reason; the daemon adds the rest of the
-// list in DESIGN.md §2.
+// list in README.md ("Error codes").
 const (
 	ReasonParams   = "params"
 	ReasonInternal = "internal"

@@ -13,7 +13,7 @@ import (
 
 // Peer is who is at the other end of a connection, as the kernel saw it at
 // connect time (SO_PEERCRED), plus the process's supplementary groups. The
-// daemon grants scopes from it (DESIGN.md §2).
+// daemon grants scopes from it (the control API's scopes, README.md).
 type Peer struct {
 	UID, GID uint32
 	PID      int32

@@ -5,9 +5,9 @@ import (
 	"encoding/json"
 )
 
-// The lines of the control socket (DESIGN.md §2), declared once: the server
-// decodes RequestLine and encodes ServerLine, and a client (voipctl) does
-// the reverse with the same types.
+// The lines of the control socket (the control API, README.md), declared
+// once: the server decodes RequestLine and encodes ServerLine, and a client
+// (voipctl) does the reverse with the same types.
 
 // RequestLine is one line a client sends: a request, or, without an id, a
 // notification (served, never answered). The server reads it more strictly
@@ -55,12 +55,12 @@ type ErrorObject struct {
 	Data    json.RawMessage `json:"data"`
 }
 
-// ErrorData is the data of an error answer as DESIGN.md §2 gives it:
-// errCode equals the error's code and errMsg its message; reason is a
-// stable word from DESIGN.md's list; field names the bad field of an
-// invalid-params error; errNo is Douyin's error number, for RTC methods
-// only. The server sends it when a Handler's Error has no Data of its own.
-// The order of the members is the order on the wire.
+// ErrorData is the data of an error answer as the control API (README.md)
+// gives it: errCode equals the error's code and errMsg its message; reason
+// is a stable word from README.md's list ("Error codes"); field names the
+// bad field of an invalid-params error; errNo is Douyin's error number, for
+// RTC methods only. The server sends it when a Handler's Error has no Data
+// of its own. The order of the members is the order on the wire.
 type ErrorData struct {
 	ErrCode int    `json:"errCode"`
 	ErrMsg  string `json:"errMsg"`

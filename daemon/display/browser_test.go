@@ -1,5 +1,6 @@
 // The feeds are encoded with libvpx (codec/vp8, cgo); the rest of the
-// package's tests run with CGO_ENABLED=0, as DESIGN.md §6 asks of daemon/.
+// package's tests run with CGO_ENABLED=0, as docs/ARCHITECTURE.md
+// ("Imports") asks of daemon/.
 
 //go:build cgo
 

@@ -1,8 +1,8 @@
-// Package display is the device's local display (DESIGN.md §4): it offers
-// each room member's video, and the device's own camera, to the kiosk UI
-// on loopback, through a WHEP-style HTTP endpoint and the <voip-room>
-// custom element that plays it (voip-room.js in package web, shared with
-// roomd's browser client).
+// Package display is the device's local display (README.md, "The local
+// display"): it offers each room member's video, and the device's own
+// camera, to the kiosk UI on loopback, through a WHEP-style HTTP endpoint
+// and the <voip-room> custom element that plays it (voip-room.js in
+// package web, shared with roomd's browser client).
 //
 // Nothing is decoded or re-encoded. The daemon tees the VP8 RTP it already
 // has — each member's packets from the room, its own encoder's packets —

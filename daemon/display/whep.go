@@ -16,9 +16,10 @@ import (
 
 // vp8Codec is what every session sends: the producers' own VP8, as is.
 // Only PLI and FIR are offered as feedback, because nothing here answers a
-// NACK (pion's NACK responder allocates per packet, DESIGN.md §4, and on
-// loopback nothing is lost on the wire; a packet a slow viewer dropped is
-// repaired by a keyframe instead).
+// NACK (pion's NACK responder allocates per packet, which the path of a
+// frame in docs/ARCHITECTURE.md rules out, and on loopback nothing is lost
+// on the wire; a packet a slow viewer dropped is repaired by a keyframe
+// instead).
 var vp8Codec = webrtc.RTPCodecCapability{
 	MimeType:  webrtc.MimeTypeVP8,
 	ClockRate: 90000,

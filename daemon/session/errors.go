@@ -7,9 +7,9 @@ import (
 	"github.com/voipd/voipd/hw"
 )
 
-// The reason words of DESIGN.md §2 that voipd itself decides (room
-// server failures bring theirs through room.Error unchanged). Stable
-// words: extend, never rename.
+// The reason words of the control API (README.md, "Error codes") that
+// voipd itself decides (room server failures bring theirs through
+// room.Error unchanged). Stable words: extend, never rename.
 const (
 	ReasonBusy        = "busy"
 	ReasonAbsent      = "absent"

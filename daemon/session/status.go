@@ -6,8 +6,8 @@ import (
 	"github.com/voipd/voipd/proto"
 )
 
-// The engine's snapshot, in the shapes status sends (DESIGN.md §2): every
-// field always present; lists are never null.
+// The engine's snapshot, in the shapes status sends (the control API,
+// README.md): every field always present; lists are never null.
 
 // Status is the engine's part of status.
 type Status struct {

@@ -129,7 +129,7 @@ func TestImportDirection(t *testing.T) {
 			}
 			checked++
 			if !permitted(r, to) {
-				t.Errorf("%s imports %s: not allowed by DESIGN.md §6", from, r)
+				t.Errorf("%s imports %s: not allowed by docs/ARCHITECTURE.md (Imports)", from, r)
 			}
 		}
 	}

@@ -5,9 +5,10 @@
 // receive side; for video, camera → I420 → VP8 → RTP, and RTP → VP8
 // frames (→ pictures). Factory builds them as media.Factory.
 //
-// The per-frame path allocates nothing (DESIGN.md §4): buffers, the RTP
-// packet and every member's state are allocated when a pipeline or member
-// is created, and tests check that with testing.AllocsPerRun. Pipelines
+// The per-frame path allocates nothing (docs/ARCHITECTURE.md, "The path
+// of a frame"): buffers, the RTP packet and every member's state are
+// allocated when a pipeline or member is created, and tests check that
+// with testing.AllocsPerRun. Pipelines
 // are paced by their devices (a capture's Read and a playback's Write
 // block for one frame: 20 ms, or 10 ms with settings.Audio.FrameMs),
 // never by sleeps. The settings come validated (daemon/config checks them

@@ -150,7 +150,8 @@ function wsURL() {
   return (location.protocol === 'https:' ? 'wss:' : 'ws:') + '//' + location.host + '/ws';
 }
 
-// mediaReason maps getUserMedia's errors to DESIGN.md §2's reason words.
+// mediaReason maps getUserMedia's errors to the reason words of the control
+// API (README.md, "Error codes").
 function mediaReason(e) {
   switch (e.name) {
     case 'NotAllowedError': case 'SecurityError': return 'permission';

@@ -197,7 +197,8 @@ export class RoomClient extends EventTarget {
 
   // applyMute deactivates the encoding rather than disabling the track: a
   // disabled track still sends 50 packets a second of silence, while an
-  // inactive encoding sends nothing, as DESIGN.md §4 asks of mic mute.
+  // inactive encoding sends nothing, as voipd's own sender does for a muted
+  // microphone (media/pipeline, AudioSender.SetMuted).
   async applyMute() {
     const s = this.sender;
     if (!s) return;

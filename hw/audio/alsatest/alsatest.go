@@ -1,10 +1,10 @@
 // Package alsatest builds and registers a small ALSA PCM plugin for tests:
 // "voipdtest", whose open fails with EBUSY, ENOENT or EACCES on demand and
 // which otherwise captures paced silence and consumes playback at 48 kHz
-// (DESIGN.md §5). Through miniaudio's ALSA backend those errnos reach Go as
-// malgo.ErrBusy, ErrDoesNotExist and ErrAccessDenied, so the device-error
-// chain (hw kinds, the daemon's error codes) can be tested for real on a
-// machine with no sound card.
+// (docs/ARCHITECTURE.md, "Devices without hardware"). Through miniaudio's
+// ALSA backend those errnos reach Go as malgo.ErrBusy, ErrDoesNotExist and
+// ErrAccessDenied, so the device-error chain (hw kinds, the daemon's error
+// codes) can be tested for real on a machine with no sound card.
 //
 // ALSA reads ALSA_CONFIG_PATH when it first loads its configuration in a
 // process, so set it before any ALSA use: best in a child process (a voipd

@@ -2,7 +2,7 @@
 // pulseaudio in user mode with its own runtime directory, a null sink and a
 // sine tone playing into it, so the sink's ".monitor" source is a real,
 // correctly paced capture device on a machine with no sound card
-// (DESIGN.md §5).
+// (docs/ARCHITECTURE.md, "Devices without hardware").
 //
 // Tests in other packages use it too (e.g. the daemon's integration tests):
 //
