@@ -78,8 +78,10 @@ func handle[P any, R any, PR interface {
 }](h func(d *Daemon, ctx context.Context, r *control.Request, p *P) (PR, error)) func(*Daemon, context.Context, *control.Request) (any, error) {
 	return func(d *Daemon, ctx context.Context, r *control.Request) (any, error) {
 		var p P
-		if err := decodeParams(r.Params, &p); err != nil {
-			return nil, err
+		if _, none := any(&p).(*noParams); !none {
+			if err := decodeParams(r.Params, &p); err != nil {
+				return nil, err
+			}
 		}
 		if c, ok := any(&p).(checker); ok {
 			if err := c.check(); err != nil {
@@ -98,6 +100,6 @@ func handle[P any, R any, PR interface {
 	}
 }
 
-// noParams is the params of a method that takes none (anything given is
-// ignored, as before).
+// noParams is the params of a method that takes none: whatever is given
+// is not read.
 type noParams struct{}

@@ -2,6 +2,7 @@ package media
 
 import (
 	"errors"
+	"slices"
 	"sync"
 	"testing"
 
@@ -73,25 +74,13 @@ func TestRingerPattern(t *testing.T) {
 	w := &ringer{tone: Ringtone, wav: wav}
 	small := make([]int16, 7)
 	w.fill(small)
-	if want := []int16{1, 2, 3, 1, 2, 3, 1}; !equal(small, want) {
+	if want := []int16{1, 2, 3, 1, 2, 3, 1}; !slices.Equal(small, want) {
 		t.Fatalf("WAV ring %v, want %v", small, want)
 	}
 	w.fill(small)
-	if want := []int16{2, 3, 1, 2, 3, 1, 2}; !equal(small, want) {
+	if want := []int16{2, 3, 1, 2, 3, 1, 2}; !slices.Equal(small, want) {
 		t.Fatalf("WAV ring continues %v, want %v", small, want)
 	}
-}
-
-func equal(a, b []int16) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 func TestRingerDoesNotAllocate(t *testing.T) {
@@ -185,28 +174,16 @@ func TestTrackWriterContinuesAcrossSenders(t *testing.T) {
 	for _, seq := range []uint16{7, 8} { // the next sender starts afresh
 		w.WriteRTP(&rtp.Packet{Header: rtp.Header{SequenceNumber: seq}})
 	}
-	if want := []uint16{0, 1, 2, 3, 4}; !equalU16(room.seqs, want) {
+	if want := []uint16{0, 1, 2, 3, 4}; !slices.Equal(room.seqs, want) {
 		t.Fatalf("room got %v, want %v", room.seqs, want)
 	}
-	if want := []uint16{0, 1, 2}; !equalU16(disp.seqs, want) {
+	if want := []uint16{0, 1, 2}; !slices.Equal(disp.seqs, want) {
 		t.Fatalf("display got %v, want %v", disp.seqs, want)
 	}
 	room.err = errors.New("track closed")
 	if err := w.WriteRTP(&rtp.Packet{}); err == nil {
 		t.Fatal("the room's error was not returned")
 	}
-}
-
-func equalU16(a, b []uint16) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 type discard struct{}

@@ -1,12 +1,10 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"log/slog"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -76,24 +74,6 @@ func TestWhatClientsSee(t *testing.T) {
 	})
 }
 
-// logLines is a slog handler's output a test can read.
-type logLines struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *logLines) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
-
-func (l *logLines) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String()
-}
-
 // TestVideoRoomLinkSaysVideo: joined to a video room on the embedded room
 // server, voipd logs a browser link to that room that joins it with video.
 func TestVideoRoomLinkSaysVideo(t *testing.T) {
@@ -107,7 +87,7 @@ func TestVideoRoomLinkSaysVideo(t *testing.T) {
 	cfg.Audio.Capture, cfg.Audio.Playback = "tone:440", "null"
 	cfg.Video.Camera = "pattern"
 	cfg.Video.Width, cfg.Video.Height = 320, 240
-	logs := &logLines{}
+	logs := &syncBuf{}
 	ctx, cancel := context.WithCancel(context.Background())
 	started := make(chan *instance, 1)
 	done := make(chan error, 1)

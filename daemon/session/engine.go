@@ -275,6 +275,7 @@ func (e *Engine) join(ctx context.Context, s *session) (Joined, error) {
 	s.pending = nil
 	s.members = r.Members()
 	res := Joined{Members: slices.Clone(s.members), CallID: s.callID}
+	id := s.id
 	e.move(InRoom) // complete: room, call and video are all in place
 	e.mu.Unlock()
 
@@ -290,7 +291,7 @@ func (e *Engine) join(ctx context.Context, s *session) (Joined, error) {
 	}
 	s.fam.joined(e, s)
 	go e.watchSpeakers(callCtx, s)
-	e.log.Info("joined room", "kind", s.kind, "room", res.CallID+s.id, "members", len(res.Members))
+	e.log.Info("joined room", "kind", s.kind, "room", id, "members", len(res.Members))
 	return res, nil
 }
 
