@@ -94,6 +94,28 @@ func TestBrowserVideoRoom(t *testing.T) {
 		}
 	}
 
+	// A page that joins the video room as voice (a link without
+	// roomType=video) receives none of the video, and says so with a link
+	// that joins with video; the video members' pages say nothing.
+	voice, err := b.Open(ctx, srv.URL()+"/?groupId=gv&openid=carol&autojoin=1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := voice.WaitFor(ctx, `window.voipd.state === "joined" && window.voipd.videoHint === true &&
+		!document.querySelector('#video-hint').hidden &&
+		new URL(document.querySelector('#video-link').href).searchParams.get('roomType') === 'video'`); err != nil {
+		t.Fatalf("a voice page in a video room gives no hint: %v", err)
+	}
+	for id, p := range pages {
+		var hint bool
+		if err := p.Eval(ctx, `window.voipd.videoHint || !document.querySelector('#video-hint').hidden`, &hint); err != nil || hint {
+			t.Errorf("%s (joined with video) shows the hint (%v)", id, err)
+		}
+	}
+	if err := voice.Eval(ctx, `window.voipd.leave()`, nil); err != nil {
+		t.Fatal(err)
+	}
+
 	alice := pages["alice"]
 	if err := alice.Eval(ctx, `window.voipd.subscribeVideo([])`, nil); err != nil {
 		t.Fatal(err)

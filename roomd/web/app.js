@@ -55,6 +55,7 @@ const hook = {
   lastError: null,
   muteConfig: { muteMicrophone: false, muteEarphone: false },
   videoMembers: [],
+  videoHint: false, // the page says its voice join misses the members' video
   roomType,
   stats: () => (client ? client.stats() : Promise.resolve(noStats())),
   join: () => join(),
@@ -103,7 +104,10 @@ async function join() {
   });
   client.addEventListener('members', (ev) => setMembers(ev.detail.members));
   client.addEventListener('track', (ev) => addStream(ev.detail.member, ev.detail.stream));
-  client.addEventListener('videomembers', (ev) => { hook.videoMembers = ev.detail.members; });
+  client.addEventListener('videomembers', (ev) => {
+    hook.videoMembers = ev.detail.members;
+    showVideoHint();
+  });
   client.addEventListener('error', (ev) => showError(ev.detail.reason, ev.detail.message));
   client.join(localStream);
 }
@@ -176,6 +180,21 @@ function setState(state) {
   $('#join').disabled = state === 'joining' || inRoom;
   $('#group-id').disabled = $('#openid').disabled = state === 'joining' || inRoom;
   for (const id of ['#mute', '#deafen', '#leave']) $(id).disabled = !inRoom;
+}
+
+// showVideoHint says so when this page joined a room as voice while its
+// members send video (a link without roomType=video): it receives none of
+// it, so it offers the same page with video.
+function showVideoHint() {
+  const others = hook.videoMembers.filter((m) => m !== hook.openid);
+  const show = roomType === 'voice' && others.length > 0;
+  if (show) {
+    const url = new URL(location.href);
+    url.searchParams.set('roomType', 'video');
+    $('#video-link').href = url.toString();
+  }
+  $('#video-hint').hidden = !show;
+  hook.videoHint = show;
 }
 
 function showError(reason, message) {
@@ -276,6 +295,7 @@ function teardown() {
   if (hook.state !== 'error') setState('left');
   hook.speakers = [];
   hook.videoMembers = [];
+  showVideoHint();
   setMembers([]);
   for (const a of audios.values()) { a.srcObject = null; a.remove(); }
   audios.clear();
