@@ -8,7 +8,8 @@
 // Every message is one JSON object with a "type" field. The flow:
 //
 //	client → server  join {kind:"voip", appId, openid, groupId, nonceStr, timeStamp, signature, roomType, muteConfig}
-//	server → client  joined {members, iceServers}        or  error {reason, message}
+//	                 or, back to its seat, join {kind:"voip", appId, openid, groupId, resume, muteConfig}
+//	server → client  joined {members, iceServers, resume, graceMs}  or  error {reason, message}
 //	server → client  offer {sdp}                          (the server always offers: no glare)
 //	client → server  answer {sdp}
 //	both ways        candidate {candidate}                (trickle ICE)
@@ -83,6 +84,7 @@ const (
 	ReasonShutdown    = "shutdown"  // the server is stopping
 	ReasonUnreachable = "unreachable"
 	ReasonTimeout     = "timeout"
+	ReasonResume      = "resume" // a resume ticket refused: forged, expired, or its seat given up
 )
 
 // MaxMessageBytes caps one signalling message (an SDP with many candidates
@@ -116,6 +118,13 @@ type Message struct {
 	Signature  string      `json:"signature,omitempty"`
 	RoomType   string      `json:"roomType,omitempty"`
 	MuteConfig *MuteConfig `json:"muteConfig,omitempty"`
+
+	// join: a resume ticket instead of nonceStr, timeStamp and signature
+	// (a member coming back to its seat); joined: the member's ticket.
+	Resume string `json:"resume,omitempty"`
+	// joined: how long the server keeps a member's seat after its
+	// connection dropped, in milliseconds (its resume must come sooner).
+	GraceMs int64 `json:"graceMs,omitempty"`
 
 	// joined, members, videoMembers
 	Members    []string    `json:"members,omitempty"`
@@ -173,6 +182,9 @@ func (m *Message) Validate() error {
 			return missing("openid")
 		case m.GroupID == "":
 			return missing("groupId")
+		case m.Resume != "":
+			// A resume: the ticket stands for nonceStr, timeStamp and
+			// signature.
 		case m.NonceStr == "":
 			return missing("nonceStr")
 		case m.TimeStamp == 0:

@@ -82,6 +82,24 @@ func (a *authority) check(m *proto.Message, now time.Time) *rejection {
 	return nil
 }
 
+// checkResume authenticates a resume join: its ticket, signed with the
+// app's secret, for this app, room and member, and not expired. A refused
+// ticket is reason "resume" (the client gives up coming back).
+func (a *authority) checkResume(m *proto.Message, now time.Time) (proto.Resume, *rejection) {
+	secret, ok := a.apps[m.AppID]
+	if !ok {
+		return proto.Resume{}, reject(proto.ReasonSignature, "unknown appId")
+	}
+	r, err := proto.VerifyResume(m.Resume, secret, now)
+	if err != nil {
+		return proto.Resume{}, reject(proto.ReasonResume, "%v", err)
+	}
+	if r.AppID != m.AppID || r.Kind != m.Kind || r.Room != m.GroupID || r.Member != m.OpenID {
+		return proto.Resume{}, reject(proto.ReasonResume, "the resume ticket is another member's or another room's")
+	}
+	return r, nil
+}
+
 // pruneLocked forgets nonces whose timeStamps are out of the window. Entries
 // are roughly time-ordered; one far in the future only delays pruning of
 // those after it, never forgets a nonce early.

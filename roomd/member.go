@@ -40,6 +40,16 @@ type member struct {
 	log    *slog.Logger
 	openid string
 	key    string // room key
+	// A group room member's app and groupId (its ticket's), when it
+	// joined, Unix ms (its first join's, for a resume), and the ticket it
+	// resumed with.
+	appID, groupID string
+	joinedAt       int64
+	resume         *proto.Resume
+	resumable      bool // a group room member: it gets a ticket and a grace (not a call room's)
+	left           atomic.Bool // it said leave: its seat is given up at once
+	ended          atomic.Bool // the server ended it with an error: no grace
+	away           *time.Timer // its connection dropped: the grace runs (resume.go); under Server.mu
 
 	out      chan []byte
 	quit     chan struct{} // closed by fail: the writer sends final and closes
@@ -104,6 +114,7 @@ func (m *member) send(msg *proto.Message) {
 func (m *member) fail(reason, msg string) {
 	m.quitOnce.Do(func() {
 		if reason != "" {
+			m.ended.Store(true)
 			m.final, _ = json.Marshal(&proto.Message{Type: proto.TypeError, Reason: reason, Message: msg})
 		}
 		close(m.quit)
@@ -202,7 +213,7 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 		s.serveRTC(m, join)
 		return
 	}
-	m.openid = join.OpenID
+	m.openid, m.appID, m.groupID = join.OpenID, join.AppID, join.GroupID
 	m.key = join.AppID + "\x00" + join.GroupID
 	m.log = m.log.With("openid", join.OpenID, "groupId", join.GroupID)
 	if join.MuteConfig != nil {
@@ -211,6 +222,12 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 	m.roomType = join.RoomType
 	if m.roomType == "" {
 		m.roomType = proto.RoomVoice
+	}
+	m.joinedAt = time.Now().UnixMilli()
+	m.resumable = join.Kind == proto.KindVoIP
+	if m.resume != nil { // back to its seat: the room type and place of its first join
+		m.roomType, m.joinedAt = m.resume.JoinType, m.resume.Joined
+		m.log = m.log.With("resume", true)
 	}
 	if err := m.newPeer(s.api); err != nil {
 		m.log.Error("join failed", "err", err)
@@ -225,7 +242,7 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	m.log.Info("joined")
-	defer s.leave(m)
+	defer s.depart(m)
 
 	conn.SetPongHandler(func(string) error {
 		return conn.SetReadDeadline(time.Now().Add(readWait))
@@ -251,6 +268,14 @@ func (m *member) readJoin() (*proto.Message, *rejection) {
 	}
 	if msg.Type != proto.TypeJoin {
 		return nil, reject(proto.ReasonParams, "the first message must be join, not %s", msg.Type)
+	}
+	if msg.Resume != "" {
+		t, rej := m.srv.auth.checkResume(msg, time.Now())
+		if rej != nil {
+			return nil, rej
+		}
+		m.resume = &t
+		return msg, nil
 	}
 	if rej := m.srv.auth.check(msg, time.Now()); rej != nil {
 		return nil, rej
@@ -292,6 +317,7 @@ func (m *member) readLoop() {
 			m.send(&proto.Message{Type: proto.TypePong})
 		case proto.TypePong:
 		case proto.TypeLeave:
+			m.left.Store(true)
 			m.log.Info("left")
 			m.fail("", "")
 			return

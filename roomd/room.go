@@ -2,6 +2,7 @@ package roomd
 
 import (
 	"strings"
+	"time"
 
 	"github.com/voipd/voipd/proto"
 )
@@ -28,12 +29,28 @@ func (s *Server) join(m *member) *rejection {
 	r := s.rooms[m.key]
 	if r == nil {
 		r = &room{roster: newRoster(), roomType: m.roomType}
+		if m.resume != nil { // re-created after a restart: the room's type, whoever is back first
+			r.roomType = m.resume.RoomType
+		}
 		if strings.HasPrefix(m.key[strings.IndexByte(m.key, 0)+1:], proto.CallRoomPrefix) {
 			r.roomType = proto.RoomVideo // a call may switch to video at any time
 		}
 		s.rooms[m.key] = r
 	}
 	old := r.members[m.openid]
+	if m.resume != nil {
+		// Back with a ticket: to its seat while it is kept (a newer join of
+		// the same member took it otherwise), or to a re-created room after
+		// a restart, but not to a seat given up.
+		stale := old != nil && old.joinedAt != m.joinedAt
+		if stale || (old == nil && s.gone.has(m.key, m.openid, m.joinedAt, time.Now())) {
+			if len(r.members) == 0 {
+				delete(s.rooms, m.key)
+			}
+			s.mu.Unlock()
+			return reject(proto.ReasonResume, "the seat this ticket is for was given up")
+		}
+	}
 	if old == nil && len(r.members) >= s.cfg.MaxMembers {
 		s.mu.Unlock()
 		return reject(proto.ReasonRoomFull, "the room has %d members, the most it holds", s.cfg.MaxMembers)
@@ -51,6 +68,16 @@ func (s *Server) join(m *member) *rejection {
 			return reject(proto.ReasonInternal, "could not set up video")
 		}
 	}
+	if old != nil && m.resume != nil {
+		changed := s.replaceLocked(r, old, m)
+		s.joinedLocked(r, m, r.list())
+		s.mu.Unlock()
+		old.fail("", "") // quietly: its client came back on another connection
+		for _, c := range changed {
+			c.negotiate()
+		}
+		return nil
+	}
 	if old != nil {
 		s.detachLocked(r, old)
 		s.rooms[m.key] = r // detaching the last member dropped the room
@@ -67,31 +94,31 @@ func (s *Server) join(m *member) *rejection {
 	r.add(m)
 	s.reconcileVideoLocked(r) // everyone is renegotiated below anyway
 	list := r.list()
-	// Queued under the lock so that no members message of a concurrent join
-	// reaches m before its joined.
-	m.send(&proto.Message{Type: proto.TypeJoined, Members: list, ICEServers: s.cfg.ICEServers})
-	if r.roomType == proto.RoomVideo {
-		m.send(&proto.Message{Type: proto.TypeVideoMembers, Members: r.videoList})
-	}
+	s.joinedLocked(r, m, list)
 	s.mu.Unlock()
 	s.announce(append([]*member{m}, others...), list)
 	return nil
 }
 
 // leave removes m from its room, if it is still the member under its openid
-// (a duplicate join has already replaced it otherwise).
-func (s *Server) leave(m *member) {
+// (a duplicate join or a resume has already replaced it otherwise), and
+// reports whether it did.
+func (s *Server) leave(m *member) bool {
 	s.mu.Lock()
 	r := s.rooms[m.key]
 	if r == nil || r.members[m.openid] != m {
 		s.mu.Unlock()
-		return
+		return false
+	}
+	if m.away != nil {
+		m.away.Stop()
 	}
 	others := s.detachLocked(r, m)
 	list := r.list()
 	s.mu.Unlock()
 	m.log.Info("member gone")
 	s.announce(others, list)
+	return true
 }
 
 // detachLocked takes m out of r and its tracks out of the others'

@@ -24,9 +24,16 @@ func (r *roster) others() []*member {
 	return out
 }
 
+// add puts m in its place in the join order: after every member that
+// joined before it (a member back after a restart of the server keeps its
+// first join's place), at the end for a fresh join.
 func (r *roster) add(m *member) {
 	r.members[m.openid] = m
-	r.order = append(r.order, m.openid)
+	i := len(r.order)
+	for i > 0 && m.joinedAt != 0 && r.members[r.order[i-1]].joinedAt > m.joinedAt {
+		i--
+	}
+	r.order = slices.Insert(r.order, i, m.openid)
 }
 
 // remove takes m out and its media out of the others' PeerConnections,

@@ -47,7 +47,13 @@ type Config struct {
 	TLSCert, TLSKey string            // PEM files; when set, serve https/wss
 	MaxRingTimeout  time.Duration     // cap on a call's ring timeout, default 60s
 	CallTicketTTL   time.Duration     // life of an accepted call's room tickets, default 30s
-	Logger          *slog.Logger
+	// ResumeGrace is how long a group room member's seat is kept after its
+	// connection dropped, for it to come back with its resume ticket
+	// (default 60 s: longer than a router's reboot); ResumeTTL is a
+	// ticket's life (default 12 h: a call longer than that needs a new
+	// join after a drop).
+	ResumeGrace, ResumeTTL time.Duration
+	Logger                 *slog.Logger
 
 	// Token rooms (rtc.go).
 	RTCMaxMembers    int           // token room size, default 50 (Volcengine's)
@@ -75,6 +81,7 @@ type Server struct {
 
 	mu       sync.Mutex
 	rooms    map[string]*room     // key: appID + "\x00" + groupId
+	gone     seatsGone            // seats given up: their tickets are refused (resume.go)
 	conns    map[*member]struct{} // every open WebSocket, joined or not
 	calls    *callRegistry        // two-party calls (call.go)
 	rtcRooms map[string]*rtcRoom  // token rooms (rtc.go), key rtcKey; made on first use
@@ -136,6 +143,9 @@ func New(cfg Config) (*Server, error) {
 	if err := callDefaults(&cfg); err != nil {
 		return nil, err
 	}
+	if err := resumeDefaults(&cfg); err != nil {
+		return nil, err
+	}
 	if err := rtcDefaults(&cfg); err != nil {
 		return nil, err
 	}
@@ -147,6 +157,7 @@ func New(cfg Config) (*Server, error) {
 		log:    cfg.Logger,
 		auth:   newAuthority(cfg.Apps, cfg.TimestampWindow),
 		rooms:  map[string]*room{},
+		gone:   seatsGone{},
 		conns:  map[*member]struct{}{},
 		calls:  newCallRegistry(),
 		scheme: "http",

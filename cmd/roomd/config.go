@@ -24,6 +24,7 @@ type fileConfig struct {
 	Dev             bool        `toml:"dev"`
 	MaxMembers      int         `toml:"maxMembers"`
 	TimestampWindow duration    `toml:"timestampWindow"`
+	ResumeGrace     duration    `toml:"resumeGrace"` // a dropped member's seat is kept this long
 	UDPPort         int         `toml:"udpPort"`
 	PublicIPs       []string    `toml:"publicIPs"`
 	TLSCert         string      `toml:"tlsCert"`
@@ -143,6 +144,7 @@ func (f *flags) load(getenv func(string) string, logOut io.Writer) (roomd.Config
 		Dev:             fc.Dev,
 		MaxMembers:      fc.MaxMembers,
 		TimestampWindow: time.Duration(fc.TimestampWindow),
+		ResumeGrace:     time.Duration(fc.ResumeGrace),
 		UDPPort:         fc.UDPPort,
 		PublicIPs:       fc.PublicIPs,
 		TLSCert:         fc.TLSCert,

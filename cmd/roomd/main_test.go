@@ -99,6 +99,7 @@ listen = "127.0.0.1:0"
 dev = true
 maxMembers = 4
 timestampWindow = "90s"
+resumeGrace = "2m"
 udpPort = 0
 publicIPs = ["203.0.113.7"]
 logLevel = "warn"
@@ -123,7 +124,7 @@ urls = ["stun:stun.example.org:3478"]
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cfg.Listen != "127.0.0.1:0" || !cfg.Dev || cfg.MaxMembers != 4 || cfg.TimestampWindow != 90*time.Second ||
+	if cfg.Listen != "127.0.0.1:0" || !cfg.Dev || cfg.MaxMembers != 4 || cfg.TimestampWindow != 90*time.Second || cfg.ResumeGrace != 2*time.Minute ||
 		cfg.UDPPort != 40000 || len(cfg.PublicIPs) != 1 || len(cfg.ICEServers) != 1 ||
 		len(cfg.Apps) != 2 || cfg.Apps[1].Secret != "s2" {
 		t.Fatalf("config = %+v", cfg)

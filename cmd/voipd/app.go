@@ -257,13 +257,14 @@ func startEmbedded(ctx context.Context, cfg *config.Config, log *slog.Logger) (*
 		cfg.Identity.SessionKey = proto.SessionKey(secret, cfg.Identity.OpenID)
 	}
 	srv, err := roomd.New(roomd.Config{
-		Listen:     cfg.Embedded.Listen,
-		Apps:       []roomd.App{{ID: cfg.Identity.AppID, Secret: secret}},
-		Dev:        cfg.Embedded.Dev,
-		MaxMembers: cfg.Embedded.MaxMembers,
-		UDPPort:    cfg.Embedded.UDPPort,
-		PublicIPs:  cfg.Embedded.PublicIPs,
-		Logger:     log.With("part", "roomd"),
+		Listen:      cfg.Embedded.Listen,
+		Apps:        []roomd.App{{ID: cfg.Identity.AppID, Secret: secret}},
+		Dev:         cfg.Embedded.Dev,
+		MaxMembers:  cfg.Embedded.MaxMembers,
+		ResumeGrace: cfg.Embedded.ResumeGrace.D(),
+		UDPPort:     cfg.Embedded.UDPPort,
+		PublicIPs:   cfg.Embedded.PublicIPs,
+		Logger:      log.With("part", "roomd"),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("[embedded]: %w", err)

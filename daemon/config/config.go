@@ -72,6 +72,9 @@ type Embedded struct {
 	UDPPort       int      `toml:"udpPort"`
 	PublicIPs     []string `toml:"publicIPs"`
 	MaxMembers    int      `toml:"maxMembers"`
+	// ResumeGrace is how long a member's seat is kept after its connection
+	// dropped, for it to come back without a new signature.
+	ResumeGrace Duration `toml:"resumeGrace"`
 }
 
 // Control is the local control socket.
@@ -169,7 +172,7 @@ func Default() *Config {
 	return &Config{
 		Identity: Identity{AppID: "wx0000000000000000", OpenID: "door-1"},
 		Room:     Room{URL: "embedded", JoinTimeout: Duration(10 * time.Second)},
-		Embedded: Embedded{Listen: "127.0.0.1:8089", MaxMembers: 10},
+		Embedded: Embedded{Listen: "127.0.0.1:8089", MaxMembers: 10, ResumeGrace: Duration(60 * time.Second)},
 		Control:  Control{Socket: "/run/voipd/control.sock", MaxClients: 16},
 		Scopes:   Scopes{Record: []string{"*"}, Camera: []string{"*"}},
 		Audio:    Audio{Backend: "auto", Capture: "default", Playback: "default", FrameMs: a.FrameMs, JitterMinMs: a.JitterMinMs, JitterMaxMs: a.JitterMaxMs},

@@ -32,6 +32,7 @@ var Ranges = []Range{
 	{Key: "room.joinTimeout", Min: int64(time.Millisecond), Max: int64(5 * time.Minute)},
 	{Key: "embedded.udpPort", Min: 0, Max: 65535},
 	{Key: "embedded.maxMembers", Min: 2, Max: 1000},
+	{Key: "embedded.resumeGrace", Min: int64(time.Second), Max: int64(time.Hour)},
 	{Key: "control.maxClients", Min: 1, Max: 1024},
 	{Key: "audio.frameMs", Min: settings.FrameMsShort, Max: settings.FrameMsLong, Unit: " ms"},
 	{Key: "audio.jitterMinMs", Min: settings.FrameMsShort, Max: settings.JitterMaxMs, Unit: " ms"},
