@@ -22,9 +22,9 @@ import (
 // re-created room.
 type Resume struct {
 	AppID    string `json:"app"`
-	Kind     string `json:"kind"`   // KindVoIP
-	Room     string `json:"room"`   // the groupId
-	Member   string `json:"member"` // the openid
+	Kind     string `json:"kind"`     // KindVoIP
+	Room     string `json:"room"`     // the groupId
+	Member   string `json:"member"`   // the openid
 	RoomType string `json:"roomType"` // the room's: a re-created room has it
 	JoinType string `json:"joinType"` // the member's own join (voice in a video room)
 	// Joined is when the member first joined (Unix milliseconds): a

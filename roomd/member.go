@@ -46,7 +46,7 @@ type member struct {
 	appID, groupID string
 	joinedAt       int64
 	resume         *proto.Resume
-	resumable      bool // a group room member: it gets a ticket and a grace (not a call room's)
+	resumable      bool        // a group room member: it gets a ticket and a grace (not a call room's)
 	left           atomic.Bool // it said leave: its seat is given up at once
 	ended          atomic.Bool // the server ended it with an error: no grace
 	away           *time.Timer // its connection dropped: the grace runs (resume.go); under Server.mu
