@@ -93,6 +93,10 @@ func (ev *events) Emit(e session.Event) {
 		ev.state(e.Room, stateDeviceLost, stateData{Device: e.Device, Error: e.Err})
 	case session.DeviceBack:
 		ev.state(e.Room, stateDeviceBack, stateData{Device: e.Device})
+	case session.RoomReconnecting:
+		ev.state(e.Room, stateReconnecting, stateData{Error: e.Err})
+	case session.RoomReconnected:
+		ev.state(e.Room, stateReconnected, stateData{})
 	case session.TokenExpiring:
 		ev.publish("onRtcStateChange", rtcStateEvent{ErrNo: stateTokenExpiry, ErrMsg: "token will expire", Data: stateData{ExpireAt: e.At.Unix()}})
 	case session.Ended:

@@ -49,11 +49,13 @@ const (
 	// Events' codes: the room lost (onVoIPChatInterrupted's errCode,
 	// onRtcChatInterrupted's errNo), and voipd's own state codes of
 	// onVoIPChatStateChanged (code) and onRtcStateChange (errNo).
-	groupInterrupted = codeOther
-	rtcInterrupted   = 115903
-	stateTokenExpiry = 0 // onRtcStateChange: the token expires soon
-	stateDeviceLost  = 4
-	stateDeviceBack  = 5
+	groupInterrupted  = codeOther
+	rtcInterrupted    = 115903
+	stateTokenExpiry  = 0 // onRtcStateChange: the token expires soon
+	stateReconnecting = 1
+	stateReconnected  = 2
+	stateDeviceLost   = 4
+	stateDeviceBack   = 5
 )
 
 // seedError maps any error of a method of family fam to the seed's answer:

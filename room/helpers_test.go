@@ -73,6 +73,9 @@ type recorder struct {
 	interrupted chan error
 	packets     chan packet
 	wg          sync.WaitGroup
+
+	reconnecting chan error
+	reconnected  chan struct{}
 }
 
 func newRecorder() *recorder {
@@ -82,8 +85,14 @@ func newRecorder() *recorder {
 		ended:       make(chan string, 64),
 		interrupted: make(chan error, 4),
 		packets:     make(chan packet, 4096),
+
+		reconnecting: make(chan error, 16),
+		reconnected:  make(chan struct{}, 16),
 	}
 }
+
+func (r *recorder) Reconnecting(err error) { r.reconnecting <- err }
+func (r *recorder) Reconnected()           { r.reconnected <- struct{}{} }
 
 func (r *recorder) MembersChanged(m []string) { r.members <- m }
 func (r *recorder) TrackEnded(m string)       { r.ended <- m }

@@ -73,10 +73,11 @@ func isLoopbackHost(hostport string) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
-// startPeer creates the PeerConnection once the server said joined, with the
-// upload track added before the first offer so that it takes the server's
-// recvonly section (mid 0).
-func (s *Session) startPeer(servers []proto.ICEServer) error {
+// startPeer creates link l's PeerConnection once the server said joined,
+// with the upload track (the session's, the same on every link) added
+// before the first offer so that it takes the server's recvonly section
+// (mid 0).
+func (s *Session) startPeer(l *link, servers []proto.ICEServer) error {
 	api, err := newAPI(isLoopbackHost(s.url.Host), s.apiOptions()...)
 	if err != nil {
 		return err
@@ -89,22 +90,32 @@ func (s *Session) startPeer(servers []proto.ICEServer) error {
 	if err != nil {
 		return fmt.Errorf("new peer connection: %w", err)
 	}
-	track, err := webrtc.NewTrackLocalStaticRTP(rtpcodecs.Opus, "audio", s.params.OpenID)
-	if err == nil {
-		s.sender, err = pc.AddTrack(s.gated(track, webrtc.RTPCodecTypeAudio))
+	s.mu.Lock()
+	track := s.track
+	s.mu.Unlock()
+	if track == nil {
+		if track, err = webrtc.NewTrackLocalStaticRTP(rtpcodecs.Opus, "audio", s.params.OpenID); err != nil {
+			pc.Close()
+			return fmt.Errorf("new audio track: %w", err)
+		}
 	}
+	sender, err := pc.AddTrack(s.gated(track, webrtc.RTPCodecTypeAudio))
 	if err != nil {
 		pc.Close()
 		return fmt.Errorf("add audio track: %w", err)
 	}
-	s.track = track
+	s.mu.Lock()
+	if s.track == nil {
+		s.track = track // the first link's: written to by the caller from then on
+	}
+	s.sender = sender
+	s.mu.Unlock()
 	if s.params.RoomType == proto.RoomVideo {
 		if err := s.addVideo(pc); err != nil {
 			pc.Close()
 			return err
 		}
 	}
-	sender := s.sender
 	go func() {
 		// Read RTCP so pion's interceptors (reports, NACK) run.
 		buf := make([]byte, 1500)
@@ -120,9 +131,9 @@ func (s *Session) startPeer(servers []proto.ICEServer) error {
 		s.log.Debug("peer connection state", "state", st.String())
 		switch st {
 		case webrtc.PeerConnectionStateConnected:
-			s.connectedOnce.Do(func() { close(s.connected) })
+			l.connectedUp()
 		case webrtc.PeerConnectionStateFailed:
-			s.fail(&Error{Reason: proto.ReasonUnreachable, Msg: "room: the media connection failed"})
+			s.linkFailed(l, &Error{Reason: proto.ReasonUnreachable, Msg: "room: the media connection failed"})
 		}
 	})
 	s.mu.Lock()
@@ -281,10 +292,13 @@ func (s *Session) endGoneTracks(offer string) {
 // AudioLevelExtID is the negotiated id of the RFC 6464 audio level header
 // extension, 0 when the server did not offer it.
 func (s *Session) AudioLevelExtID() uint8 {
-	if s.sender == nil {
+	s.mu.Lock()
+	sender := s.sender
+	s.mu.Unlock()
+	if sender == nil {
 		return 0
 	}
-	for _, e := range s.sender.GetParameters().HeaderExtensions {
+	for _, e := range sender.GetParameters().HeaderExtensions {
 		if e.URI == sdp.AudioLevelURI {
 			return uint8(e.ID)
 		}
@@ -309,10 +323,13 @@ func (s *Session) Stats() Stats {
 		return Stats{State: "new"}
 	}
 	st := Stats{State: pc.ConnectionState().String()}
-	if s.sender == nil || s.sender.Transport() == nil {
+	s.mu.Lock()
+	sender := s.sender
+	s.mu.Unlock()
+	if sender == nil || sender.Transport() == nil {
 		return st
 	}
-	it := s.sender.Transport().ICETransport()
+	it := sender.Transport().ICETransport()
 	if pair, err := it.GetSelectedCandidatePair(); err == nil && pair != nil {
 		st.LocalCandidate = candString(pair.Local)
 		st.RemoteCandidate = candString(pair.Remote)

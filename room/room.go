@@ -143,8 +143,44 @@ func joinWith(ctx context.Context, cfg Config, p JoinParams, h Handler, joinMsg 
 	return nil, err
 }
 
-// join runs the join: dial, send join, wait for joined and connected.
+// join runs the join on the session's first link: dial, send join, wait
+// for joined and connected.
 func (s *Session) join(ctx context.Context) error {
+	l := newLink()
+	s.mu.Lock()
+	s.l = l
+	s.mu.Unlock()
+	if err := s.dial(ctx, l); err != nil {
+		return err
+	}
+	if err := s.write(cmp.Or(s.joinMsg, &proto.Message{
+		Type:       proto.TypeJoin,
+		Kind:       proto.KindVoIP,
+		AppID:      s.params.AppID,
+		OpenID:     s.params.OpenID,
+		GroupID:    s.params.GroupID,
+		NonceStr:   s.params.NonceStr,
+		TimeStamp:  s.params.TimeStamp,
+		Signature:  s.params.Signature,
+		RoomType:   s.params.RoomType,
+		MuteConfig: &s.params.Mute,
+	})); err != nil {
+		return &Error{Reason: proto.ReasonUnreachable, Msg: "room: sending join: " + err.Error()}
+	}
+	select {
+	case <-l.up:
+		return nil
+	case <-l.down:
+		return l.err
+	case <-s.failed:
+		return s.failErr
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// dial opens link l's WebSocket and starts its reader.
+func (s *Session) dial(ctx context.Context, l *link) error {
 	// gorilla bounds the handshake by ctx's deadline but does not watch its
 	// cancellation: close the TCP connection ourselves when ctx ends.
 	var stops []func() bool
@@ -172,30 +208,11 @@ func (s *Session) join(ctx context.Context) error {
 		return dialError(s.url.Host, resp, err)
 	}
 	conn.SetReadLimit(proto.MaxMessageBytes)
-	s.conn = conn
-	go s.readLoop()
-	if err := s.write(cmp.Or(s.joinMsg, &proto.Message{
-		Type:       proto.TypeJoin,
-		Kind:       proto.KindVoIP,
-		AppID:      s.params.AppID,
-		OpenID:     s.params.OpenID,
-		GroupID:    s.params.GroupID,
-		NonceStr:   s.params.NonceStr,
-		TimeStamp:  s.params.TimeStamp,
-		Signature:  s.params.Signature,
-		RoomType:   s.params.RoomType,
-		MuteConfig: &s.params.Mute,
-	})); err != nil {
-		return &Error{Reason: proto.ReasonUnreachable, Msg: "room: sending join: " + err.Error()}
-	}
-	select {
-	case <-s.connected:
-		return nil
-	case <-s.failed:
-		return s.failErr
-	case <-ctx.Done():
-		return ctx.Err()
-	}
+	s.writeMu.Lock()
+	l.conn = conn
+	s.writeMu.Unlock()
+	go s.readLoop(l)
+	return nil
 }
 
 // dialError maps a failed WebSocket dial to a reason: nobody listening,

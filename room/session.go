@@ -30,31 +30,40 @@ type Session struct {
 	h      Handler
 	log    *slog.Logger
 
-	conn    *websocket.Conn
 	writeMu sync.Mutex // gorilla allows one writer at a time
 
-	pc     *webrtc.PeerConnection // set by the reader on joined
-	track  *webrtc.TrackLocalStaticRTP
-	sender *webrtc.RTPSender
+	track *webrtc.TrackLocalStaticRTP // this device's audio, the same across links
 
-	connected     chan struct{} // closed when the PeerConnection first connects
-	connectedOnce sync.Once
-	failed        chan struct{} // closed on the first failure
-	failOnce      sync.Once
-	readDone      chan struct{}
-	leaving       atomic.Bool
-	closeOnce     sync.Once
+	failed    chan struct{} // closed on the session's final failure
+	failOnce  sync.Once
+	closed    chan struct{} // closed when the session ends: Leave, or its final failure
+	closeOnce sync.Once
+	leaving   atomic.Bool
 
 	mu           sync.Mutex
+	l            *link                  // the current link (reconnect.go)
+	pc           *webrtc.PeerConnection // the current link's, set by its reader on joined
+	sender       *webrtc.RTPSender
 	failErr      error
-	live         bool // Join returned: failures are Interrupted now
+	live         bool // Join returned: failures are Interrupted now (or a reconnect)
 	members      []string
-	answered     bool              // our first answer went out: local candidates may follow
+	answered     bool              // our first answer on this link went out: local candidates may follow
 	pendingLocal []json.RawMessage // local candidates gathered before that
 	pendingPeer  []webrtc.ICECandidateInit
 	announced    map[string]*webrtc.TrackRemote // member → its track handed to AudioTrack
 	vannounced   map[string]*webrtc.TrackRemote // member → its track handed to VideoTrack
 	videoMembers []string
+
+	// Resume (group rooms): the ticket and grace of the last joined, what
+	// a resume join restates (the mute, the video subscription), and
+	// whether a reconnect is under way.
+	ticket    string
+	grace     time.Duration
+	mute      proto.MuteConfig
+	sub       []string
+	subSet    bool
+	relinking bool
+	relinked  chan struct{} // closed and replaced when a new link is up
 
 	// This device's video (a video join into a video room), nil otherwise;
 	// set by the reader, cleared if the server's first offer has no place
@@ -75,11 +84,12 @@ func newSession(cfg Config, u *url.URL, p JoinParams, h Handler) *Session {
 		params:     p,
 		h:          h,
 		log:        cfg.Logger.With("groupId", p.GroupID, "openid", p.OpenID),
-		connected:  make(chan struct{}),
 		failed:     make(chan struct{}),
-		readDone:   make(chan struct{}),
+		closed:     make(chan struct{}),
+		relinked:   make(chan struct{}),
 		announced:  map[string]*webrtc.TrackRemote{},
 		vannounced: map[string]*webrtc.TrackRemote{},
+		mute:       p.Mute,
 	}
 }
 
@@ -94,27 +104,36 @@ func (s *Session) Members() []string {
 // AudioTrack is where this device's Opus RTP goes (WriteRTP). pion fills in
 // the SSRC and payload type; the caller sets sequence numbers, timestamps
 // and the audio level extension (AudioLevelExtID).
-func (s *Session) AudioTrack() *webrtc.TrackLocalStaticRTP { return s.track }
+func (s *Session) AudioTrack() *webrtc.TrackLocalStaticRTP {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.track
+}
 
-// SetMute tells the server this device's mute state. Muting itself (sending
-// nothing, playing nothing) is the media pipeline's job.
+// SetMute tells the server this device's mute state (and a resume after a
+// reconnect restates it). Muting itself (sending nothing, playing nothing)
+// is the media pipeline's job.
 func (s *Session) SetMute(m proto.MuteConfig) error {
+	s.mu.Lock()
+	s.mute = m
+	s.mu.Unlock()
 	if err := s.write(&proto.Message{Type: proto.TypeMute, MuteConfig: &m}); err != nil {
 		return &Error{Reason: proto.ReasonUnreachable, Msg: "room: sending mute: " + err.Error()}
 	}
 	return nil
 }
 
-// Leave says goodbye to the server and closes the media and the socket. The
-// Handler gets no Interrupted for it.
+// Leave says goodbye to the server and closes the media and the socket
+// (a reconnect under way stops). The Handler gets no Interrupted for it.
 func (s *Session) Leave(ctx context.Context) error {
 	s.leaving.Store(true)
+	l := s.link()
 	err := s.write(&proto.Message{Type: proto.TypeLeave})
-	if err == nil {
+	if err == nil && l != nil {
 		// Wait (bounded) for the server's close, so the leave is read
 		// before the socket goes.
 		select {
-		case <-s.readDone:
+		case <-l.readDone:
 		case <-ctx.Done():
 		case <-time.After(writeWait):
 		}
@@ -126,20 +145,12 @@ func (s *Session) Leave(ctx context.Context) error {
 	return nil
 }
 
-// close tears everything down and waits for the reader. Idempotent.
+// close tears everything down, stops a reconnect and waits for the
+// reader. Idempotent.
 func (s *Session) close() {
 	s.closeOnce.Do(func() {
-		if s.conn != nil {
-			s.writeMu.Lock()
-			s.conn.WriteControl(websocket.CloseMessage,
-				websocket.FormatCloseMessage(websocket.CloseNormalClosure, ""), time.Now().Add(time.Second))
-			s.writeMu.Unlock()
-			s.conn.Close()
-			<-s.readDone
-		}
-		if pc := s.peer(); pc != nil {
-			pc.Close()
-		}
+		close(s.closed)
+		s.closeLink(s.link(), true)
 	})
 }
 
@@ -149,20 +160,19 @@ func (s *Session) peer() *webrtc.PeerConnection {
 	return s.pc
 }
 
-// write sends one message, serialised with the other writers.
+// write sends one message on the current link, serialised with the other
+// writers.
 func (s *Session) write(m *proto.Message) error {
-	b, err := json.Marshal(m)
-	if err != nil {
-		return err
+	l := s.link()
+	if l == nil {
+		return errNoLink
 	}
-	s.writeMu.Lock()
-	defer s.writeMu.Unlock()
-	s.conn.SetWriteDeadline(time.Now().Add(writeWait))
-	return s.conn.WriteMessage(websocket.TextMessage, b)
+	return l.write(&s.writeMu, m)
 }
 
-// fail records the first failure. Before Join returns it ends the join;
-// after, it is reported once through Interrupted (unless leaving).
+// fail records the session's final failure. Before Join returns it ends
+// the join; after, it is reported once through Interrupted (unless
+// leaving), and a reconnect under way stops.
 func (s *Session) fail(err error) {
 	s.failOnce.Do(func() {
 		s.mu.Lock()
@@ -174,6 +184,9 @@ func (s *Session) fail(err error) {
 			s.log.Info("room interrupted", "err", err)
 			s.notifyRemoved(err) // token rooms (rtc.go)
 			s.h.Interrupted(err)
+		}
+		if live {
+			go s.close() // not on the reader's goroutine, which close waits for
 		}
 	})
 }
@@ -190,18 +203,18 @@ func (s *Session) markLive() error {
 	return nil
 }
 
-// readLoop handles the server's messages until the socket ends.
-func (s *Session) readLoop() {
-	defer close(s.readDone)
-	s.conn.SetPingHandler(func(data string) error {
-		s.conn.SetReadDeadline(time.Now().Add(readWait))
-		return s.conn.WriteControl(websocket.PongMessage, []byte(data), time.Now().Add(writeWait))
+// readLoop handles the server's messages on link l until its socket ends.
+func (s *Session) readLoop(l *link) {
+	defer close(l.readDone)
+	l.conn.SetPingHandler(func(data string) error {
+		l.conn.SetReadDeadline(time.Now().Add(readWait))
+		return l.conn.WriteControl(websocket.PongMessage, []byte(data), time.Now().Add(writeWait))
 	})
 	for {
-		s.conn.SetReadDeadline(time.Now().Add(readWait))
-		_, b, err := s.conn.ReadMessage()
+		l.conn.SetReadDeadline(time.Now().Add(readWait))
+		_, b, err := l.conn.ReadMessage()
 		if err != nil {
-			s.fail(&Error{Reason: proto.ReasonUnreachable, Msg: "room: connection to the room server lost: " + err.Error()})
+			s.linkFailed(l, &Error{Reason: proto.ReasonUnreachable, Msg: "room: connection to the room server lost: " + err.Error()})
 			return
 		}
 		msg, err := proto.Decode(b)
@@ -210,20 +223,20 @@ func (s *Session) readLoop() {
 			s.log.Debug("ignoring message", "err", err)
 			continue
 		}
-		if err := s.handle(msg); err != nil {
-			s.fail(err)
-			s.conn.Close()
+		if err := s.handle(l, msg); err != nil {
+			s.linkFailed(l, err)
+			l.conn.Close()
 			return
 		}
 	}
 }
 
-func (s *Session) handle(msg *proto.Message) error {
+func (s *Session) handle(l *link, msg *proto.Message) error {
 	switch msg.Type {
 	case proto.TypeJoined:
-		s.setMembers(msg.Members)
+		s.joined(msg)
 		s.rtcJoined(msg) // token rooms: before startPeer gates the tracks
-		if err := s.startPeer(msg.ICEServers); err != nil {
+		if err := s.startPeer(l, msg.ICEServers); err != nil {
 			return &Error{Reason: proto.ReasonInternal, Msg: "room: " + err.Error()}
 		}
 	case proto.TypeMembers:
@@ -254,4 +267,19 @@ func (s *Session) setMembers(m []string) {
 	s.mu.Lock()
 	s.members = slices.Clone(m)
 	s.mu.Unlock()
+}
+
+// joined takes a joined's members and resume ticket. After a reconnect the
+// Handler hears of members that changed while the link was down.
+func (s *Session) joined(msg *proto.Message) {
+	s.mu.Lock()
+	changed := s.live && !slices.Equal(s.members, msg.Members)
+	s.members = slices.Clone(msg.Members)
+	if msg.Resume != "" {
+		s.ticket, s.grace = msg.Resume, time.Duration(msg.GraceMs)*time.Millisecond
+	}
+	s.mu.Unlock()
+	if changed {
+		s.h.MembersChanged(slices.Clone(msg.Members))
+	}
 }

@@ -16,9 +16,14 @@ import (
 // rtpcodecs.VP8, as roomd registers it: it forwards packets without
 // re-encoding, so every member sends the same codec and feedback.
 func (s *Session) addVideo(pc *webrtc.PeerConnection) error {
-	track, err := webrtc.NewTrackLocalStaticRTP(rtpcodecs.VP8, "video", s.params.OpenID)
-	if err != nil {
-		return fmt.Errorf("new video track: %w", err)
+	s.mu.Lock()
+	track := s.vtrack // the same across links: the caller writes to it
+	s.mu.Unlock()
+	if track == nil {
+		var err error
+		if track, err = webrtc.NewTrackLocalStaticRTP(rtpcodecs.VP8, "video", s.params.OpenID); err != nil {
+			return fmt.Errorf("new video track: %w", err)
+		}
 	}
 	sender, err := pc.AddTrack(s.gated(track, webrtc.RTPCodecTypeVideo))
 	if err != nil {
@@ -79,6 +84,9 @@ func (s *Session) VideoSender() *webrtc.RTPSender {
 // any earlier list; an empty list receives none. The server renegotiates:
 // VideoTrack and VideoTrackEnded follow.
 func (s *Session) SubscribeVideo(openids []string) error {
+	s.mu.Lock()
+	s.sub, s.subSet = slices.Clone(openids), true // restated after a reconnect
+	s.mu.Unlock()
 	if err := s.write(&proto.Message{Type: proto.TypeSubscribe, OpenIDList: slices.Clone(openids)}); err != nil {
 		return &Error{Reason: proto.ReasonUnreachable, Msg: "room: sending subscribe: " + err.Error()}
 	}

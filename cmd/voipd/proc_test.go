@@ -14,7 +14,7 @@ import (
 	"time"
 )
 
-// binDir holds voipd and voipctl built once for the tests that run them as
+// binDir holds voipd, voipctl and roomd built once for the tests that run them as
 // processes (the busy chain through ALSA, SIGTERM, make run).
 var binDir string
 
@@ -26,7 +26,7 @@ func TestMain(m *testing.M) {
 			return 1
 		}
 		defer os.RemoveAll(dir)
-		cmd := exec.Command("go", "build", "-o", dir+"/", "github.com/voipd/voipd/cmd/voipd", "github.com/voipd/voipd/cmd/voipctl")
+		cmd := exec.Command("go", "build", "-o", dir+"/", "github.com/voipd/voipd/cmd/voipd", "github.com/voipd/voipd/cmd/voipctl", "github.com/voipd/voipd/cmd/roomd")
 		cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
 		if err := cmd.Run(); err != nil {
 			fmt.Fprintln(os.Stderr, "building voipd and voipctl for the tests:", err)

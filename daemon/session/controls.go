@@ -49,7 +49,7 @@ func (e *Engine) LeaveRTC(ctx context.Context) {
 	case Joining:
 		s.cancelJoin(ErrExitWhileJoining)
 		<-s.joinDone
-	case InRoom:
+	case InRoom, Reconnecting:
 		e.leave(ctx, s, EndLocal, "destroyRtcRoomContext")
 	}
 }

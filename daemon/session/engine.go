@@ -375,7 +375,7 @@ func (e *Engine) leave(ctx context.Context, s *session, why EndReason, detail st
 // failing while the room is left) finds s leaving and does nothing.
 func (e *Engine) beginLeave(s *session, why EndReason, detail string) bool {
 	e.mu.Lock()
-	if e.s != s || e.state != InRoom {
+	if e.s != s || !e.state.inRoom() {
 		e.mu.Unlock()
 		return false
 	}
@@ -443,7 +443,7 @@ func (e *Engine) closeDevices(d openDevices) {
 // current is the session while in a room (nil, and a not_in_room failure,
 // otherwise). Call with e.mu held.
 func (e *Engine) current() (*session, error) {
-	if e.s == nil || e.state != InRoom {
+	if e.s == nil || !e.state.inRoom() {
 		return nil, notInRoom("not in a room")
 	}
 	return e.s, nil
@@ -460,7 +460,7 @@ func (e *Engine) Exit(ctx context.Context) error {
 		s.cancelJoin(ErrExitWhileJoining)
 		<-s.joinDone
 		return nil
-	case InRoom:
+	case InRoom, Reconnecting:
 		e.leave(ctx, s, EndLocal, "exit")
 		return nil
 	}
@@ -480,7 +480,7 @@ func (e *Engine) Shutdown(ctx context.Context) {
 		case <-s.joinDone:
 		case <-ctx.Done():
 		}
-	case InRoom:
+	case InRoom, Reconnecting:
 		e.leave(ctx, s, EndShutdown, "shutdown")
 	}
 	e.DisableCalls()

@@ -23,8 +23,9 @@ func TestTransitionsTable(t *testing.T) {
 	want := map[[2]State]bool{
 		{Idle, Joining}: true, {Joining, InRoom}: true, {Joining, Idle}: true,
 		{InRoom, Leaving}: true, {Leaving, Idle}: true,
+		{InRoom, Reconnecting}: true, {Reconnecting, InRoom}: true, {Reconnecting, Leaving}: true,
 	}
-	all := []State{Idle, Joining, InRoom, Leaving}
+	all := []State{Idle, Joining, InRoom, Leaving, Reconnecting}
 	for _, from := range all {
 		for _, to := range all {
 			if got := legal(from, to); got != want[[2]State{from, to}] {
@@ -496,5 +497,67 @@ func TestStatusOfDriverFigures(t *testing.T) {
 	}
 	if b, _ := json.Marshal(statusOf(struct{}{}, hw.DeviceInfo{ID: "x"}, "open")); strings.Contains(string(b), "dropped") || strings.Contains(string(b), "callbacks") {
 		t.Fatalf("status of a device without counters: %s", b)
+	}
+}
+
+// TestReconnecting: a room whose connection is lost stays the device's
+// room while the room client gets back into the seat: the state says so,
+// the sink hears it (codes 1 and 2 on the socket), mute still works, and
+// an exit leaves at once; a loss for good ends it as any room lost.
+func TestReconnecting(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		during func(r *rig)
+		back   bool
+		reason EndReason
+	}{
+		{"back in the seat", func(r *rig) {}, true, ""},
+		{"exit while reconnecting", func(r *rig) { r.e.Exit(context.Background()) }, false, EndLocal},
+		{"not back within the grace", func(r *rig) { r.rooms.lastHandler().Interrupted(errors.New("grace over")) }, false, EndNetwork},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := newRig(t, nil)
+			s, _ := joinsTo("door-1", "b")
+			r.rooms.script = s
+			if _, err := r.e.Join(context.Background(), 1, group("lobby")); err != nil {
+				t.Fatal(err)
+			}
+			r.moves()
+			h := r.rooms.lastHandler()
+			h.Reconnecting(errors.New("connection reset"))
+			if st := r.e.Status(); st.State != Reconnecting || st.Room == nil {
+				t.Fatalf("status while reconnecting: %+v", st)
+			}
+			if err := r.e.SetMute(proto.MuteConfig{MuteMicrophone: true}); err != nil {
+				t.Fatalf("mute while reconnecting: %v", err)
+			}
+			tc.during(r)
+			h.Reconnected()
+			if tc.back {
+				if got := r.moves(); !slices.Equal(got, []State{Reconnecting, InRoom}) {
+					t.Fatalf("states %v, want reconnecting, inRoom", got)
+				}
+				var saw []string
+				for _, e := range r.events.all() {
+					switch e.(type) {
+					case RoomReconnecting:
+						saw = append(saw, "reconnecting")
+					case RoomReconnected:
+						saw = append(saw, "reconnected")
+					}
+				}
+				if !slices.Equal(saw, []string{"reconnecting", "reconnected"}) {
+					t.Fatalf("events %v", saw)
+				}
+				return
+			}
+			r.waitState(Idle)
+			if got := r.moves(); !slices.Equal(got, []State{Reconnecting, Leaving, Idle}) {
+				t.Fatalf("states %v, want reconnecting, leaving, idle", got)
+			}
+			if e := r.events.ended(); len(e) != 1 || e[0].Reason != tc.reason {
+				t.Fatalf("Ended %+v, want one with %s", e, tc.reason)
+			}
+		})
 	}
 }

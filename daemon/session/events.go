@@ -53,6 +53,16 @@ type DeviceLost struct {
 	Err    string
 }
 
+// RoomReconnecting: the room's connection was lost; the room client is getting
+// back into the seat (the media keeps running; nothing arrives meanwhile).
+type RoomReconnecting struct {
+	Room Kind
+	Err  string
+}
+
+// RoomReconnected: back in the seat.
+type RoomReconnected struct{ Room Kind }
+
 // DeviceBack: a lost camera works again.
 type DeviceBack struct {
 	Room   Kind
@@ -106,6 +116,8 @@ func (SpeakersChanged) event()     {}
 func (VideoMembersChanged) event() {}
 func (DeviceLost) event()          {}
 func (DeviceBack) event()          {}
+func (RoomReconnecting) event()    {}
+func (RoomReconnected) event()     {}
 func (Ended) event()               {}
 func (TokenExpiring) event()       {}
 func (CallInvited) event()         {}

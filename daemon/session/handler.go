@@ -120,3 +120,27 @@ func nonNil(l []string) []string {
 	}
 	return l
 }
+
+// Reconnecting: the room client lost its connection and is getting back
+// into the seat. The session stays, its media runs; requests that need
+// the room server wait for the new connection or fail meanwhile.
+func (h handler) Reconnecting(err error) {
+	h.e.mu.Lock()
+	moved := h.live() && h.e.state == InRoom && h.e.move(Reconnecting)
+	h.e.mu.Unlock()
+	if moved {
+		h.e.log.Warn("room connection lost: reconnecting", "err", err)
+		h.e.p.Events.Emit(RoomReconnecting{Room: h.s.kind, Err: err.Error()})
+	}
+}
+
+// Reconnected: back in the seat.
+func (h handler) Reconnected() {
+	h.e.mu.Lock()
+	moved := h.live() && h.e.state == Reconnecting && h.e.move(InRoom)
+	h.e.mu.Unlock()
+	if moved {
+		h.e.log.Info("back in the room")
+		h.e.p.Events.Emit(RoomReconnected{Room: h.s.kind})
+	}
+}

@@ -64,8 +64,13 @@ type Handler interface {
 	VideoTrack(member string, t media.RTPReader)
 	VideoTrackEnded(member string)
 	VideoMembersChanged(members []string)
-	// Interrupted: the room was lost after it was joined.
+	// Interrupted: the room was lost after it was joined (for good: a
+	// group room reconnects first).
 	Interrupted(err error)
+	// Reconnecting: the connection to the room server was lost and the
+	// room client is getting back into the seat; Reconnected: it is back.
+	Reconnecting(err error)
+	Reconnected()
 	TokenExpiring(at time.Time)
 	Removed(reason string)
 }
@@ -117,9 +122,11 @@ func (j joined) VideoOut() media.RTPWriter {
 	return nil
 }
 
+// VideoFeedback reads the video sender's RTCP across the room client's
+// reconnects (a new link has a new sender).
 func (j joined) VideoFeedback() media.RTCPReader {
-	if s := j.VideoSender(); s != nil {
-		return s
+	if f := j.Session.VideoFeedback(); f != nil {
+		return f
 	}
 	return nil
 }
@@ -140,9 +147,12 @@ func (r roomHandler) VideoMembersChanged(m []string) { r.h.VideoMembersChanged(m
 func (r roomHandler) Interrupted(err error)          { r.h.Interrupted(err) }
 func (r roomHandler) TokenExpiring(at time.Time)     { r.h.TokenExpiring(at) }
 func (r roomHandler) Removed(reason string)          { r.h.Removed(reason) }
+func (r roomHandler) Reconnecting(err error)         { r.h.Reconnecting(err) }
+func (r roomHandler) Reconnected()                   { r.h.Reconnected() }
 
 var (
-	_ room.Handler      = roomHandler{}
-	_ room.VideoHandler = roomHandler{}
-	_ room.RTCHandler   = roomHandler{}
+	_ room.Handler          = roomHandler{}
+	_ room.VideoHandler     = roomHandler{}
+	_ room.RTCHandler       = roomHandler{}
+	_ room.ReconnectHandler = roomHandler{}
 )

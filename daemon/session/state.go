@@ -6,14 +6,14 @@ package session
 // InRoom only once it is complete (its room, its call and its video are
 // all in place), so every request that finds InRoom finds them.
 //
-//	idle    → joining   Join
-//	joining → inRoom    Join, once the room and the media run
-//	joining → idle      Join failed, or an exit or SIGTERM cancelled it
-//	inRoom  → leaving   exit, interruption, the call's end, shutdown
-//	leaving → idle      the room left politely and the devices closed
-//
-// A reconnecting state fits as one more row: inRoom → reconnecting →
-// inRoom | leaving.
+//	idle         → joining       Join
+//	joining      → inRoom        Join, once the room and the media run
+//	joining      → idle          Join failed, or an exit or SIGTERM cancelled it
+//	inRoom       → reconnecting  the connection to the room server was lost
+//	reconnecting → inRoom        back in the seat (the media never stopped)
+//	inRoom       → leaving       exit, interruption, the call's end, shutdown
+//	reconnecting → leaving       the same, or not back within the server's grace
+//	leaving      → idle          the room left politely and the devices closed
 type State int
 
 const (
@@ -21,17 +21,23 @@ const (
 	Joining
 	InRoom
 	Leaving
+	Reconnecting
 )
 
 // transitions lists each state's legal next states.
 var transitions = [...][]State{
-	Idle:    {Joining},
-	Joining: {InRoom, Idle},
-	InRoom:  {Leaving},
-	Leaving: {Idle},
+	Idle:         {Joining},
+	Joining:      {InRoom, Idle},
+	InRoom:       {Reconnecting, Leaving},
+	Reconnecting: {InRoom, Leaving},
+	Leaving:      {Idle},
 }
 
-var stateNames = [...]string{Idle: "idle", Joining: "joining", InRoom: "inRoom", Leaving: "leaving"}
+var stateNames = [...]string{Idle: "idle", Joining: "joining", InRoom: "inRoom", Leaving: "leaving", Reconnecting: "reconnecting"}
+
+// inRoom reports whether s is in a room: joined, and not leaving (a room
+// reconnecting is still the device's room: mute and exit work there).
+func (s State) inRoom() bool { return s == InRoom || s == Reconnecting }
 
 // String is the state's name in status and systemd's STATUS=.
 func (s State) String() string { return stateNames[s] }

@@ -197,7 +197,7 @@ func (e *Engine) Stats() Stats {
 	var call media.Call
 	var send media.VideoSender
 	var recv []media.VideoReceiver
-	if s := e.s; s != nil && e.state == InRoom {
+	if s := e.s; s != nil && e.state.inRoom() {
 		call = s.call
 		if v := s.video; v != nil {
 			send = v.send

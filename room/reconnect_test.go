@@ -1,0 +1,82 @@
+package room_test
+
+import (
+	"context"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/voipd/voipd/roomd"
+)
+
+// TestReconnectAfterServerRestart: the room server goes away and comes
+// back on the same address (a restart, an upgrade); both members get back
+// into the room with their resume tickets (no new signature), the same
+// members in the same order, and hear each other again on the same
+// tracks they write to.
+func TestReconnectAfterServerRestart(t *testing.T) {
+	first := startServer(t, nil)
+	addr := first.Addr()
+	a, b := newRecorder(), newRecorder()
+	sa := join(t, first, "a", "g", a)
+	sb := join(t, first, "b", "g", b)
+	a.waitMembers(t, "a", "b")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go sendAudio(ctx, t, sa, "a")
+	go sendAudio(ctx, t, sb, "b")
+	b.waitPacketFrom(t, "a")
+	trackA := sa.AudioTrack()
+
+	first.Close()
+	within(t, a.reconnecting, "a reconnecting")
+	within(t, b.reconnecting, "b reconnecting")
+	second := startServer(t, func(c *roomd.Config) { c.Listen = addr })
+	within(t, a.reconnected, "a back")
+	within(t, b.reconnected, "b back")
+
+	drain(b)
+	b.waitPacketFrom(t, "a")
+	a.waitPacketFrom(t, "b")
+	if sa.AudioTrack() != trackA {
+		t.Fatal("the audio track changed across the reconnect: the caller's writes would be lost")
+	}
+	if m := sb.Members(); !slices.Equal(m, []string{"a", "b"}) {
+		t.Fatalf("members after the restart %v, want [a b]", m)
+	}
+	select {
+	case err := <-a.interrupted:
+		t.Fatalf("a interrupted: %v", err)
+	default:
+	}
+	_ = second
+}
+
+// TestLeaveWhileReconnecting: leaving stops a reconnect at once, and the
+// Handler hears nothing more.
+func TestLeaveWhileReconnecting(t *testing.T) {
+	srv := startServer(t, nil)
+	r := newRecorder()
+	s := join(t, srv, "door", "g", r)
+	srv.Close()
+	within(t, r.reconnecting, "reconnecting")
+	done := make(chan error, 1)
+	go func() { done <- s.Leave(context.Background()) }()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("Leave did not return while reconnecting")
+	}
+	time.Sleep(2 * reconnectMaxForTest)
+	select {
+	case err := <-r.interrupted:
+		t.Fatalf("interrupted after Leave: %v", err)
+	case <-r.reconnected:
+		t.Fatal("reconnected after Leave")
+	default:
+	}
+}
+
+// reconnectMaxForTest is above the session's longest wait between two
+// attempts: after it, an attempt the Leave did not stop would have shown.
+const reconnectMaxForTest = time.Second
