@@ -64,6 +64,11 @@ var errNoLink = errors.New("no connection to the room server (reconnecting)")
 const (
 	reconnectFirst = 200 * time.Millisecond
 	reconnectMax   = 500 * time.Millisecond
+	// reconnectDial bounds an attempt's connection to the server: while
+	// the network is out a dial's SYNs are lost and TCP would wait seconds
+	// between them; short dials, tried often, get through soon after it is
+	// back. (Joined and the media then have the rest of the join timeout.)
+	reconnectDial = 1500 * time.Millisecond
 )
 
 // ReconnectHandler is what a Handler implements besides to hear that a
@@ -234,10 +239,13 @@ func (s *Session) relink(ctx context.Context) error {
 		GroupID: s.params.GroupID, RoomType: s.params.RoomType, Resume: s.ticket, MuteConfig: &s.mute,
 	}
 	s.mu.Unlock()
-	if err := s.dial(ctx, l); err != nil {
+	dctx, cancel := context.WithTimeout(ctx, reconnectDial)
+	err := s.dial(dctx, l)
+	cancel()
+	if err != nil {
 		return err
 	}
-	err := l.write(&s.writeMu, msg)
+	err = l.write(&s.writeMu, msg)
 	if err == nil {
 		select {
 		case <-l.up:

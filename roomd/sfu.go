@@ -113,9 +113,18 @@ func (m *member) newPeer(api *webrtc.API) error {
 	})
 	pc.OnConnectionStateChange(func(st webrtc.PeerConnectionState) {
 		m.log.Debug("peer connection state", "state", st.String())
-		if st == webrtc.PeerConnectionStateFailed {
-			m.fail(proto.ReasonUnreachable, "media connection failed")
+		if st != webrtc.PeerConnectionStateFailed {
+			return
 		}
+		if m.resumable {
+			// The network, most likely: the member's client sees its own
+			// media fail and resumes its seat; until it does, or the grace
+			// runs out, the seat is kept (resume.go).
+			m.log.Info("media connection failed: closing; the seat is kept")
+			m.fail("", "")
+			return
+		}
+		m.fail(proto.ReasonUnreachable, "media connection failed")
 	})
 	return nil
 }

@@ -14,6 +14,7 @@ pkgs=(
   pulseaudio pulseaudio-utils  # the real capture path in tests (null sink + module-sine)
   chromium                  # the browser client tests (headless)
   systemd                   # systemd-analyze and systemd-socket-activate in tests
+  iproute2 nftables         # reliability tests: a voipd in its own network namespace, its traffic cut or thinned
   openssl ca-certificates procps
 )
 

@@ -70,6 +70,12 @@ func (s *syncBuf) String() string {
 // startProc writes cfgBody (plus the control socket) to a mode-600 config
 // and runs voipd on it with extra environment.
 func startProc(t testing.TB, cfgBody string, env []string) *proc {
+	return startProcWith(t, cfgBody, env, exec.Command)
+}
+
+// startProcWith is startProc with the command made by command (to run
+// voipd in a network namespace, say).
+func startProcWith(t testing.TB, cfgBody string, env []string, command func(string, ...string) *exec.Cmd) *proc {
 	t.Helper()
 	dir := shortDir(t)
 	p := &proc{t: t, dir: dir, cfg: filepath.Join(dir, "config.toml"), socket: filepath.Join(dir, "c.sock"), out: &syncBuf{}, exited: make(chan struct{})}
@@ -80,7 +86,7 @@ func startProc(t testing.TB, cfgBody string, env []string) *proc {
 	if err := os.WriteFile(p.cfg, []byte(body), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	p.cmd = exec.Command(filepath.Join(binDir, "voipd"), "-config", p.cfg)
+	p.cmd = command(filepath.Join(binDir, "voipd"), "-config", p.cfg)
 	p.cmd.Env = append(os.Environ(), env...)
 	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
 	if err := p.cmd.Start(); err != nil {

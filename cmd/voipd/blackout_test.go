@@ -1,0 +1,139 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os/exec"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/voipd/voipd/proto"
+	"github.com/voipd/voipd/roomd"
+)
+
+// nsDaemon runs a voipd in ns with a synthetic 440 Hz microphone, joined
+// to the room server at url, and returns it with a control client
+// subscribed to its room's events.
+func nsDaemon(t *testing.T, ns *netns, openid, url, secret string) (*proc, *ctl) {
+	t.Helper()
+	p := startProcWith(t, fmt.Sprintf(`
+[identity]
+appId = %q
+openid = %q
+sessionKey = %q
+[room]
+url = %q
+[audio]
+backend = "null"
+capture = "tone:440"
+playback = "null"
+`, testApp, openid, proto.SessionKey(secret, openid), url), nil, func(name string, args ...string) *exec.Cmd {
+		return ns.command(append([]string{name}, args...)...)
+	})
+	c := dialCtl(t, p.socket)
+	c.mustOK("subscribe", map[string]any{"events": []string{"onVoIPChatStateChanged", "onVoIPChatInterrupted"}})
+	return p, c
+}
+
+// receivesFrom reports whether c's daemon is receiving member's audio now:
+// packets arrive and carry sound.
+func receivesFrom(c *ctl, member string) bool {
+	for _, in := range c.mustOK("getStats", nil)["inbound"].([]any) {
+		in := in.(map[string]any)
+		if in["member"] == member && in["kind"] == "audio" && in["audioLevel"].(float64) > 0.01 {
+			return true
+		}
+	}
+	return false
+}
+
+// eventSeen drains c's events and reports whether one named name with
+// code (when code ≥ 0) came.
+func eventSeen(c *ctl, name string, code float64) bool {
+	seen := false
+	for {
+		select {
+		case e := <-c.events:
+			if e.Method == name && (code < 0 || e.Params["code"] == code) {
+				seen = true
+			}
+		default:
+			return seen
+		}
+	}
+}
+
+// TestBlackoutRiddenOut (issue 14): one member's network is cut for 60 s
+// in the middle of a call. The other side never sees it leave (roomd keeps
+// its seat); the cut member reconnects by itself (codes 1, 2, no
+// interruption), and both hear each other again soon after the network
+// returns.
+func TestBlackoutRiddenOut(t *testing.T) {
+	ns := newNetns(t)
+	srv, secret := testRoomd(t, func(c *roomd.Config) { c.Listen = ns.hostIP + ":0" })
+	url := wsURL(srv.URL())
+	_, a := nsDaemon(t, ns, "cut", url, secret)
+	b := startNode(t, "steady", url, secret, 1000, nil)
+	b.ctl.mustOK("subscribe", map[string]any{"events": []string{"onVoIPChatMembersChanged"}})
+	a.mustOK("joinVoIPChat", (&node{openid: "cut", secret: secret}).joinParams("storm"))
+	b.ctl.mustOK("joinVoIPChat", b.joinParams("storm"))
+	eventually(t, 15*time.Second, "steady hears cut", func() bool { return b.audio.heard(440, 1000) > 20 })
+	eventually(t, 15*time.Second, "cut receives steady", func() bool { return receivesFrom(a, "steady") })
+
+	ns.drop(100)
+	cut := time.Now()
+	eventually(t, 45*time.Second, "cut reconnecting", func() bool { return eventSeen(a, "onVoIPChatStateChanged", 1) })
+	time.Sleep(time.Until(cut.Add(60 * time.Second))) // the scenario: a minute without network
+	ns.drop(0)
+	back := time.Now()
+	eventually(t, 30*time.Second, "steady hears cut again", func() bool { return b.audio.heard(440, 1000) > 20 })
+	eventually(t, 30*time.Second, "cut receives steady again", func() bool { return receivesFrom(a, "steady") })
+	t.Logf("after a 60 s blackout, audio both ways %v after the network returned", time.Since(back).Round(10*time.Millisecond))
+	if eventSeen(a, "onVoIPChatInterrupted", -1) {
+		t.Fatal("the cut member was interrupted")
+	}
+	for {
+		select {
+		case e := <-b.ctl.events:
+			if e.Method == "onVoIPChatMembersChanged" && !slices.Contains(strList(e.Params["openIdList"]), "cut") {
+				t.Fatalf("steady saw cut leave: %v", e.Params)
+			}
+			continue
+		default:
+		}
+		break
+	}
+	if st := a.mustOK("status", nil); st["state"] != "inRoom" {
+		t.Fatalf("cut's state after the storm: %v", st["state"])
+	}
+}
+
+// TestBlackoutPastTheGrace: a network cut longer than roomd's grace ends
+// the room cleanly on both sides: the others see the member leave, the cut
+// member is interrupted and idle, nothing hangs.
+func TestBlackoutPastTheGrace(t *testing.T) {
+	ns := newNetns(t)
+	srv, secret := testRoomd(t, func(c *roomd.Config) { c.Listen, c.ResumeGrace = ns.hostIP+":0", 2*time.Second })
+	url := wsURL(srv.URL())
+	_, a := nsDaemon(t, ns, "gone", url, secret)
+	b := startNode(t, "stays", url, secret, 1000, nil)
+	b.ctl.mustOK("subscribe", map[string]any{"events": []string{"onVoIPChatMembersChanged"}})
+	a.mustOK("joinVoIPChat", (&node{openid: "gone", secret: secret}).joinParams("long"))
+	b.ctl.mustOK("joinVoIPChat", b.joinParams("long"))
+	eventually(t, 15*time.Second, "stays hears gone", func() bool { return b.audio.heard(440, 1000) > 20 })
+
+	ns.drop(100)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	a.waitEvent(ctx, "onVoIPChatInterrupted", nil)
+	b.ctl.waitEvent(ctx, "onVoIPChatMembersChanged", func(p map[string]any) bool {
+		return slices.Equal(strList(p["openIdList"]), []string{"stays"})
+	})
+	eventually(t, 15*time.Second, "the cut member idle after the grace", func() bool { return a.mustOK("status", nil)["state"] == "idle" })
+	ns.drop(0)
+	a.mustFail("exitVoIPChat", nil, -1000, "not_in_room")
+	if st := b.ctl.mustOK("status", nil); st["state"] != "inRoom" {
+		t.Fatalf("the member that stayed: %v", st["state"])
+	}
+}
