@@ -101,6 +101,10 @@ func (d *Daemon) Shutdown(ctx context.Context) { d.engine.Shutdown(ctx) }
 // StartCalls registers for calls at start when the config says so.
 func (d *Daemon) StartCalls(ctx context.Context) { d.engine.StartCalls(ctx) }
 
+// Rejoin gets back into the group room voipd was in when it was killed,
+// if one was kept (session.Engine.Rejoin).
+func (d *Daemon) Rejoin(ctx context.Context) { d.engine.Rejoin(ctx) }
+
 // decodeParams unmarshals params into v, turning type errors into -32602
 // errors that name the field.
 func decodeParams(raw json.RawMessage, v any) error {

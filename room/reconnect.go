@@ -81,6 +81,16 @@ type ReconnectHandler interface {
 	Reconnected()
 }
 
+// Ticket is the resume ticket of the last joined (group rooms; "" where
+// the server gives none): a device that keeps it across a restart of its
+// own comes back to its seat with JoinParams.Resume. It is a credential:
+// keep it private (mode 0600) and never log it.
+func (s *Session) Ticket() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.ticket
+}
+
 func (s *Session) link() *link {
 	s.mu.Lock()
 	defer s.mu.Unlock()

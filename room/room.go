@@ -49,6 +49,10 @@ type JoinParams struct {
 	TimeStamp                        int64
 	Signature, RoomType              string
 	Mute                             proto.MuteConfig
+	// Resume, when set, is a resume ticket (Session.Ticket) instead of
+	// NonceStr, TimeStamp and Signature: the device back to its seat after
+	// a restart of its own.
+	Resume string
 }
 
 // Handler receives a session's events. Calls come from the session's
@@ -164,6 +168,7 @@ func (s *Session) join(ctx context.Context) error {
 		Signature:  s.params.Signature,
 		RoomType:   s.params.RoomType,
 		MuteConfig: &s.params.Mute,
+		Resume:     s.params.Resume,
 	})); err != nil {
 		return &Error{Reason: proto.ReasonUnreachable, Msg: "room: sending join: " + err.Error()}
 	}

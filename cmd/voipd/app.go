@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"crypto/tls"
@@ -9,6 +10,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -189,10 +191,14 @@ func start(ctx context.Context, cfg *config.Config, opt options, log *slog.Logge
 		URL: in.roomURL, TLS: roomTLS, ICEServers: ice, JoinTimeout: cfg.Room.JoinTimeout.D(), Logger: log,
 		VideoBitrate: vb, MaxVideoBitrate: vb, MinVideoBitrate: settings.VideoMinBitrate,
 	}}
+	var keeper session.Keeper
+	if dir := cmp.Or(cfg.State.Dir, os.Getenv("STATE_DIRECTORY")); dir != "" {
+		keeper = session.FileKeeper{Path: filepath.Join(dir, "room.json")}
+	}
 	in.daemon = daemon.New(daemon.Params{
 		Config: cfg, WebURL: in.webURL, Logger: log,
 		Session: session.Params{
-			Audio: in.audioSys, Cameras: cams, Media: mf, Rooms: rooms, Display: disp, Ringtone: ringtone,
+			Audio: in.audioSys, Cameras: cams, Media: mf, Rooms: rooms, Display: disp, Ringtone: ringtone, Keeper: keeper,
 			OnState: func(st session.State) {
 				sdnotify.Status(st.String())
 				rel.State(st.String())
@@ -234,6 +240,7 @@ func start(ctx context.Context, cfg *config.Config, opt options, log *slog.Logge
 		return fail(fmt.Errorf("debug.pprof: %w", err))
 	}
 	in.daemon.StartCalls(ctx)
+	go in.daemon.Rejoin(ctx) // the room voipd was in when it was killed, if one was kept
 	sdnotify.Ready()
 	sdnotify.Status("idle")
 	rel.State("idle")

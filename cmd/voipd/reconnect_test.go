@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"net"
 	"net/http"
 	"os"
@@ -11,6 +12,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/voipd/voipd/proto"
 )
 
 // roomdProc is roomd running as a process, on addr, for a test to kill.
@@ -124,5 +127,63 @@ func TestRoomServerRestart(t *testing.T) {
 	a.ctl.mustOK("exitVoIPChat", nil)
 	if st := a.ctl.mustOK("status", nil); st["state"] != "idle" {
 		t.Fatalf("after exit: %v", st["state"])
+	}
+}
+
+// TestDaemonRestartRejoins (issue 14): voipd SIGKILLed mid-call and
+// started again gets back into its room by itself, from the room it kept
+// in its state directory (no command, no new signature), and the other
+// side hears it again; after exitVoIPChat it forgets the room, and a
+// restart then stays idle.
+func TestDaemonRestartRejoins(t *testing.T) {
+	srv, secret := testRoomd(t, nil)
+	state := shortDir(t)
+	cfg := fmt.Sprintf(`
+[identity]
+appId = %q
+openid = "phoenix"
+sessionKey = %q
+[room]
+url = %q
+[audio]
+backend = "null"
+capture = "tone:440"
+playback = "null"
+[state]
+dir = %q
+`, testApp, proto.SessionKey(secret, "phoenix"), wsURL(srv.URL()), state)
+	a := startProc(t, cfg, nil)
+	ac := dialCtl(t, a.socket)
+	b := startNode(t, "witness", wsURL(srv.URL()), secret, 1000, nil)
+	ac.mustOK("joinVoIPChat", (&node{openid: "phoenix", secret: secret}).joinParams("ashes"))
+	b.ctl.mustOK("joinVoIPChat", b.joinParams("ashes"))
+	eventually(t, 15*time.Second, "the witness hears phoenix", func() bool { return b.audio.heard(440, 1000) > 20 })
+	if st, err := os.Stat(filepath.Join(state, "room.json")); err != nil || st.Mode().Perm() != 0o600 {
+		t.Fatalf("the kept room: %v, %v", st, err)
+	}
+
+	a.cmd.Process.Signal(syscall.SIGKILL)
+	<-a.exited
+	eventually(t, 10*time.Second, "silence after the kill", func() bool { return b.audio.heard(440, 1000) < 2 })
+	started := time.Now()
+	a = startProc(t, cfg, nil)
+	ac = dialCtl(t, a.socket)
+	eventually(t, 15*time.Second, "phoenix back in its room", func() bool {
+		st := ac.mustOK("status", nil)
+		room, _ := st["room"].(map[string]any)
+		return st["state"] == "inRoom" && room["id"] == "ashes"
+	})
+	eventually(t, 15*time.Second, "the witness hears phoenix again", func() bool { return b.audio.heard(440, 1000) > 20 })
+	t.Logf("back in the room and heard %v after voipd started again", time.Since(started).Round(10*time.Millisecond))
+
+	ac.mustOK("exitVoIPChat", nil)
+	if _, err := os.Stat(filepath.Join(state, "room.json")); !os.IsNotExist(err) {
+		t.Fatalf("the room is still kept after exit: %v", err)
+	}
+	a.cmd.Process.Signal(syscall.SIGKILL)
+	<-a.exited
+	a = startProc(t, cfg, nil)
+	if st := dialCtl(t, a.socket).mustOK("status", nil); st["state"] != "idle" {
+		t.Fatalf("after exit and a restart: %v", st["state"])
 	}
 }

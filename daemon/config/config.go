@@ -35,6 +35,7 @@ type Config struct {
 	Video    Video    `toml:"video"`
 	Display  Display  `toml:"display"`
 	Call     Call     `toml:"call"`
+	State    State    `toml:"state"`
 	Debug    Debug    `toml:"debug"`
 	Log      Log      `toml:"log"`
 }
@@ -142,6 +143,15 @@ type Call struct {
 // and its own camera with <voip-room> elements fed from here.
 type Display struct {
 	Listen string `toml:"listen"` // loopback host:port; "" turns the display off
+}
+
+// State is where voipd keeps what must outlive its process.
+type State struct {
+	// Dir holds the group room it is in (with its resume ticket), so that
+	// voipd killed mid-call gets back into it when it starts again. ""
+	// means $STATE_DIRECTORY when systemd sets it (StateDirectory=),
+	// else nothing is kept.
+	Dir string `toml:"dir"`
 }
 
 // Log sets the log level.

@@ -61,6 +61,9 @@ type Params struct {
 	// OnState hears every state change (systemd's STATUS=, the memory
 	// releaser); nil is fine. It is called with Engine.mu held.
 	OnState func(State)
+	// Keeper keeps the group room across a restart of voipd (keep.go);
+	// nil keeps nothing.
+	Keeper Keeper
 }
 
 // Engine runs the device's sessions, one at a time. Its zero value is not
@@ -290,6 +293,7 @@ func (e *Engine) join(ctx context.Context, s *session) (Joined, error) {
 		e.startCamera(s, cam)
 	}
 	s.fam.joined(e, s)
+	e.keep(s)
 	go e.watchSpeakers(callCtx, s)
 	e.log.Info("joined room", "kind", s.kind, "room", id, "members", len(res.Members))
 	return res, nil
@@ -406,6 +410,7 @@ func (e *Engine) finishLeave(ctx context.Context, s *session) {
 	e.s = nil
 	e.move(Idle)
 	e.mu.Unlock()
+	e.forget()
 	e.closeDevices(devs)
 }
 
@@ -502,6 +507,7 @@ func (e *Engine) SetMute(m proto.MuteConfig) error {
 	if err := r.SetMute(m); err != nil {
 		e.log.Warn("tell room of mute", "err", err)
 	}
+	e.keep(s)
 	return nil
 }
 

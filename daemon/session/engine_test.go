@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -559,5 +561,105 @@ func TestReconnecting(t *testing.T) {
 				t.Fatalf("Ended %+v, want one with %s", e, tc.reason)
 			}
 		})
+	}
+}
+
+// memKeeper keeps in memory what a FileKeeper keeps in its file.
+type memKeeper struct {
+	mu   sync.Mutex
+	kept *Kept
+}
+
+func (m *memKeeper) Keep(k Kept) error { m.mu.Lock(); m.kept = &k; m.mu.Unlock(); return nil }
+func (m *memKeeper) Forget()           { m.mu.Lock(); m.kept = nil; m.mu.Unlock() }
+func (m *memKeeper) Kept() (Kept, bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.kept == nil {
+		return Kept{}, false
+	}
+	return *m.kept, true
+}
+
+// TestKeptAcrossARestart: a group room is kept with its latest ticket and
+// mute while the device is in it and forgotten when it is left; an engine
+// started with one kept gets back into it with the ticket (no signature),
+// reports it as a reconnect's end, and forgets a room it cannot get back
+// into.
+func TestKeptAcrossARestart(t *testing.T) {
+	keeper := &memKeeper{}
+	r := newRig(t, nil)
+	r.e.p.Keeper = keeper
+	fr := &fakeRoom{members: []string{"door-1"}, ticket: "t1"}
+	r.rooms.script = func(context.Context, Handler) (Room, error) { return fr, nil }
+	if _, err := r.e.Join(context.Background(), 1, group("lobby")); err != nil {
+		t.Fatal(err)
+	}
+	if k, ok := keeper.Kept(); !ok || k.GroupID != "lobby" || k.Ticket != "t1" || k.OpenID != "door-1" {
+		t.Fatalf("kept %+v, %v", k, ok)
+	}
+	r.e.SetMute(proto.MuteConfig{MuteEarphone: true})
+	fr.ticket = "t2" // a reconnect brought a fresh one
+	h := r.rooms.lastHandler()
+	h.Reconnecting(errors.New("blip"))
+	h.Reconnected()
+	if k, _ := keeper.Kept(); k.Ticket != "t2" || !k.Mute.MuteEarphone {
+		t.Fatalf("kept after mute and reconnect: %+v", k)
+	}
+	r.e.Exit(context.Background())
+	if _, ok := keeper.Kept(); ok {
+		t.Fatal("the room is still kept after exit")
+	}
+
+	// A restart: a new engine finds the room kept and gets back into it.
+	keeper.Keep(Kept{AppID: "wx0000000000000000", OpenID: "door-1", GroupID: "lobby", RoomType: "voice", Ticket: "t2", Mute: proto.MuteConfig{MuteMicrophone: true}})
+	again := newRig(t, nil)
+	again.e.p.Keeper = keeper
+	s, _ := joinsTo("door-1", "b")
+	again.rooms.script = s
+	again.e.Rejoin(context.Background())
+	if st := again.e.Status(); st.State != InRoom || st.Room.ID != "lobby" || !st.Room.MuteConfig.MuteMicrophone {
+		t.Fatalf("after Rejoin: %+v", st)
+	}
+	if p := again.rooms.params[0]; p.Resume != "t2" || p.Signature != "" {
+		t.Fatalf("rejoined with %+v, want the ticket and no signature", p)
+	}
+	if !slices.ContainsFunc(again.events.all(), func(e Event) bool { _, ok := e.(RoomReconnected); return ok }) {
+		t.Fatal("no RoomReconnected after the rejoin")
+	}
+	again.e.Exit(context.Background())
+
+	// A seat given up: refused, forgotten, idle.
+	keeper.Keep(Kept{AppID: "wx0000000000000000", OpenID: "door-1", GroupID: "lobby", Ticket: "t3"})
+	refused := newRig(t, nil)
+	refused.e.p.Keeper = keeper
+	refused.rooms.script = func(context.Context, Handler) (Room, error) {
+		return nil, &room.Error{Reason: proto.ReasonResume, Msg: "the seat was given up"}
+	}
+	refused.e.Rejoin(context.Background())
+	if _, ok := keeper.Kept(); ok || refused.e.State() != Idle {
+		t.Fatalf("a refused rejoin: kept %v, state %s", ok, refused.e.State())
+	}
+}
+
+// TestFileKeeper: the file is the room, mode 0600, and gone when forgotten.
+func TestFileKeeper(t *testing.T) {
+	f := FileKeeper{Path: filepath.Join(t.TempDir(), "room.json")}
+	if _, ok := f.Kept(); ok {
+		t.Fatal("kept before anything was")
+	}
+	want := Kept{AppID: "a", OpenID: "o", GroupID: "g", RoomType: "video", Ticket: "r1.x.y"}
+	if err := f.Keep(want); err != nil {
+		t.Fatal(err)
+	}
+	if got, ok := f.Kept(); !ok || got != want {
+		t.Fatalf("Kept = %+v, %v", got, ok)
+	}
+	if st, err := os.Stat(f.Path); err != nil || st.Mode().Perm() != 0o600 {
+		t.Fatalf("the file's mode: %v, %v", st.Mode().Perm(), err)
+	}
+	f.Forget()
+	if _, err := os.Stat(f.Path); !os.IsNotExist(err) {
+		t.Fatalf("the file after Forget: %v", err)
 	}
 }

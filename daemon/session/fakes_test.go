@@ -179,6 +179,7 @@ func (c *fakeCall) Stats() media.CallStats {
 // fakeRoom is a joined room that records what the engine asks of it.
 type fakeRoom struct {
 	members []string
+	ticket  string
 	mu      sync.Mutex
 	left    bool
 	mute    []proto.MuteConfig
@@ -186,6 +187,7 @@ type fakeRoom struct {
 }
 
 func (r *fakeRoom) Members() []string               { return slices.Clone(r.members) }
+func (r *fakeRoom) Ticket() string                  { return r.ticket }
 func (r *fakeRoom) AudioOut() media.RTPWriter       { return discardRTP{} }
 func (r *fakeRoom) AudioLevelExtID() uint8          { return 1 }
 func (r *fakeRoom) VideoOut() media.RTPWriter       { return nil }
@@ -245,6 +247,7 @@ type fakeRooms struct {
 	handler Handler // the last join's
 	joins   int
 	calls   []room.CallParams
+	params  []room.JoinParams // the group joins' params
 }
 
 func (f *fakeRooms) run(ctx context.Context, h Handler) (Room, error) {
@@ -257,6 +260,9 @@ func (f *fakeRooms) run(ctx context.Context, h Handler) (Room, error) {
 }
 
 func (f *fakeRooms) Join(ctx context.Context, p room.JoinParams, h Handler) (Room, error) {
+	f.mu.Lock()
+	f.params = append(f.params, p)
+	f.mu.Unlock()
 	return f.run(ctx, h)
 }
 

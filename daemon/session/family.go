@@ -53,6 +53,9 @@ type Group struct {
 	NonceStr          string
 	TimeStamp         int64
 	Signature         string
+	// Resume is a kept resume ticket instead of the signature fields: the
+	// group room voipd was in when it was killed (Rejoin).
+	Resume string
 }
 
 func (Group) kind() Kind { return KindGroup }
@@ -68,7 +71,7 @@ func (g Group) connect(ctx context.Context, e *Engine, s *session, h Handler) (R
 	return e.p.Rooms.Join(ctx, room.JoinParams{
 		AppID: id.AppID, OpenID: id.OpenID, GroupID: g.GroupID,
 		NonceStr: g.NonceStr, TimeStamp: g.TimeStamp, Signature: g.Signature,
-		RoomType: g.RoomType, Mute: g.Mute,
+		RoomType: g.RoomType, Mute: g.Mute, Resume: g.Resume,
 	}, h)
 }
 

@@ -141,6 +141,7 @@ func (h handler) Reconnected() {
 	h.e.mu.Unlock()
 	if moved {
 		h.e.log.Info("back in the room")
+		h.e.keep(h.s) // its new ticket
 		h.e.p.Events.Emit(RoomReconnected{Room: h.s.kind})
 	}
 }

@@ -44,6 +44,8 @@ type Room interface {
 	SetPublishing(audio, video bool) error
 	SetSubscribing(on bool) error
 	Stats() room.Stats
+	// Ticket is the room's resume ticket ("" where the server gives none).
+	Ticket() string
 	// Leave says goodbye and closes; the Handler hears nothing more.
 	Leave(ctx context.Context) error
 }
