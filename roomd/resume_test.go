@@ -136,3 +136,22 @@ func TestResumeAfterRestart(t *testing.T) {
 	refused, _ := rawJoin(t, second, resumeMsg("a", "g", ja.Resume))
 	expect(t, refused, proto.TypeError, proto.ReasonResume)
 }
+
+// TestJoinTimesDistinct: joins in the same millisecond still get distinct
+// times in their order, so a re-created room lists them as they joined.
+func TestJoinTimesDistinct(t *testing.T) {
+	r := newRoster()
+	for i, id := range []string{"a", "b", "c"} {
+		m := &member{openid: id, joinedAt: r.after(1000)}
+		r.add(m)
+		if want := int64(1000 + i); m.joinedAt != want {
+			t.Fatalf("%s joined at %d, want %d", id, m.joinedAt, want)
+		}
+	}
+	if got := r.after(5000); got != 5000 {
+		t.Fatalf("a later join moved from 5000 to %d", got)
+	}
+	if order := r.list(); !slices.Equal(order, []string{"a", "b", "c"}) {
+		t.Fatalf("order %v", order)
+	}
+}

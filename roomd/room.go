@@ -91,6 +91,9 @@ func (s *Server) join(m *member) *rejection {
 			o.log.Error("adding a member's track", "other", m.openid, "err", err)
 		}
 	}
+	if m.resume == nil {
+		m.joinedAt = r.after(m.joinedAt)
+	}
 	r.add(m)
 	s.reconcileVideoLocked(r) // everyone is renegotiated below anyway
 	list := r.list()

@@ -36,6 +36,18 @@ func (r *roster) add(m *member) {
 	r.order = slices.Insert(r.order, i, m.openid)
 }
 
+// after returns t, or just after the latest join in the room if t is not
+// later: joins within one millisecond still get distinct times in their
+// order (resume tickets carry them, and a re-created room orders by them).
+func (r *roster) after(t int64) int64 {
+	for _, m := range r.members {
+		if m.joinedAt >= t {
+			t = m.joinedAt + 1
+		}
+	}
+	return t
+}
+
 // remove takes m out and its media out of the others' PeerConnections,
 // returning the others.
 func (r *roster) remove(m *member) []*member {
