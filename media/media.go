@@ -64,6 +64,12 @@ type CallParams struct {
 	LevelExtID uint8
 	// Volume scales every captured and played frame; nil is unity gain.
 	Volume *Volume
+	// DeviceLost, when set, is told (on the call's goroutines) that the
+	// microphone ("microphone") or the speaker ("speaker") failed: the call
+	// goes on without it — sending nothing, or mixing on its own clock with
+	// nowhere to play — until SetCapture or SetPlayback hands it a reopened
+	// one. Without it, Run returns the device's error instead.
+	DeviceLost func(device string, err error)
 }
 
 // Call is one room's running audio: capture → encode → send, and receive
@@ -79,6 +85,10 @@ type Call interface {
 	// SetMute mutes the microphone (nothing is sent) and the earphone
 	// (silence is played; members are still decoded, so levels stay live).
 	SetMute(microphone, earphone bool)
+	// SetCapture and SetPlayback hand the call a reopened device after
+	// DeviceLost; the call owns neither (the caller closes them).
+	SetCapture(hw.Capture)
+	SetPlayback(hw.Playback)
 	Stats() CallStats
 }
 

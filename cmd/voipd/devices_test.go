@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -132,5 +133,80 @@ playback = %q
 		in, _ := stats["inbound"].([]any)
 		return len(in) == 1 && in[0].(map[string]any)["framesDecoded"].(float64) > 10
 	})
+	p.term(10 * time.Second)
+}
+
+// TestAudioDeviceGoneAndBack (issue 14): PulseAudio's sink (and so its
+// monitor, the microphone) removed mid-call and added again: voipd says the
+// audio device is lost (code 4) and stays in the room, still receiving;
+// when the device is back it opens it by itself (code 5) and the far side
+// hears it again, without a restart.
+func TestAudioDeviceGoneAndBack(t *testing.T) {
+	pulse := pulsetest.Start(t, 440)
+	srv, secret := testRoomd(t, nil)
+	openid := "unplugged"
+	p := startProc(t, fmt.Sprintf(`
+[identity]
+appId = %q
+openid = %q
+sessionKey = %q
+[room]
+url = %q
+[audio]
+backend = "pulse"
+capture = %q
+playback = %q
+`, testApp, openid, proto.SessionKey(secret, openid), wsURL(srv.URL()), pulse.MonitorSource(), pulse.Sink()), pulse.Env())
+	c := dialCtl(t, p.socket)
+	c.mustOK("subscribe", map[string]any{"events": []string{"onVoIPChatStateChanged", "onVoIPChatInterrupted"}})
+	far := startNode(t, "far", wsURL(srv.URL()), secret, 1000, nil)
+	c.mustOK("joinVoIPChat", (&node{openid: openid, secret: secret}).joinParams("plug"))
+	far.ctl.mustOK("joinVoIPChat", far.joinParams("plug"))
+	eventually(t, 20*time.Second, "the far side hears the sink's 440 Hz", func() bool { return far.audio.heard(440, 1000) > 20 })
+
+	pulse.RemoveSink(t)
+	gone := time.Now()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	c.waitEvent(ctx, "onVoIPChatStateChanged", func(p map[string]any) bool {
+		d, _ := p["data"].(map[string]any)
+		return p["code"] == 4.0 && d["device"] == "audio"
+	})
+	t.Logf("device lost reported %v after the sink went", time.Since(gone).Round(time.Millisecond))
+	if st := c.mustOK("status", nil); st["state"] != "inRoom" {
+		t.Fatalf("state after the device went: %v", st["state"])
+	}
+	received := func() float64 {
+		for _, in := range c.mustOK("getStats", nil)["inbound"].([]any) {
+			if in := in.(map[string]any); in["member"] == "far" {
+				return in["packetsReceived"].(float64)
+			}
+		}
+		return 0
+	}
+	n := received()
+	eventually(t, 10*time.Second, "the far side no longer hears the sink", func() bool { return far.audio.heard(440, 1000) < 1 })
+	eventually(t, 10*time.Second, "still receiving the far side without a device", func() bool { return received() > n+20 })
+
+	pulse.AddSink(t, 440)
+	back := time.Now()
+	c.waitEvent(ctx, "onVoIPChatStateChanged", func(p map[string]any) bool {
+		d, _ := p["data"].(map[string]any)
+		return p["code"] == 5.0 && d["device"] == "audio"
+	})
+	t.Logf("device back reported %v after the sink returned", time.Since(back).Round(time.Millisecond))
+	eventually(t, 20*time.Second, "the far side hears the sink again", func() bool { return far.audio.heard(440, 1000) > 20 })
+	t.Logf("far side hears it %v after the sink returned", time.Since(back).Round(time.Millisecond))
+	for {
+		select {
+		case e := <-c.events:
+			if e.Method == "onVoIPChatInterrupted" {
+				t.Fatalf("interrupted: %v", e.Params)
+			}
+			continue
+		default:
+		}
+		break
+	}
 	p.term(10 * time.Second)
 }

@@ -143,6 +143,11 @@ type session struct {
 	speakers []string
 	capture  hw.Capture
 	playback hw.Playback
+
+	// captureLost and playbackLost: the device failed and is being opened
+	// again (devices.go); the call goes on without it.
+	captureLost, playbackLost bool
+
 	camera   hw.Camera // opened for a video room, until the video starts
 	room     Room
 	call     media.Call
@@ -244,15 +249,21 @@ func (e *Engine) join(ctx context.Context, s *session) (Joined, error) {
 	e.mu.Lock()
 	capture, playback, mute := s.capture, s.playback, s.mute
 	e.mu.Unlock()
-	call, err := e.p.Media.NewCall(media.CallParams{
+	callCtx, stop := context.WithCancel(context.Background())
+	var call media.Call
+	call, err = e.p.Media.NewCall(media.CallParams{
 		Capture: capture, Playback: playback, Out: r.AudioOut(), LevelExtID: r.AudioLevelExtID(), Volume: e.vol,
+		// A device that fails leaves the call going without it; it is
+		// opened again until it is back (devices.go). call is set before
+		// the call runs, so before this can be called.
+		DeviceLost: func(device string, err error) { e.deviceLost(callCtx, s, call, device, err) },
 	})
 	if err != nil {
+		stop()
 		r.Leave(context.WithoutCancel(ctx))
 		return Joined{}, fmt.Errorf("audio pipeline: %w", err)
 	}
 	call.SetMute(mute.MuteMicrophone, mute.MuteEarphone)
-	callCtx, stop := context.WithCancel(context.Background())
 	callDone := make(chan struct{})
 	go e.runCall(callCtx, s, call, callDone)
 
@@ -336,15 +347,16 @@ func (e *Engine) openDevices(s *session) error {
 	return nil
 }
 
-// runCall runs the audio until the room ends; a lost microphone or speaker
-// ends the room (the kiosk's UI learns it from the events).
+// runCall runs the audio until the room ends. A lost microphone or speaker
+// does not end it (deviceLost); a call that fails for another reason (the
+// encoder) ends the room, and the kiosk's UI learns it from the events.
 func (e *Engine) runCall(ctx context.Context, s *session, call media.Call, done chan struct{}) {
 	err := call.Run(ctx)
 	close(done)
 	if err == nil || ctx.Err() != nil {
 		return
 	}
-	e.log.Error("audio device failed", "err", err)
+	e.log.Error("audio failed", "err", err)
 	e.p.Events.Emit(DeviceLost{Room: s.kind, Device: "audio", Err: err.Error()})
 	e.lose(s, EndDevice, "device lost: "+err.Error(), err)
 }

@@ -663,3 +663,60 @@ func TestFileKeeper(t *testing.T) {
 		t.Fatalf("the file after Forget: %v", err)
 	}
 }
+
+// TestAudioDeviceLostAndBack: a microphone or speaker that fails mid-call
+// leaves the room going (no Ended), says so (DeviceLost "audio", status
+// "lost"), and is opened again until it is back (DeviceBack), handed to
+// the call.
+func TestAudioDeviceLostAndBack(t *testing.T) {
+	r := newRig(t, nil)
+	s, room := joinsTo("door-1", "b")
+	r.rooms.script = s
+	if _, err := r.e.Join(context.Background(), 1, group("lobby")); err != nil {
+		t.Fatal(err)
+	}
+	call := r.media.last()
+	for _, device := range []string{"microphone", "speaker"} {
+		open := r.audio.open()
+		call.params.DeviceLost(device, &hw.DeviceError{Op: "read", Device: device, Kind: hw.ErrUnavailable})
+		st := r.e.Status()
+		lost := st.Devices.Capture
+		if device == "speaker" {
+			lost = st.Devices.Playback
+		}
+		if st.State != InRoom || lost.State != "lost" || r.audio.open() != open-1 {
+			t.Fatalf("%s lost: state %s, device %+v, %d open (was %d)", device, st.State, lost, r.audio.open(), open)
+		}
+		select {
+		case <-call.swapped:
+		case <-time.After(5 * time.Second):
+			t.Fatalf("the %s was not opened again", device)
+		}
+		r.waitFor(device+" back in status", func() bool {
+			st := r.e.Status()
+			return st.Devices.Capture.State == "open" && st.Devices.Playback.State == "open"
+		})
+	}
+	var lost, back int
+	for _, e := range r.events.all() {
+		switch e := e.(type) {
+		case DeviceLost:
+			if e.Device == "audio" {
+				lost++
+			}
+		case DeviceBack:
+			if e.Device == "audio" {
+				back++
+			}
+		case Ended:
+			t.Fatalf("the room ended: %+v", e)
+		}
+	}
+	if lost != 2 || back != 2 || room.hasLeft() {
+		t.Fatalf("%d lost, %d back, room left %v", lost, back, room.hasLeft())
+	}
+	r.e.Exit(context.Background())
+	if n := r.audio.open(); n != 0 {
+		t.Fatalf("%d devices open after exit", n)
+	}
+}

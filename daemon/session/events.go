@@ -45,8 +45,10 @@ type VideoMembersChanged struct {
 	Members []string
 }
 
-// DeviceLost: a device failed during the room ("camera": the call goes on
-// with audio and the camera is looked for again; "audio": the room ends).
+// DeviceLost: a device failed during the room; the room goes on without
+// it and the device is opened again until DeviceBack ("camera": the call
+// goes on with audio; "audio": the microphone or speaker, the room goes
+// on receiving, or sending, or both).
 type DeviceLost struct {
 	Room   Kind
 	Device string

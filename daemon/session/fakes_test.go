@@ -95,7 +95,7 @@ func (m *fakeMedia) NewCall(p media.CallParams) (media.Call, error) {
 	if m.fail != nil {
 		return nil, m.fail
 	}
-	c := &fakeCall{failed: make(chan error, 1), members: map[string]bool{}}
+	c := &fakeCall{failed: make(chan error, 1), members: map[string]bool{}, params: p, swapped: make(chan any, 4)}
 	m.mu.Lock()
 	m.calls = append(m.calls, c)
 	m.mu.Unlock()
@@ -121,6 +121,8 @@ func (m *fakeMedia) last() *fakeCall {
 
 // fakeCall runs until its context ends, or fails with what a test sends.
 type fakeCall struct {
+	params  media.CallParams
+	swapped chan any // devices handed back by SetCapture and SetPlayback
 	failed  chan error
 	running atomic.Bool
 	ran     atomic.Bool
@@ -159,6 +161,9 @@ func (c *fakeCall) SetMute(mic, ear bool) {
 	c.mic, c.ear = mic, ear
 	c.mu.Unlock()
 }
+
+func (c *fakeCall) SetCapture(d hw.Capture)   { c.swapped <- d }
+func (c *fakeCall) SetPlayback(d hw.Playback) { c.swapped <- d }
 
 func (c *fakeCall) muted() (bool, bool) {
 	c.mu.Lock()

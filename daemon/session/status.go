@@ -117,6 +117,12 @@ func (e *Engine) Status() Status {
 		if s.playback != nil {
 			st.Devices.Playback = statusOf(s.playback, s.playback.Info(), "open")
 		}
+		if s.captureLost { // being opened again: what the config names
+			st.Devices.Capture.State = "lost"
+		}
+		if s.playbackLost {
+			st.Devices.Playback.State = "lost"
+		}
 		st.Devices.Camera = e.cameraStatus(s)
 		r = s.room
 	}

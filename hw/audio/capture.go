@@ -21,13 +21,14 @@ const captureRingFrames = 8
 var errStopped = errors.New("device stopped by the backend")
 
 // stoppedError is the error of a Read or Write on a stopped device: closed
-// if Close stopped it, else unavailable (the backend stopped it).
-func stoppedError(op, id string, done <-chan struct{}) error {
+// if Close stopped it, else unavailable (the backend stopped it, or it
+// stalled: why).
+func stoppedError(op, id string, done <-chan struct{}, why error) error {
 	select {
 	case <-done:
 		return &hw.DeviceError{Op: op, Device: id, Kind: hw.ErrClosed}
 	default:
-		return &hw.DeviceError{Op: op, Device: id, Kind: hw.ErrUnavailable, Err: errStopped}
+		return &hw.DeviceError{Op: op, Device: id, Kind: hw.ErrUnavailable, Err: why}
 	}
 }
 
@@ -42,8 +43,9 @@ type capture struct {
 	done  chan struct{} // closed by Close
 
 	stopped atomic.Bool
+	stalled atomic.Bool   // stopped because the callbacks stopped (watchStall)
 	dropped atomic.Uint64 // frames lost to overruns
-	samples atomic.Uint64 // samples delivered by the device, for tests
+	samples atomic.Uint64 // samples delivered by the device: for watchStall and tests
 	once    sync.Once
 	lateness
 }
@@ -76,6 +78,20 @@ func (c *capture) onStop() {
 	}
 }
 
+// stall is watchStall's verdict: the device stopped calling back.
+func (c *capture) stall() {
+	c.stalled.Store(true)
+	c.onStop()
+}
+
+// why says how the backend stopped the device.
+func (c *capture) why() error {
+	if c.stalled.Load() {
+		return errStalled
+	}
+	return errStopped
+}
+
 // Read blocks until a whole frame (of the reader's length) has been
 // captured and copies it out.
 func (c *capture) Read(frame []int16) error {
@@ -92,7 +108,7 @@ func (c *capture) Read(frame []int16) error {
 			return nil
 		}
 		if c.stopped.Load() {
-			return stoppedError("read", c.info.ID, c.done)
+			return stoppedError("read", c.info.ID, c.done, c.why())
 		}
 		select {
 		case <-c.ready:
@@ -113,7 +129,7 @@ func (c *capture) Close() error {
 	c.once.Do(func() {
 		close(c.done)
 		c.sys.untrack(c)
-		c.dev.Uninit()
+		stopAndFree(c.dev)
 	})
 	return nil
 }

@@ -38,6 +38,7 @@ func (s *System) OpenCapture(id string) (hw.Capture, error) {
 	}
 	c.sys, c.dev, c.info = s, dev, info
 	s.track(c)
+	go watchStall(&c.samples, c.done, c.stall)
 	return c, nil
 }
 
@@ -64,6 +65,7 @@ func (s *System) OpenPlayback(id string) (hw.Playback, error) {
 	}
 	p.sys, p.dev, p.info = s, dev, info
 	s.track(p)
+	go watchStall(&p.samples, p.done, p.stall)
 	return p, nil
 }
 

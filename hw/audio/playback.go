@@ -27,8 +27,9 @@ type playback struct {
 
 	started   atomic.Bool   // a frame has been written: silence counts as underrun
 	stopped   atomic.Bool   // the backend stopped the device
+	stalled   atomic.Bool   // stopped because the callbacks stopped (watchStall)
 	underruns atomic.Uint64 // callbacks that found too little queued
-	samples   atomic.Uint64 // samples pulled by the device, for tests
+	samples   atomic.Uint64 // samples pulled by the device: for watchStall and tests
 	once      sync.Once
 	lateness
 }
@@ -63,6 +64,20 @@ func (p *playback) onStop() {
 	}
 }
 
+// stall is watchStall's verdict: the device stopped calling back.
+func (p *playback) stall() {
+	p.stalled.Store(true)
+	p.onStop()
+}
+
+// why says how the backend stopped the device.
+func (p *playback) why() error {
+	if p.stalled.Load() {
+		return errStalled
+	}
+	return errStopped
+}
+
 // Write queues one frame, blocking while the ring is full.
 func (p *playback) Write(frame []int16) error {
 	if !hw.ValidFrameLen(len(frame)) || len(frame) > len(p.ring.buf) {
@@ -79,7 +94,7 @@ func (p *playback) Write(frame []int16) error {
 			return nil
 		}
 		if p.stopped.Load() {
-			return stoppedError("write", p.info.ID, p.done)
+			return stoppedError("write", p.info.ID, p.done, p.why())
 		}
 		select {
 		case <-p.space:
@@ -102,7 +117,7 @@ func (p *playback) WaitReady(samples int) error {
 			return nil
 		}
 		if p.stopped.Load() {
-			return stoppedError("wait", p.info.ID, p.done)
+			return stoppedError("wait", p.info.ID, p.done, p.why())
 		}
 		select {
 		case <-p.space:
@@ -123,7 +138,7 @@ func (p *playback) Close() error {
 	p.once.Do(func() {
 		close(p.done)
 		p.sys.untrack(p)
-		p.dev.Uninit()
+		stopAndFree(p.dev)
 	})
 	return nil
 }

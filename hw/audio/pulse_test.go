@@ -1,6 +1,7 @@
 package audio
 
 import (
+	"errors"
 	"math"
 	"slices"
 	"testing"
@@ -108,4 +109,65 @@ func TestPulsePlayback(t *testing.T) {
 	if pulled := p.(*playback).samples.Load(); pulled < 30*hw.FrameSamples {
 		t.Fatalf("server pulled only %d samples", pulled)
 	}
+}
+
+// TestPulseSinkRemoved: the sink (and with it its monitor) unloaded under
+// open streams, as an unplugged card. miniaudio gets no word of it; the
+// stall watch turns the silence into an unavailable error for the blocked
+// reader and writer, and closing the dead devices returns.
+func TestPulseSinkRemoved(t *testing.T) {
+	srv := pulsetest.Start(t, 440)
+	srv.Setenv(t)
+	s, err := New(Config{Backend: "pulse"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	c, err := s.OpenCapture(srv.MonitorSource())
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := s.OpenPlayback(srv.Sink())
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.AfterFunc(60*time.Second, func() { c.Close(); p.Close() })
+	defer deadline.Stop()
+	frame := make([]int16, hw.FrameSamples)
+	for i := range 50 { // both flowing first
+		if err := c.Read(frame); err != nil {
+			t.Fatalf("read %d: %v", i, err)
+		}
+		if err := p.Write(frame); err != nil {
+			t.Fatalf("write %d: %v", i, err)
+		}
+	}
+	srv.RemoveSink(t)
+	errs := make(chan error, 2)
+	go func() {
+		for {
+			if err := c.Read(frame); err != nil {
+				errs <- err
+				return
+			}
+		}
+	}()
+	go func() {
+		out := make([]int16, hw.FrameSamples)
+		for {
+			if err := p.Write(out); err != nil {
+				errs <- err
+				return
+			}
+		}
+	}()
+	for range 2 {
+		err := <-errs
+		if !errors.Is(err, hw.ErrUnavailable) {
+			t.Fatalf("after the sink went: %v, want unavailable", err)
+		}
+		t.Logf("after the sink went: %v", err)
+	}
+	c.Close()
+	p.Close()
 }

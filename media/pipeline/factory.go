@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 
+	"github.com/voipd/voipd/hw"
 	"github.com/voipd/voipd/media/settings"
 
 	"github.com/voipd/voipd/codec/yuv"
@@ -38,7 +39,12 @@ func (f *Factory) NewCall(p media.CallParams) (media.Call, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &call{snd: snd, rcv: NewAudioReceiver(p.Playback, f.audio, p.LevelExtID, p.Volume, f.log)}, nil
+	rcv := NewAudioReceiver(p.Playback, f.audio, p.LevelExtID, p.Volume, f.log)
+	if lost := p.DeviceLost; lost != nil {
+		snd.OnLost(func(err error) { lost("microphone", err) })
+		rcv.OnLost(func(err error) { lost("speaker", err) })
+	}
+	return &call{snd: snd, rcv: rcv}, nil
 }
 
 // call runs one sender and one receiver together (media.Call).
@@ -61,6 +67,8 @@ func (c *call) Run(ctx context.Context) error {
 
 func (c *call) AddMember(member string, src media.RTPReader) { c.rcv.AddMember(member, src) }
 func (c *call) RemoveMember(member string)                   { c.rcv.RemoveMember(member) }
+func (c *call) SetCapture(d hw.Capture)                      { c.snd.SetCapture(d) }
+func (c *call) SetPlayback(d hw.Playback)                    { c.rcv.SetPlayback(d) }
 
 func (c *call) SetMute(microphone, earphone bool) {
 	c.snd.SetMuted(microphone)

@@ -372,3 +372,97 @@ func TestFrameLengths(t *testing.T) {
 		})
 	}
 }
+
+// TestCaptureGapKeepsRTPClock: the first packet from a capture that came
+// back carries a timestamp as far past the last one as the time without a
+// device, so receivers see a talkspurt, not a network delay.
+func TestCaptureGapKeepsRTPClock(t *testing.T) {
+	var mu sync.Mutex
+	var ts []uint32
+	out := writerFunc(func(p *rtp.Packet) error {
+		mu.Lock()
+		ts = append(ts, p.Timestamp)
+		mu.Unlock()
+		return nil
+	})
+	sent := func() (n int, last uint32) {
+		mu.Lock()
+		defer mu.Unlock()
+		if len(ts) > 0 {
+			last = ts[len(ts)-1]
+		}
+		return len(ts), last
+	}
+	first := newToneCapture(440, true)
+	s, err := NewAudioSender(first, out, testAudio(), levelExt, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lost := make(chan error, 1)
+	s.OnLost(func(err error) { lost <- err })
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.Run(ctx) }()
+	waitFor(t, "packets", func() bool { n, _ := sent(); return n > 5 })
+	first.failWith(&hw.DeviceError{Op: "read", Device: "mic", Kind: hw.ErrUnavailable})
+	<-lost
+	before, last := sent()
+	const gap = 300 * time.Millisecond
+	time.Sleep(gap) // the time without a device: a lower bound, not a race
+	second := newToneCapture(440, true)
+	s.SetCapture(second)
+	waitFor(t, "packets from the new capture", func() bool { n, _ := sent(); return n > before })
+	mu.Lock()
+	jump := ts[before] - last
+	mu.Unlock()
+	if min := uint32(gap / time.Millisecond * hw.SampleRate / 1000); jump < min {
+		t.Fatalf("timestamp moved %d samples across a gap of at least %v (%d samples)", jump, gap, min)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	first.Close()
+	second.Close()
+}
+
+// TestDevicesLostAndBack: with OnLost set, a microphone or speaker that
+// fails does not end the call: the sender sends nothing until a new
+// capture comes, the receiver keeps decoding its members on its own clock
+// until a new speaker comes, and both carry on with the new devices.
+func TestDevicesLostAndBack(t *testing.T) {
+	r := newRig(t, testAudio())
+	lostPlay := make(chan error, 4)
+	r.recv.OnLost(func(err error) { lostPlay <- err })
+	s, capt, _ := r.addSender("door", 440, 1, 0, 0)
+	lostCapt := make(chan error, 4)
+	s.OnLost(func(err error) { lostCapt <- err })
+	r.playFrames(10)
+	waitFor(t, "door's packets", func() bool { return s.Stats().PacketsSent > 10 })
+
+	gone := error(&hw.DeviceError{Op: "read", Device: "mic", Kind: hw.ErrUnavailable})
+	capt.failWith(gone)
+	if err := <-lostCapt; !errors.Is(err, hw.ErrUnavailable) {
+		t.Fatalf("capture lost with %v", err)
+	}
+	sent := s.Stats().PacketsSent
+	second := newToneCapture(660, true)
+	s.SetCapture(second)
+	waitFor(t, "packets from the new capture", func() bool { return s.Stats().PacketsSent > sent+10 && second.reads.Load() > 10 })
+
+	r.play.fail.Store(&gone)
+	if err := <-lostPlay; !errors.Is(err, hw.ErrUnavailable) {
+		t.Fatalf("playback lost with %v", err)
+	}
+	decoded := r.stats("door").FramesDecoded
+	waitFor(t, "members decoded with no speaker", func() bool { return r.stats("door").FramesDecoded > decoded+10 })
+	speaker := newRecordPlayback()
+	r.recv.SetPlayback(speaker)
+	waitFor(t, "the new speaker plays", func() bool { return speaker.count() > 10 })
+	if p := dsp.Goertzel(speaker.last(10), 660, hw.SampleRate); p < 1e5 {
+		t.Fatalf("the new speaker does not play the new capture's 660 Hz (power %.3g)", p)
+	}
+	r.stop() // before the new devices stop: the fakes' reads and writes wait on their tickers
+	second.Close()
+	speaker.Close()
+}

@@ -30,6 +30,10 @@ type AudioReceiver struct {
 	members atomic.Pointer[[]*inbound] // copy-on-write: the mix loop reads it lock-free
 
 	muted atomic.Bool
+	// lost, when set, hears that the playback failed; Run then mixes on
+	// its own clock (to nowhere) until the next one comes on swap.
+	lost func(error)
+	swap chan hw.Playback
 	// One frame of the mix (settings.Audio.FrameMs), cut from buffers sized
 	// for the longest.
 	acc    []int32
@@ -47,7 +51,7 @@ func NewAudioReceiver(p hw.Playback, cfg settings.Audio, levelExtID uint8, vol *
 		log = slog.Default()
 	}
 	ready, _ := p.(hw.ReadyWaiter)
-	r := &AudioReceiver{p: p, ready: ready, vol: vol, extID: levelExtID, cfg: cfg, log: log, epoch: time.Now()}
+	r := &AudioReceiver{p: p, ready: ready, vol: vol, extID: levelExtID, cfg: cfg, log: log, epoch: time.Now(), swap: make(chan hw.Playback, 1)}
 	r.acc, r.out = r.accBuf[:cfg.FrameSamples()], r.outBuf[:cfg.FrameSamples()]
 	r.members.Store(&[]*inbound{})
 	return r
@@ -97,6 +101,21 @@ func (r *AudioReceiver) RemoveMember(member string) {
 // still pulled and decoded, so statistics and levels stay live.
 func (r *AudioReceiver) SetMuted(muted bool) { r.muted.Store(muted) }
 
+// OnLost makes Run go on when the playback fails: fn hears the error (on
+// Run's goroutine) and Run mixes on its own clock until SetPlayback. Call
+// before Run.
+func (r *AudioReceiver) OnLost(fn func(error)) { r.lost = fn }
+
+// SetPlayback hands Run a new speaker after a loss (a later one replaces an
+// earlier one not yet taken).
+func (r *AudioReceiver) SetPlayback(p hw.Playback) {
+	select {
+	case <-r.swap:
+	default:
+	}
+	r.swap <- p
+}
+
 // Run is the mix loop: every frame (paced by p.Write blocking) it takes
 // each member's next frame, sums them with saturation and plays the mix.
 // It returns nil when ctx ends, and the playback's error (wrapping its hw
@@ -111,22 +130,50 @@ func (r *AudioReceiver) Run(ctx context.Context) error {
 	for !ctxDone(ctx) {
 		if r.ready != nil {
 			if err := r.ready.WaitReady(len(r.out)); err != nil {
-				return r.playbackError(ctx, err)
+				if err := r.playbackError(ctx, err); err != nil {
+					return err
+				}
+				continue
 			}
 		}
 		r.mixOnce()
 		if err := r.p.Write(r.out); err != nil {
-			return r.playbackError(ctx, err)
+			if err := r.playbackError(ctx, err); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
 }
 
+// playbackError is what a failed playback means: nil when ctx ended or a
+// new speaker came after the loss (OnLost), else the error Run returns.
 func (r *AudioReceiver) playbackError(ctx context.Context, err error) error {
 	if ctxDone(ctx) {
 		return nil
 	}
-	return fmt.Errorf("media: playback %q: %w", r.p.Info().ID, err)
+	err = fmt.Errorf("media: playback %q: %w", r.p.Info().ID, err)
+	if r.lost == nil {
+		return err
+	}
+	r.lost(err)
+	// Members are still pulled and decoded, a frame at a time on a ticker,
+	// so their buffers do not fill with stale audio and their statistics
+	// stay live; the mix goes nowhere.
+	tick := time.NewTicker(time.Duration(r.cfg.FrameMs) * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case p := <-r.swap:
+			r.p = p
+			r.ready, _ = p.(hw.ReadyWaiter)
+			return nil
+		case <-ctx.Done():
+			return nil
+		case <-tick.C:
+			r.mixOnce()
+		}
+	}
 }
 
 // mixOnce fills r.out with the next frame of the mix.

@@ -7,6 +7,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"sync/atomic"
+	"time"
 
 	"github.com/voipd/voipd/media/settings"
 
@@ -36,6 +37,11 @@ type AudioSender struct {
 	pcm   [hw.FrameSamples]int16 // the longest frame; pcm[:frame] is used
 	buf   [opus.MaxPacketBytes]byte
 
+	// lost, when set, hears that the capture failed; Run then waits for
+	// the next one on swap (SetCapture) instead of returning.
+	lost func(error)
+	swap chan hw.Capture
+
 	muted       atomic.Bool
 	packets     atomic.Uint64
 	bytes       atomic.Uint64
@@ -62,7 +68,21 @@ func NewAudioSender(c hw.Capture, out media.RTPWriter, cfg settings.Audio, level
 		InitialTimestamp: rand.Uint32(),
 		LevelExtID:       levelExtID,
 	})
-	return &AudioSender{c: c, out: out, vol: vol, log: log, enc: enc, pk: pk, dtx: cfg.DTX, frame: cfg.FrameSamples()}, nil
+	return &AudioSender{c: c, out: out, vol: vol, log: log, enc: enc, pk: pk, dtx: cfg.DTX, frame: cfg.FrameSamples(), swap: make(chan hw.Capture, 1)}, nil
+}
+
+// OnLost makes Run go on when the capture fails: fn hears the error (on
+// Run's goroutine) and Run waits for SetCapture. Call before Run.
+func (s *AudioSender) OnLost(fn func(error)) { s.lost = fn }
+
+// SetCapture hands Run a new capture after a loss (a later one replaces an
+// earlier one not yet taken).
+func (s *AudioSender) SetCapture(c hw.Capture) {
+	select {
+	case <-s.swap:
+	default:
+	}
+	s.swap <- c
 }
 
 // SetMuted mutes the microphone: the device is still drained (so it
@@ -92,7 +112,25 @@ func (s *AudioSender) Run(ctx context.Context) error {
 			if ctxDone(ctx) {
 				return nil
 			}
-			return fmt.Errorf("media: capture %q: %w", s.c.Info().ID, err)
+			err = fmt.Errorf("media: capture %q: %w", s.c.Info().ID, err)
+			if s.lost == nil {
+				return err
+			}
+			// Nothing is sent until a capture is back (receivers conceal,
+			// then hear silence).
+			s.lost(err)
+			lost := time.Now()
+			select {
+			case s.c = <-s.swap:
+				// The RTP clock runs on through the gap, as it does for
+				// muted frames: the next packet starts a talkspurt whose
+				// timestamp matches the time it was captured, so receivers
+				// do not take the gap for network delay.
+				s.pk.Skip(int(time.Since(lost) / time.Millisecond * hw.SampleRate / 1000))
+				continue
+			case <-ctx.Done():
+				return nil
+			}
 		}
 		if err := s.sendFrame(); err != nil {
 			return err

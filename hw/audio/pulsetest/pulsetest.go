@@ -214,3 +214,36 @@ func (b *syncBuffer) String() string {
 	defer b.mu.Unlock()
 	return b.buf.String()
 }
+
+// RemoveSink unloads the null sink and the tone playing into it, as a
+// sound card unplugged (or a sound server losing it) does: streams on the
+// sink and its monitor end.
+func (s *Server) RemoveSink(t testing.TB) {
+	t.Helper()
+	// The tone goes first: unloading the sink takes the sine's stream with
+	// it, and pactl then finds no module to unload.
+	var sines, sinks []string
+	for _, line := range strings.Split(s.Pactl(t, "list", "short", "modules"), "\n") {
+		f := strings.Fields(line)
+		switch {
+		case len(f) < 2:
+		case f[1] == "module-sine":
+			sines = append(sines, f[0])
+		case f[1] == "module-null-sink":
+			sinks = append(sinks, f[0])
+		}
+	}
+	for _, m := range append(sines, sinks...) {
+		s.Pactl(t, "unload-module", m)
+	}
+}
+
+// AddSink loads the null sink and a tone of sineHz into it again, under
+// the same names: the device is back.
+func (s *Server) AddSink(t testing.TB, sineHz int) {
+	t.Helper()
+	s.Pactl(t, "load-module", "module-null-sink", "sink_name="+sinkName, "format=s16le", "rate=48000", "channels=1")
+	s.Pactl(t, "load-module", "module-sine", "sink="+sinkName, fmt.Sprintf("frequency=%d", sineHz))
+	s.Pactl(t, "set-default-sink", sinkName)
+	s.Pactl(t, "set-default-source", sinkName+".monitor")
+}
