@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/voipd/voipd/internal/netnstest"
 	"github.com/voipd/voipd/proto"
 	"github.com/voipd/voipd/roomd"
 )
@@ -15,7 +16,7 @@ import (
 // nsDaemon runs a voipd in ns with a synthetic 440 Hz microphone, joined
 // to the room server at url, and returns it with a control client
 // subscribed to its room's events.
-func nsDaemon(t *testing.T, ns *netns, openid, url, secret string) (*proc, *ctl) {
+func nsDaemon(t *testing.T, ns *netnstest.NS, openid, url, secret string) (*proc, *ctl) {
 	t.Helper()
 	p := startProcWith(t, fmt.Sprintf(`
 [identity]
@@ -29,7 +30,7 @@ backend = "null"
 capture = "tone:440"
 playback = "null"
 `, testApp, openid, proto.SessionKey(secret, openid), url), nil, func(name string, args ...string) *exec.Cmd {
-		return ns.command(append([]string{name}, args...)...)
+		return ns.Command(append([]string{name}, args...)...)
 	})
 	c := dialCtl(t, p.socket)
 	c.mustOK("subscribe", map[string]any{"events": []string{"onVoIPChatStateChanged", "onVoIPChatInterrupted"}})
@@ -70,8 +71,8 @@ func eventSeen(c *ctl, name string, code float64) bool {
 // interruption), and both hear each other again soon after the network
 // returns.
 func TestBlackoutRiddenOut(t *testing.T) {
-	ns := newNetns(t)
-	srv, secret := testRoomd(t, func(c *roomd.Config) { c.Listen = ns.hostIP + ":0" })
+	ns := netnstest.New(t)
+	srv, secret := testRoomd(t, func(c *roomd.Config) { c.Listen = ns.HostIP + ":0" })
 	url := wsURL(srv.URL())
 	_, a := nsDaemon(t, ns, "cut", url, secret)
 	b := startNode(t, "steady", url, secret, 1000, nil)
@@ -81,11 +82,11 @@ func TestBlackoutRiddenOut(t *testing.T) {
 	eventually(t, 15*time.Second, "steady hears cut", func() bool { return b.audio.heard(440, 1000) > 20 })
 	eventually(t, 15*time.Second, "cut receives steady", func() bool { return receivesFrom(a, "steady") })
 
-	ns.drop(100)
+	ns.Drop(100)
 	cut := time.Now()
 	eventually(t, 45*time.Second, "cut reconnecting", func() bool { return eventSeen(a, "onVoIPChatStateChanged", 1) })
 	time.Sleep(time.Until(cut.Add(60 * time.Second))) // the scenario: a minute without network
-	ns.drop(0)
+	ns.Drop(0)
 	back := time.Now()
 	eventually(t, 30*time.Second, "steady hears cut again", func() bool { return b.audio.heard(440, 1000) > 20 })
 	eventually(t, 30*time.Second, "cut receives steady again", func() bool { return receivesFrom(a, "steady") })
@@ -113,8 +114,8 @@ func TestBlackoutRiddenOut(t *testing.T) {
 // the room cleanly on both sides: the others see the member leave, the cut
 // member is interrupted and idle, nothing hangs.
 func TestBlackoutPastTheGrace(t *testing.T) {
-	ns := newNetns(t)
-	srv, secret := testRoomd(t, func(c *roomd.Config) { c.Listen, c.ResumeGrace = ns.hostIP+":0", 2*time.Second })
+	ns := netnstest.New(t)
+	srv, secret := testRoomd(t, func(c *roomd.Config) { c.Listen, c.ResumeGrace = ns.HostIP+":0", 2*time.Second })
 	url := wsURL(srv.URL())
 	_, a := nsDaemon(t, ns, "gone", url, secret)
 	b := startNode(t, "stays", url, secret, 1000, nil)
@@ -123,7 +124,7 @@ func TestBlackoutPastTheGrace(t *testing.T) {
 	b.ctl.mustOK("joinVoIPChat", b.joinParams("long"))
 	eventually(t, 15*time.Second, "stays hears gone", func() bool { return b.audio.heard(440, 1000) > 20 })
 
-	ns.drop(100)
+	ns.Drop(100)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	a.waitEvent(ctx, "onVoIPChatInterrupted", nil)
@@ -131,7 +132,7 @@ func TestBlackoutPastTheGrace(t *testing.T) {
 		return slices.Equal(strList(p["openIdList"]), []string{"stays"})
 	})
 	eventually(t, 15*time.Second, "the cut member idle after the grace", func() bool { return a.mustOK("status", nil)["state"] == "idle" })
-	ns.drop(0)
+	ns.Drop(0)
 	a.mustFail("exitVoIPChat", nil, -1000, "not_in_room")
 	if st := b.ctl.mustOK("status", nil); st["state"] != "inRoom" {
 		t.Fatalf("the member that stayed: %v", st["state"])

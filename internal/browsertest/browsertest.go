@@ -23,6 +23,18 @@
 // (state, members, speakers, lastError, muteConfig, stats(), join(), leave(),
 // setMute()); roomd/web/app.js documents it.
 //
+// StartWith runs Chromium inside a network namespace of the test's
+// (internal/netnstest), so its WebRTC crosses the namespace's link and the
+// loss the test puts on it; a page served on the link's host address is
+// plain HTTP off localhost, so it names that origin as secure for
+// getUserMedia:
+//
+//	ns := netnstest.New(t)
+//	b := browsertest.StartWith(t, browsertest.Options{
+//		Netns:           ns.Name,
+//		InsecureOrigins: []string{"http://" + srvAddr}, // srvAddr on ns.HostIP
+//	})
+//
 // Every call is bounded by the context it gets; the browser process is killed
 // and its profile directory removed at t.Cleanup. When the test has failed,
 // Cleanup logs the tail of Chromium's own output, and WaitFor's timeout error
@@ -72,6 +84,13 @@ type Browser struct {
 // "chromium") or does not start within a minute.
 func Start(t testing.TB) *Browser {
 	t.Helper()
+	return StartWith(t, Options{})
+}
+
+// StartWith is Start with options: Chromium in a network namespace, origins
+// treated as secure. Options{} is Start.
+func StartWith(t testing.TB, o Options) *Browser {
+	t.Helper()
 	if _, err := os.Stat(ChromiumPath); err != nil {
 		t.Fatalf("browsertest: %s not found (%v); install the Debian package chromium: apt-get install chromium", ChromiumPath, err)
 	}
@@ -89,6 +108,12 @@ func Start(t testing.TB) *Browser {
 	for _, f := range flags {
 		opts = append(opts, chromedp.Flag(f, true))
 	}
+	more, group, err := o.allocatorOptions()
+	if err != nil {
+		removeProfile(t, profile)
+		t.Fatalf("browsertest: %v", err)
+	}
+	opts = append(opts, more...)
 	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	browserCtx, cancelBrowser := chromedp.NewContext(allocCtx)
 	b := &Browser{t: t, ctx: browserCtx, output: out}
@@ -97,6 +122,7 @@ func Start(t testing.TB) *Browser {
 		// so the profile can be removed afterwards.
 		cancelBrowser()
 		cancelAlloc()
+		group.kill()
 		if t.Failed() {
 			t.Logf("browsertest: tail of Chromium's output:\n%s", out.String())
 		}
@@ -111,11 +137,11 @@ func Start(t testing.TB) *Browser {
 	select {
 	case err := <-started:
 		if err != nil {
-			t.Fatalf("browsertest: starting %s: %v\n%s", ChromiumPath, err, out.String())
+			t.Fatalf("browsertest: starting %s%s: %v\n%s", ChromiumPath, o.where(), err, out.String())
 		}
 	case <-time.After(startTimeout):
 		cancelBrowser()
-		t.Fatalf("browsertest: %s did not start within %v\n%s", ChromiumPath, startTimeout, out.String())
+		t.Fatalf("browsertest: %s%s did not start within %v\n%s", ChromiumPath, o.where(), startTimeout, out.String())
 	}
 	return b
 }

@@ -15,10 +15,20 @@
 //   lastError   null | {reason, message}
 //   muteConfig  {muteMicrophone, muteEarphone}
 //   videoMembers openids publishing video (video rooms), as the server says
-//   stats()     Promise of {inboundAudio: [{member, packetsReceived, audioLevel, ...}],
-//               outboundAudio: {packetsSent, bytesSent}, localAudioLevel,
-//               inboundVideo: [{member, framesDecoded, frameWidth, frameHeight, packetsReceived}],
-//               outboundVideo: {framesEncoded, packetsSent}}
+//   stats()     Promise of {inboundAudio, outboundAudio: {packetsSent, bytesSent},
+//               localAudioLevel, inboundVideo, outboundVideo: {framesEncoded, packetsSent}}:
+//               inboundAudio: one per member, [{member, packetsReceived, bytesReceived,
+//                 packetsLost, jitter, audioLevel, totalAudioEnergy, totalSamplesReceived,
+//                 concealedSamples, silentConcealedSamples, concealmentEvents,
+//                 insertedSamplesForDeceleration, removedSamplesForAcceleration,
+//                 fecPacketsReceived, lastPacketReceivedTimestamp}]
+//               inboundVideo: one per member whose video comes, [{member, framesDecoded,
+//                 frameWidth, frameHeight, packetsReceived, framesReceived, framesDropped,
+//                 freezeCount, totalFreezesDuration, pauseCount, totalPausesDuration,
+//                 packetsLost, nackCount, pliCount, keyFramesDecoded,
+//                 lastPacketReceivedTimestamp}]
+//               Each field is the inbound-rtp report's (WebRTC stats names, durations
+//               in seconds, samples at the decoder's rate), 0 when the browser omits it.
 //   join(), leave(), setMute({muteMicrophone?, muteEarphone?})
 //   subscribeVideo(list)  receive only these members' video ([]: none)
 //   frameNumber(member)   the frame number voipd's pattern camera drew on the

@@ -216,7 +216,9 @@ export class RoomClient extends EventTarget {
   // microphone's level. Inbound stats are read per receiver, because the
   // receiver is what ontrack tied to a member: track ids in the SDP need not
   // be unique (roomd names every forwarded track "audio"). When a member's
-  // SSRC changed, the stream that received last counts.
+  // SSRC changed, the stream that received last counts. Every field is a
+  // number from the inbound-rtp report, 0 when the browser omits it (app.js
+  // lists them).
   async stats() {
     const out = {
       inboundAudio: [],
@@ -244,6 +246,18 @@ export class RoomClient extends EventTarget {
             frameWidth: s.frameWidth || 0,
             frameHeight: s.frameHeight || 0,
             packetsReceived: s.packetsReceived || 0,
+            // What loss did to the picture, to set beside the daemon's
+            // getStats under the same loss.
+            framesReceived: s.framesReceived || 0,
+            framesDropped: s.framesDropped || 0,
+            freezeCount: s.freezeCount || 0,
+            totalFreezesDuration: s.totalFreezesDuration || 0,
+            pauseCount: s.pauseCount || 0,
+            totalPausesDuration: s.totalPausesDuration || 0,
+            packetsLost: s.packetsLost || 0,
+            nackCount: s.nackCount || 0,
+            pliCount: s.pliCount || 0,
+            keyFramesDecoded: s.keyFramesDecoded || 0,
             lastPacketReceivedTimestamp: last,
           });
           return;
@@ -259,6 +273,16 @@ export class RoomClient extends EventTarget {
           jitter: s.jitter || 0,
           audioLevel: s.audioLevel || 0,
           totalAudioEnergy: s.totalAudioEnergy || 0,
+          // What the jitter buffer did about loss and jitter (samples at
+          // the decoder's rate, events as counts), to set beside the
+          // daemon's getStats under the same loss.
+          totalSamplesReceived: s.totalSamplesReceived || 0,
+          concealedSamples: s.concealedSamples || 0,
+          silentConcealedSamples: s.silentConcealedSamples || 0,
+          concealmentEvents: s.concealmentEvents || 0,
+          insertedSamplesForDeceleration: s.insertedSamplesForDeceleration || 0,
+          removedSamplesForAcceleration: s.removedSamplesForAcceleration || 0,
+          fecPacketsReceived: s.fecPacketsReceived || 0,
           lastPacketReceivedTimestamp: last,
         });
       });
