@@ -72,6 +72,8 @@ func (s *System) OpenPlayback(id string) (hw.Playback, error) {
 // start opens and starts the device id in the fixed voipd format.
 // The caller holds the context (acquire) until the device is tracked.
 func (s *System) start(op, id string, kind malgo.DeviceType, cb malgo.DeviceCallbacks) (*malgo.Device, hw.DeviceInfo, error) {
+	s.ctxMu.Lock()
+	defer s.ctxMu.Unlock()
 	devID, info, err := s.resolve(kind, id)
 	if err != nil {
 		return nil, info, deviceError(op, id, err)

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"math"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -170,4 +171,51 @@ func TestPulseSinkRemoved(t *testing.T) {
 	}
 	c.Close()
 	p.Close()
+}
+
+// TestPulseConcurrentUse: listing and opening from several goroutines at
+// once (a lost microphone and speaker reopened together, listDevices
+// during a join) is safe: miniaudio's context is entered by one at a time.
+// Unserialised, PulseAudio aborted the process ("m->state ==
+// STATE_PASSIVE" in pa_mainloop_prepare).
+func TestPulseConcurrentUse(t *testing.T) {
+	srv := pulsetest.Start(t, 440)
+	srv.Setenv(t)
+	s, err := New(Config{Backend: "pulse"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	var wg sync.WaitGroup
+	errs := make(chan error, 30)
+	for i := range 30 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			switch i % 3 {
+			case 0:
+				_, _, err := s.Devices()
+				errs <- err
+			case 1:
+				c, err := s.OpenCapture(srv.MonitorSource())
+				if err == nil {
+					c.Close()
+				}
+				errs <- err
+			default:
+				p, err := s.OpenPlayback(srv.Sink())
+				if err == nil {
+					p.Close()
+				}
+				errs <- err
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Error(err)
+		}
+	}
 }

@@ -52,6 +52,13 @@ type System struct {
 	life   sync.RWMutex
 	closed bool // guarded by life
 
+	// ctxMu serialises calls into the miniaudio context: listing devices
+	// and opening one. They are not safe to run at once; with PulseAudio
+	// both iterate the context's one pa_mainloop, and two threads doing so
+	// abort the process (a microphone and a speaker reopened together,
+	// listDevices during a join).
+	ctxMu sync.Mutex
+
 	mu   sync.Mutex
 	open map[closer]struct{} // devices to close with the System
 }
@@ -178,7 +185,9 @@ func (s *System) Devices() (capture, playback []hw.DeviceInfo, err error) {
 		return nil, nil, &hw.DeviceError{Op: "list", Device: s.backend, Kind: hw.ErrClosed}
 	}
 	defer s.release()
+	s.ctxMu.Lock()
 	c, p, err := enumerate(s.ctx)
+	s.ctxMu.Unlock()
 	if err != nil {
 		return nil, nil, deviceError("list", s.backend, err)
 	}
