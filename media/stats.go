@@ -50,18 +50,38 @@ type InboundStats struct {
 	// member is silent.
 	AudioLevel      float64 `json:"audioLevel"`
 	FramesConcealed uint64  `json:"framesConcealed"` // made up by FEC or PLC
-	TargetDelayMs   int     `json:"targetDelayMs"`   // the jitter buffer's target
-	PacketsLate     uint64  `json:"packetsLate"`     // arrived after their turn to play
-	PacketsDropped  uint64  `json:"packetsDropped"`  // duplicates, oversized, or cut to bound latency
+	// As webrtc-stats counts them (and libwebrtc: audio rebuilt from the
+	// next packet's in-band FEC is decoded audio, not concealed):
+	// TotalSamplesReceived is every sample played from this member, decoded
+	// or concealed; ConcealedSamples those made up by PLC (a lost packet
+	// with no FEC to rebuild it), SilentConcealedSamples those of them that
+	// were silence (libopus failed), ConcealmentEvents the runs of them;
+	// FECFramesRecovered the lost packets rebuilt from FEC.
+	TotalSamplesReceived   uint64 `json:"totalSamplesReceived"`
+	ConcealedSamples       uint64 `json:"concealedSamples"`
+	SilentConcealedSamples uint64 `json:"silentConcealedSamples"`
+	ConcealmentEvents      uint64 `json:"concealmentEvents"`
+	FECFramesRecovered     uint64 `json:"fecFramesRecovered"`
+	TargetDelayMs          int    `json:"targetDelayMs"`  // the jitter buffer's target
+	PacketsLate            uint64 `json:"packetsLate"`    // arrived after their turn to play
+	PacketsDropped         uint64 `json:"packetsDropped"` // duplicates, oversized, or cut to bound latency
 
 	// Video.
-	FramesReceived   uint64 `json:"framesReceived"` // complete frames reassembled
+	FramesReceived   uint64 `json:"framesReceived"` // complete frames passed on in order (resent packets included)
 	KeyFramesDecoded uint64 `json:"keyFramesDecoded"`
 	// FramesDropped: damaged, undecodable, or waiting for a keyframe.
 	FramesDropped    uint64 `json:"framesDropped"`
 	FrameWidth       int    `json:"frameWidth"` // of the last keyframe
 	FrameHeight      int    `json:"frameHeight"`
 	KeyframeRequests uint64 `json:"pliCount"` // PLIs this receiver asked for
+	// Freezes and pauses as webrtc-stats defines them, over the frames
+	// passed on whole and in order (what a decoder would show): a pause is
+	// a gap of 5 s or more, a freeze a shorter one of at least max(3·avg,
+	// avg + 150 ms) of the last 30 gaps. Durations in seconds.
+	FreezeCount          uint64  `json:"freezeCount"`
+	TotalFreezesDuration float64 `json:"totalFreezesDuration"`
+	PauseCount           uint64  `json:"pauseCount"`
+	TotalPausesDuration  float64 `json:"totalPausesDuration"`
 }
 
 // CallStats are a call's figures: its one sent stream, each member's

@@ -10,36 +10,43 @@ import (
 	"github.com/pion/rtcp"
 )
 
-// The generator's defaults: pion's interval and log size; a packet is asked
-// for at most maxAsks times (a second at this interval), then given
-// up: the receiver asks for a keyframe instead.
+// The generator's timing. It looks for missing packets every tick, asks
+// for a newly missing one at the first tick after the gap shows (libwebrtc
+// asks at once too), and asks again once a retransmission had time to
+// come: 1.5 round trips, measured from the packets it asked for that
+// arrived (the first answer to a first ask), or pion's 100 ms until one
+// did; never more often than every minRetry, at most maxAsks times (then
+// the receiver gives the frame up and asks for a keyframe).
 const (
-	askInterval = 100 * time.Millisecond
+	tick        = 20 * time.Millisecond
+	minRetry    = 20 * time.Millisecond
+	retryNoRTT  = 100 * time.Millisecond
+	maxRetry    = 500 * time.Millisecond
 	recvLogSize = 512 // sequence numbers remembered per stream, a power of two
 	maxAsks     = 10
 	maxPairs    = 32 // per RTCP packet: 32 × 17 packets
 )
 
-// Generator is an interceptor.Factory: its interceptors ask, every
-// 100 ms, for the packets missing from each received stream that
-// negotiated "nack" (RFC 4585 §6.2.1). It is the asking half of NACK, the
-// Responder the answering one. pion's generator reads every received
-// packet through interceptor.Attributes.GetRTPHeader (a header
-// unmarshalled per packet); this one reads the sequence number in place
-// and builds its NACKs in a packet it owns, so neither receiving nor
+// Generator is an interceptor.Factory: its interceptors ask for the
+// packets missing from each received stream that negotiated "nack" (RFC
+// 4585 §6.2.1). It is the asking half of NACK, the Responder the answering
+// one. pion's generator asks every 100 ms, whatever the round trip, and
+// reads every received packet through interceptor.Attributes.GetRTPHeader
+// (a header unmarshalled per packet); this one asks as soon as a gap shows
+// and again after a measured round trip, reads the sequence number in
+// place and builds its NACKs in a packet it owns, so neither receiving nor
 // asking allocates (TestGeneratorDoesNotAllocate). intercept.Register puts
 // it where pion's would be.
-type Generator struct {
-	interval time.Duration
-}
+type Generator struct{}
 
-// NewGenerator returns a Generator with pion's 100 ms interval.
-func NewGenerator() *Generator { return &Generator{interval: askInterval} }
+// NewGenerator returns a Generator.
+func NewGenerator() *Generator { return &Generator{} }
 
 // NewInterceptor implements interceptor.Factory.
 func (g *Generator) NewInterceptor(string) (interceptor.Interceptor, error) {
-	n := &generator{interval: g.interval, senderSSRC: rand.Uint32(), streams: map[uint32]*recvLog{},
-		done: make(chan struct{})}
+	epoch := time.Now()
+	n := &generator{senderSSRC: rand.Uint32(), streams: map[uint32]*recvLog{},
+		now: func() time.Duration { return time.Since(epoch) }, done: make(chan struct{})}
 	n.out[0] = &n.pkt
 	n.pkt.SenderSSRC = n.senderSSRC
 	n.pkt.Nacks = make([]rtcp.NackPair, 0, maxPairs)
@@ -49,8 +56,8 @@ func (g *Generator) NewInterceptor(string) (interceptor.Interceptor, error) {
 // generator is one PeerConnection's generator.
 type generator struct {
 	interceptor.NoOp
-	interval   time.Duration
 	senderSSRC uint32
+	now        func() time.Duration // monotonic; tests set their own
 
 	mu      sync.Mutex
 	streams map[uint32]*recvLog
@@ -64,7 +71,8 @@ type generator struct {
 }
 
 // recvLog is the receive log of one stream: which of the last
-// recvLogSize sequence numbers arrived, and how often each was asked for.
+// recvLogSize sequence numbers arrived, how often and when each missing
+// one was last asked for, and the round trip of the asks answered.
 type recvLog struct {
 	ssrc    uint32
 	started bool
@@ -72,6 +80,8 @@ type recvLog struct {
 	span    int    // sequence numbers the log covers, up to recvLogSize
 	got     [recvLogSize / 64]uint64
 	tries   [recvLogSize]uint8
+	asked   [recvLogSize]time.Duration // when last asked for (generator.now)
+	rtt     time.Duration              // smoothed; 0 until an ask was answered
 }
 
 func (s *recvLog) has(seq uint16) bool {
@@ -89,10 +99,11 @@ func (s *recvLog) set(seq uint16, v bool) {
 	}
 }
 
-// add logs the arrival of seq. A jump forward marks the numbers skipped as
-// missing; a number behind the top (reordered, or resent) fills its slot
-// if the log still covers it.
-func (s *recvLog) add(seq uint16) {
+// add logs the arrival of seq at now. A jump forward marks the numbers
+// skipped as missing; a number behind the top (reordered, or resent) fills
+// its slot if the log still covers it, and, answering a first ask, gives a
+// round-trip sample.
+func (s *recvLog) add(seq uint16, now time.Duration) {
 	if !s.started {
 		s.started, s.top, s.span = true, seq, 1
 		s.set(seq, true)
@@ -113,17 +124,36 @@ func (s *recvLog) add(seq uint16) {
 		s.span = min(s.span+int(d), recvLogSize)
 		s.set(seq, true)
 	case int(-d) < s.span:
+		i := seq % recvLogSize
+		if !s.has(seq) && s.tries[i] == 1 {
+			sample := now - s.asked[i]
+			if s.rtt == 0 {
+				s.rtt = sample
+			} else {
+				s.rtt += (sample - s.rtt) / 8 // RFC 6298's smoothing
+			}
+		}
 		s.set(seq, true)
 	}
 }
 
-// missing appends to pairs, oldest first, the numbers still missing and
-// not yet asked for maxAsks times, counting this time.
-func (s *recvLog) missing(pairs []rtcp.NackPair) []rtcp.NackPair {
+// retry is how long after an ask the same packet is asked for again.
+func (s *recvLog) retry() time.Duration {
+	if s.rtt == 0 {
+		return retryNoRTT
+	}
+	return min(max(s.rtt*3/2, minRetry), maxRetry)
+}
+
+// missing appends to pairs, oldest first, the numbers missing at now that
+// are due (never asked for, or asked for a retry ago, fewer than maxAsks
+// times), and records the ask.
+func (s *recvLog) missing(pairs []rtcp.NackPair, now time.Duration) []rtcp.NackPair {
+	retry := s.retry()
 	for off := s.span - 1; off > 0; off-- {
 		seq := s.top - uint16(off)
 		i := seq % recvLogSize
-		if s.has(seq) || s.tries[i] >= maxAsks {
+		if s.has(seq) || s.tries[i] >= maxAsks || (s.tries[i] > 0 && now-s.asked[i] < retry) {
 			continue
 		}
 		if n := len(pairs); n > 0 && seq-pairs[n-1].PacketID <= 16 {
@@ -134,6 +164,7 @@ func (s *recvLog) missing(pairs []rtcp.NackPair) []rtcp.NackPair {
 			break
 		}
 		s.tries[i]++
+		s.asked[i] = now
 	}
 	return pairs
 }
@@ -160,8 +191,9 @@ func (n *generator) BindRemoteStream(info *interceptor.StreamInfo, r interceptor
 	return interceptor.RTPReaderFunc(func(b []byte, a interceptor.Attributes) (int, interceptor.Attributes, error) {
 		i, a, err := r.Read(b, a)
 		if err == nil && i >= 12 {
+			now := n.now()
 			n.mu.Lock()
-			s.add(binary.BigEndian.Uint16(b[2:])) // the sequence number
+			s.add(binary.BigEndian.Uint16(b[2:]), now) // the sequence number
 			n.mu.Unlock()
 		}
 		return i, a, err
@@ -184,7 +216,7 @@ func (n *generator) Close() error {
 
 func (n *generator) loop(w interceptor.RTCPWriter) {
 	defer n.wg.Done()
-	t := time.NewTicker(n.interval)
+	t := time.NewTicker(tick)
 	defer t.Stop()
 	for {
 		select {
@@ -192,17 +224,17 @@ func (n *generator) loop(w interceptor.RTCPWriter) {
 			return
 		case <-t.C:
 		}
-		n.tick(w)
+		n.tick(w, n.now())
 	}
 }
 
-// tick writes one NACK per stream with packets missing.
-func (n *generator) tick(w interceptor.RTCPWriter) {
+// tick writes, at now, one NACK per stream with missing packets due.
+func (n *generator) tick(w interceptor.RTCPWriter, now time.Duration) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	for ssrc, s := range n.streams {
 		n.pkt.MediaSSRC = ssrc
-		n.pkt.Nacks = s.missing(n.pkt.Nacks[:0])
+		n.pkt.Nacks = s.missing(n.pkt.Nacks[:0], now)
 		if len(n.pkt.Nacks) == 0 {
 			continue
 		}

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/pion/interceptor"
 	"github.com/pion/rtcp"
@@ -86,11 +87,12 @@ func TestGeneratorDoesNotAllocate(t *testing.T) {
 		t.Errorf("receiving: %v allocations per packet, want 0", n)
 	}
 	var out rtcpCount
-	if n := testing.AllocsPerRun(maxAsks-1, func() { g.tick(&out) }); n != 0 {
+	now := time.Duration(0)
+	if n := testing.AllocsPerRun(maxAsks-1, func() { now += retryNoRTT; g.tick(&out, now) }); n != 0 {
 		t.Errorf("asking: %v allocations per NACK, want 0", n)
 	}
 	if out.n != maxAsks {
-		t.Errorf("wrote %d NACKs, want %d (one a tick while the losses are still asked for)", out.n, maxAsks)
+		t.Errorf("wrote %d NACKs, want %d (one a retry while the losses are still asked for)", out.n, maxAsks)
 	}
 }
 
@@ -110,7 +112,8 @@ func TestGeneratorAsksForLostPackets(t *testing.T) {
 		r.Read(buf, nil)
 	}
 	var sink rtcpSink
-	g.tick(&sink)
+	now := time.Duration(0)
+	g.tick(&sink, now)
 	got := sink.take()
 	if len(got) != 1 {
 		t.Fatalf("wrote %d RTCP packets, want 1 NACK", len(got))
@@ -131,7 +134,8 @@ func TestGeneratorAsksForLostPackets(t *testing.T) {
 		src.pkt = rtpPacket(seq)
 		r.Read(buf, nil)
 	}
-	g.tick(&sink)
+	now += retryNoRTT
+	g.tick(&sink, now)
 	if got := sink.take(); len(got) != 0 {
 		t.Errorf("after the resends, wrote %v", got)
 	}
@@ -140,10 +144,78 @@ func TestGeneratorAsksForLostPackets(t *testing.T) {
 	r.Read(buf, nil)
 	asked := 0
 	for range maxAsks + 5 {
-		g.tick(&sink)
+		now += retryNoRTT
+		g.tick(&sink, now)
 		asked += len(sink.take())
 	}
 	if asked != maxAsks {
 		t.Errorf("asked %d times for packet 11, want %d", asked, maxAsks)
+	}
+}
+
+// A gap is asked for at the first tick; the ask is repeated only after a
+// retry: pion's 100 ms until a resend answered a first ask, then 1.5 of
+// the round trips measured that way (never under minRetry).
+func TestGeneratorRetriesAfterTheRoundTrip(t *testing.T) {
+	i, _ := NewGenerator().NewInterceptor("")
+	g := i.(*generator)
+	defer g.Close()
+	var clock time.Duration
+	g.now = func() time.Duration { return clock }
+	src := &rtpSource{}
+	r := g.BindRemoteStream(&nackInfo, src)
+	buf := make([]byte, 1500)
+	recv := func(seq uint16) {
+		src.pkt = rtpPacket(seq)
+		r.Read(buf, nil)
+	}
+	var sink rtcpSink
+	asks := func() (lost []uint16) {
+		g.tick(&sink, clock)
+		for _, p := range sink.take() {
+			for _, pair := range p.(*rtcp.TransportLayerNack).Nacks {
+				lost = append(lost, pair.PacketList()...)
+			}
+		}
+		return lost
+	}
+	recv(1)
+	recv(3) // 2 lost
+	if got := asks(); len(got) != 1 || got[0] != 2 {
+		t.Fatalf("first tick asked for %v, want [2]", got)
+	}
+	clock += retryNoRTT - time.Millisecond
+	if got := asks(); len(got) != 0 {
+		t.Fatalf("asked again for %v before the retry", got)
+	}
+	clock += time.Millisecond
+	if got := asks(); len(got) != 1 {
+		t.Fatalf("asked for %v at the retry, want [2]", got)
+	}
+	// 5 and 7 lost: asked once, each answered 40 ms later: the round trip.
+	recv(2)
+	recv(4)
+	recv(6)
+	recv(8)
+	if got := asks(); len(got) != 2 {
+		t.Fatalf("asked for %v, want [5 7]", got)
+	}
+	clock += 40 * time.Millisecond
+	recv(5)
+	recv(7)
+	if s := g.streams[testSSRC]; s.rtt != 40*time.Millisecond || s.retry() != 60*time.Millisecond {
+		t.Fatalf("round trip %v, retry %v; want 40 ms and 60 ms", s.rtt, s.retry())
+	}
+	recv(10) // 9 lost
+	if got := asks(); len(got) != 1 || got[0] != 9 {
+		t.Fatalf("asked for %v, want [9]", got)
+	}
+	clock += 59 * time.Millisecond
+	if got := asks(); len(got) != 0 {
+		t.Fatalf("asked again for %v 59 ms after, retry 60 ms", got)
+	}
+	clock += time.Millisecond
+	if got := asks(); len(got) != 1 {
+		t.Fatalf("asked for %v at the retry, want [9]", got)
 	}
 }

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/pion/interceptor"
-	pionnack "github.com/pion/interceptor/pkg/nack"
 	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
 )
@@ -62,7 +61,7 @@ func (r *Responder) NewInterceptor(string) (interceptor.Interceptor, error) {
 func (r *Responder) Resent() uint64 { return r.resent.Load() }
 
 // Register does what webrtc.RegisterDefaultInterceptors does (NACK
-// feedback for video, pion's NACK generator, sender and receiver reports,
+// feedback for video, a NACK generator (this package's), sender and receiver reports,
 // simulcast header extensions, stats, transport-wide congestion control
 // feedback) with r where pion's responder would be. The order is pion's,
 // so interceptors registered before Register still sit nearer the wire and
@@ -82,14 +81,10 @@ func RegisterForwarding(me *webrtc.MediaEngine, ir *interceptor.Registry, r *Res
 }
 
 func register(me *webrtc.MediaEngine, ir *interceptor.Registry, r *Responder, stats bool) error {
-	gen, err := pionnack.NewGeneratorInterceptor()
-	if err != nil {
-		return err
-	}
 	me.RegisterFeedback(webrtc.RTCPFeedback{Type: "nack"}, webrtc.RTPCodecTypeVideo)
 	me.RegisterFeedback(webrtc.RTCPFeedback{Type: "nack", Parameter: "pli"}, webrtc.RTPCodecTypeVideo)
 	ir.Add(r)
-	ir.Add(gen)
+	ir.Add(NewGenerator())
 	if err := webrtc.ConfigureRTCPReports(ir); err != nil {
 		return err
 	}

@@ -55,6 +55,9 @@ type inbound struct {
 	decoded   atomic.Uint64
 	concealed atomic.Uint64
 	malformed atomic.Uint64
+	// webrtc-stats' audio counters (media.InboundStats).
+	samples, plcSamples, silentSamples, plcEvents, fecFrames atomic.Uint64
+	inPLC                                                    bool // mix loop: the last frame was PLC
 
 	// Read goroutine only.
 	readBuf [readBufBytes]byte
@@ -150,6 +153,8 @@ func (m *inbound) next() bool {
 		}
 		m.have = got
 		m.decoded.Add(1)
+		m.samples.Add(uint64(got))
+		m.inPLC = false
 		if got != m.pktSamples {
 			m.pktSamples = got
 			m.mu.Lock()
@@ -172,16 +177,24 @@ func (m *inbound) next() bool {
 // leave silence. It returns the samples filled.
 func (m *inbound) conceal(fecN int) int {
 	pcm := m.pcm[:m.pktSamples]
-	var err error
-	if fecN > 0 {
-		err = m.dec.DecodeFEC(pcm, m.fec[:fecN])
-	} else {
-		err = m.dec.DecodePLC(pcm)
-	}
-	if err != nil {
-		clear(pcm)
-	}
 	m.concealed.Add(1)
+	m.samples.Add(uint64(len(pcm)))
+	if fecN > 0 {
+		if err := m.dec.DecodeFEC(pcm, m.fec[:fecN]); err == nil {
+			m.fecFrames.Add(1)
+			m.inPLC = false
+			return len(pcm)
+		}
+	}
+	if !m.inPLC {
+		m.plcEvents.Add(1)
+		m.inPLC = true
+	}
+	m.plcSamples.Add(uint64(len(pcm)))
+	if err := m.dec.DecodePLC(pcm); err != nil {
+		clear(pcm)
+		m.silentSamples.Add(uint64(len(pcm)))
+	}
 	return len(pcm)
 }
 
@@ -202,6 +215,11 @@ func (m *inbound) stats() media.InboundStats {
 	s.AudioLevel = math.Float64frombits(m.level.Load())
 	s.FramesDecoded = m.decoded.Load()
 	s.FramesConcealed = m.concealed.Load()
+	s.TotalSamplesReceived = m.samples.Load()
+	s.ConcealedSamples = m.plcSamples.Load()
+	s.SilentConcealedSamples = m.silentSamples.Load()
+	s.ConcealmentEvents = m.plcEvents.Load()
+	s.FECFramesRecovered = m.fecFrames.Load()
 	s.PacketsMalformed = m.malformed.Load()
 	return s
 }

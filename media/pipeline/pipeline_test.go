@@ -226,6 +226,17 @@ func TestLossAndReordering(t *testing.T) {
 			if tc.loss > 0 && (st.PacketsLost == 0 || st.PacketsLost > dropped || st.FramesConcealed == 0) {
 				t.Errorf("pipe dropped %d; stats %+v", dropped, st)
 			}
+			// webrtc-stats' counters add up: every 20 ms frame played is
+			// decoded, rebuilt from FEC or made up by PLC.
+			const frame = 960
+			plc := st.FramesConcealed - st.FECFramesRecovered
+			if st.TotalSamplesReceived != frame*(st.FramesDecoded+st.FramesConcealed) || st.ConcealedSamples != frame*plc ||
+				st.ConcealmentEvents > plc || (plc > 0) != (st.ConcealmentEvents > 0) || st.SilentConcealedSamples != 0 {
+				t.Errorf("concealment counters do not add up: %+v", st)
+			}
+			if tc.loss > 0 && st.FECFramesRecovered == 0 {
+				t.Errorf("no lost packet was rebuilt from in-band FEC: %+v", st)
+			}
 			// Exact reordering is proven by the jitter buffer's scripts; here
 			// a loaded machine may still deliver the odd packet too late.
 			if tc.reorder > 0 && (st.PacketsLost != 0 || st.PacketsLate > 2) {

@@ -44,6 +44,10 @@ type VideoReceiver struct {
 	dropped                         atomic.Uint64
 	requests                        atomic.Uint64
 	width, height                   atomic.Int32
+	freeze                          freezeMeter // of the frames passed on
+	// clock is time.Now; tests that send faster than real time give the
+	// receiver their own, so that waits are measured in stream time.
+	clock func() time.Time
 }
 
 // NewVideoReceiver prepares to receive member's video from src. onFrame is
@@ -59,7 +63,7 @@ func NewVideoReceiver(member string, src media.RTPReader, log *slog.Logger, onFr
 	if log == nil {
 		log = slog.Default()
 	}
-	return &VideoReceiver{member: member, src: src, log: log, onFrame: onFrame, asm: vp8rtp.NewAssembler()}
+	return &VideoReceiver{member: member, src: src, log: log, onFrame: onFrame, asm: vp8rtp.NewAssembler(), clock: time.Now}
 }
 
 // SetDisplay sets where every packet also goes as it passes (the local
@@ -76,7 +80,7 @@ func (r *VideoReceiver) OnKeyframeNeeded(fn func()) { r.askKey.Store(&fn) }
 
 // Stats returns the counters so far; safe from any goroutine.
 func (r *VideoReceiver) Stats() media.InboundStats {
-	return media.InboundStats{
+	st := media.InboundStats{
 		Member:           r.member,
 		Kind:             "video",
 		PacketsReceived:  r.packets.Load(),
@@ -91,6 +95,8 @@ func (r *VideoReceiver) Stats() media.InboundStats {
 		KeyframeRequests: r.requests.Load(),
 		PacketsMalformed: r.malformed.Load() + r.asmMalformed.Load(),
 	}
+	st.FreezeCount, st.TotalFreezesDuration, st.PauseCount, st.TotalPausesDuration = r.freeze.totals()
+	return st
 }
 
 // Run reads (and decodes, for onFrame) until src's Read fails: io.EOF (the
@@ -129,9 +135,15 @@ func (r *VideoReceiver) receive(b []byte) {
 	if r.display != nil {
 		r.display.WriteRTP(&r.pkt) // the local screen never holds up the receiver
 	}
-	f, ok := r.asm.Push(&r.pkt)
-	if ok {
+	r.asm.Push(&r.pkt)
+	now := r.clock()
+	for {
+		f, ok := r.asm.Next(now)
+		if !ok {
+			break
+		}
 		r.received.Add(1)
+		r.freeze.frame(now)
 		if r.dec != nil {
 			r.decode(f)
 		} else if f.Keyframe {

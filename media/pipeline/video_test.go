@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -67,6 +68,11 @@ func newVideoRigDecoding(t *testing.T, decode bool, cam *fakeCamera, seed uint64
 		onFrame = nil
 	}
 	r.rcv = NewVideoReceiver("door", r.pipe, nil, onFrame)
+	// The fake camera runs faster than real time: the receiver's waits
+	// (vp8rtp.MaxWait) are measured in packets, 20 ms each.
+	var packets atomic.Int64
+	t0 := time.Now()
+	r.rcv.clock = func() time.Time { return t0.Add(time.Duration(packets.Add(1)) * 20 * time.Millisecond) }
 	r.rcv.OnKeyframeNeeded(snd.RequestKeyframe)
 	ctx, cancel := context.WithCancel(context.Background())
 	r.cancel = cancel
