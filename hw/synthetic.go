@@ -13,6 +13,7 @@ import (
 // listDevices report them as synthetic.
 const (
 	TonePrefix    = "tone:"   // "tone:440": a sine microphone
+	VoiceID       = "voice"   // a synthetic talking microphone (speech-like syllables: FEC, DTX and VAD behave as with a voice)
 	ClickPrefix   = "click:"  // "click:PATH": mouth-to-ear clicks, logged to PATH
 	NullSink      = "null"    // a speaker that discards at the device pace
 	DetectPrefix  = "detect:" // "detect:PATH": a speaker that logs the clicks it plays
@@ -68,5 +69,5 @@ func IsSynthetic(id string) bool {
 	_, click := ParseClick(id)
 	_, detect := ParseDetect(id)
 	_, pattern := ParsePattern(id)
-	return tone || click || detect || pattern || id == NullSink
+	return tone || click || detect || pattern || id == NullSink || id == VoiceID
 }

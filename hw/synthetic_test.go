@@ -67,8 +67,8 @@ func TestParsePattern(t *testing.T) {
 
 func TestIsSynthetic(t *testing.T) {
 	for id, want := range map[string]bool{
-		"tone:440": true, "click:/tmp/c": true, "null": true, "detect:/tmp/d": true, "pattern": true, "pattern:x": true,
-		"default": false, "tone:0": false, "click:": false, "hw:0,0": false, "/dev/video0": false, "": false,
+		"tone:440": true, "voice": true, "click:/tmp/c": true, "null": true, "detect:/tmp/d": true, "pattern": true, "pattern:x": true,
+		"default": false, "voices": false, "tone:0": false, "click:": false, "hw:0,0": false, "/dev/video0": false, "": false,
 	} {
 		if got := IsSynthetic(id); got != want {
 			t.Errorf("IsSynthetic(%q) = %v, want %v", id, got, want)

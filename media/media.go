@@ -89,6 +89,9 @@ type Call interface {
 	// DeviceLost; the call owns neither (the caller closes them).
 	SetCapture(hw.Capture)
 	SetPlayback(hw.Playback)
+	// SetUplinkLoss hears the fraction (0..1) of the sent audio a receiver
+	// report says was lost: the encoder's FEC follows it.
+	SetUplinkLoss(fraction float64)
 	Stats() CallStats
 }
 

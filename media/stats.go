@@ -18,6 +18,10 @@ type OutboundStats struct {
 	// frame, measured before mute (a UI can say "you are muted" while
 	// someone talks).
 	AudioLevel float64 `json:"audioLevel"`
+	// ExpectedLossPerc is the loss, in percent, the Opus in-band FEC is
+	// sized for: the configured opus.packetLossPerc, raised by the loss
+	// the room server's receiver reports give.
+	ExpectedLossPerc int `json:"expectedLossPerc"`
 
 	// Video.
 	FramesEncoded    uint64 `json:"framesEncoded"`

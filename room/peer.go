@@ -9,6 +9,7 @@ import (
 
 	"github.com/pion/ice/v4"
 	"github.com/pion/interceptor"
+	"github.com/pion/rtcp"
 	"github.com/pion/sdp/v3"
 	"github.com/pion/webrtc/v4"
 
@@ -116,15 +117,7 @@ func (s *Session) startPeer(l *link, servers []proto.ICEServer) error {
 			return err
 		}
 	}
-	go func() {
-		// Read RTCP so pion's interceptors (reports, NACK) run.
-		buf := make([]byte, 1500)
-		for {
-			if _, _, err := sender.Read(buf); err != nil {
-				return
-			}
-		}
-	}()
+	go s.readAudioRTCP(sender)
 	pc.OnICECandidate(s.localCandidate)
 	pc.OnTrack(s.remoteTrack)
 	pc.OnConnectionStateChange(func(st webrtc.PeerConnectionState) {
@@ -346,4 +339,39 @@ func candString(c *webrtc.ICECandidate) string {
 		return ""
 	}
 	return fmt.Sprintf("%s %s %s", c.Protocol.String(), c.Typ.String(), net.JoinHostPort(c.Address, fmt.Sprint(c.Port)))
+}
+
+// readAudioRTCP reads the RTCP about this device's audio until the sender
+// stops: reading is what keeps pion's interceptors (reports, NACK)
+// running, and the receiver reports in it say how much of the audio the
+// room server lost, which a LossHandler hears.
+func (s *Session) readAudioRTCP(sender *webrtc.RTPSender) {
+	lh, _ := s.h.(LossHandler)
+	var ssrc uint32
+	if enc := sender.GetParameters().Encodings; len(enc) > 0 {
+		ssrc = uint32(enc[0].SSRC)
+	}
+	for {
+		pkts, _, err := sender.ReadRTCP()
+		if err != nil {
+			return
+		}
+		if lh == nil {
+			continue
+		}
+		for _, p := range pkts {
+			var reports []rtcp.ReceptionReport
+			switch p := p.(type) {
+			case *rtcp.ReceiverReport:
+				reports = p.Reports
+			case *rtcp.SenderReport:
+				reports = p.Reports
+			}
+			for _, r := range reports {
+				if r.SSRC == ssrc {
+					lh.UplinkLoss(float64(r.FractionLost) / 256)
+				}
+			}
+		}
+	}
 }

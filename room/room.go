@@ -71,6 +71,14 @@ type Handler interface {
 	Interrupted(err error)
 }
 
+// LossHandler is what a Handler implements besides to hear, from the
+// room server's receiver reports (about one a second), the fraction (0..1)
+// of this device's audio lost on the way to it: the Opus encoder sizes its
+// in-band FEC by it. Called on the audio sender's RTCP goroutine.
+type LossHandler interface {
+	UplinkLoss(fraction float64)
+}
+
 // VideoHandler is what a Handler implements besides to get video (an
 // optional interface, so voice-only handlers stay as they are). The calls
 // come as Handler's do.

@@ -114,8 +114,8 @@ func start(ctx context.Context, cfg *config.Config, opt options, log *slog.Logge
 		in.audioSys = sys
 		log.Info("audio", "backend", sys.Backend(), "capture", cfg.Audio.Capture, "playback", cfg.Audio.Playback)
 	}
-	if _, tone := hw.ParseTone(cfg.Audio.Capture); tone {
-		log.Warn("capture is a synthetic tone, not a microphone (audio.capture)", "capture", cfg.Audio.Capture)
+	if _, tone := hw.ParseTone(cfg.Audio.Capture); tone || cfg.Audio.Capture == hw.VoiceID {
+		log.Warn("capture is synthetic, not a microphone (audio.capture)", "capture", cfg.Audio.Capture)
 	}
 	_, click := hw.ParseClick(cfg.Audio.Capture)
 	if _, detect := hw.ParseDetect(cfg.Audio.Playback); click || detect {

@@ -76,6 +76,7 @@ func shortDir(t testing.TB) string {
 // played.
 type testAudio struct {
 	freq   float64
+	voice  bool // the microphone is the synthetic voice, not a tone of freq
 	mu     sync.Mutex
 	rec    *synth.Recorder
 	busy   error // returned by OpenCapture when set
@@ -89,6 +90,9 @@ func (a *testAudio) OpenCapture(id string) (hw.Capture, error) {
 		return nil, a.busy
 	}
 	a.opened++
+	if a.voice {
+		return synth.NewVoice(), nil
+	}
 	return synth.NewTone(a.freq, 0.3), nil
 }
 

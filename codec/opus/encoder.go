@@ -106,3 +106,12 @@ func (e *Encoder) InDTX() bool {
 func (e *Encoder) SetBitrate(bps int) error {
 	return mapError("opus: set bitrate", e.enc.SetBitrate(bps))
 }
+
+// SetPacketLossPerc changes the loss, in percent (0..100), the in-band FEC
+// is sized for (e.g. from the loss receivers report).
+func (e *Encoder) SetPacketLossPerc(pct int) error {
+	if pct < 0 || pct > 100 {
+		return fmt.Errorf("opus: packet loss %d%%: %w (want 0..100)", pct, ErrBadArg)
+	}
+	return mapError("opus: set packet loss", e.enc.SetPacketLossPerc(pct))
+}

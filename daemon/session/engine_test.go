@@ -720,3 +720,26 @@ func TestAudioDeviceLostAndBack(t *testing.T) {
 		t.Fatalf("%d devices open after exit", n)
 	}
 }
+
+// The room server's reports of the audio lost on the way reach the call
+// (its encoder sizes FEC by them) while the room is the engine's, and no
+// longer once it was left.
+func TestUplinkLossReachesTheCall(t *testing.T) {
+	r := newRig(t, nil)
+	s, _ := joinsTo("door-1", "b")
+	r.rooms.script = s
+	if _, err := r.e.Join(context.Background(), 1, group("lobby")); err != nil {
+		t.Fatal(err)
+	}
+	h := r.rooms.lastHandler()
+	call := r.media.last()
+	h.UplinkLoss(0.25)
+	h.UplinkLoss(0.125)
+	r.e.Exit(context.Background())
+	h.UplinkLoss(0.5) // the room is no longer the engine's
+	call.mu.Lock()
+	defer call.mu.Unlock()
+	if !slices.Equal(call.loss, []float64{0.25, 0.125}) {
+		t.Fatalf("the call heard %v, want [0.25 0.125]", call.loss)
+	}
+}

@@ -130,6 +130,7 @@ type fakeCall struct {
 	mic     bool
 	ear     bool
 	members map[string]bool
+	loss    []float64 // SetUplinkLoss's fractions
 }
 
 func (c *fakeCall) Run(ctx context.Context) error {
@@ -164,6 +165,11 @@ func (c *fakeCall) SetMute(mic, ear bool) {
 
 func (c *fakeCall) SetCapture(d hw.Capture)   { c.swapped <- d }
 func (c *fakeCall) SetPlayback(d hw.Playback) { c.swapped <- d }
+func (c *fakeCall) SetUplinkLoss(f float64) {
+	c.mu.Lock()
+	c.loss = append(c.loss, f)
+	c.mu.Unlock()
+}
 
 func (c *fakeCall) muted() (bool, bool) {
 	c.mu.Lock()

@@ -62,6 +62,20 @@ func (h handler) TrackEnded(member string) {
 	}
 }
 
+// UplinkLoss passes the loss of the sent audio to the call, whose encoder
+// sizes its FEC by it.
+func (h handler) UplinkLoss(fraction float64) {
+	h.e.mu.Lock()
+	var call media.Call
+	if h.live() {
+		call = h.s.call
+	}
+	h.e.mu.Unlock()
+	if call != nil {
+		call.SetUplinkLoss(fraction)
+	}
+}
+
 func (h handler) VideoTrack(member string, t media.RTPReader) {
 	h.e.mu.Lock()
 	if !h.live() {

@@ -75,6 +75,9 @@ type Handler interface {
 	Reconnected()
 	TokenExpiring(at time.Time)
 	Removed(reason string)
+	// UplinkLoss: the fraction (0..1) of the sent audio the room server's
+	// last receiver report says was lost.
+	UplinkLoss(fraction float64)
 }
 
 // Rooms is the Connector of package room, reaching the room server of cfg.
@@ -151,10 +154,12 @@ func (r roomHandler) TokenExpiring(at time.Time)     { r.h.TokenExpiring(at) }
 func (r roomHandler) Removed(reason string)          { r.h.Removed(reason) }
 func (r roomHandler) Reconnecting(err error)         { r.h.Reconnecting(err) }
 func (r roomHandler) Reconnected()                   { r.h.Reconnected() }
+func (r roomHandler) UplinkLoss(fraction float64)    { r.h.UplinkLoss(fraction) }
 
 var (
 	_ room.Handler          = roomHandler{}
 	_ room.VideoHandler     = roomHandler{}
 	_ room.RTCHandler       = roomHandler{}
 	_ room.ReconnectHandler = roomHandler{}
+	_ room.LossHandler      = roomHandler{}
 )

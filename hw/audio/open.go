@@ -12,7 +12,8 @@ import (
 	"github.com/voipd/voipd/hw/synth"
 )
 
-// OpenCapture opens a microphone: "tone:N" for a synthetic tone, "click:PATH"
+// OpenCapture opens a microphone: "tone:N" for a synthetic tone, "voice"
+// for the synthetic voice, "click:PATH"
 // for a synthetic click source logging to PATH (hw/synth), "default"
 // for the backend's default, or a device id or name from Devices. With ALSA
 // any other name is opened as an ALSA PCM name, so PCMs defined in an ALSA
@@ -22,6 +23,9 @@ func (s *System) OpenCapture(id string) (hw.Capture, error) {
 		// A quarter of full scale (-12 dBFS): loud enough to hear, far from
 		// clipping after any gain further down.
 		return synth.NewTone(f, 0.25), nil
+	}
+	if id == hw.VoiceID {
+		return synth.NewVoice(), nil
 	}
 	if path, ok := hw.ParseClick(id); ok {
 		return synth.NewClickSource(path)

@@ -107,6 +107,8 @@ func TestToneFrequency(t *testing.T) {
 func TestZeroAllocs(t *testing.T) {
 	c := NewTone(440, 0.5)
 	defer c.Close()
+	v := NewVoice()
+	defer v.Close()
 	s := NewSink()
 	defer s.Close()
 	r := NewRecorder(4 * hw.FrameSamples)
@@ -117,6 +119,7 @@ func TestZeroAllocs(t *testing.T) {
 		f    func()
 	}{
 		{"tone", func() { _ = c.Read(frame) }},
+		{"voice", func() { _ = v.Read(frame) }},
 		{"sink", func() { _ = s.Write(frame) }},
 		{"recorder", func() { _ = r.Write(frame) }},
 	} {

@@ -52,3 +52,27 @@ func LoadWAV(path string) ([]int16, error) {
 	}
 	return pcm, nil
 }
+
+// WriteWAV writes pcm to path as LoadWAV reads it: RIFF WAVE, 16-bit PCM,
+// mono, 48 kHz. A test hands another program (a browser's fake
+// microphone) the same sound a synthetic device makes.
+func WriteWAV(path string, pcm []int16) error {
+	data := len(pcm) * 2
+	b := make([]byte, 44+data)
+	copy(b[0:], "RIFF")
+	binary.LittleEndian.PutUint32(b[4:], uint32(36+data))
+	copy(b[8:], "WAVEfmt ")
+	binary.LittleEndian.PutUint32(b[16:], 16)
+	binary.LittleEndian.PutUint16(b[20:], 1) // PCM
+	binary.LittleEndian.PutUint16(b[22:], hw.Channels)
+	binary.LittleEndian.PutUint32(b[24:], hw.SampleRate)
+	binary.LittleEndian.PutUint32(b[28:], hw.SampleRate*2*hw.Channels)
+	binary.LittleEndian.PutUint16(b[32:], 2*hw.Channels)
+	binary.LittleEndian.PutUint16(b[34:], 16)
+	copy(b[36:], "data")
+	binary.LittleEndian.PutUint32(b[40:], uint32(data))
+	for i, v := range pcm {
+		binary.LittleEndian.PutUint16(b[44+2*i:], uint16(v))
+	}
+	return os.WriteFile(path, b, 0o644)
+}

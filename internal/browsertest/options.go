@@ -29,6 +29,11 @@ type Options struct {
 	// only in a secure context, and a page served over plain HTTP is one
 	// only on localhost; a page on a namespace link's address needs this.
 	InsecureOrigins []string
+
+	// FakeAudioFile is a WAV file the fake microphone plays, looped, in
+	// place of Chromium's beep (--use-file-for-fake-audio-capture): to send
+	// the same sound a synthetic device of the daemon does.
+	FakeAudioFile string
 }
 
 // allocatorOptions returns the allocator options o adds to Start's, and the
@@ -37,6 +42,12 @@ func (o Options) allocatorOptions() ([]chromedp.ExecAllocatorOption, *procGroup,
 	var opts []chromedp.ExecAllocatorOption
 	if len(o.InsecureOrigins) > 0 {
 		opts = append(opts, chromedp.Flag("unsafely-treat-insecure-origin-as-secure", strings.Join(o.InsecureOrigins, ",")))
+	}
+	if o.FakeAudioFile != "" {
+		if _, err := os.Stat(o.FakeAudioFile); err != nil {
+			return nil, nil, fmt.Errorf("fake audio file: %w", err)
+		}
+		opts = append(opts, chromedp.Flag("use-file-for-fake-audio-capture", o.FakeAudioFile))
 	}
 	if o.Netns == "" {
 		return opts, nil, nil

@@ -69,6 +69,7 @@ func (c *call) AddMember(member string, src media.RTPReader) { c.rcv.AddMember(m
 func (c *call) RemoveMember(member string)                   { c.rcv.RemoveMember(member) }
 func (c *call) SetCapture(d hw.Capture)                      { c.snd.SetCapture(d) }
 func (c *call) SetPlayback(d hw.Playback)                    { c.rcv.SetPlayback(d) }
+func (c *call) SetUplinkLoss(fraction float64)               { c.snd.SetUplinkLoss(fraction) }
 
 func (c *call) SetMute(microphone, earphone bool) {
 	c.snd.SetMuted(microphone)

@@ -173,13 +173,16 @@ func (m *inbound) next() bool {
 }
 
 // conceal fills m.pcm with a lost packet's duration (the last packet's),
-// from the next packet's FEC when fecN > 0, else by PLC; libopus errors
-// leave silence. It returns the samples filled.
+// from the next packet's FEC when it is here (fecN > 0) and carries some,
+// else by PLC; libopus errors leave silence. It returns the samples
+// filled.
 func (m *inbound) conceal(fecN int) int {
 	pcm := m.pcm[:m.pktSamples]
 	m.concealed.Add(1)
 	m.samples.Add(uint64(len(pcm)))
-	if fecN > 0 {
+	// Only a next packet that carries LBRR rebuilds anything: libopus'
+	// FEC decode of one without it is PLC under another name.
+	if fecN > 0 && opus.HasFEC(m.fec[:fecN]) {
 		if err := m.dec.DecodeFEC(pcm, m.fec[:fecN]); err == nil {
 			m.fecFrames.Add(1)
 			m.inPLC = false

@@ -477,3 +477,38 @@ func TestDevicesLostAndBack(t *testing.T) {
 	second.Close()
 	speaker.Close()
 }
+
+// TestExpectedLossFollowsReports: the encoder's expected loss follows the
+// receiver reports, smoothed, in steps of 5 %, between the configured loss
+// and 50 %.
+func TestExpectedLossFollowsReports(t *testing.T) {
+	s, err := NewAudioSender(newToneCapture(440, false), writerFunc(func(*rtp.Packet) error { return nil }), testAudio(), 0, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	expect := func(want int) {
+		t.Helper()
+		s.applyLoss()
+		if got := s.Stats().ExpectedLossPerc; got != want || s.lossApplied != want {
+			t.Fatalf("expected loss %d %% (applied %d), want %d", got, s.lossApplied, want)
+		}
+	}
+	floor := testAudio().PacketLossPerc
+	expect(floor)
+	s.SetUplinkLoss(0.01) // below the configured loss
+	expect(floor)
+	s.SetUplinkLoss(0.30) // smoothed: 0.01 + 0.3·0.29 = 0.097
+	expect(max(floor, 10))
+	for range 20 {
+		s.SetUplinkLoss(0.20)
+	}
+	expect(20)
+	for range 20 {
+		s.SetUplinkLoss(1)
+	}
+	expect(maxExpectedLoss)
+	for range 30 {
+		s.SetUplinkLoss(0)
+	}
+	expect(floor)
+}

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"math"
 	"math/rand/v2"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -42,6 +43,13 @@ type AudioSender struct {
 	lost func(error)
 	swap chan hw.Capture
 
+	// Expected loss: the encoder's FEC is sized for lossTarget percent,
+	// set from receivers' reports (SetUplinkLoss) and applied by Run.
+	lossFloor, lossApplied int          // the configured loss (the least), and the encoder's
+	lossTarget             atomic.Int32 // what reports ask for
+	lossMu                 sync.Mutex
+	lossSmooth             float64 // smoothed fraction lost; -1 before a report
+
 	muted       atomic.Bool
 	packets     atomic.Uint64
 	bytes       atomic.Uint64
@@ -68,7 +76,52 @@ func NewAudioSender(c hw.Capture, out media.RTPWriter, cfg settings.Audio, level
 		InitialTimestamp: rand.Uint32(),
 		LevelExtID:       levelExtID,
 	})
-	return &AudioSender{c: c, out: out, vol: vol, log: log, enc: enc, pk: pk, dtx: cfg.DTX, frame: cfg.FrameSamples(), swap: make(chan hw.Capture, 1)}, nil
+	s := &AudioSender{c: c, out: out, vol: vol, log: log, enc: enc, pk: pk, dtx: cfg.DTX, frame: cfg.FrameSamples(), swap: make(chan hw.Capture, 1),
+		lossFloor: cfg.PacketLossPerc, lossApplied: cfg.PacketLossPerc, lossSmooth: -1}
+	s.lossTarget.Store(int32(cfg.PacketLossPerc))
+	return s, nil
+}
+
+// The expected loss follows the reports: smoothed over a few of them
+// (about one a second), rounded up to lossStep so a wavering rate does not
+// retune the encoder every report, never under the configured loss nor
+// above maxExpectedLoss (past that, FEC costs more than it saves).
+const (
+	lossSmoothing   = 0.3
+	lossStep        = 5
+	maxExpectedLoss = 50
+)
+
+// SetUplinkLoss hears the fraction (0..1) of this stream a receiver report
+// says was lost (RFC 3550 §6.4.1's fraction lost, /256), and sets the loss
+// the encoder's in-band FEC is sized for from it, as libwebrtc does from
+// the same reports. Safe from any goroutine; Run applies it before the
+// next frame.
+func (s *AudioSender) SetUplinkLoss(fraction float64) {
+	s.lossMu.Lock()
+	if s.lossSmooth < 0 {
+		s.lossSmooth = fraction
+	} else {
+		s.lossSmooth += lossSmoothing * (fraction - s.lossSmooth)
+	}
+	pct := int(math.Ceil(s.lossSmooth*100/lossStep-1e-9)) * lossStep
+	s.lossMu.Unlock()
+	s.lossTarget.Store(int32(min(max(pct, s.lossFloor), maxExpectedLoss)))
+}
+
+// applyLoss gives the encoder the expected loss reports asked for, if it
+// changed. Run's goroutine only (the encoder is not safe for concurrent
+// use).
+func (s *AudioSender) applyLoss() {
+	t := int(s.lossTarget.Load())
+	if t == s.lossApplied {
+		return
+	}
+	if err := s.enc.SetPacketLossPerc(t); err != nil {
+		s.log.Warn("setting the expected loss", "percent", t, "err", err)
+	}
+	s.lossApplied = t
+	s.log.Debug("expected loss", "percent", t)
 }
 
 // OnLost makes Run go on when the capture fails: fn hears the error (on
@@ -98,6 +151,9 @@ func (s *AudioSender) Stats() media.OutboundStats {
 		BytesSent:   s.bytes.Load(),
 		AudioLevel:  math.Float64frombits(s.level.Load()),
 		WriteErrors: s.writeErrors.Load(),
+		// Read from Stats' goroutine: the target, which Run applies at
+		// the next frame.
+		ExpectedLossPerc: int(s.lossTarget.Load()),
 	}
 }
 
@@ -132,6 +188,7 @@ func (s *AudioSender) Run(ctx context.Context) error {
 				return nil
 			}
 		}
+		s.applyLoss()
 		if err := s.sendFrame(); err != nil {
 			return err
 		}
