@@ -157,7 +157,8 @@ func (m *Message) validateCall() (ok bool, err error) {
 }
 
 // validateCallJoin checks a join of kind 1v1: the ticket stands in for
-// groupId, nonceStr, timeStamp and signature.
+// groupId, nonceStr, timeStamp and signature (the resume ticket, for a
+// member coming back into its call room's seat).
 func (m *Message) validateCallJoin() error {
 	missing := func(f string) error { return fmt.Errorf("1v1 join message lacks %s", f) }
 	switch {
@@ -167,7 +168,7 @@ func (m *Message) validateCallJoin() error {
 		return missing("openid")
 	case !strings.HasPrefix(m.RoomID, CallRoomPrefix) || len(m.RoomID) == len(CallRoomPrefix):
 		return fmt.Errorf("1v1 join message has roomId %q, not %s<callId>", m.RoomID, CallRoomPrefix)
-	case m.Ticket == "":
+	case m.Ticket == "" && m.Resume == "":
 		return missing("ticket")
 	}
 	return validRoomType(m)

@@ -54,6 +54,7 @@ func TestValidateCallMessages(t *testing.T) {
 		{`{"type":"join","kind":"1v1","appId":"a","openid":"o","roomId":"g","ticket":"t"}`, false},
 		{`{"type":"join","kind":"1v1","appId":"a","openid":"o","roomId":"1v1:","ticket":"t"}`, false},
 		{`{"type":"join","kind":"1v1","appId":"a","openid":"o","roomId":"1v1:c"}`, false},
+		{`{"type":"join","kind":"1v1","appId":"a","openid":"o","roomId":"1v1:c","resume":"r1.x.y"}`, true}, // back into the seat
 	} {
 		_, err := Decode([]byte(tc.msg))
 		if (err == nil) != tc.ok {

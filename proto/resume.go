@@ -22,7 +22,7 @@ import (
 // re-created room.
 type Resume struct {
 	AppID    string `json:"app"`
-	Kind     string `json:"kind"`     // KindVoIP
+	Kind     string `json:"kind"`     // KindVoIP, or Kind1v1 for a call room
 	Room     string `json:"room"`     // the groupId
 	Member   string `json:"member"`   // the openid
 	RoomType string `json:"roomType"` // the room's: a re-created room has it

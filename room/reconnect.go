@@ -91,6 +91,15 @@ func (s *Session) Ticket() string {
 	return s.ticket
 }
 
+// Grace is how long the server keeps this member's seat (and so each
+// other member's) after a connection drops, as the last joined said; 0
+// where the server gives no ticket.
+func (s *Session) Grace() time.Duration {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.grace
+}
+
 func (s *Session) link() *link {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -247,6 +256,9 @@ func (s *Session) relink(ctx context.Context) error {
 	msg := &proto.Message{
 		Type: proto.TypeJoin, Kind: proto.KindVoIP, AppID: s.params.AppID, OpenID: s.params.OpenID,
 		GroupID: s.params.GroupID, RoomType: s.params.RoomType, Resume: s.ticket, MuteConfig: &s.mute,
+	}
+	if s.joinMsg != nil && s.joinMsg.Kind == proto.Kind1v1 { // a call room's seat
+		msg.Kind, msg.GroupID, msg.RoomID = proto.Kind1v1, "", s.params.GroupID
 	}
 	s.mu.Unlock()
 	dctx, cancel := context.WithTimeout(ctx, reconnectDial)

@@ -80,3 +80,53 @@ func TestLeaveWhileReconnecting(t *testing.T) {
 // reconnectMaxForTest is above the session's longest wait between two
 // attempts: after it, an attempt the Leave did not stop would have shown.
 const reconnectMaxForTest = time.Second
+
+// TestCallSurvivesServerRestart: the two members of an answered call get
+// back into their call room after the room server restarts, with the
+// resume tickets their joined carried (the call tickets are spent), and
+// hear each other again; neither is interrupted.
+func TestCallSurvivesServerRestart(t *testing.T) {
+	first := startServer(t, nil)
+	addr := first.Addr()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	ch := newCallRecorder()
+	bobP := registerPresence(t, first, "bob", ch)
+	res := startCall(ctx, first, callParams("alice", "bob", "voice", 0))
+	inv := ch.waitInvite(t)
+	bobT := answerCall(t, bobP, inv.CallID, true)
+	r := within(t, res, "call outcome")
+	if r.err != nil {
+		t.Fatal(r.err)
+	}
+	ra, rb := newRecorder(), newRecorder()
+	a := joinCall(t, first, r.ticket, "alice", ra)
+	b := joinCall(t, first, bobT, "bob", rb)
+	go sendAudio(ctx, t, a, "alice")
+	go sendAudio(ctx, t, b, "bob")
+	rb.waitPacketFrom(t, "alice")
+	if a.Ticket() == "" || b.Ticket() == "" {
+		t.Fatal("a call room's joined carried no resume ticket")
+	}
+
+	first.Close()
+	within(t, ra.reconnecting, "alice reconnecting")
+	within(t, rb.reconnecting, "bob reconnecting")
+	startServer(t, func(c *roomd.Config) { c.Listen = addr })
+	within(t, ra.reconnected, "alice back")
+	within(t, rb.reconnected, "bob back")
+	drain(rb)
+	drain(ra)
+	rb.waitPacketFrom(t, "alice")
+	ra.waitPacketFrom(t, "bob")
+	if m := a.Members(); !slices.Equal(m, []string{"alice", "bob"}) {
+		t.Fatalf("alice's members after the restart %v", m)
+	}
+	for who, rec := range map[string]*recorder{"alice": ra, "bob": rb} {
+		select {
+		case err := <-rec.interrupted:
+			t.Fatalf("%s interrupted: %v", who, err)
+		default:
+		}
+	}
+}

@@ -26,6 +26,11 @@ func (s *Server) checkCallFirst(msg *proto.Message) (done bool, rej *rejection) 
 		return true, signed(msg.OpenID, proto.PresenceGroup(msg.OpenID))
 	case msg.Type == proto.TypeCall:
 		return true, signed(msg.Caller.OpenID, proto.CallGroup(msg.Listener.OpenID))
+	case msg.Type == proto.TypeJoin && msg.Kind == proto.Kind1v1 && msg.Resume != "":
+		// Back into a call room's seat: the resume ticket is checked like a
+		// group room's, for the room roomId names.
+		msg.GroupID = msg.RoomID
+		return false, nil
 	case msg.Type == proto.TypeJoin && msg.Kind == proto.Kind1v1:
 		return true, s.redeem(msg)
 	case msg.Type == proto.TypeJoin && strings.HasPrefix(msg.GroupID, proto.CallRoomPrefix):

@@ -1,6 +1,7 @@
 package roomd
 
 import (
+	"cmp"
 	"encoding/json"
 	"errors"
 	"log/slog"
@@ -46,7 +47,8 @@ type member struct {
 	appID, groupID string
 	joinedAt       int64
 	resume         *proto.Resume
-	resumable      bool        // a group room member: it gets a ticket and a grace (not a call room's)
+	kind           string      // its join's: proto.KindVoIP or proto.Kind1v1 (a call room)
+	resumable      bool        // a group or call room member: it gets a ticket and a grace
 	left           atomic.Bool // it said leave: its seat is given up at once
 	ended          atomic.Bool // the server ended it with an error: no grace
 	away           *time.Timer // its connection dropped: the grace runs (resume.go); under Server.mu
@@ -224,7 +226,8 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 		m.roomType = proto.RoomVoice
 	}
 	m.joinedAt = time.Now().UnixMilli()
-	m.resumable = join.Kind == proto.KindVoIP
+	m.kind = cmp.Or(join.Kind, proto.KindVoIP)
+	m.resumable = m.kind == proto.KindVoIP || m.kind == proto.Kind1v1
 	if m.resume != nil { // back to its seat: the room type and place of its first join
 		m.roomType, m.joinedAt = m.resume.JoinType, m.resume.Joined
 		m.log = m.log.With("resume", true)

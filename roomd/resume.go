@@ -7,7 +7,8 @@ import (
 	"github.com/voipd/voipd/proto"
 )
 
-// Resume: a group room member whose connection drops keeps its seat for
+// Resume: a group room member (or a call room's: a two-party call once
+// answered is a room of two) whose connection drops keeps its seat for
 // Config.ResumeGrace, and comes back with the resume ticket its joined
 // carried (proto.Resume) — into the same seat while it is kept, or, after
 // a restart of roomd (or at another roomd of the same app), into a
@@ -68,7 +69,7 @@ func (g seatsGone) has(roomKey, openid string, joined int64, now time.Time) bool
 func (s *Server) ticketLocked(r *room, m *member, now time.Time) string {
 	secret := s.auth.apps[m.appID]
 	return proto.Resume{
-		AppID: m.appID, Kind: proto.KindVoIP, Room: m.groupID, Member: m.openid,
+		AppID: m.appID, Kind: m.kind, Room: m.groupID, Member: m.openid,
 		RoomType: r.roomType, JoinType: m.roomType, Joined: m.joinedAt, Expires: now.Add(s.cfg.ResumeTTL).Unix(),
 	}.Seal(secret)
 }

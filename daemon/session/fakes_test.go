@@ -191,6 +191,7 @@ func (c *fakeCall) Stats() media.CallStats {
 type fakeRoom struct {
 	members []string
 	ticket  string
+	grace   time.Duration
 	mu      sync.Mutex
 	left    bool
 	mute    []proto.MuteConfig
@@ -199,6 +200,7 @@ type fakeRoom struct {
 
 func (r *fakeRoom) Members() []string               { return slices.Clone(r.members) }
 func (r *fakeRoom) Ticket() string                  { return r.ticket }
+func (r *fakeRoom) Grace() time.Duration            { return r.grace }
 func (r *fakeRoom) AudioOut() media.RTPWriter       { return discardRTP{} }
 func (r *fakeRoom) AudioLevelExtID() uint8          { return 1 }
 func (r *fakeRoom) VideoOut() media.RTPWriter       { return nil }

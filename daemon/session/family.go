@@ -216,9 +216,43 @@ func (e *Engine) joinCall(ctx context.Context, s *session, t *room.CallTicket, h
 
 // A call ends when the other side leaves.
 func callMembersChanged(e *Engine, s *session, before, now []string) {
-	if len(before) >= 2 && len(now) < 2 {
-		go e.leave(context.Background(), s, EndRemote, "the other side left")
+	if len(before) < 2 || len(now) >= 2 {
+		return
 	}
+	e.mu.Lock()
+	reconnecting := e.s == s && e.state == Reconnecting
+	var grace time.Duration
+	if s.room != nil {
+		grace = s.room.Grace()
+	}
+	e.mu.Unlock()
+	if reconnecting && grace > 0 {
+		// Back in a room the server re-created after a restart: it lists
+		// the members back so far, and the other side has the grace to
+		// come back too.
+		e.watchCallPeerBack(s, grace)
+		return
+	}
+	go e.leave(context.Background(), s, EndRemote, "the other side left")
+}
+
+// watchCallPeerBack ends a call whose other side is not back in its room
+// within grace.
+func (e *Engine) watchCallPeerBack(s *session, grace time.Duration) {
+	e.log.Info("waiting for the other side to come back into the call", "call", s.id, "grace", grace)
+	go func() {
+		tick := time.NewTicker(100 * time.Millisecond)
+		defer tick.Stop()
+		for deadline := time.Now().Add(grace); time.Now().Before(deadline); <-tick.C {
+			e.mu.Lock()
+			n, here := len(s.members), e.s == s && (e.state == InRoom || e.state == Reconnecting)
+			e.mu.Unlock()
+			if n >= 2 || !here {
+				return
+			}
+		}
+		e.leave(context.Background(), s, EndRemote, "the other side did not come back")
+	}()
 }
 
 // callPeerWait bounds how long a call waits for the other side to enter

@@ -44,8 +44,11 @@ type Room interface {
 	SetPublishing(audio, video bool) error
 	SetSubscribing(on bool) error
 	Stats() room.Stats
-	// Ticket is the room's resume ticket ("" where the server gives none).
+	// Ticket is the room's resume ticket ("" where the server gives none);
+	// Grace how long the server keeps a member's seat after its connection
+	// drops.
 	Ticket() string
+	Grace() time.Duration
 	// Leave says goodbye and closes; the Handler hears nothing more.
 	Leave(ctx context.Context) error
 }
