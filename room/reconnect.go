@@ -116,8 +116,8 @@ func (s *Session) linkFailed(l *link, err error) {
 		l.err = err
 		close(l.down)
 		s.mu.Lock()
-		current, live, relinking, ticket := s.l == l, s.live, s.relinking, s.ticket
-		if current && live && !relinking && ticket != "" && reconnectable(err) && !s.leaving.Load() {
+		current, live, relinking, resumable := s.l == l, s.live, s.relinking, s.resumableLocked()
+		if current && live && !relinking && resumable && reconnectable(err) && !s.leaving.Load() {
 			s.relinking = true
 			go s.reconnect(l, err)
 			s.mu.Unlock()
@@ -128,6 +128,17 @@ func (s *Session) linkFailed(l *link, err error) {
 			s.fail(err)
 		}
 	})
+}
+
+// resumableLocked reports whether the server keeps this member's seat
+// when its link drops: a group or call room's member holds a resume
+// ticket; a token room's comes back with its token while the server's
+// grace lasts. Called under s.mu.
+func (s *Session) resumableLocked() bool {
+	if s.joinMsg != nil && s.joinMsg.Kind == proto.KindRTC {
+		return s.grace > 0
+	}
+	return s.ticket != ""
 }
 
 // reconnectable reports whether a lost link is worth coming back from:
@@ -227,6 +238,7 @@ func (s *Session) reconnect(lost *link, cause error) {
 			s.log.Warn("restating the video subscription", "err", err)
 		}
 	}
+	s.rtcRestate()
 	s.log.Info("back in the room")
 	if rh != nil {
 		rh.Reconnected()
@@ -259,6 +271,9 @@ func (s *Session) relink(ctx context.Context) error {
 	}
 	if s.joinMsg != nil && s.joinMsg.Kind == proto.Kind1v1 { // a call room's seat
 		msg.Kind, msg.GroupID, msg.RoomID = proto.Kind1v1, "", s.params.GroupID
+	}
+	if s.joinMsg != nil && s.joinMsg.Kind == proto.KindRTC { // a token room's: the same token
+		msg = s.rtcRejoinLocked()
 	}
 	s.mu.Unlock()
 	dctx, cancel := context.WithTimeout(ctx, reconnectDial)

@@ -130,3 +130,49 @@ func TestCallSurvivesServerRestart(t *testing.T) {
 		}
 	}
 }
+
+// TestRTCReconnectAfterServerRestart: token room members get back into
+// their room after the server restarts, joining again with their tokens
+// (no ticket), publishing and receiving as before: each hears the other
+// again, and a member that had stopped publishing stays stopped.
+func TestRTCReconnectAfterServerRestart(t *testing.T) {
+	first := startRTCServer(t, nil)
+	addr := first.Addr()
+	ra, rb := newRTCRecorder(), newRTCRecorder()
+	a := joinRTC(t, first, rtcParams(t, "hall", "a", true), ra)
+	b := joinRTC(t, first, rtcParams(t, "hall", "b", true), rb)
+	sendFor(t, a, "a", false)
+	sendFor(t, b, "b", false)
+	rb.waitPacketFrom(t, "a")
+	ra.waitPacketFrom(t, "b")
+	c := joinRTC(t, first, rtcParams(t, "hall", "quiet", true), newRTCRecorder())
+	if err := c.SetPublishing(false, false); err != nil {
+		t.Fatal(err)
+	}
+	sendFor(t, c, "quiet", false)
+
+	first.Close()
+	within(t, ra.reconnecting, "a reconnecting")
+	within(t, rb.reconnecting, "b reconnecting")
+	startRTCServer(t, func(cfg *roomd.Config) { cfg.Listen = addr })
+	within(t, ra.reconnected, "a back")
+	within(t, rb.reconnected, "b back")
+	drain(ra.recorder)
+	drain(rb.recorder)
+	rb.waitPacketFrom(t, "a")
+	ra.waitPacketFrom(t, "b")
+	// A re-created token room lists its members in the order they came
+	// back (tokens carry no join time).
+	for deadline := time.Now().Add(15 * time.Second); !slices.Equal(slices.Sorted(slices.Values(b.Members())), []string{"a", "b", "quiet"}); {
+		if time.Now().After(deadline) {
+			t.Fatalf("b's members after the restart: %v", b.Members())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	noAudioFrom(t, rb.recorder, "quiet", time.Second) // it had stopped publishing, and still has
+	select {
+	case err := <-ra.interrupted:
+		t.Fatalf("a interrupted: %v", err)
+	default:
+	}
+}

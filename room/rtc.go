@@ -46,12 +46,20 @@ type RTCHandler interface {
 }
 
 // rtcSession is a token-room session's state; Session.rtc, nil otherwise.
+// A reconnect makes a new one from the new joined.
 type rtcSession struct {
 	gate gate // what may go out now: audio and video
 
 	mu         sync.Mutex // one publish request at a time
 	canPublish bool       // under Session.mu: the server gave a publisher slot
 	replies    chan *proto.Message
+}
+
+// rtcWant is what the caller last asked of a token room, restated after a
+// reconnect; under Session.mu.
+type rtcWant struct {
+	audio, video bool // publishing
+	receive      bool
 }
 
 // JoinRTC joins a token room and returns once the server said joined and
@@ -94,8 +102,41 @@ func (s *Session) rtcJoined(msg *proto.Message) {
 	r.gate.video.Store(msg.PublishVideo)
 	s.mu.Lock()
 	r.canPublish = proto.BoolOr(msg.CanPublish, false)
+	first := s.rtc == nil
 	s.rtc = r
+	if first { // what the join asked for, until the caller asks otherwise
+		s.want = rtcWant{audio: msg.PublishAudio, video: msg.PublishVideo, receive: proto.BoolOr(s.joinMsg.AutoSubscribe, true)}
+	}
 	s.mu.Unlock()
+}
+
+// rtcRejoinLocked is a token room's join again after a dropped link: the
+// same token, publishing and receiving as the caller last asked. Called
+// under s.mu.
+func (s *Session) rtcRejoinLocked() *proto.Message {
+	msg := *s.joinMsg
+	publish, receive := s.want.audio || s.want.video, s.want.receive
+	msg.AutoPublish, msg.AutoSubscribe = &publish, &receive
+	return &msg
+}
+
+// rtcRestate asks the server, after a reconnect, for the publishing the
+// caller last asked for where the rejoin's autoPublish gave another (one
+// kind of two, or none for a slot just regained).
+func (s *Session) rtcRestate() {
+	r := s.rtcState()
+	if r == nil {
+		return
+	}
+	s.mu.Lock()
+	want := s.want
+	s.mu.Unlock()
+	if r.gate.audio.Load() == want.audio && r.gate.video.Load() == want.video {
+		return
+	}
+	if err := s.SetPublishing(want.audio, want.video); err != nil {
+		s.log.Warn("restating what this member publishes", "err", err)
+	}
 }
 
 func (s *Session) rtcState() *rtcSession {
@@ -159,6 +200,7 @@ func (s *Session) SetPublishing(audio, video bool) error {
 	}
 	s.mu.Lock()
 	r.canPublish = proto.BoolOr(reply.CanPublish, r.canPublish)
+	s.want.audio, s.want.video = audio, video
 	s.mu.Unlock()
 	r.gate.audio.Store(reply.PublishAudio)
 	r.gate.video.Store(reply.PublishVideo)
@@ -176,6 +218,9 @@ func (s *Session) SetSubscribing(on bool) error {
 	if err := s.write(&proto.Message{Type: proto.TypeReceive, RTCFields: proto.RTCFields{Receive: &on}}); err != nil {
 		return &Error{Reason: proto.ReasonUnreachable, Msg: "room: sending receive: " + err.Error()}
 	}
+	s.mu.Lock()
+	s.want.receive = on
+	s.mu.Unlock()
 	return nil
 }
 

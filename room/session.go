@@ -75,6 +75,7 @@ type Session struct {
 
 	joinMsg *proto.Message // a call room's join (call.go), or nil for a group join
 	rtc     *rtcSession    // a token room's state (rtc.go), set on joined; under mu
+	want    rtcWant        // a token room's publishing and receiving as last asked (rtc.go); under mu
 }
 
 func newSession(cfg Config, u *url.URL, p JoinParams, h Handler) *Session {
@@ -277,6 +278,8 @@ func (s *Session) joined(msg *proto.Message) {
 	s.members = slices.Clone(msg.Members)
 	if msg.Resume != "" {
 		s.ticket, s.grace = msg.Resume, time.Duration(msg.GraceMs)*time.Millisecond
+	} else if s.joinMsg != nil && s.joinMsg.Kind == proto.KindRTC {
+		s.grace = time.Duration(msg.GraceMs) * time.Millisecond // a token room's seat: back with the token
 	}
 	s.mu.Unlock()
 	if changed {

@@ -3,6 +3,7 @@ package roomd
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"sync/atomic"
 	"time"
 
@@ -146,6 +147,7 @@ func (s *Server) serveRTC(m *member, join *proto.Message) {
 		m.roomType = proto.RoomVoice
 	}
 	m.rtc = &rtcMember{tok: tok, publishUntil: publishDeadline(tok), receiving: proto.BoolOr(join.AutoSubscribe, true)}
+	m.resumable = true // its seat outlives a dropped connection (departRTC)
 	if err := m.newPeer(s.api); err != nil {
 		m.log.Error("rtc join failed", "err", err)
 		m.fail(proto.ReasonInternal, "could not set up media")
@@ -168,7 +170,7 @@ func (s *Server) serveRTC(m *member, join *proto.Message) {
 		return
 	}
 	m.log.Info("joined", "canPublish", m.rtc.slot)
-	defer s.leaveRTC(m)
+	defer s.departRTC(m)
 	s.startExpiry(m)
 	defer m.rtc.stopExpiry()
 
@@ -202,11 +204,14 @@ func (s *Server) joinRTC(m *member, autoPublish bool) *rejection {
 		return reject(proto.ReasonRoomFull, "the room has %d members, the most it holds", s.cfg.RTCMaxMembers)
 	}
 	if old != nil {
-		s.detachRTCLocked(r, old)
-		s.rtcRooms[m.key] = r // detaching the last member dropped the room
-		old.fail(proto.ReasonDuplicate, "the same userId joined the room again")
+		// The same userId again: its own client back after a dropped
+		// connection (the seat was kept), or the token used elsewhere.
+		// Either way it takes the seat in place: the others see no leave
+		// and no join, and it keeps its publisher slot while its token
+		// allows publishing.
+		s.takeSeatRTCLocked(r, old, m)
 	}
-	if m.rtc.tok.CanPublish(time.Now()) && r.publishers < s.cfg.RTCMaxPublishers {
+	if !m.rtc.slot && m.rtc.tok.CanPublish(time.Now()) && r.publishers < s.cfg.RTCMaxPublishers {
 		m.rtc.slot = true
 		r.publishers++
 	}
@@ -214,7 +219,7 @@ func (s *Server) joinRTC(m *member, autoPublish bool) *rejection {
 		m.rtc.sendAudio.Store(true)
 		m.rtc.sendVideo.Store(m.video)
 	}
-	others := r.others()
+	others := slices.DeleteFunc(r.others(), func(o *member) bool { return o == m }) // m is in old's place
 	for _, o := range others {
 		if m.rtc.receiving && o.rtc.slot {
 			m.attachRTC(o)
@@ -223,17 +228,80 @@ func (s *Server) joinRTC(m *member, autoPublish bool) *rejection {
 			o.attachRTC(m)
 		}
 	}
-	r.add(m)
+	if old == nil {
+		r.add(m)
+	}
 	list := r.list()
 	canPublish := m.rtc.slot
 	m.send(&proto.Message{Type: proto.TypeJoined, Members: list, ICEServers: s.cfg.ICEServers,
+		GraceMs: s.cfg.ResumeGrace.Milliseconds(),
 		RTCFields: proto.RTCFields{CanPublish: &canPublish, PublishAudio: m.rtc.sendAudio.Load(),
 			PublishVideo: m.rtc.sendVideo.Load(), ExpireAt: int64(m.rtc.tok.ExpireAt)}})
 	m.send(&proto.Message{Type: proto.TypeVideoMembers, Members: r.videoList})
 	s.rtcVideoChangedLocked(r)
 	s.mu.Unlock()
+	if old != nil {
+		// The member list is what it was: only m and the others' media
+		// change.
+		old.fail(proto.ReasonDuplicate, "the same userId joined the room again")
+		for _, o := range append([]*member{m}, others...) {
+			o.negotiate()
+		}
+		m.send(&proto.Message{Type: proto.TypeMembers, Members: list})
+		return nil
+	}
 	s.announce(append([]*member{m}, others...), list)
 	return nil
+}
+
+// takeSeatRTCLocked puts m into old's seat in r: old's place in the order,
+// its publisher slot, none of its media (m attaches its own). Called under
+// s.mu.
+func (s *Server) takeSeatRTCLocked(r *rtcRoom, old, m *member) {
+	if old.away != nil {
+		old.away.Stop()
+	}
+	for _, o := range r.others() {
+		if o != old {
+			o.removeSender(old.openid)
+			o.removeVideoSender(old.openid)
+		}
+	}
+	m.rtc.slot = old.rtc.slot && m.rtc.tok.CanPublish(time.Now())
+	if old.rtc.slot && !m.rtc.slot {
+		r.publishers--
+	}
+	old.rtc.slot = false // its departure frees nothing now
+	r.members[m.openid] = m
+}
+
+// departRTC ends a connection's part in its token room: a member that
+// left, or that the server ended (refused, replaced, expired, shut down),
+// goes now; one whose connection dropped keeps its seat for the grace
+// (Config.ResumeGrace, never past its token's expiry), for its client to
+// join again with its token.
+func (s *Server) departRTC(m *member) {
+	if m.left.Load() || m.ended.Load() {
+		s.leaveRTC(m)
+		return
+	}
+	grace := s.cfg.ResumeGrace
+	if end := m.rtc.tok.Expiry(); !end.IsZero() {
+		grace = min(grace, time.Until(end))
+	}
+	s.mu.Lock()
+	r := s.rtcRooms[m.key]
+	if s.closing || r == nil || r.members[m.openid] != m || grace <= 0 {
+		s.mu.Unlock()
+		s.leaveRTC(m)
+		return
+	}
+	m.away = time.AfterFunc(grace, func() {
+		s.leaveRTC(m)
+		m.log.Info("seat given up: not back within the grace", "grace", grace)
+	})
+	s.mu.Unlock()
+	m.log.Info("connection lost: seat kept", "grace", grace)
 }
 
 // leaveRTC removes m from its token room, if it is still the member under

@@ -1,6 +1,7 @@
 package roomd
 
 import (
+	"slices"
 	"testing"
 	"time"
 
@@ -109,4 +110,52 @@ func TestCheckToken(t *testing.T) {
 			t.Errorf("%s: reason %q, want %q (%v)", tc.name, got, tc.reason, rej)
 		}
 	}
+}
+
+// rtcJoinMsg is user's join of token room roomID of app, with a token that
+// may publish and never expires.
+func rtcJoinMsg(t *testing.T, app App, roomID, user string) *proto.Message {
+	t.Helper()
+	tk := token.New(app.ID, roomID, user, time.Now())
+	tk.AddPrivilege(token.PublishStream, 0)
+	tk.AddPrivilege(token.SubscribeStream, 0)
+	str, err := tk.Serialize(app.Secret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &proto.Message{Type: proto.TypeJoin, Kind: proto.KindRTC, AppID: app.ID,
+		CallFields: proto.CallFields{RoomID: roomID}, RTCFields: proto.RTCFields{UserID: user, Token: str}}
+}
+
+// TestRTCSeatKept: a token room member whose connection drops keeps its
+// seat (and publisher slot) for the grace: joining again with its token it
+// takes the seat back in place, and the others never see it leave; past
+// the grace the seat is given up and the others see it leave.
+func TestRTCSeatKept(t *testing.T) {
+	rtc := App{ID: "5f3c8a9b2d1e4f6a7b8c9d0e", Secret: "k"}
+	s := startTest(t, Config{Apps: []App{rtc}, RTCMaxPublishers: 2, ResumeGrace: 500 * time.Millisecond})
+	ja, a := rawJoin(t, s, rtcJoinMsg(t, rtc, "hall", "a"))
+	_, b := rawJoin(t, s, rtcJoinMsg(t, rtc, "hall", "b"))
+	if ja.Type != proto.TypeJoined || ja.GraceMs != 500 || !proto.BoolOr(ja.CanPublish, false) {
+		t.Fatalf("a's joined %+v: want a slot and the grace", ja)
+	}
+	a.Close() // the network drops: no leave
+	back, a2 := rawJoin(t, s, rtcJoinMsg(t, rtc, "hall", "a"))
+	if back.Type != proto.TypeJoined || !slices.Equal(back.Members, []string{"a", "b"}) || !proto.BoolOr(back.CanPublish, false) {
+		t.Fatalf("a back: %+v; want joined [a b] with its slot", back)
+	}
+	// Two slots, both still held: a third publisher gets none.
+	jc, c := rawJoin(t, s, rtcJoinMsg(t, rtc, "hall", "c"))
+	if proto.BoolOr(jc.CanPublish, true) {
+		t.Fatal("a's slot was counted twice or freed: c got a third of two")
+	}
+	lists := membersUntil(t, b, func(l []string) bool { return slices.Contains(l, "c") })
+	for _, l := range lists {
+		if !slices.Contains(l, "a") {
+			t.Fatalf("b saw a leave: members %v (all: %v)", l, lists)
+		}
+	}
+	c.Close()
+	a2.Close() // and now a stays away past the grace
+	membersUntil(t, b, func(l []string) bool { return !slices.Contains(l, "a") })
 }

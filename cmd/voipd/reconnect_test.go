@@ -28,8 +28,14 @@ type roomdProc struct {
 // and returns once it answers /healthz.
 func startRoomdProc(t *testing.T, addr, secret string) *roomdProc {
 	t.Helper()
+	return startRoomdProcApp(t, addr, testApp, secret)
+}
+
+// startRoomdProcApp is startRoomdProc serving app.
+func startRoomdProcApp(t *testing.T, addr, app, secret string) *roomdProc {
+	t.Helper()
 	p := &roomdProc{t: t, addr: addr, out: &syncBuf{}}
-	p.cmd = exec.Command(filepath.Join(binDir, "roomd"), "-listen", addr, "-app-id", testApp)
+	p.cmd = exec.Command(filepath.Join(binDir, "roomd"), "-listen", addr, "-app-id", app)
 	p.cmd.Env = append(os.Environ(), "ROOMD_APP_SECRET="+secret)
 	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
 	if err := p.cmd.Start(); err != nil {
