@@ -31,8 +31,10 @@ func waitError(ctx context.Context, t *testing.T, p *browsertest.Page) (reason, 
 }
 
 // TestBrowserSessionEnds covers the ways a session ends from the server's
-// side: the same openid joining elsewhere ("duplicate"), and roomd shutting
-// down ("shutdown"). Either way the page drops the room and says why.
+// side: the same openid joining elsewhere ("duplicate") drops the room and
+// says why. roomd shutting down ("shutdown") does not end it: the page
+// reconnects (browser_reconnect_test.go) until it leaves, which ends the
+// session at once.
 func TestBrowserSessionEnds(t *testing.T) {
 	srv := startRoomd(t)
 	b := browsertest.Start(t)
@@ -65,8 +67,21 @@ func TestBrowserSessionEnds(t *testing.T) {
 	if err := srv.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if reason, _ := waitError(ctx, t, second); reason != "shutdown" {
-		t.Errorf("after roomd closed, reason = %q, want shutdown", reason)
+	if err := second.WaitFor(ctx, `window.voipd.state === "reconnecting"`); err != nil {
+		t.Fatalf("after roomd closed: %v", err)
+	}
+	countSockets(ctx, t, second)
+	if err := second.Eval(ctx, `window.voipd.leave()`, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := second.WaitFor(ctx, `window.voipd.state === "left" && window.voipd.lastError === null &&
+		document.querySelectorAll("#members voip-room").length === 0 &&
+		document.querySelector("#leave").disabled && !document.querySelector("#join").disabled`); err != nil {
+		t.Errorf("leaving while reconnecting: %v", err)
+	}
+	time.Sleep(time.Second) // twice the longest retry delay
+	if n := sockets(ctx, t, second); n != 0 {
+		t.Errorf("the page opened %d WebSockets after leaving while reconnecting; want none", n)
 	}
 }
 

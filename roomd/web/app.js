@@ -9,7 +9,13 @@
 // timeStamp, signature (one join's worth; a nonce is accepted once).
 //
 // Tests read the page through window.voipd rather than the DOM:
-//   state       "idle" | "joining" | "joined" | "left" | "error"
+//   state       "idle" | "joining" | "joined" | "reconnecting" | "left" | "error"
+//               reconnecting: the connection to the room server was lost
+//               (or it restarted) and the page is getting back into its seat
+//               by itself (room-client.js); members stay as they were, Leave
+//               and the mutes work, Join waits. Then joined again, or error
+//               (lastError "resume" when the seat was refused, "unreachable"
+//               when the server's grace ran out).
 //   members     openids in the room, this page's own included
 //   speakers    openids talking now
 //   lastError   null | {reason, message}
@@ -88,7 +94,7 @@ if (roomType === 'video') $('#join').textContent = 'Join with camera and microph
 $('#openid').value = query.get('openid') || 'browser-' + Math.random().toString(36).slice(2, 8);
 
 async function join() {
-  if (hook.state === 'joining' || hook.state === 'joined') return;
+  if (hook.state === 'joining' || hook.state === 'joined' || hook.state === 'reconnecting') return;
   const groupId = $('#group-id').value.trim() || 'demo';
   const openid = $('#openid').value.trim() || 'browser-' + Math.random().toString(36).slice(2, 8);
   hook.openid = openid;
@@ -111,6 +117,7 @@ async function join() {
   client.addEventListener('state', (ev) => {
     setState(ev.detail.state);
     if (ev.detail.state === 'joined') startStats();
+    if (ev.detail.state === 'reconnecting') showSpeakers([]); // no media meanwhile
   });
   client.addEventListener('members', (ev) => setMembers(ev.detail.members));
   client.addEventListener('track', (ev) => addStream(ev.detail.member, ev.detail.stream));
@@ -186,10 +193,13 @@ function setState(state) {
   const el = $('#state');
   el.textContent = state;
   el.dataset.state = state;
-  const inRoom = state === 'joined';
+  // Reconnecting is still in the room: the seat is kept, and leaving or
+  // muting then works as when joined.
+  const inRoom = state === 'joined' || state === 'reconnecting';
   $('#join').disabled = state === 'joining' || inRoom;
   $('#group-id').disabled = $('#openid').disabled = state === 'joining' || inRoom;
   for (const id of ['#mute', '#deafen', '#leave']) $(id).disabled = !inRoom;
+  el.title = state === 'reconnecting' ? 'connection to the room server lost: getting back into the room' : '';
 }
 
 // showVideoHint says so when this page joined a room as voice while its
@@ -220,7 +230,7 @@ function showError(reason, message) {
 function setMembers(list) {
   // The server's list names this member too; adding it when absent keeps the
   // page right whichever way a server chooses.
-  const self = hook.state === 'joined' && !list.includes(hook.openid);
+  const self = (hook.state === 'joined' || hook.state === 'reconnecting') && !list.includes(hook.openid);
   const members = self ? [...list, hook.openid] : [...list];
   hook.members = members;
   for (const [id, tile] of tiles) {
@@ -287,12 +297,16 @@ function startStats() {
   statsTimer = setInterval(async () => {
     if (!client || hook.state !== 'joined') return;
     const s = await client.stats().catch(() => null);
-    if (!s) return;
+    if (!s || hook.state !== 'joined') return; // it may have changed meanwhile
     const speakers = s.inboundAudio.filter((a) => a.audioLevel > SPEAKING_LEVEL).map((a) => a.member);
     if (!hook.muteConfig.muteMicrophone && s.localAudioLevel > SPEAKING_LEVEL) speakers.push(hook.openid);
-    hook.speakers = speakers;
-    for (const [id, tile] of tiles) tile.speaking = speakers.includes(id);
+    showSpeakers(speakers);
   }, STATS_MS);
+}
+
+function showSpeakers(speakers) {
+  hook.speakers = speakers;
+  for (const [id, tile] of tiles) tile.speaking = speakers.includes(id);
 }
 
 // teardown drops everything of the session but the error shown.

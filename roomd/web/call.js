@@ -8,8 +8,15 @@
 // Dev mode signs through /dev/sign: the presence as groupId "1v1:"+openid,
 // a call as groupId "call:"+listener (the purposes roomd checks).
 //
+// An answered call whose connection to roomd drops (or whose roomd
+// restarts) gets back into its call room by itself, as a group room does
+// (room-client.js): callState "reconnecting", then "inCall" again. Back in
+// a room roomd re-created after a restart, this side may be alone at first:
+// the other side then has the server's grace to come back before the call
+// ends (remote), as the daemon does (daemon/session, watchCallPeerBack).
+//
 // window.voipd gains (app.js made it; this module loads after):
-//   callState    "idle" | "ringing" | "calling" | "inCall" | "ended"
+//   callState    "idle" | "ringing" | "calling" | "inCall" | "reconnecting" | "ended"
 //   lastCallEnd  null | {reason}: declined, no_answer, offline, listener_busy,
 //                remote (the other side hung up or left), local, or a room error word
 //   incoming     null | {callId, caller, roomType} while it rings here
@@ -46,6 +53,7 @@ let callId = null;     // the current call's id
 let room = null;       // RoomClient of the call room
 let localStream = null;
 let peerSeen = false;  // the other side was in the room at some point
+let peerWait = null;   // timer: the call ends unless the other side is back by then
 let appId = '';        // from the last signature: the call room's join names it
 
 const self = () => query.get('openid') || $('#openid').value.trim();
@@ -155,7 +163,7 @@ function hangup() {
         ws.close();
       }
       return end('local');
-    case 'inCall': return end('local');
+    case 'inCall': case 'reconnecting': return end('local');
   }
 }
 
@@ -175,12 +183,29 @@ async function enterRoom(acc) {
     wsURL: wsURL(), creds: {}, openid, groupId: acc.roomId, roomType,
     joinMsg: { type: 'join', kind: '1v1', appId, openid, roomId: acc.roomId, ticket: acc.ticket, roomType },
   });
-  room.addEventListener('state', (ev) => { if (ev.detail.state === 'joined') setCallState('inCall'); });
-  room.addEventListener('members', (ev) => {
+  const r = room;
+  r.addEventListener('state', (ev) => {
+    if (ev.detail.state === 'joined') setCallState('inCall');
+    else if (ev.detail.state === 'reconnecting') setCallState('reconnecting');
+  });
+  r.addEventListener('members', (ev) => {
     hook.callMembers = ev.detail.members;
     $('#call-peer').textContent = ev.detail.members.filter((m) => m !== openid).join(', ');
-    if (ev.detail.members.length > 1) peerSeen = true;
-    else if (peerSeen) end('remote'); // the other side left: the call is over
+    if (ev.detail.members.length > 1) {
+      peerSeen = true;
+      clearTimeout(peerWait);
+      peerWait = null;
+    } else if (peerSeen && r.state === 'reconnecting' && r.graceMs > 0) {
+      // Back in a re-created room before the other side: wait for it.
+      if (!peerWait) {
+        peerWait = setTimeout(() => {
+          peerWait = null;
+          if (room === r && hook.callMembers.length < 2) end('remote');
+        }, r.graceMs);
+      }
+    } else if (peerSeen) {
+      end('remote'); // the other side left: the call is over
+    }
   });
   room.addEventListener('track', (ev) => playStream(ev.detail.member, ev.detail.stream));
   room.addEventListener('error', (ev) => end(ev.detail.reason));
@@ -205,6 +230,8 @@ function playStream(member, stream) {
 function end(reason) {
   if (hook.callState === 'idle' || hook.callState === 'ended') return;
   if (room) { room.leave(); room = null; }
+  clearTimeout(peerWait);
+  peerWait = null;
   if (localStream) localStream.getTracks().forEach((t) => t.stop());
   localStream = null;
   for (const a of $('#call-audio').querySelectorAll('audio')) { a.srcObject = null; a.remove(); }
@@ -229,8 +256,8 @@ function setCallState(state) {
     $('#incoming .type').textContent = inc.roomType;
   }
   $('#call-button').disabled = !(state === 'idle' || state === 'ended');
-  $('#hangup').disabled = !(state === 'calling' || state === 'inCall' || state === 'ringing');
-  if (state !== 'inCall') $('#call-peer').textContent = '';
+  $('#hangup').disabled = !(state === 'calling' || state === 'inCall' || state === 'ringing' || state === 'reconnecting');
+  if (state !== 'inCall' && state !== 'reconnecting') $('#call-peer').textContent = '';
 }
 
 $('#call-form').addEventListener('submit', (ev) => {

@@ -1,17 +1,41 @@
 // room-client.js: the browser side of the room protocol (proto/proto.go).
 //
-// One WebSocket carries the signalling, one RTCPeerConnection the media. The
-// server always offers, also to renegotiate when members come and go, so this
-// side only ever answers: no glare handling is needed. Offers and candidates
-// are applied strictly in arrival order through one promise queue, because a
-// candidate for a transceiver that an offer still being applied creates would
-// otherwise be rejected.
+// One WebSocket carries the signalling, one RTCPeerConnection the media:
+// together a link. The server always offers, also to renegotiate when
+// members come and go, so this side only ever answers: no glare handling is
+// needed. Offers and candidates are applied strictly in arrival order through
+// one promise queue per link, because a candidate for a transceiver that an
+// offer still being applied creates would otherwise be rejected.
+//
+// States, and the only moves between them (MOVES):
+//   idle → joining           join()
+//   joining → joined         the server's joined
+//   joined → reconnecting    the link was lost: the socket closed, the media
+//                            connection failed, or the server said shutdown
+//                            (or another reason worth coming back from)
+//   reconnecting → joined    back in the seat, the media connection up again
+//   any but left/error → left   leave()
+//   any but left/error → error  a refusal, a lost link without a resume
+//                            ticket, a refused resume, or the grace ran out
+//
+// Reconnecting (group rooms and call rooms): every joined carries a resume
+// ticket and how long the server keeps the seat (graceMs). When the link is
+// lost the client closes it and opens new ones, 200 ms later and then with a
+// doubling delay up to 500 ms (as the Go room client, room/reconnect.go),
+// each joining with the ticket instead of a signature and answering the
+// server's new offer with the same local tracks on a new RTCPeerConnection,
+// until one is back (its video subscription, if set, is restated), the
+// server refuses the seat (error "resume": the room ends with it), or the
+// grace runs out (error "unreachable"). The members stay as they were
+// meanwhile; the old link's remote tracks end, and new ones arrive as track
+// events. The ticket is a credential: it is kept here and never logged.
 //
 // Events (CustomEvent, detail in braces):
-//   state        {state}                idle | joining | joined | left | error
+//   state        {state}                idle | joining | joined | reconnecting | left | error
 //   members      {members}              the server's list, on every change
 //   track        {member, stream, kind} a member's audio or video arrived
-//                                       (stream id = openid; one stream per member)
+//                                       (stream id = openid; one stream per member;
+//                                       after a reconnect a new stream)
 //   videomembers {members}              who publishes video now (video rooms)
 //   error        {reason, message}      reason is a word from proto's Reason* list
 //
@@ -22,6 +46,27 @@
 
 const JOIN_TIMEOUT_MS = 15000; // as long as voipd's default join timeout
 const PING_MS = 20000;         // keeps NATs and proxies from idling out
+
+// Reconnect timing (room/reconnect.go): the first attempt soon after the
+// loss (a blip, or a restarting server that listens again in a moment), then
+// more slowly, but often enough to be back within about half a second of the
+// server answering again.
+const RECONNECT_FIRST_MS = 200;
+const RECONNECT_MAX_MS = 500;
+
+// The reasons a lost link is worth coming back from: the connection or the
+// media dropped, the server is restarting, or it failed. A server that ended
+// the member (duplicate, kicked, a refused resume) is not.
+const RECONNECTABLE = new Set(['unreachable', 'shutdown', 'timeout', 'internal']);
+
+const MOVES = {
+  idle: ['joining', 'left'],
+  joining: ['joined', 'left', 'error'],
+  joined: ['reconnecting', 'left', 'error'],
+  reconnecting: ['joined', 'left', 'error'],
+  left: [],
+  error: [],
+};
 
 export class RoomClient extends EventTarget {
   // joinMsg, when given, is sent instead of the group join (a call room's
@@ -39,17 +84,20 @@ export class RoomClient extends EventTarget {
     this.state = 'idle';
     this.members = [];
     this.lastError = null;
-    this.pc = null;
-    this.ws = null;
+    this.link = null;            // the current link (connect), or null between attempts
     this.track = null;           // our microphone track
-    this.sender = null;          // the RTCRtpSender it goes out on
     this.camera = null;          // our camera track (video rooms)
-    this.videoSender = null;     // and its RTCRtpSender
-    this.receiverMember = new Map(); // RTCRtpReceiver -> member openid
-    this.pending = [];           // candidates that arrived before an offer
-    this.queue = Promise.resolve();
+    this.receiverMember = new Map(); // RTCRtpReceiver -> member openid, of the current link
     this.timers = [];
+    this.graceMs = 0;            // how long the server keeps the seat, from the last joined
+    this.subscription = null;    // the last subscribeVideo list, restated after a reconnect
+    this.ticket = null;          // resume ticket of the last joined: never log it
+    this.retry = null;           // the reconnect under way: {deadline, delay, cause, timer}
   }
+
+  // The current link's socket and peer connection (null between attempts).
+  get ws() { return this.link ? this.link.ws : null; }
+  get pc() { return this.link ? this.link.pc : null; }
 
   // join connects and sends the join; stream is the microphone's, and in a
   // video room the camera's too.
@@ -57,35 +105,86 @@ export class RoomClient extends EventTarget {
     this.track = stream.getAudioTracks()[0] || null;
     this.camera = this.roomType === 'video' ? stream.getVideoTracks()[0] || null : null;
     this.stream = stream;
-    this.setState('joining');
-    const ws = new WebSocket(this.wsURL);
-    this.ws = ws;
-    ws.onopen = () => this.send(this.joinMsg || {
+    if (!this.setState('joining')) return;
+    this.connect(() => this.joinMsg || {
       type: 'join', kind: 'voip', appId: this.creds.appId, openid: this.openid,
       groupId: this.groupId, nonceStr: this.creds.nonceStr,
       timeStamp: Number(this.creds.timeStamp), signature: this.creds.signature,
       roomType: this.roomType, muteConfig: this.muteConfig,
     });
-    ws.onmessage = (ev) => {
-      let msg;
-      try { msg = JSON.parse(ev.data); } catch (e) {
-        return this.fail('internal', 'bad message from the server');
-      }
-      this.handle(msg);
-    };
-    ws.onclose = (ev) => this.fail('unreachable',
-      `connection to the room server closed (code ${ev.code})`);
     this.timers.push(setTimeout(() => {
       if (this.state === 'joining') this.fail('timeout', 'the room server did not answer the join');
     }, JOIN_TIMEOUT_MS));
     this.timers.push(setInterval(() => this.send({ type: 'ping' }), PING_MS));
   }
 
-  handle(msg) {
+  // connect makes a new link, the current one, whose socket sends first()
+  // when open (made then, so that it carries the mute as it is then).
+  // Everything a link's socket and peer connection report is ignored once it
+  // is no longer the current link.
+  connect(first) {
+    const link = {
+      ws: null,
+      pc: null,               // made on joined (openPeer)
+      queue: Promise.resolve(), // its offers and candidates, in order (enqueue)
+      pending: [],            // candidates that arrived before an offer
+      sender: null,           // the RTCRtpSender our microphone goes out on
+      videoSender: null,      // and our camera's
+      timer: null,            // a reconnect attempt's deadline
+    };
+    this.link = link;
+    this.receiverMember.clear();
+    const ws = new WebSocket(this.wsURL);
+    link.ws = ws;
+    ws.onopen = () => ws.send(JSON.stringify(first()));
+    ws.onmessage = (ev) => {
+      if (this.link !== link) return;
+      let msg;
+      try { msg = JSON.parse(ev.data); } catch (e) {
+        return this.lost(link, 'internal', 'bad message from the server');
+      }
+      this.handle(link, msg);
+    };
+    ws.onclose = (ev) => this.lost(link, 'unreachable',
+      `connection to the room server closed (code ${ev.code})`);
+    return link;
+  }
+
+  // resumeMsg is the join back into the seat: the ticket in place of the
+  // signature (or of a call room's spent call ticket).
+  resumeMsg() {
+    const call = this.joinMsg && this.joinMsg.kind === '1v1';
+    const where = call
+      ? { kind: '1v1', appId: this.joinMsg.appId, roomId: this.joinMsg.roomId }
+      : { kind: 'voip', appId: this.creds.appId, groupId: this.groupId };
+    return {
+      type: 'join', ...where, openid: this.openid, roomType: this.roomType,
+      resume: this.ticket, muteConfig: this.muteConfig,
+    };
+  }
+
+  // canResume reports whether this session can come back to its seat: the
+  // server gave a ticket and a grace, and this client knows the join for it.
+  canResume() {
+    return !!this.ticket && this.graceMs > 0 && (!this.joinMsg || this.joinMsg.kind === '1v1');
+  }
+
+  handle(link, msg) {
     switch (msg.type) {
       case 'joined':
-        this.openPeer(msg.iceServers || []);
-        this.setState('joined');
+        if (this.state !== 'joining' && this.state !== 'reconnecting') break;
+        this.ticket = msg.resume || null;
+        this.graceMs = msg.graceMs || 0;
+        this.openPeer(link, msg.iceServers || []);
+        if (this.state === 'joining') {
+          this.setState('joined');
+        } else if (this.subscription) {
+          // Back in the seat: "joined" waits for the media (openPeer), as
+          // the Go client's reconnect does. A seat the server kept kept its
+          // subscription too, but one in a room re-created after a restart
+          // has none.
+          this.send({ type: 'subscribe', openIdList: this.subscription });
+        }
         this.setMembers(msg.members || []);
         break;
       case 'members':
@@ -96,10 +195,10 @@ export class RoomClient extends EventTarget {
         this.emit('videomembers', { members: this.videoMembers });
         break;
       case 'offer':
-        this.enqueue(() => this.answer(msg.sdp));
+        this.enqueue(link, () => this.answer(link, msg.sdp));
         break;
       case 'candidate':
-        this.enqueue(() => this.addCandidate(msg.candidate));
+        this.enqueue(link, () => this.addCandidate(link, msg.candidate));
         break;
       case 'ping':
         this.send({ type: 'pong' });
@@ -107,48 +206,114 @@ export class RoomClient extends EventTarget {
       case 'pong':
         break;
       case 'error':
-        this.fail(msg.reason || 'internal', msg.message || '');
+        this.lost(link, msg.reason || 'internal', msg.message || '');
         break;
       default:
         console.warn('room: unknown message type', msg.type);
     }
   }
 
-  openPeer(iceServers) {
+  openPeer(link, iceServers) {
     const pc = new RTCPeerConnection({ iceServers });
-    this.pc = pc;
+    link.pc = pc;
     pc.onicecandidate = (ev) => {
       // A null candidate only marks the end of gathering; the protocol has no
       // message for it and the server does not need one.
-      if (ev.candidate && ev.candidate.candidate) {
+      if (this.link === link && ev.candidate && ev.candidate.candidate) {
         this.send({ type: 'candidate', candidate: ev.candidate.toJSON() });
       }
     };
     pc.ontrack = (ev) => {
       const stream = ev.streams[0];
-      if (!stream) return; // the server always names the sender's stream
+      if (!stream || this.link !== link) return; // the server always names the sender's stream
       this.receiverMember.set(ev.receiver, stream.id);
       this.emit('track', { member: stream.id, stream, kind: ev.track.kind });
     };
     pc.onconnectionstatechange = () => {
-      if (pc.connectionState === 'failed') {
-        this.fail('unreachable', 'the media connection failed');
+      if (this.link !== link) return;
+      if (pc.connectionState === 'connected' && this.state === 'reconnecting') {
+        this.back(link);
+      } else if (pc.connectionState === 'failed') {
+        this.lost(link, 'unreachable', 'the media connection failed');
       }
     };
   }
 
-  async answer(sdp) {
-    const pc = this.pc;
-    if (!pc) return;
+  // lost handles the end of link: a joined session with a ticket starts
+  // reconnecting when the reason is worth it, an attempt that failed so
+  // makes way for the next, and anything else ends the session.
+  lost(link, reason, message) {
+    if (this.link !== link) return; // an old link's late news
+    if (RECONNECTABLE.has(reason) && this.canResume()) {
+      if (this.state === 'joined') return this.reconnect(reason, message);
+      if (this.state === 'reconnecting') return this.nextAttempt(reason, message);
+    }
+    this.fail(reason, message);
+  }
+
+  // reconnect starts getting back into the seat after the current link was
+  // lost; the server keeps the seat for graceMs from about now.
+  reconnect(reason, message) {
+    console.warn(`room: connection lost (${reason}: ${message}); reconnecting`);
+    this.dropLink();
+    this.retry = {
+      deadline: Date.now() + this.graceMs, delay: RECONNECT_FIRST_MS,
+      cause: { reason, message }, timer: null,
+    };
+    this.setState('reconnecting');
+    this.schedule();
+  }
+
+  nextAttempt(reason, message) {
+    this.retry.cause = { reason, message };
+    this.dropLink();
+    this.schedule();
+  }
+
+  schedule() {
+    const r = this.retry;
+    r.timer = setTimeout(() => this.attempt(), r.delay);
+    r.delay = Math.min(2 * r.delay, RECONNECT_MAX_MS);
+  }
+
+  // attempt makes a new link that joins with the ticket; it is back when
+  // its media connection is up (back), and fails on its socket's close, on
+  // an error from the server, or when it takes longer than the join timeout
+  // or the rest of the grace.
+  attempt() {
+    const r = this.retry;
+    if (this.state !== 'reconnecting' || !r) return;
+    r.timer = null;
+    const left = r.deadline - Date.now();
+    if (left <= 0) {
+      return this.fail('unreachable',
+        `not back in the room within the server's grace of ${this.graceMs / 1000} s: ${r.cause.message}`);
+    }
+    const link = this.connect(() => this.resumeMsg());
+    link.timer = setTimeout(() => this.lost(link, 'timeout', 'the room server did not take the member back in time'),
+      Math.min(JOIN_TIMEOUT_MS, left));
+  }
+
+  back(link) {
+    clearTimeout(link.timer);
+    link.timer = null;
+    this.retry = null;
+    this.setState('joined');
+  }
+
+  async answer(link, sdp) {
+    const pc = link.pc;
+    if (!pc || this.link !== link) return;
     await pc.setRemoteDescription({ type: 'offer', sdp });
-    if (!this.sender && this.track) this.sender = await this.attachLocal('audio', this.track, sdp);
-    if (!this.videoSender && this.camera) this.videoSender = await this.attachLocal('video', this.camera, sdp);
+    if (!link.sender && this.track) link.sender = await this.attachLocal(pc, 'audio', this.track, sdp);
+    if (!link.videoSender && this.camera) link.videoSender = await this.attachLocal(pc, 'video', this.camera, sdp);
     await pc.setLocalDescription(await pc.createAnswer());
+    if (this.link !== link) return;
     this.send({ type: 'answer', sdp: pc.localDescription.sdp });
-    await this.applyMute();
-    const waiting = this.pending;
-    this.pending = [];
-    for (const c of waiting) await this.addCandidate(c);
+    await this.applyMute(link);
+    const waiting = link.pending;
+    link.pending = [];
+    for (const c of waiting) await this.addCandidate(link, c);
   }
 
   // attachLocal puts our track of kind on the transceiver the server
@@ -158,10 +323,10 @@ export class RoomClient extends EventTarget {
   // transceivers carry other members and must stay ours to receive on.
   // Changing direction needs no extra round trip: the answer being made
   // says sendonly/sendrecv for that m-line.
-  async attachLocal(kind, track, sdp) {
+  async attachLocal(pc, kind, track, sdp) {
     const mid = receivingMid(sdp, kind);
     if (mid === null) return null;
-    const tr = this.pc.getTransceivers().find((t) => t.mid === mid);
+    const tr = pc.getTransceivers().find((t) => t.mid === mid);
     if (!tr) return null;
     await tr.sender.replaceTrack(track);
     if (tr.sender.setStreams) tr.sender.setStreams(this.stream);
@@ -172,16 +337,17 @@ export class RoomClient extends EventTarget {
   // subscribeVideo sets whose video this member receives (an empty list:
   // none); the server renegotiates.
   subscribeVideo(list) {
-    this.send({ type: 'subscribe', openIdList: [...list] });
+    this.subscription = [...list];
+    this.send({ type: 'subscribe', openIdList: this.subscription });
   }
 
-  async addCandidate(c) {
-    if (!this.pc || !this.pc.remoteDescription) {
-      this.pending.push(c);
+  async addCandidate(link, c) {
+    if (!link.pc || !link.pc.remoteDescription) {
+      link.pending.push(c);
       return;
     }
     try {
-      await this.pc.addIceCandidate(c);
+      await link.pc.addIceCandidate(c);
     } catch (e) {
       // One bad candidate must not end the session; others may work.
       console.warn('room: candidate rejected:', e.message);
@@ -189,18 +355,23 @@ export class RoomClient extends EventTarget {
   }
 
   // setMute changes what we send and tells the server, so the others see it.
+  // While reconnecting the next resume join carries it (and an attempt
+  // whose join is already sent gets the mute after it).
   setMute(muteConfig) {
     this.muteConfig = { ...this.muteConfig, ...muteConfig };
-    if (this.state === 'joined') this.send({ type: 'mute', muteConfig: this.muteConfig });
-    this.enqueue(() => this.applyMute());
+    if (this.state === 'joined' || this.state === 'reconnecting') {
+      this.send({ type: 'mute', muteConfig: this.muteConfig });
+    }
+    const link = this.link;
+    if (link) this.enqueue(link, () => this.applyMute(link));
   }
 
   // applyMute deactivates the encoding rather than disabling the track: a
   // disabled track still sends 50 packets a second of silence, while an
   // inactive encoding sends nothing, as voipd's own sender does for a muted
   // microphone (media/pipeline, AudioSender.SetMuted).
-  async applyMute() {
-    const s = this.sender;
+  async applyMute(link) {
+    const s = link.sender;
     if (!s) return;
     const params = s.getParameters();
     if (!params.encodings || params.encodings.length === 0) return; // not negotiated yet
@@ -303,6 +474,9 @@ export class RoomClient extends EventTarget {
     return out;
   }
 
+  // leave says goodbye and ends the session at once, also while
+  // reconnecting (the goodbye reaches the server only on an open socket;
+  // otherwise the seat goes when the grace runs out).
   leave() {
     if (this.state === 'left' || this.state === 'error') return;
     this.send({ type: 'leave' });
@@ -321,26 +495,51 @@ export class RoomClient extends EventTarget {
   close() {
     this.timers.forEach((t) => { clearTimeout(t); clearInterval(t); });
     this.timers = [];
-    if (this.ws) {
-      this.ws.onclose = null;
-      this.ws.close();
+    if (this.retry) clearTimeout(this.retry.timer);
+    this.retry = null;
+    this.dropLink();
+  }
+
+  // dropLink closes the current link's socket and peer connection (whose
+  // remote tracks end with it) and forgets it.
+  dropLink() {
+    const link = this.link;
+    this.link = null;
+    this.receiverMember.clear();
+    if (!link) return;
+    clearTimeout(link.timer);
+    if (link.ws) {
+      link.ws.onclose = null;
+      link.ws.close();
     }
-    if (this.pc) this.pc.close();
+    if (link.pc) link.pc.close();
   }
 
   send(msg) {
     if (this.ws && this.ws.readyState === WebSocket.OPEN) this.ws.send(JSON.stringify(msg));
   }
 
-  enqueue(fn) {
-    this.queue = this.queue.then(fn).catch((e) => {
-      if (this.state === 'joined') this.fail('internal', `negotiation failed: ${e.message}`);
+  // enqueue runs fn after link's earlier offers and candidates. A failure
+  // loses the link (lost ignores one no longer current, such as a closed
+  // link's late answer).
+  enqueue(link, fn) {
+    link.queue = link.queue.then(fn).catch((e) => {
+      if (this.state === 'joined' || this.state === 'reconnecting') {
+        this.lost(link, 'internal', `negotiation failed: ${e.message}`);
+      }
     });
   }
 
+  // setState moves to state if MOVES allows it and tells the listeners; it
+  // reports whether it moved.
   setState(state) {
+    if (!MOVES[this.state].includes(state)) {
+      console.warn(`room: no move from ${this.state} to ${state}`);
+      return false;
+    }
     this.state = state;
     this.emit('state', { state });
+    return true;
   }
 
   setMembers(members) {
