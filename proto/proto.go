@@ -9,7 +9,7 @@
 //
 //	client → server  join {kind:"voip", appId, openid, groupId, nonceStr, timeStamp, signature, roomType, muteConfig}
 //	                 or, back to its seat, join {kind:"voip", appId, openid, groupId, resume, muteConfig}
-//	server → client  joined {members, iceServers, resume, graceMs}  or  error {reason, message}
+//	server → client  joined {members, iceServers, resume, graceMs, iceRestart}  or  error {reason, message}
 //	server → client  offer {sdp}                          (the server always offers: no glare)
 //	client → server  answer {sdp}
 //	both ways        candidate {candidate}                (trickle ICE)
@@ -17,6 +17,8 @@
 //	client → server  mute {muteConfig}                    (others see it in members' state)
 //	client → server  subscribe {openIdList}               (video rooms: whose video to receive)
 //	server → client  videoMembers {members}               (video rooms: who publishes video, on every change)
+//	client → server  iceRestart {}                        (its media connection failed: the server
+//	                                                       answers with an ICE-restart offer)
 //	client → server  leave {}                             (then the server closes)
 //	both ways        ping {} / pong {}                    (keepalive)
 //	server → client  error {reason, message}              (then the server closes)
@@ -56,6 +58,7 @@ const (
 	TypeError     = "error"
 
 	TypeSubscribe    = "subscribe"    // client → server: whose video to receive
+	TypeICERestart   = "iceRestart"   // client → server: restart ICE (its media connection failed)
 	TypeVideoMembers = "videoMembers" // server → client: who publishes video now
 )
 
@@ -125,6 +128,10 @@ type Message struct {
 	// joined: how long the server keeps a member's seat after its
 	// connection dropped, in milliseconds (its resume must come sooner).
 	GraceMs int64 `json:"graceMs,omitempty"`
+	// joined: the server answers an iceRestart message with an offer that
+	// restarts ICE, and keeps the member (its seat, its peer connection)
+	// while its media connection is down, for the grace.
+	ICERestart bool `json:"iceRestart,omitempty"`
 
 	// joined, members, videoMembers
 	Members    []string    `json:"members,omitempty"`
@@ -211,7 +218,7 @@ func (m *Message) Validate() error {
 		if m.Reason == "" {
 			return missing("reason")
 		}
-	case TypeJoined, TypeMembers, TypeLeave, TypePing, TypePong, TypeSubscribe, TypeVideoMembers:
+	case TypeJoined, TypeMembers, TypeLeave, TypePing, TypePong, TypeSubscribe, TypeVideoMembers, TypeICERestart:
 	case "":
 		return fmt.Errorf("message lacks type")
 	default:

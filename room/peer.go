@@ -25,7 +25,7 @@ import (
 // only when the server itself is on a loopback address (an embedded roomd,
 // tests): anywhere else they could never pair. opts (see apiOption) add to
 // it, e.g. congestion control for a video join.
-func newAPI(loopback bool, opts ...apiOption) (*webrtc.API, error) {
+func newAPI(loopback bool, mediaTimeout time.Duration, opts ...apiOption) (*webrtc.API, error) {
 	me := &webrtc.MediaEngine{}
 	if err := rtpcodecs.Register(me); err != nil {
 		return nil, err
@@ -54,6 +54,7 @@ func newAPI(loopback bool, opts ...apiOption) (*webrtc.API, error) {
 		return nil, fmt.Errorf("register interceptors: %w", err)
 	}
 	se.SetIncludeLoopbackCandidate(loopback)
+	rtpcodecs.SetMediaTimeout(&se, mediaTimeout)
 	// A device daemon has no reason to hide its addresses behind mDNS
 	// names, and the server does not resolve them.
 	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
@@ -79,7 +80,7 @@ func isLoopbackHost(hostport string) bool {
 // before the first offer so that it takes the server's recvonly section
 // (mid 0).
 func (s *Session) startPeer(l *link, servers []proto.ICEServer) error {
-	api, err := newAPI(isLoopbackHost(s.url.Host), s.apiOptions()...)
+	api, err := newAPI(isLoopbackHost(s.url.Host), s.cfg.MediaTimeout, s.apiOptions()...)
 	if err != nil {
 		return err
 	}
@@ -125,8 +126,9 @@ func (s *Session) startPeer(l *link, servers []proto.ICEServer) error {
 		switch st {
 		case webrtc.PeerConnectionStateConnected:
 			l.connectedUp()
+			s.mediaUp(l)
 		case webrtc.PeerConnectionStateFailed:
-			s.linkFailed(l, &Error{Reason: proto.ReasonUnreachable, Msg: "room: the media connection failed"})
+			s.mediaFailed(l)
 		}
 	})
 	s.mu.Lock()
@@ -307,18 +309,22 @@ type Stats struct {
 	RemoteCandidate string        // and its remote side (roomd's single UDP port)
 	RemotePort      int           // the remote candidate's port
 	RTT             time.Duration // the pair's current STUN round trip, 0 before one was measured
+	// How often the session got back into its seat: by an ICE restart on
+	// the same connection (its media connection had failed), and by a new
+	// connection (the connection to the server was lost).
+	ICERestarts, Reconnects int
 }
 
 // Stats returns the current Stats.
 func (s *Session) Stats() Stats {
-	pc := s.peer()
-	if pc == nil {
-		return Stats{State: "new"}
-	}
-	st := Stats{State: pc.ConnectionState().String()}
 	s.mu.Lock()
-	sender := s.sender
+	pc, sender := s.pc, s.sender
+	st := Stats{State: "new", ICERestarts: s.iceRestarts, Reconnects: s.reconnects}
 	s.mu.Unlock()
+	if pc == nil {
+		return st
+	}
+	st.State = pc.ConnectionState().String()
 	if sender == nil || sender.Transport() == nil {
 		return st
 	}

@@ -116,7 +116,7 @@ func (s *Session) linkFailed(l *link, err error) {
 		l.err = err
 		close(l.down)
 		s.mu.Lock()
-		current, live, relinking, resumable := s.l == l, s.live, s.relinking, s.resumableLocked()
+		current, live, relinking, resumable := s.l == l, s.live && s.failErr == nil, s.relinking, s.resumableLocked()
 		if current && live && !relinking && resumable && reconnectable(err) && !s.leaving.Load() {
 			s.relinking = true
 			go s.reconnect(l, err)
@@ -147,7 +147,7 @@ func (s *Session) resumableLocked() bool {
 // not.
 func reconnectable(err error) bool {
 	var re *Error
-	if !errors.As(err, &re) {
+	if !errors.As(err, &re) || re.final {
 		return false
 	}
 	switch re.Reason {
@@ -229,6 +229,7 @@ func (s *Session) reconnect(lost *link, cause error) {
 	}
 	s.mu.Lock()
 	s.relinking = false
+	s.reconnects++
 	sub, subSet := s.sub, s.subSet
 	close(s.relinked)
 	s.relinked = make(chan struct{})

@@ -30,6 +30,10 @@ type Config struct {
 	ICEServers  []webrtc.ICEServer // used besides those the server hands out
 	JoinTimeout time.Duration      // default 10s: the whole join, from dial to media connected
 	Logger      *slog.Logger
+	// MediaTimeout: the media connection counts as failed, and is
+	// restarted (restart.go), after this long without a packet from the
+	// server (default 30 s, rtpcodecs.DefaultMediaTimeout).
+	MediaTimeout time.Duration
 
 	// A video join's bitrate in bit/s (see Session.OnBitrateEstimate): the
 	// video target the send-side estimate starts from and its bounds.
@@ -101,6 +105,9 @@ type VideoHandler interface {
 type Error struct {
 	Reason string
 	Msg    string
+	// final: the server ended this member and gave its seat up (its
+	// media not back within the grace): no reconnect can bring it back.
+	final bool
 }
 
 func (e *Error) Error() string { return e.Msg }

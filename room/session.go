@@ -65,6 +65,17 @@ type Session struct {
 	relinking bool
 	relinked  chan struct{} // closed and replaced when a new link is up
 
+	// ICE restart (restart.go): whether the server restarts ICE on
+	// request (its joined said so), whether a restart is under way, and
+	// what its current attempt waits for.
+	iceRestartOK   bool
+	restarting     bool
+	restartOffered chan struct{} // closed on the server's next offer
+	restartUp      chan struct{} // closed when the media connection is up again
+	restartDown    chan struct{} // closed when it failed again
+	iceRestarts    int           // restarts that brought the media back
+	reconnects     int           // new links that did
+
 	// This device's video (a video join into a video room), nil otherwise;
 	// set by the reader, cleared if the server's first offer has no place
 	// for it.
@@ -252,12 +263,15 @@ func (s *Session) handle(l *link, msg *proto.Message) error {
 		if err := s.answer(msg.SDP); err != nil {
 			return &Error{Reason: proto.ReasonInternal, Msg: "room: answering the server's offer: " + err.Error()}
 		}
+		s.offered(l)
 	case proto.TypeCandidate:
 		s.addPeerCandidate(msg.Candidate)
 	case proto.TypePublished, proto.TypeTokenExpiring:
 		s.handleRTC(msg)
 	case proto.TypeError:
-		return &Error{Reason: msg.Reason, Msg: msg.Message}
+		// unreachable from the server itself: the grace ran out (proto's
+		// README, iceRestart).
+		return &Error{Reason: msg.Reason, Msg: msg.Message, final: msg.Reason == proto.ReasonUnreachable}
 	case proto.TypePing:
 		return s.write(&proto.Message{Type: proto.TypePong})
 	}
@@ -276,6 +290,7 @@ func (s *Session) joined(msg *proto.Message) {
 	s.mu.Lock()
 	changed := s.live && !slices.Equal(s.members, msg.Members)
 	s.members = slices.Clone(msg.Members)
+	s.iceRestartOK = msg.ICERestart
 	if msg.Resume != "" {
 		s.ticket, s.grace = msg.Resume, time.Duration(msg.GraceMs)*time.Millisecond
 	} else if s.joinMsg != nil && s.joinMsg.Kind == proto.KindRTC {

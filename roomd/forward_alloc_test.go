@@ -296,7 +296,7 @@ func forwardOverLoopback(t *testing.T, api *webrtc.API) float64 {
 // allocation per receiver): a figure of one or more per packet means
 // something on the path allocates per packet again.
 func TestForwardAllocsOverLoopback(t *testing.T) {
-	ours, err := newAPI(loopbackMux(t, nil), nil)
+	ours, err := newAPI(loopbackMux(t, nil), nil, 0)
 	if err != nil {
 		t.Fatal(err)
 	}

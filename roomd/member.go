@@ -87,9 +87,17 @@ type member struct {
 
 	rtc *rtcMember // token rooms only (rtc.go), set before its PeerConnection
 
+	// Its media connection failed at mediaDown (zero while it is up), and
+	// mediaTimer removes it when the grace runs out first (media.go).
+	mediaMu      sync.Mutex
+	mediaDown    time.Time
+	mediaTimer   *time.Timer
+	mediaExpired atomic.Bool // removed for that: its seat is given up
+
 	negMu        sync.Mutex
 	negotiating  bool // an offer is outstanding
 	pendingOffer bool // another offer is due once it is answered
+	restartDue   bool // the next offer restarts ICE (the member asked: iceRestart)
 	pendingCands []webrtc.ICECandidateInit
 	mute         proto.MuteConfig
 }
@@ -316,6 +324,9 @@ func (m *member) readLoop() {
 			m.log.Debug("mute", "microphone", msg.MuteConfig.MuteMicrophone, "earphone", msg.MuteConfig.MuteEarphone)
 		case proto.TypeSubscribe:
 			m.srv.subscribe(m, msg.OpenIDList)
+		case proto.TypeICERestart:
+			m.mediaFailed() // its media failed, as the member sees it: the grace runs
+			m.restartICE()
 		case proto.TypePing:
 			m.send(&proto.Message{Type: proto.TypePong})
 		case proto.TypePong:

@@ -26,6 +26,8 @@ func resumeDefaults(cfg *Config) error {
 		return fmt.Errorf("roomd: Config.ResumeGrace %v is negative", cfg.ResumeGrace)
 	case cfg.ResumeTTL < 0:
 		return fmt.Errorf("roomd: Config.ResumeTTL %v is negative", cfg.ResumeTTL)
+	case cfg.MediaTimeout < 0:
+		return fmt.Errorf("roomd: Config.MediaTimeout %v is negative", cfg.MediaTimeout)
 	}
 	if cfg.ResumeGrace == 0 {
 		cfg.ResumeGrace = defaultResumeGrace
@@ -78,7 +80,7 @@ func (s *Server) ticketLocked(r *room, m *member, now time.Time) string {
 // a video room, who publishes video. Called under s.mu, so that no members
 // message of a concurrent join reaches m before it.
 func (s *Server) joinedLocked(r *room, m *member, list []string) {
-	joined := &proto.Message{Type: proto.TypeJoined, Members: list, ICEServers: s.cfg.ICEServers}
+	joined := &proto.Message{Type: proto.TypeJoined, Members: list, ICEServers: s.cfg.ICEServers, ICERestart: true}
 	if m.resumable {
 		joined.Resume, joined.GraceMs = s.ticketLocked(r, m, time.Now()), s.cfg.ResumeGrace.Milliseconds()
 	}
@@ -96,6 +98,7 @@ func (s *Server) replaceLocked(r *room, old, m *member) []*member {
 	if old.away != nil {
 		old.away.Stop()
 	}
+	old.stopMediaGrace() // m's connection has the seat now
 	r.members[m.openid] = m
 	m.publishing = old.publishing // its video is coming back: no flicker in videoMembers
 	m.sub, m.subSet = old.sub, old.subSet
@@ -124,7 +127,7 @@ func (s *Server) replaceLocked(r *room, old, m *member) []*member {
 // connection dropped keeps its seat for the grace, for its resume.
 func (s *Server) depart(m *member) {
 	if m.left.Load() || m.ended.Load() || !m.resumable {
-		if s.leave(m) && m.left.Load() {
+		if s.leave(m) && (m.left.Load() || m.mediaExpired.Load()) {
 			s.mu.Lock()
 			s.gone.add(m.key, m.openid, m.joinedAt, time.Now().Add(s.cfg.ResumeTTL))
 			s.mu.Unlock()
@@ -138,9 +141,10 @@ func (s *Server) depart(m *member) {
 		s.leave(m)
 		return
 	}
-	m.away = time.AfterFunc(s.cfg.ResumeGrace, func() { s.expire(m) })
+	grace := m.graceLeft(s.cfg.ResumeGrace)
+	m.away = time.AfterFunc(grace, func() { s.expire(m) })
 	s.mu.Unlock()
-	m.log.Info("connection lost: seat kept", "grace", s.cfg.ResumeGrace)
+	m.log.Info("connection lost: seat kept", "grace", grace)
 }
 
 // expire gives up the seat of a member that did not come back in time.

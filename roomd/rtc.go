@@ -233,7 +233,7 @@ func (s *Server) joinRTC(m *member, autoPublish bool) *rejection {
 	}
 	list := r.list()
 	canPublish := m.rtc.slot
-	m.send(&proto.Message{Type: proto.TypeJoined, Members: list, ICEServers: s.cfg.ICEServers,
+	m.send(&proto.Message{Type: proto.TypeJoined, Members: list, ICEServers: s.cfg.ICEServers, ICERestart: true,
 		GraceMs: s.cfg.ResumeGrace.Milliseconds(),
 		RTCFields: proto.RTCFields{CanPublish: &canPublish, PublishAudio: m.rtc.sendAudio.Load(),
 			PublishVideo: m.rtc.sendVideo.Load(), ExpireAt: int64(m.rtc.tok.ExpireAt)}})
@@ -261,6 +261,7 @@ func (s *Server) takeSeatRTCLocked(r *rtcRoom, old, m *member) {
 	if old.away != nil {
 		old.away.Stop()
 	}
+	old.stopMediaGrace()
 	for _, o := range r.others() {
 		if o != old {
 			o.removeSender(old.openid)
@@ -285,10 +286,7 @@ func (s *Server) departRTC(m *member) {
 		s.leaveRTC(m)
 		return
 	}
-	grace := s.cfg.ResumeGrace
-	if end := m.rtc.tok.Expiry(); !end.IsZero() {
-		grace = min(grace, time.Until(end))
-	}
+	grace := m.graceLeft(s.rtcGrace(m))
 	s.mu.Lock()
 	r := s.rtcRooms[m.key]
 	if s.closing || r == nil || r.members[m.openid] != m || grace <= 0 {
@@ -302,6 +300,16 @@ func (s *Server) departRTC(m *member) {
 	})
 	s.mu.Unlock()
 	m.log.Info("connection lost: seat kept", "grace", grace)
+}
+
+// rtcGrace is how long token room member m's seat is kept: the server's
+// grace, never past its token's expiry.
+func (s *Server) rtcGrace(m *member) time.Duration {
+	grace := s.cfg.ResumeGrace
+	if end := m.rtc.tok.Expiry(); !end.IsZero() {
+		grace = min(grace, time.Until(end))
+	}
+	return grace
 }
 
 // leaveRTC removes m from its token room, if it is still the member under

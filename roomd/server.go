@@ -53,7 +53,11 @@ type Config struct {
 	// ticket's life (default 12 h: a call longer than that needs a new
 	// join after a drop).
 	ResumeGrace, ResumeTTL time.Duration
-	Logger                 *slog.Logger
+	// MediaTimeout: a member's media connection counts as failed after
+	// this long without a packet from it (default 30 s, pion's); its
+	// grace starts then (media.go).
+	MediaTimeout time.Duration
+	Logger       *slog.Logger
 
 	// Token rooms (rtc.go).
 	RTCMaxMembers    int           // token room size, default 50 (Volcengine's)
@@ -193,7 +197,7 @@ func (s *Server) Start(ctx context.Context) error {
 		ln.Close()
 		return err
 	}
-	api, err := newAPI(mux, s.cfg.PublicIPs)
+	api, err := newAPI(mux, s.cfg.PublicIPs, s.cfg.MediaTimeout)
 	if err != nil {
 		ln.Close()
 		mux.Close()

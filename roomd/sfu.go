@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/pion/ice/v4"
 	"github.com/pion/interceptor"
@@ -19,7 +20,7 @@ import (
 // re-encoding needs every member on the same codecs and payload types, and
 // the server's offers fix the extension ids for everyone so forwarded
 // packets keep valid ids), default interceptors, and the single UDP mux.
-func newAPI(mux ice.UDPMux, publicIPs []string) (*webrtc.API, error) {
+func newAPI(mux ice.UDPMux, publicIPs []string, mediaTimeout time.Duration) (*webrtc.API, error) {
 	me := &webrtc.MediaEngine{}
 	if err := rtpcodecs.Register(me); err != nil {
 		return nil, fmt.Errorf("roomd: %w", err)
@@ -54,6 +55,7 @@ func newAPI(mux ice.UDPMux, publicIPs []string) (*webrtc.API, error) {
 	// A server cannot resolve browsers' .local names across networks; it
 	// learns their addresses as peer-reflexive candidates instead.
 	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
+	rtpcodecs.SetMediaTimeout(&se, mediaTimeout)
 	if len(publicIPs) > 0 {
 		// 1:1 NAT: announce the public addresses as host candidates on the
 		// same port, and keep the local ones (clients on the LAN or on
@@ -113,18 +115,12 @@ func (m *member) newPeer(api *webrtc.API) error {
 	})
 	pc.OnConnectionStateChange(func(st webrtc.PeerConnectionState) {
 		m.log.Debug("peer connection state", "state", st.String())
-		if st != webrtc.PeerConnectionStateFailed {
-			return
+		switch st {
+		case webrtc.PeerConnectionStateConnected:
+			m.mediaUp()
+		case webrtc.PeerConnectionStateFailed:
+			m.mediaFailed()
 		}
-		if m.resumable {
-			// The network, most likely: the member's client sees its own
-			// media fail and resumes its seat; until it does, or the grace
-			// runs out, the seat is kept (resume.go).
-			m.log.Info("media connection failed: closing; the seat is kept")
-			m.fail("", "")
-			return
-		}
-		m.fail(proto.ReasonUnreachable, "media connection failed")
 	})
 	return nil
 }
@@ -224,6 +220,19 @@ func (m *member) detachTrack(senders map[string]*webrtc.RTPTransceiver, idle *[]
 func (m *member) negotiate() {
 	m.negMu.Lock()
 	defer m.negMu.Unlock()
+	m.negotiateLocked()
+}
+
+// restartICE sends this member an offer that restarts ICE (its iceRestart
+// message), after the one outstanding if there is one.
+func (m *member) restartICE() {
+	m.negMu.Lock()
+	defer m.negMu.Unlock()
+	m.restartDue = true
+	m.negotiateLocked()
+}
+
+func (m *member) negotiateLocked() {
 	if m.negotiating {
 		m.pendingOffer = true
 		return
@@ -233,7 +242,12 @@ func (m *member) negotiate() {
 }
 
 func (m *member) offerLocked() {
-	offer, err := m.pc.CreateOffer(nil)
+	var opts *webrtc.OfferOptions
+	if m.restartDue {
+		opts, m.restartDue = &webrtc.OfferOptions{ICERestart: true}, false
+		m.log.Info("restarting ICE")
+	}
+	offer, err := m.pc.CreateOffer(opts)
 	if err == nil {
 		err = m.pc.SetLocalDescription(offer)
 	}

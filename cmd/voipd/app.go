@@ -189,6 +189,7 @@ func start(ctx context.Context, cfg *config.Config, opt options, log *slog.Logge
 	vb := cfg.Video.Bitrate
 	rooms := session.Rooms{Config: room.Config{
 		URL: in.roomURL, TLS: roomTLS, ICEServers: ice, JoinTimeout: cfg.Room.JoinTimeout.D(), Logger: log,
+		MediaTimeout: cfg.Room.MediaTimeout.D(),
 		VideoBitrate: vb, MaxVideoBitrate: vb, MinVideoBitrate: settings.VideoMinBitrate,
 	}}
 	var keeper session.Keeper

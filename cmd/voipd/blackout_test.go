@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os/exec"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -15,8 +16,8 @@ import (
 
 // nsDaemon runs a voipd in ns with a synthetic 440 Hz microphone, joined
 // to the room server at url, and returns it with a control client
-// subscribed to its room's events.
-func nsDaemon(t *testing.T, ns *netnstest.NS, openid, url, secret string) (*proc, *ctl) {
+// subscribed to its room's events. roomKeys are more lines of [room].
+func nsDaemon(t *testing.T, ns *netnstest.NS, openid, url, secret string, roomKeys ...string) (*proc, *ctl) {
 	t.Helper()
 	p := startProcWith(t, fmt.Sprintf(`
 [identity]
@@ -25,6 +26,7 @@ openid = %q
 sessionKey = %q
 [room]
 url = %q
+`+strings.Join(roomKeys, "\n")+`
 [audio]
 backend = "null"
 capture = "tone:440"
@@ -136,5 +138,60 @@ func TestBlackoutPastTheGrace(t *testing.T) {
 	a.mustFail("exitVoIPChat", nil, -1000, "not_in_room")
 	if st := b.ctl.mustOK("status", nil); st["state"] != "inRoom" {
 		t.Fatalf("the member that stayed: %v", st["state"])
+	}
+}
+
+// TestICERestartOnUDPCut (issue 14): only UDP is cut (a firewall, a NAT
+// that lost its mapping) while the connection to roomd works. The member
+// keeps that connection and restarts ICE on it — again while no path is
+// found — and once UDP is back both hear each other: codes 1 and 2, no
+// new connection, no interruption, and the other side sees nothing.
+func TestICERestartOnUDPCut(t *testing.T) {
+	ns := netnstest.New(t)
+	srv, secret := testRoomd(t, func(c *roomd.Config) { c.Listen, c.MediaTimeout = ns.HostIP+":0", 3*time.Second })
+	url := wsURL(srv.URL())
+	pa, a := nsDaemon(t, ns, "udp", url, secret, `mediaTimeout = "3s"`)
+	defer func() {
+		if t.Failed() {
+			t.Log(pa.out.String())
+		}
+	}()
+	b := startNode(t, "steady", url, secret, 1000, nil)
+	b.ctl.mustOK("subscribe", map[string]any{"events": []string{"onVoIPChatMembersChanged"}})
+	a.mustOK("joinVoIPChat", (&node{openid: "udp", secret: secret}).joinParams("fw"))
+	b.ctl.mustOK("joinVoIPChat", b.joinParams("fw"))
+	eventually(t, 15*time.Second, "steady hears udp", func() bool { return b.audio.heard(440, 1000) > 20 })
+	eventually(t, 15*time.Second, "udp receives steady", func() bool { return receivesFrom(a, "steady") })
+
+	ns.DropUDP(100)
+	eventually(t, 30*time.Second, "udp reconnecting", func() bool { return eventSeen(a, "onVoIPChatStateChanged", 1) })
+	if st := a.mustOK("status", nil); st["state"] != "reconnecting" {
+		t.Fatalf("state during the restart: %v", st["state"])
+	}
+	time.Sleep(5 * time.Second) // more than one restart finds no path
+	ns.DropUDP(0)
+	back := time.Now()
+	eventually(t, 30*time.Second, "udp back", func() bool { return eventSeen(a, "onVoIPChatStateChanged", 2) })
+	eventually(t, 30*time.Second, "steady hears udp again", func() bool { return b.audio.heard(440, 1000) > 20 })
+	eventually(t, 30*time.Second, "udp receives steady again", func() bool { return receivesFrom(a, "steady") })
+	t.Logf("after 5 s of UDP cut past the failure, audio both ways %v after UDP returned", time.Since(back).Round(10*time.Millisecond))
+	if eventSeen(a, "onVoIPChatInterrupted", -1) {
+		t.Fatal("the member was interrupted")
+	}
+	st := a.mustOK("status", nil)
+	net := st["room"].(map[string]any)["network"].(map[string]any)
+	if st["state"] != "inRoom" || net["iceRestarts"] != 1.0 || net["reconnects"] != 0.0 {
+		t.Fatalf("after the cut: state %v, network %v; want inRoom, 1 ICE restart, 0 reconnects", st["state"], net)
+	}
+	for {
+		select {
+		case e := <-b.ctl.events:
+			if e.Method == "onVoIPChatMembersChanged" && !slices.Contains(strList(e.Params["openIdList"]), "udp") {
+				t.Fatalf("steady saw udp leave: %v", e.Params)
+			}
+			continue
+		default:
+		}
+		break
 	}
 }

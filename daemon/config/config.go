@@ -50,10 +50,13 @@ type Identity struct {
 
 // Room says where the room server is and how long a join may take.
 type Room struct {
-	URL         string      `toml:"url"` // "embedded", or ws(s)://host:port/ws
-	JoinTimeout Duration    `toml:"joinTimeout"`
-	CAFile      string      `toml:"caFile"` // extra CA for wss:// (a private roomd)
-	ICEServers  []ICEServer `toml:"iceServers"`
+	URL         string   `toml:"url"` // "embedded", or ws(s)://host:port/ws
+	JoinTimeout Duration `toml:"joinTimeout"`
+	// MediaTimeout: the media connection counts as failed after this
+	// long without a packet from the room server, and is restarted.
+	MediaTimeout Duration    `toml:"mediaTimeout"`
+	CAFile       string      `toml:"caFile"` // extra CA for wss:// (a private roomd)
+	ICEServers   []ICEServer `toml:"iceServers"`
 }
 
 // ICEServer is a STUN or TURN server voipd uses for its peer connection.
@@ -181,7 +184,7 @@ func Default() *Config {
 	a, v := settings.DefaultAudio(), settings.DefaultVideo()
 	return &Config{
 		Identity: Identity{AppID: "wx0000000000000000", OpenID: "door-1"},
-		Room:     Room{URL: "embedded", JoinTimeout: Duration(10 * time.Second)},
+		Room:     Room{URL: "embedded", JoinTimeout: Duration(10 * time.Second), MediaTimeout: Duration(30 * time.Second)},
 		Embedded: Embedded{Listen: "127.0.0.1:8089", MaxMembers: 10, ResumeGrace: Duration(60 * time.Second)},
 		Control:  Control{Socket: "/run/voipd/control.sock", MaxClients: 16},
 		Scopes:   Scopes{Record: []string{"*"}, Camera: []string{"*"}},

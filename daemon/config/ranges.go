@@ -30,6 +30,7 @@ const maxRing = 5 * time.Minute
 // The media keys' limits are media/settings', defined there once.
 var Ranges = []Range{
 	{Key: "room.joinTimeout", Min: int64(time.Millisecond), Max: int64(5 * time.Minute)},
+	{Key: "room.mediaTimeout", Min: int64(time.Second), Max: int64(5 * time.Minute)},
 	{Key: "embedded.udpPort", Min: 0, Max: 65535},
 	{Key: "embedded.maxMembers", Min: 2, Max: 1000},
 	{Key: "embedded.resumeGrace", Min: int64(time.Second), Max: int64(time.Hour)},

@@ -36,6 +36,10 @@ type NetworkStatus struct {
 	RemoteCandidate string  `json:"remoteCandidate"`
 	RemotePort      int     `json:"remotePort"`
 	RTTMs           float64 `json:"rttMs"`
+	// How often the room came back: by an ICE restart on the same
+	// connection, and by a new connection to the room server.
+	ICERestarts int `json:"iceRestarts"`
+	Reconnects  int `json:"reconnects"`
 }
 
 // DevicesStatus are the devices in use, or configured when none is open.
@@ -132,6 +136,7 @@ func (e *Engine) Status() Status {
 		st.Room.Network = &NetworkStatus{
 			State: ns.State, LocalCandidate: ns.LocalCandidate, RemoteCandidate: ns.RemoteCandidate,
 			RemotePort: ns.RemotePort, RTTMs: float64(ns.RTT.Microseconds()) / 1000,
+			ICERestarts: ns.ICERestarts, Reconnects: ns.Reconnects,
 		}
 	}
 	all := e.Stats()

@@ -119,13 +119,26 @@ func (ns *NS) Run(args ...string) string {
 // a burst through.
 func (ns *NS) Drop(pct int) {
 	ns.t.Helper()
+	ns.drop(pct, "")
+}
+
+// DropUDP is Drop for UDP only: TCP (a WebSocket) passes, as through a
+// firewall that starts dropping UDP or a NAT that lost its UDP mappings.
+// It replaces any earlier Drop or DropUDP.
+func (ns *NS) DropUDP(pct int) {
+	ns.t.Helper()
+	ns.drop(pct, "meta l4proto udp ")
+}
+
+func (ns *NS) drop(pct int, match string) {
+	ns.t.Helper()
 	if pct <= 0 {
 		ns.Lift()
 		return
 	}
-	verdict := "drop"
+	verdict := match + "drop"
 	if pct < 100 {
-		verdict = fmt.Sprintf("numgen random mod 100 < %d drop", pct)
+		verdict = fmt.Sprintf("%snumgen random mod 100 < %d drop", match, pct)
 	}
 	if err := ns.nft(true, replace(nsTable, fmt.Sprintf("iifname %q %s", ns.NSIf, verdict))); err != nil {
 		ns.t.Fatal(err)

@@ -266,6 +266,43 @@ func TestDropBothWays(t *testing.T) {
 	check(true)
 }
 
+// TestDropUDPOnly: DropUDP(100) loses UDP both ways while TCP connections,
+// open and new, work; DropUDP(0) brings UDP back.
+func TestDropUDPOnly(t *testing.T) {
+	ns := New(t)
+	nsUDP := listening(t, startHelper(t, ns, "echo", "udp4", ns.NSIP+":0"))
+	nsTCP := listening(t, startHelper(t, ns, "echo", "tcp4", ns.NSIP+":0"))
+	toInside, err := net.Dial("udp4", nsUDP)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer toInside.Close()
+	tcpRoundTrip := func(what string) {
+		t.Helper()
+		c, err := net.DialTimeout("tcp4", nsTCP, 10*time.Second)
+		if err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+		defer c.Close()
+		c.SetDeadline(time.Now().Add(10 * time.Second))
+		buf := make([]byte, 4)
+		if _, err := io.WriteString(c, "tcp!"); err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+		if _, err := io.ReadFull(c, buf); err != nil || string(buf) != "tcp!" {
+			t.Fatalf("%s: echo %q, %v", what, buf, err)
+		}
+	}
+	eventually(t, 30*time.Second, "UDP reaches inside", func() bool { return answered(toInside) })
+	ns.DropUDP(100)
+	if answered(toInside) {
+		t.Error("UDP reached inside through DropUDP(100)")
+	}
+	tcpRoundTrip("TCP through DropUDP(100)")
+	ns.DropUDP(0)
+	eventually(t, 30*time.Second, "UDP reaches inside again", func() bool { return answered(toInside) })
+}
+
 func mustExecutable(t *testing.T) string {
 	t.Helper()
 	self, err := os.Executable()

@@ -14,6 +14,7 @@ package rtpcodecs
 
 import (
 	"fmt"
+	"time"
 
 	"github.com/pion/sdp/v3"
 	"github.com/pion/webrtc/v4"
@@ -64,4 +65,27 @@ func Register(me *webrtc.MediaEngine) error {
 		return fmt.Errorf("register audio level extension: %w", err)
 	}
 	return nil
+}
+
+// DefaultMediaTimeout is how long a peer connection goes without a packet
+// from the other side before it counts as failed, pion's default (5 s to
+// disconnected, 25 s more to failed).
+const DefaultMediaTimeout = 30 * time.Second
+
+// SetMediaTimeout makes a peer connection count as failed after d without
+// a packet from the other side (0: DefaultMediaTimeout): disconnected
+// after a sixth of it (at most 5 s), and a keepalive every half of that
+// (at most 2 s). While ICE checks, it keeps checking every candidate pair
+// for all of d (pion's default gives a pair up after 7 checks 200 ms
+// apart): after an ICE restart into a network that is still cut, the
+// checks find the network the moment it is back. Both ends of the room
+// protocol set it the same way.
+func SetMediaTimeout(se *webrtc.SettingEngine, d time.Duration) {
+	if d <= 0 {
+		d = DefaultMediaTimeout
+	}
+	disconnected := min(d/6, 5*time.Second)
+	se.SetICETimeouts(disconnected, d-disconnected, min(disconnected/2, 2*time.Second))
+	const checkInterval = 200 * time.Millisecond // pion's
+	se.SetICEMaxBindingRequests(uint16(min(max(d/checkInterval, 7), 1<<16-1)))
 }

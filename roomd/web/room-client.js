@@ -12,7 +12,8 @@
 //   joining → joined         the server's joined
 //   joined → reconnecting    the link was lost: the socket closed, the media
 //                            connection failed, or the server said shutdown
-//                            (or another reason worth coming back from)
+//                            (or another reason worth coming back from); or
+//                            only the media failed: an ICE restart on the link
 //   reconnecting → joined    back in the seat, the media connection up again
 //   any but left/error → left   leave()
 //   any but left/error → error  a refusal, a lost link without a resume
@@ -53,6 +54,15 @@ const PING_MS = 20000;         // keeps NATs and proxies from idling out
 // server answering again.
 const RECONNECT_FIRST_MS = 200;
 const RECONNECT_MAX_MS = 500;
+
+// ICE restart (room/restart.go): when only the media connection failed and
+// the socket is open, the client asks the server for an ICE restart on the
+// same link, and answers its offer on the same RTCPeerConnection (tracks
+// and streams stay). No offer within RESTART_OFFER_MS: the socket is taken
+// for dead too and the link replaced as above. A restart that fails again
+// is followed by another, RESTART_GAP_MS later, within the grace.
+const RESTART_OFFER_MS = 2000;
+const RESTART_GAP_MS = 500;
 
 // The reasons a lost link is worth coming back from: the connection or the
 // media dropped, the server is restarting, or it failed. A server that ended
@@ -131,6 +141,8 @@ export class RoomClient extends EventTarget {
       sender: null,           // the RTCRtpSender our microphone goes out on
       videoSender: null,      // and our camera's
       timer: null,            // a reconnect attempt's deadline
+      iceRestart: false,      // the server restarts ICE on request (its joined said so)
+      restartTimer: null,     // an ICE restart's wait for the server's offer
     };
     this.link = link;
     this.receiverMember.clear();
@@ -175,6 +187,7 @@ export class RoomClient extends EventTarget {
         if (this.state !== 'joining' && this.state !== 'reconnecting') break;
         this.ticket = msg.resume || null;
         this.graceMs = msg.graceMs || 0;
+        link.iceRestart = !!msg.iceRestart;
         this.openPeer(link, msg.iceServers || []);
         if (this.state === 'joining') {
           this.setState('joined');
@@ -195,6 +208,8 @@ export class RoomClient extends EventTarget {
         this.emit('videomembers', { members: this.videoMembers });
         break;
       case 'offer':
+        clearTimeout(link.restartTimer); // an ICE restart's, if one is asked
+        link.restartTimer = null;
         this.enqueue(link, () => this.answer(link, msg.sdp));
         break;
       case 'candidate':
@@ -234,9 +249,51 @@ export class RoomClient extends EventTarget {
       if (pc.connectionState === 'connected' && this.state === 'reconnecting') {
         this.back(link);
       } else if (pc.connectionState === 'failed') {
-        this.lost(link, 'unreachable', 'the media connection failed');
+        if (this.canRestartIce(link)) {
+          this.restartIce(link);
+        } else {
+          this.lost(link, 'unreachable', 'the media connection failed');
+        }
       }
     };
+  }
+
+  // canRestartIce reports whether link's failed media connection is worth
+  // an ICE restart on it: the server restarts ICE, keeps the seat, and the
+  // socket is open; in a reconnect only a restart's own link.
+  canRestartIce(link) {
+    if (!link.iceRestart || !this.canResume() || !link.ws || link.ws.readyState !== WebSocket.OPEN) return false;
+    return this.state === 'joined' || (this.state === 'reconnecting' && !!this.retry && this.retry.restart);
+  }
+
+  // restartIce asks the server for an ICE restart on link: at once when
+  // its media just failed, RESTART_GAP_MS later when a restart's did.
+  restartIce(link) {
+    if (this.state === 'joined') {
+      console.warn('room: the media connection failed; restarting ICE');
+      this.retry = {
+        deadline: Date.now() + this.graceMs, delay: RECONNECT_FIRST_MS,
+        cause: { reason: 'unreachable', message: 'the media connection failed' }, timer: null, restart: true,
+      };
+      this.setState('reconnecting');
+      this.askRestart(link);
+      return;
+    }
+    this.retry.timer = setTimeout(() => this.askRestart(link), RESTART_GAP_MS);
+  }
+
+  askRestart(link) {
+    const r = this.retry;
+    if (this.link !== link || this.state !== 'reconnecting' || !r || !r.restart) return;
+    r.timer = null;
+    if (Date.now() >= r.deadline) {
+      return this.fail('unreachable', "the media connection did not come back within the server's grace");
+    }
+    link.restartTimer = setTimeout(() => {
+      link.restartTimer = null;
+      this.lost(link, 'unreachable', 'the room server did not answer an ICE restart');
+    }, RESTART_OFFER_MS);
+    this.send({ type: 'iceRestart' });
   }
 
   // lost handles the end of link: a joined session with a ticket starts
@@ -265,6 +322,8 @@ export class RoomClient extends EventTarget {
   }
 
   nextAttempt(reason, message) {
+    clearTimeout(this.retry.timer); // an ICE restart's next ask, if one is due
+    this.retry.restart = false;      // from now on new links
     this.retry.cause = { reason, message };
     this.dropLink();
     this.schedule();
@@ -297,6 +356,7 @@ export class RoomClient extends EventTarget {
   back(link) {
     clearTimeout(link.timer);
     link.timer = null;
+    if (this.retry) clearTimeout(this.retry.timer);
     this.retry = null;
     this.setState('joined');
   }
@@ -508,6 +568,7 @@ export class RoomClient extends EventTarget {
     this.receiverMember.clear();
     if (!link) return;
     clearTimeout(link.timer);
+    clearTimeout(link.restartTimer);
     if (link.ws) {
       link.ws.onclose = null;
       link.ws.close();

@@ -1,0 +1,164 @@
+package room
+
+import (
+	"cmp"
+	"time"
+
+	"github.com/pion/webrtc/v4"
+
+	"github.com/voipd/voipd/proto"
+	"github.com/voipd/voipd/proto/rtpcodecs"
+)
+
+// ICE restart: a link whose media connection failed while its WebSocket
+// still works keeps both. The session asks the server for an ICE restart
+// (iceRestart), answers the server's offer with new ICE credentials on the
+// same PeerConnection, and waits for the checks to find a path again:
+// tracks, transceivers and SSRCs stay, the others see nothing, and no
+// join is repeated. While the WebSocket answers, a restart that finds no
+// path is followed by another (the server holds the seat; a new
+// connection would meet the same network) until the server's grace runs
+// out. A server that sends no offer soon after the request is taken for
+// gone too, and the link is replaced as any lost link is (reconnect.go).
+
+const (
+	// restartOfferWait bounds the server's offer after an iceRestart: an
+	// answer proves the WebSocket alive (the server answers at once).
+	restartOfferWait = 2 * time.Second
+	// An ICE restart's checks go on until the media timeout fails the
+	// connection again (rtpcodecs.SetMediaTimeout keeps every pair
+	// checked that long), and then another restart follows, restartGap
+	// later.
+	restartGap = 500 * time.Millisecond
+)
+
+// mediaFailed handles the failure of link l's media connection: an ICE
+// restart on the link when the server offers them and keeps the seat,
+// else the link is lost.
+func (s *Session) mediaFailed(l *link) {
+	cause := &Error{Reason: proto.ReasonUnreachable, Msg: "room: the media connection failed"}
+	s.mu.Lock()
+	if s.l == l && s.restarting {
+		// A restart's checks found no path: the restart asks again.
+		if s.restartDown != nil {
+			close(s.restartDown)
+			s.restartDown = nil
+		}
+		s.mu.Unlock()
+		return
+	}
+	restart := s.l == l && s.live && !s.relinking && s.iceRestartOK && s.resumableLocked() && !s.leaving.Load()
+	if restart {
+		s.restarting = true
+	}
+	s.mu.Unlock()
+	if !restart {
+		s.linkFailed(l, cause)
+		return
+	}
+	go s.restartICE(l, cause)
+}
+
+// mediaUp tells a restart under way on l that the media connection is up.
+func (s *Session) mediaUp(l *link) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.l == l && s.restartUp != nil {
+		close(s.restartUp)
+		s.restartUp = nil
+	}
+}
+
+// offered tells a restart under way on l that the server's offer came.
+func (s *Session) offered(l *link) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.l == l && s.restartOffered != nil {
+		close(s.restartOffered)
+		s.restartOffered = nil
+	}
+}
+
+// restartICE restarts ICE on link l until its media connection is up, the
+// link is lost (its reconnect takes over), the grace runs out, or the
+// session ends.
+func (s *Session) restartICE(l *link, cause error) {
+	s.log.Warn("media connection failed: restarting ICE", "err", cause)
+	rh, _ := s.h.(ReconnectHandler)
+	if rh != nil {
+		rh.Reconnecting(cause)
+	}
+	start := time.Now()
+	deadline := start.Add(s.Grace())
+	// Should the failure not come (it always does), the next restart goes
+	// after a little more than the media timeout.
+	wait := cmp.Or(s.cfg.MediaTimeout, rtpcodecs.DefaultMediaTimeout) + restartOfferWait
+	for attempt := 1; ; attempt++ {
+		offered, up, down := make(chan struct{}), make(chan struct{}), make(chan struct{})
+		s.mu.Lock()
+		s.restartOffered, s.restartUp, s.restartDown = offered, up, down
+		pc := s.pc
+		s.mu.Unlock()
+		if pc != nil && pc.ConnectionState() == webrtc.PeerConnectionStateConnected {
+			close(up) // back between two attempts
+		} else if err := l.write(&s.writeMu, &proto.Message{Type: proto.TypeICERestart}); err != nil {
+			s.endRestart()
+			s.linkFailed(l, &Error{Reason: proto.ReasonUnreachable, Msg: "room: asking for an ICE restart: " + err.Error()})
+			return
+		} else {
+			select {
+			case <-offered:
+			case <-l.down:
+				s.endRestart() // the link's reconnect takes over
+				return
+			case <-s.closed:
+				s.endRestart()
+				return
+			case <-time.After(restartOfferWait):
+				s.endRestart()
+				s.log.Info("no offer for the ICE restart: replacing the connection", "after", restartOfferWait)
+				s.linkFailed(l, &Error{Reason: proto.ReasonUnreachable, Msg: "room: the room server did not answer an ICE restart"})
+				return
+			}
+		}
+		select {
+		case <-up:
+			s.mu.Lock()
+			s.restarting, s.restartOffered, s.restartUp, s.restartDown = false, nil, nil, nil
+			s.iceRestarts++
+			s.mu.Unlock()
+			s.log.Info("media connection back after an ICE restart", "attempt", attempt,
+				"after", time.Since(start).Round(time.Millisecond))
+			if rh != nil {
+				rh.Reconnected()
+			}
+			return
+		case <-l.down:
+			s.endRestart()
+			return
+		case <-s.closed:
+			s.endRestart()
+			return
+		case <-down:
+			select { // not more often than every restartGap
+			case <-time.After(restartGap):
+			case <-s.closed:
+				s.endRestart()
+				return
+			}
+		case <-time.After(wait):
+		}
+		if time.Now().After(deadline) {
+			s.endRestart()
+			s.fail(&Error{Reason: proto.ReasonUnreachable, Msg: "room: the media connection did not come back within the server's grace"})
+			return
+		}
+		s.log.Debug("ICE restart found no path yet: restarting again", "attempt", attempt)
+	}
+}
+
+func (s *Session) endRestart() {
+	s.mu.Lock()
+	s.restarting, s.restartOffered, s.restartUp, s.restartDown = false, nil, nil, nil
+	s.mu.Unlock()
+}
