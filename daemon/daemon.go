@@ -101,9 +101,18 @@ func (d *Daemon) Shutdown(ctx context.Context) { d.engine.Shutdown(ctx) }
 // StartCalls registers for calls at start when the config says so.
 func (d *Daemon) StartCalls(ctx context.Context) { d.engine.StartCalls(ctx) }
 
-// Rejoin gets back into the group room voipd was in when it was killed,
-// if one was kept (session.Engine.Rejoin).
-func (d *Daemon) Rejoin(ctx context.Context) { d.engine.Rejoin(ctx) }
+// Rejoin gets back into the group room or token room voipd was in when it
+// was killed, if one was kept (session.Engine.Rejoin); a token room's
+// RtcRoomContext exists again, as its client had created it.
+func (d *Daemon) Rejoin(ctx context.Context) {
+	d.engine.Rejoin(ctx, func(k session.Kept) {
+		if k.Kind == session.KindRTC {
+			d.mu.Lock()
+			d.rtc = rtcContext{created: true, appID: k.AppID}
+			d.mu.Unlock()
+		}
+	})
+}
 
 // decodeParams unmarshals params into v, turning type errors into -32602
 // errors that name the field.

@@ -40,6 +40,10 @@ type CallTicket struct {
 	Peer                   string // the other side's openid
 	RoomType               string
 	AppID                  string // the app the call belongs to (the join names it)
+	// Resume, instead of Ticket (single-use, spent at the first join), is
+	// the resume ticket of this device's seat in the call room
+	// (Session.Ticket): the device back after a restart of its own.
+	Resume string
 }
 
 // serverRingMax is roomd's default cap on a ring: a Call without a
@@ -123,12 +127,15 @@ func Call(ctx context.Context, cfg Config, p CallParams) (*CallTicket, error) {
 // RoomType "video", MembersChanged, Leave). When the other side leaves,
 // this side gets MembersChanged with itself alone.
 func JoinCall(ctx context.Context, cfg Config, t *CallTicket, openid string, h Handler) (*Session, error) {
-	if t == nil || t.RoomID == "" || t.Ticket == "" || openid == "" {
+	if t == nil || t.RoomID == "" || (t.Ticket == "" && t.Resume == "") || openid == "" {
 		return nil, &Error{Reason: proto.ReasonParams, Msg: "room: JoinCall needs a ticket and an openid"}
 	}
 	p := JoinParams{AppID: t.AppID, OpenID: openid, GroupID: t.RoomID, RoomType: t.RoomType}
 	msg := &proto.Message{Type: proto.TypeJoin, Kind: proto.Kind1v1, AppID: t.AppID, OpenID: openid,
 		RoomType: t.RoomType, CallFields: proto.CallFields{RoomID: t.RoomID, Ticket: t.Ticket}}
+	if t.Resume != "" {
+		msg.Ticket, msg.Resume = "", t.Resume
+	}
 	return joinWith(ctx, cfg, p, h, msg)
 }
 

@@ -3,7 +3,10 @@ package main
 import (
 	"context"
 	"fmt"
+	"os"
 	"os/exec"
+	"path/filepath"
+	"syscall"
 	"testing"
 	"time"
 
@@ -130,5 +133,77 @@ playback = "null"
 	stillInCall(t, monitor, callID)
 	if st := door.mustOK("status", nil); st["state"] != "inRoom" {
 		t.Fatalf("the door after the blackout: %v", st["state"])
+	}
+}
+
+// TestDaemonRestartRejoinsCall (issue 14): the door panel's voipd is
+// SIGKILLed in an answered call and started again: it gets back into the
+// call's room with the resume ticket it kept (no command), status shows
+// the call, the two ends hear each other again, and the monitor never saw
+// the call end. Hanging up afterwards ends it as usual, and forgets it.
+func TestDaemonRestartRejoinsCall(t *testing.T) {
+	srv, secret := testRoomd(t, nil)
+	url := wsURL(srv.URL())
+	state := shortDir(t)
+	cfg := fmt.Sprintf(`
+[identity]
+appId = %q
+openid = "door"
+sessionKey = %q
+[room]
+url = %q
+[audio]
+backend = "null"
+capture = "tone:%d"
+playback = "null"
+[state]
+dir = %q
+`, testApp, proto.SessionKey(secret, "door"), url, doorHz, state)
+	p := startProc(t, cfg, nil)
+	door := &node{openid: "door", ctl: dialCtl(t, p.socket)}
+	monitor := startNode(t, "flat", url, secret, monitorHz, nil)
+	monitor.ctl.mustOK("subscribe", map[string]any{"events": []string{"*"}})
+	monitor.ctl.mustOK("setEnable1v1Chat", map[string]any{"enable": true})
+	join, callID := ringUntilInvited(t, door, monitor, callParams("door", "flat", "voice"))
+	monitor.ctl.mustOK("answer1v1Chat", map[string]any{"callId": callID, "accept": true})
+	if res := door.ctl.await(join, 15*time.Second); res.Error != nil {
+		t.Fatalf("join1v1Chat: %+v", res.Error)
+	}
+	eventually(t, 15*time.Second, "the monitor hears the door", func() bool { return monitor.audio.heard(doorHz, monitorHz) > 20 })
+	if st, err := os.Stat(filepath.Join(state, "room.json")); err != nil || st.Mode().Perm() != 0o600 {
+		t.Fatalf("the kept call: %v, %v", st, err)
+	}
+
+	p.cmd.Process.Signal(syscall.SIGKILL)
+	<-p.exited
+	eventually(t, 10*time.Second, "silence after the kill", func() bool { return monitor.audio.heard(doorHz, monitorHz) < 2 })
+	started := time.Now()
+	p = startProc(t, cfg, nil)
+	door.ctl = dialCtl(t, p.socket)
+	door.ctl.mustOK("subscribe", map[string]any{"events": []string{"*"}})
+	eventually(t, 15*time.Second, "the door back in its call", func() bool {
+		st := door.ctl.mustOK("status", nil)
+		room, _ := st["room"].(map[string]any)
+		return st["state"] == "inRoom" && room["kind"] == "1v1" && room["id"] == callID
+	})
+	eventually(t, 15*time.Second, "the monitor hears the door again", func() bool { return monitor.audio.heard(doorHz, monitorHz) > 20 })
+	t.Logf("back in the call and heard %v after voipd started again", time.Since(started).Round(10*time.Millisecond))
+	stillInCall(t, monitor, callID)
+	for {
+		select {
+		case e := <-monitor.ctl.events:
+			if e.Method == "on1v1ChatEnded" {
+				t.Fatalf("the monitor saw the call end: %v", e.Params)
+			}
+			continue
+		default:
+		}
+		break
+	}
+
+	door.ctl.mustOK("exitVoIPChat", nil)
+	waitEnded(t, monitor, "remote")
+	if _, err := os.Stat(filepath.Join(state, "room.json")); !os.IsNotExist(err) {
+		t.Fatalf("the call is still kept after hanging up: %v", err)
 	}
 }

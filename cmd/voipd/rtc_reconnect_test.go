@@ -3,8 +3,11 @@ package main
 import (
 	"context"
 	"fmt"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"slices"
+	"syscall"
 	"testing"
 	"time"
 
@@ -133,5 +136,63 @@ playback = "null"
 	}
 	if st := a.mustOK("status", nil); st["state"] != "inRoom" {
 		t.Fatalf("cut after the blackout: %v", st["state"])
+	}
+}
+
+// TestDaemonRestartRejoinsTokenRoom (issue 14): voipd SIGKILLed in a token
+// room, publishing its microphone, comes back into it when started again,
+// with its token (no command): status says inRoom, the other device hears
+// it again, its RtcRoomContext exists again (exitRtcRoom works), and after
+// that a restart stays idle.
+func TestDaemonRestartRejoinsTokenRoom(t *testing.T) {
+	addr := freeAddr(t)
+	startRoomdProcApp(t, addr, rtcApp, rtcKey)
+	url := "ws://" + addr + "/ws"
+	state := shortDir(t)
+	cfg := fmt.Sprintf(`
+[room]
+url = %q
+[audio]
+backend = "null"
+capture = "tone:440"
+playback = "null"
+[state]
+dir = %q
+`, url, state)
+	a := startProc(t, cfg, nil)
+	ac := dialCtl(t, a.socket)
+	b := startNode(t, "dev-b", url, "s", 1000, nil)
+	ac.mustOK("createRtcRoomContext", map[string]any{"appId": rtcApp})
+	b.ctl.mustOK("createRtcRoomContext", map[string]any{"appId": rtcApp})
+	ac.mustOK("joinRtcRoom", rtcJoin("r9", "ua", mint(t, "r9", "ua", true, time.Time{})))
+	b.ctl.mustOK("joinRtcRoom", rtcJoin("r9", "ub", mint(t, "r9", "ub", true, time.Time{})))
+	eventually(t, 15*time.Second, "b hears a", func() bool { return b.audio.heard(440, 1000) > 20 })
+	if st, err := os.Stat(filepath.Join(state, "room.json")); err != nil || st.Mode().Perm() != 0o600 {
+		t.Fatalf("the kept room: %v, %v", st, err)
+	}
+
+	a.cmd.Process.Signal(syscall.SIGKILL)
+	<-a.exited
+	eventually(t, 10*time.Second, "silence after the kill", func() bool { return b.audio.heard(440, 1000) < 2 })
+	started := time.Now()
+	a = startProc(t, cfg, nil)
+	ac = dialCtl(t, a.socket)
+	eventually(t, 15*time.Second, "a back in its token room", func() bool {
+		st := ac.mustOK("status", nil)
+		room, _ := st["room"].(map[string]any)
+		return st["state"] == "inRoom" && room["id"] == "r9" && room["kind"] == "rtc"
+	})
+	eventually(t, 15*time.Second, "b hears a again", func() bool { return b.audio.heard(440, 1000) > 20 })
+	t.Logf("back in the token room and heard %v after voipd started again", time.Since(started).Round(10*time.Millisecond))
+
+	ac.mustOK("exitRtcRoom", map[string]any{"roomId": "r9"})
+	if _, err := os.Stat(filepath.Join(state, "room.json")); !os.IsNotExist(err) {
+		t.Fatalf("the room is still kept after exitRtcRoom: %v", err)
+	}
+	a.cmd.Process.Signal(syscall.SIGKILL)
+	<-a.exited
+	a = startProc(t, cfg, nil)
+	if st := dialCtl(t, a.socket).mustOK("status", nil); st["state"] != "idle" {
+		t.Fatalf("after exitRtcRoom and a restart: %v", st["state"])
 	}
 }

@@ -85,6 +85,7 @@ func (e *Engine) SetCapture(audio, on bool) error {
 	if snd != nil {
 		snd.SetPaused(!pubVideo)
 	}
+	e.keep(s)
 	return nil
 }
 
@@ -97,7 +98,14 @@ func (e *Engine) SetSubscribing(on bool) error {
 	if err != nil {
 		return err
 	}
-	return s.room.SetSubscribing(on)
+	if err := s.room.SetSubscribing(on); err != nil {
+		return err
+	}
+	e.mu.Lock()
+	s.receive = on
+	e.mu.Unlock()
+	e.keep(s)
+	return nil
 }
 
 // SwitchCamera swaps the front camera (video.camera) and the back one

@@ -136,9 +136,11 @@ type session struct {
 	// ---- guarded by Engine.mu
 	id       string // the groupId, callId or roomId
 	callID   string // a call's, for its events
+	callRoom string // an answered call's room on the server (kept across a restart)
 	roomType string
 	mute     proto.MuteConfig // the one microphone and earphone state
 	videoOn  bool             // the camera is published (token rooms' changeVideoCapture)
+	receive  bool             // token rooms: receiving the publishers (autoSubscribe, changeSubscribeState)
 	members  []string
 	speakers []string
 	capture  hw.Capture
@@ -170,6 +172,7 @@ type joinSpec struct {
 	self           string
 	mute           proto.MuteConfig
 	videoOn        bool
+	receive        bool // token rooms: receiving the publishers from the start
 	optionalCamera bool // a camera that does not open leaves an audio member (RTC)
 	noSwitchVoice  bool
 }
@@ -216,7 +219,7 @@ func (e *Engine) begin(parent context.Context, owner uint64, j Join) (*session, 
 	s := &session{
 		fam: j, kind: j.kind(), owner: owner, self: spec.self, noSwitchVoice: spec.noSwitchVoice, optionalCamera: spec.optionalCamera,
 		cancelJoin: cancel, joinDone: make(chan struct{}),
-		id: spec.id, roomType: spec.roomType, mute: spec.mute, videoOn: spec.videoOn,
+		id: spec.id, roomType: spec.roomType, mute: spec.mute, videoOn: spec.videoOn, receive: spec.receive,
 	}
 	e.s = s
 	e.move(Joining)

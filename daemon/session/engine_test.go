@@ -652,7 +652,7 @@ func TestKeptAcrossARestart(t *testing.T) {
 	again.e.p.Keeper = keeper
 	s, _ := joinsTo("door-1", "b")
 	again.rooms.script = s
-	again.e.Rejoin(context.Background())
+	again.e.Rejoin(context.Background(), nil)
 	if st := again.e.Status(); st.State != InRoom || st.Room.ID != "lobby" || !st.Room.MuteConfig.MuteMicrophone {
 		t.Fatalf("after Rejoin: %+v", st)
 	}
@@ -671,9 +671,61 @@ func TestKeptAcrossARestart(t *testing.T) {
 	refused.rooms.script = func(context.Context, Handler) (Room, error) {
 		return nil, &room.Error{Reason: proto.ReasonResume, Msg: "the seat was given up"}
 	}
-	refused.e.Rejoin(context.Background())
+	refused.e.Rejoin(context.Background(), nil)
 	if _, ok := keeper.Kept(); ok || refused.e.State() != Idle {
 		t.Fatalf("a refused rejoin: kept %v, state %s", ok, refused.e.State())
+	}
+}
+
+// TestRTCKeptAcrossARestart: a token room is kept with its token and the
+// capture and receiving as last asked; an engine started with it joins
+// again with the token, restores the capture (the join publishes both or
+// neither), tells the caller (before) so the control surface can re-create
+// its context, and reports a reconnect's end. Left, it is forgotten.
+func TestRTCKeptAcrossARestart(t *testing.T) {
+	keeper := &memKeeper{}
+	r := newRig(t, nil)
+	r.e.p.Keeper = keeper
+	s, _ := joinsTo("u1")
+	r.rooms.script = s
+	if _, err := r.e.Join(context.Background(), 1, RTC{AppID: "tt1", RoomID: "r", UserID: "u1", Token: "tok", AutoPublish: true, AutoSubscribe: true}); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.e.SetCapture(false, false); err != nil { // the camera off, the microphone on
+		t.Fatal(err)
+	}
+	if err := r.e.SetSubscribing(false); err != nil {
+		t.Fatal(err)
+	}
+	want := Kept{Kind: KindRTC, AppID: "tt1", RoomID: "r", UserID: "u1", Token: "tok", PublishAudio: true}
+	if k, ok := keeper.Kept(); !ok || k != want {
+		t.Fatalf("kept %+v, %v; want %+v", k, ok, want)
+	}
+
+	again := newRig(t, nil)
+	again.e.p.Keeper = keeper
+	s2, fr := joinsTo("u1", "u2")
+	again.rooms.script = s2
+	var told Kept
+	again.e.Rejoin(context.Background(), func(k Kept) { told = k })
+	if told != want {
+		t.Fatalf("before was told %+v", told)
+	}
+	if st := again.e.Status(); st.State != InRoom || st.Room.Kind != KindRTC || st.Room.ID != "r" || st.Room.MuteConfig.MuteMicrophone {
+		t.Fatalf("after Rejoin: %+v", st.Room)
+	}
+	if p := again.rooms.rtc; len(p) != 1 || p[0].Token != "tok" || !p[0].AutoPublish || p[0].AutoSubscribe {
+		t.Fatalf("rejoined with %+v", p)
+	}
+	if p := fr.publishes(); len(p) != 1 || p[0] != [2]bool{true, false} {
+		t.Fatalf("the capture restored as %v, want audio only", p)
+	}
+	if !slices.ContainsFunc(again.events.all(), func(e Event) bool { rc, ok := e.(RoomReconnected); return ok && rc.Room == KindRTC }) {
+		t.Fatal("no RoomReconnected for the token room")
+	}
+	again.e.LeaveRTC(context.Background())
+	if _, ok := keeper.Kept(); ok {
+		t.Fatal("the token room is still kept after it was left")
 	}
 }
 
@@ -683,7 +735,7 @@ func TestFileKeeper(t *testing.T) {
 	if _, ok := f.Kept(); ok {
 		t.Fatal("kept before anything was")
 	}
-	want := Kept{AppID: "a", OpenID: "o", GroupID: "g", RoomType: "video", Ticket: "r1.x.y"}
+	want := Kept{Kind: KindGroup, AppID: "a", OpenID: "o", GroupID: "g", RoomType: "video", Ticket: "r1.x.y"}
 	if err := f.Keep(want); err != nil {
 		t.Fatal(err)
 	}

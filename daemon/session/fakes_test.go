@@ -261,6 +261,7 @@ type fakeRooms struct {
 	joins   int
 	calls   []room.CallParams
 	params  []room.JoinParams // the group joins' params
+	rtc     []room.RTCJoinParams
 }
 
 func (f *fakeRooms) run(ctx context.Context, h Handler) (Room, error) {
@@ -280,6 +281,9 @@ func (f *fakeRooms) Join(ctx context.Context, p room.JoinParams, h Handler) (Roo
 }
 
 func (f *fakeRooms) JoinRTC(ctx context.Context, p room.RTCJoinParams, h Handler) (Room, error) {
+	f.mu.Lock()
+	f.rtc = append(f.rtc, p)
+	f.mu.Unlock()
 	return f.run(ctx, h)
 }
 

@@ -94,7 +94,7 @@ func (r RTC) spec(*Engine) joinSpec {
 		roomType = "video"
 	}
 	return joinSpec{id: r.RoomID, roomType: roomType, self: r.UserID, optionalCamera: true,
-		mute: proto.MuteConfig{MuteMicrophone: !r.AutoPublish}, videoOn: r.AutoPublish}
+		mute: proto.MuteConfig{MuteMicrophone: !r.AutoPublish}, videoOn: r.AutoPublish, receive: r.AutoSubscribe}
 }
 
 func (r RTC) busy(_ uint64, cur *session, st State) error {
@@ -187,6 +187,32 @@ func (answer) membersChanged(e *Engine, s *session, before, now []string) {
 	callMembersChanged(e, s, before, now)
 }
 
+// resumedCall is an answered call's room again after a restart of voipd:
+// its seat, with the resume ticket kept (keep.go).
+type resumedCall struct {
+	ticket   room.CallTicket
+	roomType string
+}
+
+func (resumedCall) kind() Kind { return KindCall }
+
+func (r resumedCall) spec(e *Engine) joinSpec {
+	return joinSpec{id: r.ticket.CallID, roomType: r.roomType, self: e.cfg.Identity.OpenID, videoOn: true}
+}
+
+func (resumedCall) busy(owner uint64, cur *session, st State) error { return callBusy(owner, cur, st) }
+
+func (r resumedCall) connect(ctx context.Context, e *Engine, s *session, h Handler) (Room, error) {
+	t := r.ticket
+	return e.joinCall(ctx, s, &t, h)
+}
+
+func (resumedCall) joined(e *Engine, s *session) { e.watchCallPeer(s) }
+
+func (resumedCall) membersChanged(e *Engine, s *session, before, now []string) {
+	callMembersChanged(e, s, before, now)
+}
+
 // callBusy: a call while in a call is -20002 from the client that holds it
 // and -20003 from another; while in another room, -1.
 func callBusy(owner uint64, cur *session, st State) error {
@@ -204,7 +230,7 @@ func callBusy(owner uint64, cur *session, st State) error {
 // later (SwitchCall) without a new negotiation.
 func (e *Engine) joinCall(ctx context.Context, s *session, t *room.CallTicket, h Handler) (Room, error) {
 	e.mu.Lock()
-	s.callID, s.id = t.CallID, t.CallID
+	s.callID, s.id, s.callRoom = t.CallID, t.CallID, t.RoomID
 	e.mu.Unlock()
 	if e.HasCamera() {
 		c := *t

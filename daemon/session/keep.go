@@ -10,19 +10,48 @@ import (
 	"path/filepath"
 
 	"github.com/voipd/voipd/proto"
+	"github.com/voipd/voipd/room"
 )
 
-// Kept is what the engine keeps of the group room it is in, so that a
-// voipd killed mid-call (a crash, SIGKILL, the watchdog) gets back into it
-// when it starts again, without a command and without a new signature.
-// Leaving the room in any way — exit, SIGTERM, the room lost — forgets it.
+// Kept is what the engine keeps of the group room or token room it is in,
+// so that a voipd killed mid-call (a crash, SIGKILL, the watchdog) gets
+// back into it when it starts again, without a command and without a new
+// signature or token. Leaving the room in any way — exit, SIGTERM, the
+// room lost — forgets it.
 type Kept struct {
+	Kind     Kind             `json:"kind,omitempty"` // KindGroup ("" in files written before the others), KindCall or KindRTC
 	AppID    string           `json:"appId"`
-	OpenID   string           `json:"openid"`
-	GroupID  string           `json:"groupId"`
-	RoomType string           `json:"roomType"`
+	OpenID   string           `json:"openid,omitempty"`
+	GroupID  string           `json:"groupId,omitempty"`
+	RoomType string           `json:"roomType,omitempty"`
 	Mute     proto.MuteConfig `json:"muteConfig"`
-	Ticket   string           `json:"resume"` // a credential: the file is 0600, never logged
+	Ticket   string           `json:"resume,omitempty"` // a credential: the file is 0600, never logged
+
+	// A call's: its id and its room on the server (the ticket is the
+	// resume ticket of this device's seat in that room).
+	CallID   string `json:"callId,omitempty"`
+	CallRoom string `json:"callRoom,omitempty"`
+
+	// A token room's join (the token is a credential too; it is not
+	// single-use) and what it publishes and receives as last asked.
+	RoomID       string `json:"roomId,omitempty"`
+	UserID       string `json:"userId,omitempty"`
+	Token        string `json:"token,omitempty"`
+	Video        bool   `json:"video,omitempty"` // joined with a camera
+	PublishAudio bool   `json:"publishAudio,omitempty"`
+	PublishVideo bool   `json:"publishVideo,omitempty"`
+	Receive      bool   `json:"receive,omitempty"`
+}
+
+// usable reports whether k holds what getting back in needs.
+func (k Kept) usable() bool {
+	switch k.Kind {
+	case KindRTC:
+		return k.Token != "" && k.RoomID != "" && k.UserID != "" && k.AppID != ""
+	case KindCall:
+		return k.Ticket != "" && k.CallID != "" && k.CallRoom != ""
+	}
+	return k.Ticket != ""
 }
 
 // Keeper stores a Kept across restarts.
@@ -64,8 +93,11 @@ func (f FileKeeper) Keep(k Kept) error {
 func (f FileKeeper) Kept() (Kept, bool) {
 	b, err := os.ReadFile(f.Path)
 	var k Kept
-	if err != nil || json.Unmarshal(b, &k) != nil || k.Ticket == "" {
+	if err != nil || json.Unmarshal(b, &k) != nil || !k.usable() {
 		return Kept{}, false
+	}
+	if k.Kind == "" {
+		k.Kind = KindGroup
 	}
 	return k, true
 }
@@ -78,10 +110,10 @@ func (f FileKeeper) Forget() {
 	}
 }
 
-// keep stores the session's group room, when there is a Keeper. Called
-// without e.mu.
+// keep stores the session's group room or token room, when there is a
+// Keeper. Called without e.mu.
 func (e *Engine) keep(s *session) {
-	if e.p.Keeper == nil || s.kind != KindGroup {
+	if e.p.Keeper == nil {
 		return
 	}
 	e.mu.Lock()
@@ -89,9 +121,19 @@ func (e *Engine) keep(s *session) {
 		e.mu.Unlock()
 		return
 	}
-	k := Kept{AppID: e.cfg.Identity.AppID, OpenID: e.cfg.Identity.OpenID, GroupID: s.id, RoomType: s.roomType, Mute: s.mute, Ticket: s.room.Ticket()}
+	var k Kept
+	if r, ok := s.fam.(RTC); ok {
+		k = Kept{Kind: KindRTC, AppID: r.AppID, RoomID: r.RoomID, UserID: r.UserID, Token: r.Token,
+			Video: r.Video, PublishAudio: !s.mute.MuteMicrophone, PublishVideo: s.videoOn, Receive: s.receive, Mute: s.mute}
+	} else if s.kind == KindCall {
+		k = Kept{Kind: KindCall, AppID: e.cfg.Identity.AppID, OpenID: e.cfg.Identity.OpenID, CallID: s.callID,
+			CallRoom: s.callRoom, RoomType: s.roomType, Mute: s.mute, Ticket: s.room.Ticket()}
+	} else {
+		k = Kept{Kind: KindGroup, AppID: e.cfg.Identity.AppID, OpenID: e.cfg.Identity.OpenID, GroupID: s.id,
+			RoomType: s.roomType, Mute: s.mute, Ticket: s.room.Ticket()}
+	}
 	e.mu.Unlock()
-	if k.Ticket == "" {
+	if !k.usable() {
 		return // a room server that gives no tickets: nothing to come back with
 	}
 	if err := e.p.Keeper.Keep(k); err != nil {
@@ -106,12 +148,14 @@ func (e *Engine) forget() {
 	}
 }
 
-// Rejoin gets back into the group room voipd was in when it was killed,
-// with the resume ticket it kept (no command, no new signature); status
-// shows it joining, and once back in the room the sink hears it as a
-// reconnect's end (code 2). A room that cannot be got back into — the seat
-// given up, another identity now — is forgotten.
-func (e *Engine) Rejoin(ctx context.Context) {
+// Rejoin gets back into the group room or token room voipd was in when it
+// was killed, with what it kept (no command, no new signature or token);
+// before, when one was kept, it calls before with it (the control surface
+// re-creates a token room's context). status shows it joining, and once
+// back in the room the sink hears it as a reconnect's end (code 2, errNo
+// 2). A room that cannot be got back into — the seat given up, the token
+// expired, another identity now — is forgotten.
+func (e *Engine) Rejoin(ctx context.Context, before func(Kept)) {
 	if e.p.Keeper == nil {
 		return
 	}
@@ -119,17 +163,47 @@ func (e *Engine) Rejoin(ctx context.Context) {
 	if !ok {
 		return
 	}
-	id := e.cfg.Identity
-	if k.AppID != id.AppID || k.OpenID != id.OpenID {
-		e.log.Warn("forgetting a kept room of another identity", "groupId", k.GroupID)
+	var j Join
+	switch k.Kind {
+	case KindRTC:
+		// The join publishes both or neither; the capture as last asked
+		// is restored below.
+		j = RTC{AppID: k.AppID, RoomID: k.RoomID, UserID: k.UserID, Token: k.Token,
+			AutoPublish: k.PublishAudio || k.PublishVideo, AutoSubscribe: k.Receive, Video: k.Video}
+	default:
+		id := e.cfg.Identity
+		if k.AppID != id.AppID || k.OpenID != id.OpenID {
+			e.log.Warn("forgetting a kept room of another identity", "kind", k.Kind)
+			e.forget()
+			return
+		}
+		j = Group{GroupID: k.GroupID, RoomType: k.RoomType, Mute: k.Mute, Resume: k.Ticket}
+		if k.Kind == KindCall {
+			j = resumedCall{roomType: k.RoomType, ticket: room.CallTicket{CallID: k.CallID, RoomID: k.CallRoom,
+				RoomType: k.RoomType, AppID: k.AppID, Resume: k.Ticket}}
+		}
+	}
+	id := j.spec(e).id
+	e.log.Info("getting back into the room voipd was in", "kind", k.Kind, "room", id)
+	if before != nil {
+		before(k)
+	}
+	if _, err := e.Join(ctx, 0, j); err != nil {
+		e.log.Warn("could not get back into the room", "kind", k.Kind, "room", id, "err", err)
 		e.forget()
 		return
 	}
-	e.log.Info("getting back into the room voipd was in", "groupId", k.GroupID)
-	if _, err := e.Join(ctx, 0, Group{GroupID: k.GroupID, RoomType: k.RoomType, Mute: k.Mute, Resume: k.Ticket}); err != nil {
-		e.log.Warn("could not get back into the room", "groupId", k.GroupID, "err", err)
-		e.forget()
-		return
+	if k.Kind == KindRTC {
+		publishing := k.PublishAudio || k.PublishVideo
+		for _, c := range []struct {
+			audio, on bool
+		}{{true, k.PublishAudio}, {false, k.PublishVideo}} {
+			if c.on != publishing {
+				if err := e.SetCapture(c.audio, c.on); err != nil {
+					e.log.Warn("restoring the capture as it was", "audio", c.audio, "on", c.on, "err", err)
+				}
+			}
+		}
 	}
-	e.p.Events.Emit(RoomReconnected{Room: KindGroup})
+	e.p.Events.Emit(RoomReconnected{Room: k.Kind})
 }
