@@ -10,6 +10,8 @@ pkgs=(
   libvpx-dev                # codec/vp8
   libyuv-dev                # codec/yuv: camera formats to I420, scaling
   libturbojpeg0-dev         # codec/mjpeg: MJPEG cameras
+  libwebrtc-audio-processing-dev  # codec/apm: echo cancellation, noise suppression, gain control
+  g++                       # codec/apm's shim over that C++ API
   libasound2-dev            # hw/audio (miniaudio's ALSA backend) and the test ALSA plugin
   pulseaudio pulseaudio-utils  # the real capture path in tests (null sink + module-sine)
   chromium                  # the browser client tests (headless)
