@@ -135,6 +135,15 @@ type AudioSystem interface {
 	Devices() (capture, playback []DeviceInfo, err error)
 }
 
+// Latency is implemented by audio devices that know how long audio waits
+// between the device and its reader or writer: for a speaker, what is
+// queued ahead of the sample being played; for a microphone, what was
+// captured and not yet read. An echo canceller adds the two to find when
+// a played sample's echo arrives, so neither is over-reported.
+type Latency interface {
+	Latency() time.Duration
+}
+
 // DropCounter is implemented by devices that count frames lost because the
 // reader or writer fell behind (an overrun or underrun of the ring).
 type DropCounter interface {

@@ -93,4 +93,25 @@ type InboundStats struct {
 type CallStats struct {
 	Outbound OutboundStats
 	Inbound  []InboundStats
+	// Processing is the capture path's hands-free processing; nil when
+	// none runs (a synthetic source, or every stage off).
+	Processing *ProcessingStats
+}
+
+// ProcessingStats are the stages of the capture path's processing
+// (codec/apm) and what its echo canceller estimates.
+type ProcessingStats struct {
+	EchoCancellation, NoiseSuppression, AutoGainControl bool
+	// ERLE is how much of the echo the canceller removes, in dB (its
+	// recent average; 0 before it has heard far-end audio); EchoDelayMs
+	// the echo delay it finds (-1: not yet), ReportedDelayMs what the
+	// pipeline tells it (the speaker's queue plus the microphone's).
+	ERLE            float64
+	EchoDelayMs     float64
+	ReportedDelayMs float64
+	// Resets counts restarts of the processing: a device reopened, or a
+	// burst of speaker underruns that broke the timing it had learnt.
+	Resets uint64
+	// Errors counts frames the module refused (passed on unprocessed).
+	Errors uint64
 }

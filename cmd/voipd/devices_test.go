@@ -103,6 +103,12 @@ url = %q
 backend = "pulse"
 capture = %q
 playback = %q
+# These tests are about the devices: the monitor plays a steady 440 Hz tone
+# that noise suppression would take for noise (echo_test.go tests the
+# processing on this same path).
+echoCancellation = false
+noiseSuppression = false
+autoGainControl = false
 `, testApp, openid, proto.SessionKey(secret, openid), wsURL(srv.URL()), pulse.MonitorSource(), pulse.Sink()), pulse.Env())
 	c := dialCtl(t, p.socket)
 	n := &node{openid: openid, secret: secret}
@@ -156,6 +162,12 @@ url = %q
 backend = "pulse"
 capture = %q
 playback = %q
+# These tests are about the devices: the monitor plays a steady 440 Hz tone
+# that noise suppression would take for noise (echo_test.go tests the
+# processing on this same path).
+echoCancellation = false
+noiseSuppression = false
+autoGainControl = false
 `, testApp, openid, proto.SessionKey(secret, openid), wsURL(srv.URL()), pulse.MonitorSource(), pulse.Sink()), pulse.Env())
 	c := dialCtl(t, p.socket)
 	c.mustOK("subscribe", map[string]any{"events": []string{"onVoIPChatStateChanged", "onVoIPChatInterrupted"}})

@@ -104,6 +104,11 @@ type Audio struct {
 	FrameMs     int    `toml:"frameMs"`  // 20 | 10: Opus frames and device periods
 	JitterMinMs int    `toml:"jitterMinMs"`
 	JitterMaxMs int    `toml:"jitterMaxMs"`
+	// Hands-free processing of a real microphone (synthetic sources get
+	// none): echo cancellation, noise suppression, gain control.
+	EchoCancellation bool `toml:"echoCancellation"`
+	NoiseSuppression bool `toml:"noiseSuppression"`
+	AutoGainControl  bool `toml:"autoGainControl"`
 }
 
 // Opus sets the encoder.
@@ -188,12 +193,13 @@ func Default() *Config {
 		Embedded: Embedded{Listen: "127.0.0.1:8089", MaxMembers: 10, ResumeGrace: Duration(60 * time.Second)},
 		Control:  Control{Socket: "/run/voipd/control.sock", MaxClients: 16},
 		Scopes:   Scopes{Record: []string{"*"}, Camera: []string{"*"}},
-		Audio:    Audio{Backend: "auto", Capture: "default", Playback: "default", FrameMs: a.FrameMs, JitterMinMs: a.JitterMinMs, JitterMaxMs: a.JitterMaxMs},
-		Opus:     Opus{Bitrate: a.Bitrate, FEC: a.FEC, DTX: a.DTX, PacketLossPerc: a.PacketLossPerc, Complexity: a.Complexity},
-		Video:    Video{Camera: "default", Width: v.Width, Height: v.Height, FPS: v.FPS, Bitrate: v.Bitrate, CPUUsed: v.CPUUsed, Threads: v.Threads},
-		Display:  Display{Listen: "127.0.0.1:8090"},
-		Call:     Call{Allowed: true, AutoAnswerDelay: Duration(2 * time.Second), RingTimeout: Duration(30 * time.Second)},
-		Log:      Log{Level: "info"},
+		Audio: Audio{Backend: "auto", Capture: "default", Playback: "default", FrameMs: a.FrameMs, JitterMinMs: a.JitterMinMs, JitterMaxMs: a.JitterMaxMs,
+			EchoCancellation: a.EchoCancellation, NoiseSuppression: a.NoiseSuppression, AutoGainControl: a.AutoGainControl},
+		Opus:    Opus{Bitrate: a.Bitrate, FEC: a.FEC, DTX: a.DTX, PacketLossPerc: a.PacketLossPerc, Complexity: a.Complexity},
+		Video:   Video{Camera: "default", Width: v.Width, Height: v.Height, FPS: v.FPS, Bitrate: v.Bitrate, CPUUsed: v.CPUUsed, Threads: v.Threads},
+		Display: Display{Listen: "127.0.0.1:8090"},
+		Call:    Call{Allowed: true, AutoAnswerDelay: Duration(2 * time.Second), RingTimeout: Duration(30 * time.Second)},
+		Log:     Log{Level: "info"},
 	}
 }
 
@@ -203,6 +209,8 @@ func (c *Config) AudioSettings() settings.Audio {
 		Bitrate: c.Opus.Bitrate, FEC: c.Opus.FEC, DTX: c.Opus.DTX,
 		PacketLossPerc: c.Opus.PacketLossPerc, Complexity: c.Opus.Complexity,
 		FrameMs: c.Audio.FrameMs, JitterMinMs: c.Audio.JitterMinMs, JitterMaxMs: c.Audio.JitterMaxMs,
+		EchoCancellation: c.Audio.EchoCancellation, NoiseSuppression: c.Audio.NoiseSuppression,
+		AutoGainControl: c.Audio.AutoGainControl,
 	}
 }
 

@@ -63,6 +63,21 @@ type DeviceStatus struct {
 	// overwritten before voipd read them, a speaker's periods played as
 	// silence because nothing was queued (underruns).
 	Dropped *uint64 `json:"dropped,omitempty"`
+	// Processing is a microphone's hands-free processing in a room:
+	// which stages run and what the echo canceller estimates; absent when
+	// none runs (a synthetic source, every stage off, outside a room).
+	Processing *ProcessingStatus `json:"processing,omitempty"`
+}
+
+// ProcessingStatus is media.ProcessingStats as status shows it.
+type ProcessingStatus struct {
+	EchoCancellation bool    `json:"echoCancellation"`
+	NoiseSuppression bool    `json:"noiseSuppression"`
+	AutoGainControl  bool    `json:"autoGainControl"`
+	ERLEDb           float64 `json:"erleDb"`          // how much echo the canceller removes; 0 before it heard the far end
+	EchoDelayMs      float64 `json:"echoDelayMs"`     // the echo delay it finds; -1 not yet
+	ReportedDelayMs  float64 `json:"reportedDelayMs"` // the speaker's queue plus the microphone's, as told to it
+	Resets           uint64  `json:"resets"`          // restarts: a device reopened, a burst of speaker underruns
 }
 
 // CallbackStatus is how late the driver's callbacks reached Go: the Go
@@ -109,8 +124,10 @@ func (e *Engine) Status() Status {
 		Calls: e.listenerStatus(),
 	}
 	var r Room
+	var call media.Call
 	s := e.s
 	if s != nil {
+		call = s.call
 		st.Room = &RoomStatus{
 			Kind: s.kind, ID: s.id, RoomType: s.roomType,
 			Members: clone(s.members), Speakers: clone(s.speakers), MuteConfig: s.mute,
@@ -137,6 +154,14 @@ func (e *Engine) Status() Status {
 			State: ns.State, LocalCandidate: ns.LocalCandidate, RemoteCandidate: ns.RemoteCandidate,
 			RemotePort: ns.RemotePort, RTTMs: float64(ns.RTT.Microseconds()) / 1000,
 			ICERestarts: ns.ICERestarts, Reconnects: ns.Reconnects,
+		}
+	}
+	if call != nil && st.Devices.Capture != nil {
+		if ps := call.Stats().Processing; ps != nil {
+			st.Devices.Capture.Processing = &ProcessingStatus{
+				EchoCancellation: ps.EchoCancellation, NoiseSuppression: ps.NoiseSuppression, AutoGainControl: ps.AutoGainControl,
+				ERLEDb: ps.ERLE, EchoDelayMs: ps.EchoDelayMs, ReportedDelayMs: ps.ReportedDelayMs, Resets: ps.Resets,
+			}
 		}
 	}
 	all := e.Stats()

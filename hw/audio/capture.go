@@ -4,6 +4,7 @@ import (
 	"errors"
 	"sync"
 	"sync/atomic"
+	"time"
 	"unsafe"
 
 	"github.com/gen2brain/malgo"
@@ -119,6 +120,12 @@ func (c *capture) Read(frame []int16) error {
 
 // Info describes the device.
 func (c *capture) Info() hw.DeviceInfo { return c.info }
+
+// Latency is what was captured and not yet read (the device's own buffer
+// may hold more: never over-reported).
+func (c *capture) Latency() time.Duration {
+	return time.Duration(c.ring.buffered()) * time.Second / hw.SampleRate
+}
 
 // Dropped counts frames lost because the reader fell behind.
 func (c *capture) Dropped() uint64 { return c.dropped.Load() }

@@ -3,6 +3,7 @@ package audio
 import (
 	"sync"
 	"sync/atomic"
+	"time"
 	"unsafe"
 
 	"github.com/gen2brain/malgo"
@@ -128,6 +129,13 @@ func (p *playback) WaitReady(samples int) error {
 
 // Info describes the device.
 func (p *playback) Info() hw.DeviceInfo { return p.info }
+
+// Latency is what is queued ahead of the sample being played: the ring,
+// and the period the device is playing (its own buffer may hold more:
+// never over-reported).
+func (p *playback) Latency() time.Duration {
+	return time.Duration(p.ring.buffered())*time.Second/hw.SampleRate + p.period
+}
 
 // Dropped counts underruns: device periods that found less than a period
 // queued once playback had begun, and were padded with silence.

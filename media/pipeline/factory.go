@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"sync/atomic"
 
+	"github.com/voipd/voipd/codec/apm"
 	"github.com/voipd/voipd/hw"
 	"github.com/voipd/voipd/media/settings"
 
@@ -44,18 +46,30 @@ func (f *Factory) NewCall(p media.CallParams) (media.Call, error) {
 		snd.OnLost(func(err error) { lost("microphone", err) })
 		rcv.OnLost(func(err error) { lost("speaker", err) })
 	}
-	return &call{snd: snd, rcv: rcv}, nil
+	return &call{snd: snd, rcv: rcv, apm: apmConfig(f.audio, p.Capture), log: f.log}, nil
 }
 
-// call runs one sender and one receiver together (media.Call).
+// call runs one sender and one receiver together (media.Call), with the
+// hands-free processing between them while it runs.
 type call struct {
-	snd *AudioSender
-	rcv *AudioReceiver
+	snd  *AudioSender
+	rcv  *AudioReceiver
+	apm  apm.Config
+	log  *slog.Logger
+	proc atomic.Pointer[processing] // while Run runs, when a stage is on
 }
 
 func (c *call) Run(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	if proc := newProcessing(c.apm, c.log); proc != nil {
+		c.snd.proc, c.rcv.proc = proc, proc // before their goroutines start
+		c.proc.Store(proc)
+		defer func() {
+			c.proc.Store(nil)
+			proc.close() // both have returned
+		}()
+	}
 	errs := make(chan error, 2)
 	go func() { errs <- c.snd.Run(ctx) }()
 	go func() { errs <- c.rcv.Run(ctx) }()
@@ -77,7 +91,11 @@ func (c *call) SetMute(microphone, earphone bool) {
 }
 
 func (c *call) Stats() media.CallStats {
-	return media.CallStats{Outbound: c.snd.Stats(), Inbound: c.rcv.AppendStats(nil)}
+	cs := media.CallStats{Outbound: c.snd.Stats(), Inbound: c.rcv.AppendStats(nil)}
+	if proc := c.proc.Load(); proc != nil {
+		cs.Processing = proc.stats() // after a close, its figures are zero, never freed memory
+	}
+	return cs
 }
 
 // NewVideoSender builds a camera's sender; it reads the track's RTCP

@@ -34,6 +34,10 @@ type AudioReceiver struct {
 	// its own clock (to nowhere) until the next one comes on swap.
 	lost func(error)
 	swap chan hw.Playback
+
+	proc  *processing // hands-free processing, nil when none; set before Run
+	under underruns   // the speaker's underruns, for proc
+
 	// One frame of the mix (settings.Audio.FrameMs), cut from buffers sized
 	// for the longest.
 	acc    []int32
@@ -127,6 +131,9 @@ func (r *AudioReceiver) SetPlayback(p hw.Playback) {
 // rather than one frame ahead: a packet that arrived during the wait is
 // played in this frame, not the next.
 func (r *AudioReceiver) Run(ctx context.Context) error {
+	if r.proc != nil {
+		r.proc.playingOn(r.p)
+	}
 	for !ctxDone(ctx) {
 		if r.ready != nil {
 			if err := r.ready.WaitReady(len(r.out)); err != nil {
@@ -137,9 +144,18 @@ func (r *AudioReceiver) Run(ctx context.Context) error {
 			}
 		}
 		r.mixOnce()
+		if r.proc != nil {
+			r.proc.render(r.out) // the canceller's reference: exactly what is played
+		}
 		if err := r.p.Write(r.out); err != nil {
 			if err := r.playbackError(ctx, err); err != nil {
 				return err
+			}
+			continue
+		}
+		if r.proc != nil {
+			if r.under.burst(r.p, time.Now()) {
+				r.proc.reset("a burst of speaker underruns")
 			}
 		}
 	}
@@ -167,6 +183,11 @@ func (r *AudioReceiver) playbackError(ctx context.Context, err error) error {
 		case p := <-r.swap:
 			r.p = p
 			r.ready, _ = p.(hw.ReadyWaiter)
+			r.under = underruns{}
+			if r.proc != nil {
+				r.proc.playingOn(p)
+				r.proc.reset("the speaker was reopened")
+			}
 			return nil
 		case <-ctx.Done():
 			return nil

@@ -43,6 +43,8 @@ type AudioSender struct {
 	lost func(error)
 	swap chan hw.Capture
 
+	proc *processing // hands-free processing, nil when none; set before Run
+
 	// Expected loss: the encoder's FEC is sized for lossTarget percent,
 	// set from receivers' reports (SetUplinkLoss) and applied by Run.
 	lossFloor, lossApplied int          // the configured loss (the least), and the encoder's
@@ -178,6 +180,9 @@ func (s *AudioSender) Run(ctx context.Context) error {
 			lost := time.Now()
 			select {
 			case s.c = <-s.swap:
+				if s.proc != nil {
+					s.proc.reset("the microphone was reopened")
+				}
 				// The RTP clock runs on through the gap, as it does for
 				// muted frames: the next packet starts a talkspurt whose
 				// timestamp matches the time it was captured, so receivers
@@ -187,6 +192,11 @@ func (s *AudioSender) Run(ctx context.Context) error {
 			case <-ctx.Done():
 				return nil
 			}
+		}
+		if s.proc != nil {
+			// Before the gain: the canceller sees the echo as the room
+			// made it, and muted frames keep it adapted.
+			s.proc.capture(s.pcm[:s.frame], s.c)
 		}
 		s.applyLoss()
 		if err := s.sendFrame(); err != nil {

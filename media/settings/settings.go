@@ -57,15 +57,21 @@ type Audio struct {
 	// which follows 4× the measured RFC 3550 interarrival jitter. A floor
 	// of one frame suits a LAN: any measured jitter raises the target.
 	JitterMinMs, JitterMaxMs int
+	// Hands-free processing of a real microphone (codec/apm), each stage
+	// on its own; a high-pass filter runs with any of them. A synthetic
+	// source gets none: it hears no speaker.
+	EchoCancellation, NoiseSuppression, AutoGainControl bool
 }
 
 // DefaultAudio is 20 ms Opus at 32 kbit/s with in-band FEC planned
-// for 10 % loss and DTX, complexity 9, and a jitter buffer adapting
-// between 20 and 200 ms.
+// for 10 % loss and DTX, complexity 9, a jitter buffer adapting
+// between 20 and 200 ms, and echo cancellation, noise suppression and
+// gain control on.
 func DefaultAudio() Audio {
 	return Audio{
 		Bitrate: 32000, FEC: true, DTX: true, PacketLossPerc: 10, Complexity: 9,
 		FrameMs: FrameMsLong, JitterMinMs: 20, JitterMaxMs: 200,
+		EchoCancellation: true, NoiseSuppression: true, AutoGainControl: true,
 	}
 }
 
