@@ -125,7 +125,7 @@ func (r *recorder) AudioTrack(member string, t *webrtc.TrackRemote, rcv *webrtc.
 // waitMembers waits for a MembersChanged with exactly want.
 func (r *recorder) waitMembers(t *testing.T, want ...string) {
 	t.Helper()
-	deadline := time.After(10 * time.Second)
+	deadline := time.After(waitLimit)
 	for {
 		select {
 		case m := <-r.members:
@@ -142,7 +142,7 @@ func (r *recorder) waitMembers(t *testing.T, want ...string) {
 // its openid) carrying the audio level it set.
 func (r *recorder) waitPacketFrom(t *testing.T, member string) {
 	t.Helper()
-	deadline := time.After(10 * time.Second)
+	deadline := time.After(waitLimit)
 	for {
 		select {
 		case p := <-r.packets:
@@ -206,3 +206,8 @@ func join(t *testing.T, srv *roomd.Server, openid, group string, h room.Handler)
 }
 
 func asRoomError(err error, target **room.Error) bool { return errors.As(err, target) }
+
+// waitLimit bounds the tests' waits for something that must happen (a
+// packet, a member list, a PLI): generous, because the suite must pass
+// beside another heavy job; nothing is measured against it.
+const waitLimit = 30 * time.Second

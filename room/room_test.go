@@ -77,7 +77,7 @@ func TestDuplicateJoinReplaces(t *testing.T) {
 		if !asRoomError(err, &re) || re.Reason != "duplicate" {
 			t.Fatalf("old session interrupted with %v, want reason duplicate", err)
 		}
-	case <-time.After(10 * time.Second):
+	case <-time.After(waitLimit):
 		t.Fatal("old session not interrupted")
 	}
 	if got := second.Members(); !slices.Equal(got, []string{"bob", "door"}) {
@@ -114,7 +114,7 @@ func waitEnded(t *testing.T, r *recorder, member string) {
 		if m != member {
 			t.Fatalf("TrackEnded(%s), want %s", m, member)
 		}
-	case <-time.After(10 * time.Second):
+	case <-time.After(waitLimit):
 		t.Fatalf("no TrackEnded(%s)", member)
 	}
 }

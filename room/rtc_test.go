@@ -119,7 +119,7 @@ func TestRTCDuplicateUser(t *testing.T) {
 		if reason != proto.ReasonDuplicate {
 			t.Fatalf("Removed(%q), want duplicate", reason)
 		}
-	case <-time.After(10 * time.Second):
+	case <-time.After(waitLimit):
 		select { // say what ended it instead, if anything did (seen once under load)
 		case err := <-first.interrupted:
 			t.Fatalf("the first session was not removed; Interrupted(%v)", err)

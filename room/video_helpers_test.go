@@ -62,7 +62,7 @@ func (r *videoRecorder) VideoTrack(member string, t *webrtc.TrackRemote, _ *webr
 // with its openid) with VP8's payload type.
 func (r *videoRecorder) waitVideoFrom(t *testing.T, member string) {
 	t.Helper()
-	deadline := time.After(10 * time.Second)
+	deadline := time.After(waitLimit)
 	for {
 		select {
 		case p := <-r.vpackets:
@@ -110,7 +110,7 @@ func drainVideo(r *videoRecorder) {
 // waitVideoMembers waits for a VideoMembersChanged with exactly want.
 func (r *videoRecorder) waitVideoMembers(t *testing.T, want ...string) {
 	t.Helper()
-	deadline := time.After(10 * time.Second)
+	deadline := time.After(waitLimit)
 	for {
 		select {
 		case m := <-r.vmembers:
@@ -125,7 +125,7 @@ func (r *videoRecorder) waitVideoMembers(t *testing.T, want ...string) {
 
 func (r *videoRecorder) waitVideoEnded(t *testing.T, member string) {
 	t.Helper()
-	deadline := time.After(10 * time.Second)
+	deadline := time.After(waitLimit)
 	for {
 		select {
 		case m := <-r.vended:
@@ -208,7 +208,7 @@ func waitPLI(t *testing.T, plis <-chan struct{}, why string) {
 	t.Helper()
 	select {
 	case <-plis:
-	case <-time.After(10 * time.Second):
+	case <-time.After(waitLimit):
 		t.Fatalf("no PLI at the publisher after %s", why)
 	}
 }

@@ -54,7 +54,7 @@ go build -o "$work/build/" ./cmd/... ./internal/bench/cmd/...
 mkdir -p "$work/bin"
 for f in "$work"/build/*; do install -m 755 "$f" "$work/bin/"; done
 rm -rf "$work/build"
-for p in codec/opus media/pipeline codec/vp8; do go test -c -o "$work/$(basename "$p").test" "./$p"; done
+for p in codec/opus codec/apm media/pipeline codec/vp8; do go test -c -o "$work/$(basename "$p").test" "./$p"; done
 gcc -O2 -Wall -o "$work/opus_loop" internal/bench/anchor/opus_loop.c $(pkg-config --cflags --libs opus) -lm
 gcc -O2 -Wall -o "$work/vpx_loop" internal/bench/anchor/vpx_loop.c $(pkg-config --cflags --libs vpx)
 "$work/bin/voipbench" frames -o "$work/f640.yuv" -w 640 -h 480
@@ -80,6 +80,7 @@ for r in $(seq "$count"); do
   echo "bench: micro-benchmarks, round $r of $count"
   on "$client_cpu" "$work/opus_loop" 1 5000 >>"$raw"
   (cd codec/opus && on "$client_cpu" "$work/opus.test" -test.run '^$' -test.bench 'Benchmark(AnchorLibopusEncode|AnchorLibopusDecode|Encode|Decode)$' -test.benchmem -test.benchtime "$benchtime" >>"$raw")
+  (cd codec/apm && on "$client_cpu" "$work/apm.test" -test.run '^$' -test.bench 'BenchmarkFrame$' -test.benchmem -test.benchtime "$benchtime" >>"$raw")
   (cd media/pipeline && on "$client_cpu" "$work/pipeline.test" -test.run '^$' -test.bench 'Benchmark(SendFrame|ReceiveFrame|ReceiveFrame4Members|VideoSendFrame640x480|VideoSendFrame1280x720)$' -test.benchmem -test.benchtime "$benchtime" >>"$raw")
   (cd codec/vp8 && on "$client_cpu" "$work/vp8.test" -test.run '^$' -test.bench 'BenchmarkAnchorVP8Encode(640x480|1280x720)$' -test.benchmem -test.benchtime "$benchtime" >>"$raw")
   on "$client_cpu" "$work/vpx_loop" "$work/f640.yuv" 640 480 1 300 >>"$raw"
@@ -112,6 +113,29 @@ if [ -x internal/bench/janus/run.sh ]; then internal/bench/janus/run.sh >>"$sect
 echo "bench: profile"
 if ! on "$load_cpu" scripts/bench-profile.sh "$work/bin" "${BENCH_PROFILE_SECONDS:-15}" >"$work/profile.md"; then
   printf '### Where a video call'"'"'s CPU goes\n\n**Failed in this run**: see the output of `make bench`.\n' >"$work/profile.md"
+fi
+
+# Echo: cmd/voipd's PulseAudio test, its figures as a table.
+echo "bench: echo"
+go test -c -o "$work/voipd.test" ./cmd/voipd
+if (cd cmd/voipd && "$work/voipd.test" -test.run '^TestEchoCancellationOverPulse$' -test.v >"$work/echo.log" 2>&1); then
+  {
+    echo "### Echo: what the far end gets back"
+    echo
+    echo "cmd/voipd's TestEchoCancellationOverPulse: a far end talks (the synthetic voice) to a panel on PulseAudio"
+    echo "whose speaker (a null sink) reaches its microphone (another null sink's monitor) 30 ms later through"
+    echo "module-loopback, a linear echo path. ERLE is the echo the microphone heard over what the far end received"
+    echo "from the panel, per 1 s window from the first echo, capped at 60 dB (the far end heard next to nothing;"
+    echo "the panel sends without DTX so the residual is coded, not replaced). The anchor is PulseAudio's own"
+    echo "module-echo-cancel (aec_method=webrtc, the same library at its defaults) in front of a voipd with its"
+    echo "processing off, measured in the same run; \"none\" has no processing anywhere."
+    echo
+    echo "| set-up | first second | median after 3 s | lowest after 3 s | mean |"
+    echo "| --- | --- | --- | --- | --- |"
+    awk '/echo-row/ { for (i = 1; i <= NF; i++) if ($i == "echo-row") { printf "| %s | %s dB | %s dB | %s dB | %s dB |\n", $(i+1), $(i+2), $(i+3), $(i+4), $(i+5) } }' "$work/echo.log"
+  } >"$work/echo.md"
+else
+  printf '### Echo: what the far end gets back\n\n**Failed in this run**: see %s.\n' "$work/echo.log" >"$work/echo.md"
 fi
 
 "$work/bin/voipbench" micro -raw "$raw" >"$work/micro.md"
@@ -149,7 +173,7 @@ fi
   echo "$(gcc --version | head -1), $(ffmpeg -version 2>/dev/null | head -1 | awk '{print $1, $3}'), $(chromium --version 2>/dev/null | head -1)."
   echo "Settings: BENCH_COUNT=$count BENCH_TIME=$benchtime BENCH_STARTS=${BENCH_STARTS:-20} BENCH_JOINS=${BENCH_JOINS:-50} BENCH_FIRST_FRAMES=${BENCH_FIRST_FRAMES:-5}"
   echo "BENCH_CALL_SECONDS=${BENCH_CALL_SECONDS:-30} BENCH_GC_SECONDS=${BENCH_GC_SECONDS:-60} BENCH_M2E_SECONDS=${BENCH_M2E_SECONDS:-20}."
-  for s in micro vp8speed startup join call profile m2e; do
+  for s in micro echo vp8speed startup join call profile m2e; do
     echo
     cat "$work/$s.md"
   done

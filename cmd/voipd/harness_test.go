@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -81,6 +82,7 @@ type testAudio struct {
 	rec    *synth.Recorder
 	busy   error // returned by OpenCapture when set
 	opened int   // captures opened: a refused client must open none
+	keep   int   // samples the speaker keeps; 0: the last 500 ms
 }
 
 func (a *testAudio) OpenCapture(id string) (hw.Capture, error) {
@@ -99,7 +101,7 @@ func (a *testAudio) OpenCapture(id string) (hw.Capture, error) {
 func (a *testAudio) OpenPlayback(id string) (hw.Playback, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	a.rec = synth.NewRecorder(hw.SampleRate / 2) // the last 500 ms
+	a.rec = synth.NewRecorder(cmp.Or(a.keep, hw.SampleRate/2)) // by default the last 500 ms
 	return a.rec, nil
 }
 

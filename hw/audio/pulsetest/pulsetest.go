@@ -41,7 +41,7 @@ type Server struct {
 }
 
 // Start runs pulseaudio with a null sink and module-sine at sineHz playing
-// into it, waits until it answers, and stops it at t.Cleanup. It fails the
+// into it (none when sineHz is 0), waits until it answers, and stops it at t.Cleanup. It fails the
 // test (naming the Debian packages) if pulseaudio or pactl is missing.
 func Start(t testing.TB, sineHz int) *Server {
 	t.Helper()
@@ -63,12 +63,15 @@ func Start(t testing.TB, sineHz int) *Server {
 			t.Fatalf("pulsetest: %v", err)
 		}
 	}
+	sine := ""
+	if sineHz > 0 {
+		sine = fmt.Sprintf("load-module module-sine sink=%s frequency=%d\n", sinkName, sineHz)
+	}
 	script := fmt.Sprintf(`load-module module-native-protocol-unix socket=%s auth-anonymous=1
 load-module module-null-sink sink_name=%s format=s16le rate=48000 channels=1
-load-module module-sine sink=%s frequency=%d
-set-default-sink %s
+%sset-default-sink %s
 set-default-source %s.monitor
-`, s.socket, sinkName, sinkName, sineHz, sinkName, sinkName)
+`, s.socket, sinkName, sine, sinkName, sinkName)
 	scriptPath := filepath.Join(dir, "voipd.pa")
 	if err := os.WriteFile(scriptPath, []byte(script), 0o600); err != nil {
 		t.Fatalf("pulsetest: %v", err)
@@ -246,4 +249,59 @@ func (s *Server) AddSink(t testing.TB, sineHz int) {
 	s.Pactl(t, "load-module", "module-sine", "sink="+sinkName, fmt.Sprintf("frequency=%d", sineHz))
 	s.Pactl(t, "set-default-sink", sinkName)
 	s.Pactl(t, "set-default-source", sinkName+".monitor")
+}
+
+// EchoRoom makes a room a hands-free panel stands in: a speaker (a null
+// sink) whose sound reaches a microphone (the monitor of a second null
+// sink, through module-loopback, 30 ms later). It is a linear echo path,
+// and two sinks rather than one and its monitor, because PulseAudio's own
+// canceller refuses a sink and its monitor (EchoCancel).
+func (s *Server) EchoRoom(t testing.TB) (speaker, microphone string) {
+	t.Helper()
+	s.Pactl(t, "load-module", "module-null-sink", "sink_name=room_speaker", "format=s16le", "rate=48000", "channels=1")
+	s.Pactl(t, "load-module", "module-null-sink", "sink_name=room_air", "format=s16le", "rate=48000", "channels=1")
+	s.Pactl(t, "load-module", "module-loopback", "source=room_speaker.monitor", "sink=room_air",
+		"latency_msec=30", "source_dont_move=true", "sink_dont_move=true")
+	return "room_speaker", "room_air.monitor"
+}
+
+// EchoCancel loads PulseAudio's own echo canceller (module-echo-cancel,
+// aec_method=webrtc) between speaker and microphone (EchoRoom's), and
+// returns the source and sink it makes: what plays into the sink is the
+// far end, the source is the microphone with its echo cancelled.
+func (s *Server) EchoCancel(t testing.TB, speaker, microphone string) (source, sink string) {
+	t.Helper()
+	s.Pactl(t, "load-module", "module-echo-cancel", "aec_method=webrtc",
+		"source_master="+microphone, "sink_master="+speaker,
+		"source_name=ec_source", "sink_name=ec_sink", "rate=48000", "channels=1")
+	return "ec_source", "ec_sink"
+}
+
+// Record runs parec on source, writing raw s16le 48 kHz mono to path with
+// a 10 ms latency, until the returned stop is called (or the test ends).
+func (s *Server) Record(t testing.TB, source, path string) (stop func()) {
+	t.Helper()
+	cmd := exec.Command("parec", "--device="+source, "--format=s16le", "--rate=48000", "--channels=1",
+		"--latency-msec=10", "--raw", path)
+	cmd.Env = s.Env()
+	cmd.Stderr = s.log
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("pulsetest: parec: %v", err)
+	}
+	var once sync.Once
+	stop = func() {
+		once.Do(func() {
+			cmd.Process.Signal(os.Interrupt)
+			done := make(chan struct{})
+			go func() { cmd.Wait(); close(done) }()
+			select {
+			case <-done:
+			case <-time.After(5 * time.Second):
+				cmd.Process.Kill()
+				<-done
+			}
+		})
+	}
+	t.Cleanup(stop)
+	return stop
 }

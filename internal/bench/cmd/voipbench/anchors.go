@@ -42,6 +42,12 @@ func cmdMicro(args []string) error {
 		row("media receive: jitter + decode + mix, 1 member", "BenchmarkReceiveFrame", "BenchmarkAnchorLibopusDecode", "libopus decode (hraban/opus)", us, 1, "µs", bench.Goal{}),
 		row("media receive, 4 members", "BenchmarkReceiveFrame4Members", "BenchmarkAnchorLibopusDecode", "4 × libopus decode", us, 4, "µs", bench.Goal{}),
 	}
+	apm := []bench.Row{
+		row("codec/apm: echo cancellation, noise suppression, gain control, high-pass (render + capture)", "BenchmarkFrame",
+			"BenchmarkEncode", "codec/opus Encode, the step it precedes", us, 1, "µs", bench.Goal{}),
+		{What: fmt.Sprintf("codec/apm, the same (%g allocs/op)", res.Allocs("BenchmarkFrame")), Ours: res.Min("BenchmarkFrame") / us,
+			Anchor: math.NaN(), Unit: "µs", Goal: bench.Goal{Max: 250, Label: "≤ 250 µs"}},
+	}
 	vp8Goal := bench.Goal{Max: 1.10, Label: "≤ 1.10×"}
 	const ms = 1e6
 	var vp8 []bench.Row
@@ -59,6 +65,12 @@ func cmdMicro(args []string) error {
 	fmt.Printf("440 Hz frame (amplitude 8000) every time. The C loop is internal/bench/anchor/opus_loop.c (gcc -O2),\n")
 	fmt.Printf("5000 frames a round, after 200 untimed (the Go benchmarks warm up with 200 too). %s\n\n", roundsNote(rounds))
 	fmt.Print(bench.Table(opus))
+	fmt.Printf("\n### Hands-free processing: one 20 ms frame\n\n")
+	fmt.Printf("codec/apm (WebRTC's audio processing module 0.3, Debian's libwebrtc-audio-processing) with every\n")
+	fmt.Printf("stage voipd runs by default: the far end's 20 ms rendered, the microphone's 20 ms processed with its delay\n")
+	fmt.Printf("(two 10 ms frames each way), on a synthetic echo of speech-like sound, beside the Opus encode the\n")
+	fmt.Printf("frame goes to next. How much echo it removes is in the next section, against PulseAudio's canceller.\n\n")
+	fmt.Print(bench.Table(apm))
 	fmt.Printf("\n### VP8: one camera frame\n\n")
 	fmt.Printf("The same 30 frames of codec/codectest's moving pattern, cycled, on every side: media's path gets them\n")
 	fmt.Printf("as YUYV (a camera's format) and converts; the C loop (internal/bench/anchor/vpx_loop.c) and ffmpeg read\n")
