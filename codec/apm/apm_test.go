@@ -4,6 +4,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 )
@@ -172,6 +173,7 @@ func TestCancelsLinearEcho(t *testing.T) {
 			first := db(energy(c.echo[:SampleRate]), energy(out[:SampleRate]))
 			w := erle(c.echo, out, 3)
 			t.Logf("ERLE: first second %.1f dB; after 3 s, median %.1f dB, lowest %.1f, windows %.1f", first, median(w), slices.Min(w), w)
+			t.Logf("echo-row synthetic:_%s %.1f %.1f %.1f -", strings.ReplaceAll(c.name, " ", "_"), first, median(w), slices.Min(w))
 			if m := median(w); m < c.median {
 				t.Errorf("median ERLE %.1f dB, want ≥ %.0f", m, c.median)
 			}

@@ -118,18 +118,21 @@ func (m loopMic) Read(frame []int16) error {
 // canceller's estimates.
 func TestEchoCancelledInTheCall(t *testing.T) {
 	for _, c := range []struct {
-		name  string
-		on    bool
-		minDB float64 // the least echo loss wanted
-		maxDB float64 // and the most
+		name    string
+		on      bool
+		frameMs int
+		minDB   float64 // the least echo loss wanted
+		maxDB   float64 // and the most
 	}{
-		{"processing on", true, 15, math.Inf(1)},
-		{"processing off", false, math.Inf(-1), 10},
+		{"processing on", true, 20, 15, math.Inf(1)},
+		{"processing on, 10 ms frames", true, 10, 15, math.Inf(1)},
+		{"processing off", false, 20, math.Inf(-1), 10},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
 			cfg := testAudio(func(a *settings.Audio) {
 				a.EchoCancellation, a.NoiseSuppression, a.AutoGainControl = c.on, c.on, c.on
+				a.FrameMs = c.frameMs
 			})
 			loss := echoLoss(t, cfg, func(cs media.CallStats) {
 				if !c.on {
