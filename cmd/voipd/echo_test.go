@@ -71,16 +71,21 @@ const echoSeconds = 12
 // figure would say more about rounding than about the canceller.
 const erleCap = 60.0
 
-// measureEcho runs a panel (voipd on PulseAudio: the speaker a null sink
-// whose sound reaches the microphone 30 ms later, pulsetest.EchoRoom: a
-// linear echo path) in a room with a far end that talks
-// (the synthetic voice, which libopus codes as speech). It records what
-// the monitor hears (the echo) and what the far end receives from the
-// panel, for echoSeconds from the panel's join, and returns the ERLE of
-// each 1 s window. mode: "voipd" (voipd's processing on, the defaults),
-// "pulse" (voipd's processing off behind PulseAudio's module-echo-cancel,
-// aec_method=webrtc), or "none" (no processing anywhere).
-func measureEcho(t *testing.T, mode string) echoRun {
+// echoRoom is a panel on PulseAudio in pulsetest.EchoRoom, and a far end
+// (a voipd node) whose microphone is the synthetic voice, on one room
+// server; neither has joined yet.
+type echoRoom struct {
+	pulse  *pulsetest.Server
+	proc   *proc
+	panel  *ctl
+	far    *node
+	mic    string // the panel's microphone as the room hears it (before any canceller)
+	secret string
+}
+
+// startEchoRoom starts an echoRoom. mode is measureEcho's; processing on
+// or off follows it.
+func startEchoRoom(t *testing.T, mode string) echoRoom {
 	pulse := pulsetest.Start(t, 0)
 	srv, secret := testRoomd(t, nil)
 	playback, capture := pulse.EchoRoom(t)
@@ -112,10 +117,26 @@ autoGainControl = %s
 # replaced by silence at the far end: the canceller is what is measured.
 dtx = false
 `, testApp, proto.SessionKey(secret, "panel"), wsURL(srv.URL()), capture, playback, processing, processing, processing), pulse.Env())
-	pc := dialCtl(t, panel.socket)
 	far := startNodeWith(t, "far", wsURL(srv.URL()), secret, 1000, nil, func(n *node) {
 		n.audio.voice, n.audio.keep = true, (echoSeconds+2)*hw.SampleRate
 	})
+	return echoRoom{pulse: pulse, proc: panel, panel: dialCtl(t, panel.socket), far: far, mic: mic,
+		secret: secret}
+}
+
+// measureEcho runs a panel (voipd on PulseAudio: the speaker a null sink
+// whose sound reaches the microphone 30 ms later, pulsetest.EchoRoom: a
+// linear echo path) in a room with a far end that talks
+// (the synthetic voice, which libopus codes as speech). It records what
+// the monitor hears (the echo) and what the far end receives from the
+// panel, for echoSeconds from the panel's join, and returns the ERLE of
+// each 1 s window. mode: "voipd" (voipd's processing on, the defaults),
+// "pulse" (voipd's processing off behind PulseAudio's module-echo-cancel,
+// aec_method=webrtc), or "none" (no processing anywhere).
+func measureEcho(t *testing.T, mode string) echoRun {
+	r := startEchoRoom(t, mode)
+	pulse, pc, far, mic, secret := r.pulse, r.panel, r.far, r.mic, r.secret
+	panel := r.proc
 	far.ctl.mustOK("joinVoIPChat", far.joinParams("echo"))
 	echoFile := filepath.Join(t.TempDir(), "echo.raw")
 	stop := pulse.Record(t, mic, echoFile)
