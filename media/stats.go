@@ -114,4 +114,9 @@ type ProcessingStats struct {
 	Resets uint64
 	// Errors counts frames the module refused (passed on unprocessed).
 	Errors uint64
+	// ClockDriftPpm is how much faster the speaker's clock runs than the
+	// microphone's, in parts per million, each counted against the
+	// system clock over at least 20 s (ClockDriftKnown: measured yet).
+	ClockDriftPpm   float64
+	ClockDriftKnown bool
 }

@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"log/slog"
+	"math"
 	"sync/atomic"
 	"time"
 
@@ -26,6 +27,10 @@ type processing struct {
 	reported atomic.Int64 // ns: the delay last told to the canceller
 	resets   atomic.Uint64
 	errors   atomic.Uint64
+
+	// Each device's samples counted against the system clock: the
+	// microphone's by the sender, the speaker's by the receiver.
+	micClock, spkClock deviceClock
 }
 
 // apmConfig is what cfg asks for capture c: nothing for a synthetic
@@ -63,6 +68,9 @@ func (x *processing) render(pcm []int16) {
 	}
 }
 
+// played counts a frame the speaker took. Receiver's goroutine.
+func (x *processing) played(n int) { x.spkClock.tick(n, time.Now()) }
+
 // latencySource wraps the speaker in one concrete type for atomic.Value.
 type latencySource struct{ l hw.Latency }
 
@@ -83,6 +91,7 @@ func (x *processing) capture(pcm []int16, c hw.Capture) {
 		d += l.Latency()
 	}
 	x.reported.Store(int64(d))
+	x.micClock.tick(len(pcm), time.Now())
 	if err := x.p.Capture(pcm, d); err != nil && x.errors.Add(1) == 1 {
 		x.log.Warn("audio processing refused a captured frame; counting further", "err", err)
 	}
@@ -111,8 +120,54 @@ func (x *processing) stats() *media.ProcessingStats {
 	if st.Delay >= 0 {
 		ps.EchoDelayMs = float64(st.Delay.Microseconds()) / 1000
 	}
+	if spk, mic := x.spkClock.rateNow(), x.micClock.rateNow(); spk > 0 && mic > 0 {
+		ps.ClockDriftPpm, ps.ClockDriftKnown = (spk/mic-1)*1e6, true
+	}
 	return ps
 }
+
+// deviceClock estimates a device's sample rate against the system clock:
+// a least-squares line through (time, samples so far), a point a frame, so
+// the jitter of single frames (PulseAudio's callbacks come in bursts)
+// averages out. It starts again every clockSpan, keeping the last rate.
+// tick is one goroutine's; the rate is read through an atomic.
+type deviceClock struct {
+	t0                  time.Time
+	count               float64 // samples since t0
+	n, sx, sy, sxx, sxy float64
+	rate                atomic.Uint64 // float64 bits: samples a second; 0 until clockMinSpan
+	resetDue            atomic.Bool
+}
+
+const (
+	clockMinSpan = 20 * time.Second  // the least span a rate is told from
+	clockSpan    = 300 * time.Second // a fit's longest span
+)
+
+func (c *deviceClock) tick(samples int, now time.Time) {
+	if c.resetDue.Swap(false) || c.t0.IsZero() || now.Sub(c.t0) > clockSpan {
+		c.t0, c.count, c.n, c.sx, c.sy, c.sxx, c.sxy = now, 0, 0, 0, 0, 0, 0
+	}
+	c.count += float64(samples)
+	x, y := now.Sub(c.t0).Seconds(), c.count
+	c.n++
+	c.sx, c.sy, c.sxx, c.sxy = c.sx+x, c.sy+y, c.sxx+x*x, c.sxy+x*y
+	if x < clockMinSpan.Seconds() {
+		return
+	}
+	if d := c.n*c.sxx - c.sx*c.sx; d > 0 {
+		c.rate.Store(math.Float64bits((c.n*c.sxy - c.sx*c.sy) / d))
+	}
+}
+
+// restart drops the fit at the next tick (the device was reopened): its
+// clock may be another.
+func (c *deviceClock) restart() {
+	c.rate.Store(0)
+	c.resetDue.Store(true)
+}
+
+func (c *deviceClock) rateNow() float64 { return math.Float64frombits(c.rate.Load()) }
 
 func (x *processing) close() { x.p.Close() }
 
@@ -124,16 +179,17 @@ const (
 	underrunWindow = time.Second
 )
 
-// underruns watches a speaker's underrun count for bursts.
+// underruns watches a device's drop count (a speaker's underruns, a
+// microphone's overruns) for bursts.
 type underruns struct {
 	last  uint64
 	since time.Time
 }
 
-// burst reports whether p's underruns rose by underrunBurst within the
+// burst reports whether dev's drops rose by underrunBurst within the
 // window; it starts a new window when one passes.
-func (u *underruns) burst(p hw.Playback, now time.Time) bool {
-	dc, ok := p.(hw.DropCounter)
+func (u *underruns) burst(dev any, now time.Time) bool {
+	dc, ok := dev.(hw.DropCounter)
 	if !ok {
 		return false
 	}

@@ -381,3 +381,38 @@ func energyOf(p []int16) float64 {
 	}
 	return e
 }
+
+// deviceClock finds a device's rate against the system clock through the
+// jitter of single frames: two devices 50 ppm apart, frames arriving up to
+// 15 ms early or late, are told apart within 5 ppm after 30 s; nothing is
+// told before 20 s, and a restart forgets the rate.
+func TestDeviceClock(t *testing.T) {
+	var mic, spk deviceClock
+	start := time.Now()
+	jitter := func(i int) time.Duration { return time.Duration((i*7919)%31-15) * time.Millisecond }
+	const frame = hw.FrameSamples
+	for i := 0; i < 30*50; i++ {
+		// The microphone runs at exactly 48 kHz, the speaker 50 ppm fast:
+		// its frames come 50 ppm sooner.
+		due := time.Duration(i) * 20 * time.Millisecond
+		mic.tick(frame, start.Add(due+jitter(i)))
+		spk.tick(frame, start.Add(time.Duration(float64(due)/(1+50e-6))+jitter(i+3)))
+		if due < 19*time.Second && (mic.rateNow() != 0 || spk.rateNow() != 0) {
+			t.Fatalf("a rate told after %v", due)
+		}
+	}
+	if r := mic.rateNow(); math.Abs(r/hw.SampleRate-1)*1e6 > 5 {
+		t.Errorf("the microphone's rate %.3f Hz, want 48000 within 5 ppm", r)
+	}
+	if d := (spk.rateNow()/mic.rateNow() - 1) * 1e6; math.Abs(d-50) > 5 {
+		t.Errorf("drift %.1f ppm, want 50 within 5", d)
+	}
+	spk.restart()
+	if spk.rateNow() != 0 {
+		t.Error("a rate after restart")
+	}
+	spk.tick(frame, start.Add(31*time.Second))
+	if spk.n != 1 {
+		t.Errorf("the fit was not started afresh: %v points", spk.n)
+	}
+}

@@ -154,6 +154,7 @@ func (r *AudioReceiver) Run(ctx context.Context) error {
 			continue
 		}
 		if r.proc != nil {
+			r.proc.played(len(r.out))
 			if r.under.burst(r.p, time.Now()) {
 				r.proc.reset("a burst of speaker underruns")
 			}
@@ -186,6 +187,7 @@ func (r *AudioReceiver) playbackError(ctx context.Context, err error) error {
 			r.under = underruns{}
 			if r.proc != nil {
 				r.proc.playingOn(p)
+				r.proc.spkClock.restart()
 				r.proc.reset("the speaker was reopened")
 			}
 			return nil

@@ -44,6 +44,7 @@ type AudioSender struct {
 	swap chan hw.Capture
 
 	proc *processing // hands-free processing, nil when none; set before Run
+	over underruns   // the microphone's overruns (its DropCounter), for proc
 
 	// Expected loss: the encoder's FEC is sized for lossTarget percent,
 	// set from receivers' reports (SetUplinkLoss) and applied by Run.
@@ -180,7 +181,9 @@ func (s *AudioSender) Run(ctx context.Context) error {
 			lost := time.Now()
 			select {
 			case s.c = <-s.swap:
+				s.over = underruns{}
 				if s.proc != nil {
+					s.proc.micClock.restart()
 					s.proc.reset("the microphone was reopened")
 				}
 				// The RTP clock runs on through the gap, as it does for
@@ -197,6 +200,9 @@ func (s *AudioSender) Run(ctx context.Context) error {
 			// Before the gain: the canceller sees the echo as the room
 			// made it, and muted frames keep it adapted.
 			s.proc.capture(s.pcm[:s.frame], s.c)
+			if s.over.burst(s.c, time.Now()) {
+				s.proc.reset("a burst of microphone overruns")
+			}
 		}
 		s.applyLoss()
 		if err := s.sendFrame(); err != nil {
