@@ -154,7 +154,7 @@ func joinVideo(t *testing.T, srv *roomd.Server, openid, group string, h room.Han
 }
 
 // publish writes VP8-like RTP (payload "openid:counter", 30 a second) to
-// the session's video track until ctx ends, and returns a channel of the
+// the session's video track until ctx ends, through failed writes, and returns a channel of the
 // PLIs its VideoSender receives for its own SSRC.
 func publish(ctx context.Context, t *testing.T, s *room.Session, openid string) <-chan struct{} {
 	track, sender := s.VideoTrack(), s.VideoSender()
@@ -195,9 +195,9 @@ func publish(ctx context.Context, t *testing.T, s *room.Session, openid string) 
 			p := &rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: 96, Marker: true,
 				SequenceNumber: seq, Timestamp: uint32(seq) * 3000},
 				Payload: []byte(openid + ":" + string(rune('a'+seq%26)))}
-			if err := track.WriteRTP(p); err != nil {
-				return
-			}
+			// Like the daemon's pipeline, a failed write (a renegotiation
+			// rebinding the track, a reconnect) is not the end.
+			_ = track.WriteRTP(p)
 		}
 	}()
 	return plis

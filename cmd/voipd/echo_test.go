@@ -272,6 +272,11 @@ func nearLevels(t *testing.T, farTalks bool) (mic, got []float64) {
 	received := r.far.audio.rec.Snapshot(nil)
 	stop()
 	r.proc.term(10 * time.Second)
+	defer func() {
+		if t.Failed() {
+			t.Logf("the panel's log:\n%s", r.proc.out.String())
+		}
+	}()
 	heard := readRaw(t, micFile)
 	n := min(len(heard), len(received), len(talk)) / hw.SampleRate * hw.SampleRate
 	heard, received = heard[len(heard)-n:], received[len(received)-n:]
@@ -347,6 +352,7 @@ func TestNearEndOverPulse(t *testing.T) {
 	ma, md := medianOf(alone), medianOf(double)
 	t.Logf("near end alone, far end against microphone, per second: %.1f dB (median %+.1f)", alone, ma)
 	t.Logf("double talk against alone, per second: %.1f dB (median %+.1f)", double, md)
+	t.Logf("near-row %.1f %.1f", ma, md) // for scripts/bench.sh's table
 	if math.Abs(ma) > 2 {
 		t.Errorf("the near end alone reached the far end at %+.1f dB of its level at the microphone, want within ±2", ma)
 	}

@@ -156,8 +156,10 @@ func (p *Processor) Stats() Stats {
 	return st
 }
 
-// Reset starts the stages afresh: after a device restarted, or a burst of
-// underruns broke the timing the canceller had learnt.
+// Reset starts the echo canceller afresh: after a device restarted, or a
+// burst of underruns broke the timing it had learnt. The noise suppressor
+// and the gain control keep their state: started again in the middle of
+// speech, the suppressor would take the speech for noise.
 func (p *Processor) Reset() error {
 	p.mu.Lock()
 	defer p.mu.Unlock()

@@ -119,9 +119,19 @@ void apm_stats_get(apm *a, apm_stats *s) {
   s->stream_has_echo = ec->stream_has_echo() ? 1 : 0;
 }
 
+// apm_reset starts the echo canceller afresh, and only it: the noise
+// suppressor and the gain control keep what they learnt (started again
+// in the middle of speech, the suppressor takes the speech for noise).
 int apm_reset(apm *a) {
-  char err[128];
-  return configure(a, err, sizeof err);
+  if (!a->cfg.echo) return 0;
+  webrtc::EchoCancellation *ec = a->ap->echo_cancellation();
+  int rc = ec->Enable(false);
+  rc |= ec->Enable(true);
+  rc |= ec->enable_drift_compensation(false);
+  rc |= ec->set_suppression_level(webrtc::EchoCancellation::kModerateSuppression);
+  rc |= ec->enable_metrics(true);
+  rc |= ec->enable_delay_logging(true);
+  return rc;
 }
 
 void apm_free(apm *a) {

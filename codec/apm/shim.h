@@ -39,7 +39,8 @@ int apm_render(apm *a, const short *frame);
 // its echo arriving in a capture frame.
 int apm_capture(apm *a, short *frame, int delay_ms);
 void apm_stats_get(apm *a, apm_stats *s);
-// apm_reset starts the processor afresh (a device restarted).
+// apm_reset starts the echo canceller afresh (a device restarted, the
+// timing broke); the other stages keep their state.
 int apm_reset(apm *a);
 void apm_free(apm *a);
 

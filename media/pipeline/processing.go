@@ -23,10 +23,11 @@ type processing struct {
 	p   *apm.Processor
 	log *slog.Logger
 
-	speaker  atomic.Value // latencySource: the speaker the receiver plays on
-	reported atomic.Int64 // ns: the delay last told to the canceller
-	resets   atomic.Uint64
-	errors   atomic.Uint64
+	speaker   atomic.Value // latencySource: the speaker the receiver plays on
+	reported  atomic.Int64 // ns: the delay last told to the canceller
+	resets    atomic.Uint64
+	errors    atomic.Uint64
+	lastReset atomic.Int64 // Unix ns of the last reset, 0 before one
 
 	// Each device's samples counted against the system clock: the
 	// microphone's by the sender, the speaker's by the receiver.
@@ -97,16 +98,31 @@ func (x *processing) capture(pcm []int16, c hw.Capture) {
 	}
 }
 
-// reset starts the processing afresh: a device was reopened, or the
-// speaker's timing broke.
-func (x *processing) reset(why string) {
+// reset starts the echo canceller afresh (the other stages keep their
+// state): a device was reopened, or the speaker's timing broke. A burst
+// restarts it at most every burstResetGap; a reopened device always does.
+func (x *processing) reset(why string) { x.resetAt(why, time.Now(), true) }
+
+// resetBurst is reset for a burst of underruns or overruns.
+func (x *processing) resetBurst(why string) { x.resetAt(why, time.Now(), false) }
+
+func (x *processing) resetAt(why string, now time.Time, always bool) {
+	if last := x.lastReset.Load(); !always && last != 0 && now.Sub(time.Unix(0, last)) < burstResetGap {
+		return
+	}
+	x.lastReset.Store(now.UnixNano())
 	if err := x.p.Reset(); err != nil {
 		x.log.Warn("resetting the audio processing", "why", why, "err", err)
 		return
 	}
 	x.resets.Add(1)
-	x.log.Info("audio processing reset", "why", why)
+	x.log.Info("echo canceller reset", "why", why)
 }
+
+// burstResetGap spaces the resets bursts ask for: on a loaded machine a
+// speaker may underrun in bursts for a while, and the canceller needs time
+// to learn the echo again between them.
+const burstResetGap = 10 * time.Second
 
 func (x *processing) stats() *media.ProcessingStats {
 	cfg, st := x.p.Config(), x.p.Stats()

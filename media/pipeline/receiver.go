@@ -156,7 +156,7 @@ func (r *AudioReceiver) Run(ctx context.Context) error {
 		if r.proc != nil {
 			r.proc.played(len(r.out))
 			if r.under.burst(r.p, time.Now()) {
-				r.proc.reset("a burst of speaker underruns")
+				r.proc.resetBurst("a burst of speaker underruns")
 			}
 		}
 	}

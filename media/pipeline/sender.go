@@ -201,7 +201,7 @@ func (s *AudioSender) Run(ctx context.Context) error {
 			// made it, and muted frames keep it adapted.
 			s.proc.capture(s.pcm[:s.frame], s.c)
 			if s.over.burst(s.c, time.Now()) {
-				s.proc.reset("a burst of microphone overruns")
+				s.proc.resetBurst("a burst of microphone overruns")
 			}
 		}
 		s.applyLoss()
