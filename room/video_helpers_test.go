@@ -97,6 +97,22 @@ func (r *videoRecorder) videoSenders(t *testing.T) map[string]int {
 	}
 }
 
+// videoWindowUntil takes videoSenders windows until ok holds of one,
+// failing the test after waitLimit with the last window.
+func (r *videoRecorder) videoWindowUntil(t *testing.T, who string, ok func(map[string]int) bool) {
+	t.Helper()
+	deadline := time.Now().Add(waitLimit)
+	for {
+		got := r.videoSenders(t)
+		if ok(got) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s got video packets %v", who, got)
+		}
+	}
+}
+
 func drainVideo(r *videoRecorder) {
 	for {
 		select {

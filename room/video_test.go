@@ -40,13 +40,16 @@ func TestVideoRoomThreeMembers(t *testing.T) {
 		t.Fatal(err)
 	}
 	a.waitVideoEnded(t, "bob")
-	if got := a.videoSenders(t); got["bob"] != 0 || got["carol"] == 0 {
-		t.Fatalf("after subscribing to carol, alice got video packets %v", got)
-	}
+	// Windows of 1.5 s until the streams are as wanted: on a loaded
+	// machine a stream can pause for longer than one window; bob's video
+	// reaching alice again would show in every window.
+	a.videoWindowUntil(t, "after subscribing to carol, alice", func(got map[string]int) bool {
+		return got["bob"] == 0 && got["carol"] > 0
+	})
 	// Bob, without a subscription, still gets both.
-	if got := recs["bob"].videoSenders(t); got["alice"] == 0 || got["carol"] == 0 {
-		t.Fatalf("bob got video packets %v, want alice's and carol's", got)
-	}
+	recs["bob"].videoWindowUntil(t, "bob (alice's and carol's wanted)", func(got map[string]int) bool {
+		return got["alice"] > 0 && got["carol"] > 0
+	})
 
 	lctx, lcancel := context.WithTimeout(ctx, 10*time.Second)
 	defer lcancel()
