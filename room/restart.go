@@ -1,13 +1,11 @@
 package room
 
 import (
-	"cmp"
 	"time"
 
 	"github.com/pion/webrtc/v4"
 
 	"github.com/voipd/voipd/proto"
-	"github.com/voipd/voipd/proto/rtpcodecs"
 )
 
 // ICE restart: a link whose media connection failed while its WebSocket
@@ -25,11 +23,16 @@ const (
 	// restartOfferWait bounds the server's offer after an iceRestart: an
 	// answer proves the WebSocket alive (the server answers at once).
 	restartOfferWait = 2 * time.Second
-	// An ICE restart's checks go on until the media timeout fails the
-	// connection again (rtpcodecs.SetMediaTimeout keeps every pair
-	// checked that long), and then another restart follows, restartGap
-	// later.
-	restartGap = 500 * time.Millisecond
+	// restartWait bounds one restart's checks before the next is asked
+	// (sooner when they fail), growing by half each time up to
+	// restartWaitMax: pion gives a candidate pair up after 7 checks 200 ms
+	// apart, so a restart whose checks met the cut network finds nothing
+	// afterwards, and the next restart is what finds the network back; the
+	// growth leaves a slow path (a TURN relay far away) the time to
+	// complete. restartGap spaces the requests.
+	restartWait    = 2 * time.Second
+	restartWaitMax = 8 * time.Second
+	restartGap     = 500 * time.Millisecond
 )
 
 // mediaFailed handles the failure of link l's media connection: an ICE
@@ -90,10 +93,8 @@ func (s *Session) restartICE(l *link, cause error) {
 	}
 	start := time.Now()
 	deadline := start.Add(s.Grace())
-	// Should the failure not come (it always does), the next restart goes
-	// after a little more than the media timeout.
-	wait := cmp.Or(s.cfg.MediaTimeout, rtpcodecs.DefaultMediaTimeout) + restartOfferWait
-	for attempt := 1; ; attempt++ {
+	wait := restartWait
+	for attempt := 1; ; attempt, wait = attempt+1, min(wait*3/2, restartWaitMax) {
 		offered, up, down := make(chan struct{}), make(chan struct{}), make(chan struct{})
 		s.mu.Lock()
 		s.restartOffered, s.restartUp, s.restartDown = offered, up, down

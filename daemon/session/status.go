@@ -77,7 +77,7 @@ type ProcessingStatus struct {
 	ERLEDb           float64 `json:"erleDb"`          // how much echo the canceller removes; 0 before it heard the far end
 	EchoDelayMs      float64 `json:"echoDelayMs"`     // the echo delay it finds; -1 not yet
 	ReportedDelayMs  float64 `json:"reportedDelayMs"` // the speaker's queue plus the microphone's, as told to it
-	Resets           uint64  `json:"resets"`          // restarts: a device reopened, a burst of speaker underruns or microphone overruns
+	Resets           uint64  `json:"resets"`          // echo canceller restarts: a device reopened, a burst of speaker underruns or microphone overruns
 	// ClockDriftPpm is how much faster the speaker's clock runs than the
 	// microphone's (parts per million); null until 20 s are counted.
 	ClockDriftPpm *float64 `json:"clockDriftPpm"`
