@@ -75,15 +75,17 @@ const DefaultMediaTimeout = 30 * time.Second
 // SetMediaTimeout makes a peer connection count as failed after d without
 // a packet from the other side (0: DefaultMediaTimeout): disconnected
 // after a sixth of it (at most 5 s), and a keepalive every half of that
-// (at most 2 s). Both ends of the room protocol set it the same way.
-// (Checking every candidate pair for all of d, rather than pion's 7 checks,
-// let a late nomination move a working connection to a pair that stopped
-// carrying media under load: the restart loop asks again instead,
-// room/restart.go.)
+// (at most 2 s). While ICE checks, it keeps checking every candidate pair
+// for all of d (pion's default gives a pair up after 7 checks 200 ms
+// apart): a loaded peer (a browser) may answer an ICE restart's checks
+// late, and a restart made while the network is still cut finds it when
+// it returns. Both ends of the room protocol set it the same way.
 func SetMediaTimeout(se *webrtc.SettingEngine, d time.Duration) {
 	if d <= 0 {
 		d = DefaultMediaTimeout
 	}
 	disconnected := min(d/6, 5*time.Second)
 	se.SetICETimeouts(disconnected, d-disconnected, min(disconnected/2, 2*time.Second))
+	const checkInterval = 200 * time.Millisecond // pion's
+	se.SetICEMaxBindingRequests(uint16(min(max(d/checkInterval, 7), 1<<16-1)))
 }
