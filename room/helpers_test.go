@@ -6,6 +6,7 @@ import (
 	"errors"
 	"log/slog"
 	"os"
+	"runtime/pprof"
 	"strings"
 	"sync"
 	"testing"
@@ -133,7 +134,7 @@ func (r *recorder) waitMembers(t *testing.T, want ...string) {
 				return
 			}
 		case <-deadline:
-			t.Fatalf("no MembersChanged %v", want)
+			fatalStalled(t, "no MembersChanged %v", want)
 		}
 	}
 }
@@ -158,7 +159,7 @@ func (r *recorder) waitPacketFrom(t *testing.T, member string) {
 			}
 			return
 		case <-deadline:
-			t.Fatalf("no packet from %s", member)
+			fatalStalled(t, "no packet from %s", member)
 		}
 	}
 }
@@ -211,3 +212,25 @@ func asRoomError(err error, target **room.Error) bool { return errors.As(err, ta
 // packet, a member list, a PLI): generous, because the suite must pass
 // beside another heavy job; nothing is measured against it.
 const waitLimit = 30 * time.Second
+
+// fatalStalled fails the test for media or events that never came, with
+// what every goroutine of the process was doing: a stall under load is
+// rare, and the stacks are what tell a blocked goroutine from a network
+// that lost the packets. ROOM_TEST_DUMP=dir writes the full stacks to a
+// file there instead of the aggregated ones to the log.
+func fatalStalled(t *testing.T, format string, args ...any) {
+	t.Helper()
+	if dir := os.Getenv("ROOM_TEST_DUMP"); dir != "" {
+		f, err := os.CreateTemp(dir, "stall-*.txt")
+		if err == nil {
+			pprof.Lookup("goroutine").WriteTo(f, 2)
+			f.Close()
+			t.Logf("goroutines: %s", f.Name())
+		}
+	} else {
+		var b strings.Builder
+		pprof.Lookup("goroutine").WriteTo(&b, 1)
+		t.Logf("goroutines at the stall:\n%s", b.String())
+	}
+	t.Fatalf(format, args...)
+}

@@ -21,10 +21,14 @@ import (
 
 // newAPI builds the session's pion API, with rtpcodecs' codecs as roomd
 // registers them: the server forwards packets unchanged, so every member
-// must send the same codecs. Loopback candidates are gathered
-// only when the server itself is on a loopback address (an embedded roomd,
-// tests): anywhere else they could never pair. opts (see apiOption) add to
-// it, e.g. congestion control for a video join.
+// must send the same codecs. A server on a loopback address (an embedded
+// roomd, one beside the daemon, tests) is on this host and offers loopback
+// candidates: only loopback candidates are gathered for it, as a pair
+// through another interface would die with that interface (a DHCP lease
+// renewed with a new address, a USB adapter unplugged, a VPN or container
+// network torn down) while loopback stays. Any other server gets every
+// interface but loopback, which could never pair with it. opts (see
+// apiOption) add to it, e.g. congestion control for a video join.
 func newAPI(loopback bool, mediaTimeout time.Duration, opts ...apiOption) (*webrtc.API, error) {
 	me := &webrtc.MediaEngine{}
 	if err := rtpcodecs.Register(me); err != nil {
@@ -54,6 +58,9 @@ func newAPI(loopback bool, mediaTimeout time.Duration, opts ...apiOption) (*webr
 		return nil, fmt.Errorf("register interceptors: %w", err)
 	}
 	se.SetIncludeLoopbackCandidate(loopback)
+	if loopback {
+		se.SetIPFilter(func(ip net.IP) bool { return ip.IsLoopback() })
+	}
 	rtpcodecs.SetMediaTimeout(&se, mediaTimeout)
 	// A device daemon has no reason to hide its addresses behind mDNS
 	// names, and the server does not resolve them.
@@ -127,6 +134,8 @@ func (s *Session) startPeer(l *link, servers []proto.ICEServer) error {
 		case webrtc.PeerConnectionStateConnected:
 			l.connectedUp()
 			s.mediaUp(l)
+		case webrtc.PeerConnectionStateDisconnected:
+			s.watchDisconnected(l, pc)
 		case webrtc.PeerConnectionStateFailed:
 			s.mediaFailed(l)
 		}

@@ -198,9 +198,8 @@ func (s *Session) reconnect(lost *link, cause error) {
 	}
 	s.closeLink(lost, false)
 	s.mu.Lock()
-	grace := s.grace
+	grace, deadline := s.grace, s.graceDeadlineLocked()
 	s.mu.Unlock()
-	deadline := time.Now().Add(grace)
 	for delay, attempt := reconnectFirst, 1; ; delay, attempt = min(2*delay, reconnectMax), attempt+1 {
 		select {
 		case <-s.closed:

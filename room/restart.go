@@ -6,10 +6,12 @@ import (
 	"github.com/pion/webrtc/v4"
 
 	"github.com/voipd/voipd/proto"
+	"github.com/voipd/voipd/proto/rtpcodecs"
 )
 
-// ICE restart: a link whose media connection failed while its WebSocket
-// still works keeps both. The session asks the server for an ICE restart
+// ICE restart: a link whose media connection failed, or stayed
+// disconnected long enough (watchDisconnected), while its WebSocket still
+// works keeps both. The session asks the server for an ICE restart
 // (iceRestart), answers the server's offer with new ICE credentials on the
 // same PeerConnection, and waits for the checks to find a path again:
 // tracks, transceivers and SSRCs stay, the others see nothing, and no
@@ -62,10 +64,39 @@ func (s *Session) mediaFailed(l *link) {
 	go s.restartICE(l, cause)
 }
 
+// watchDisconnected restarts ICE on link l when its media connection pc,
+// now disconnected, is still disconnected as long again (10 s without a
+// packet by default), well before it would count as failed (30 s): a path
+// that died with its interface (a new DHCP address, an adapter unplugged, a
+// VPN torn down) never comes back, and a restart gathers the interfaces
+// there are now. A path that was only slow comes back by itself first;
+// one that comes back during the restart keeps working. Without a server
+// that offers restarts the failure is waited for as before.
+func (s *Session) watchDisconnected(l *link, pc *webrtc.PeerConnection) {
+	after := rtpcodecs.DisconnectedAfter(s.cfg.MediaTimeout)
+	time.AfterFunc(after, func() {
+		if pc.ConnectionState() != webrtc.PeerConnectionStateDisconnected {
+			return
+		}
+		s.mu.Lock()
+		restart := s.l == l && !s.restarting && s.live && !s.relinking && s.iceRestartOK &&
+			s.resumableLocked() && !s.leaving.Load()
+		if restart {
+			s.restarting = true
+			s.silentSince = time.Now().Add(-2 * after)
+		}
+		s.mu.Unlock()
+		if restart {
+			go s.restartICE(l, &Error{Reason: proto.ReasonUnreachable, Msg: "room: no media from the room server"})
+		}
+	})
+}
+
 // mediaUp tells a restart under way on l that the media connection is up.
 func (s *Session) mediaUp(l *link) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.silentSince = time.Time{}
 	if s.l == l && s.restartUp != nil {
 		close(s.restartUp)
 		s.restartUp = nil
@@ -86,13 +117,15 @@ func (s *Session) offered(l *link) {
 // link is lost (its reconnect takes over), the grace runs out, or the
 // session ends.
 func (s *Session) restartICE(l *link, cause error) {
-	s.log.Warn("media connection failed: restarting ICE", "err", cause)
+	s.log.Warn("media connection lost: restarting ICE", "err", cause)
 	rh, _ := s.h.(ReconnectHandler)
 	if rh != nil {
 		rh.Reconnecting(cause)
 	}
 	start := time.Now()
-	deadline := start.Add(s.Grace())
+	s.mu.Lock()
+	deadline := s.graceDeadlineLocked()
+	s.mu.Unlock()
 	wait := restartWait
 	for attempt := 1; ; attempt, wait = attempt+1, min(wait*3/2, restartWaitMax) {
 		offered, up, down := make(chan struct{}), make(chan struct{}), make(chan struct{})
@@ -162,4 +195,22 @@ func (s *Session) endRestart() {
 	s.mu.Lock()
 	s.restarting, s.restartOffered, s.restartUp, s.restartDown = false, nil, nil, nil
 	s.mu.Unlock()
+}
+
+// graceDeadlineLocked is when a restart or reconnect starting now gives up: the
+// server's grace from the moment the media counts as failed there, which
+// is later than now when the loss was found early by a lasting
+// disconnection (watchDisconnected). Called under s.mu.
+func (s *Session) graceDeadlineLocked() time.Time {
+	from := time.Now()
+	if !s.silentSince.IsZero() {
+		timeout := s.cfg.MediaTimeout
+		if timeout <= 0 {
+			timeout = rtpcodecs.DefaultMediaTimeout
+		}
+		if failed := s.silentSince.Add(timeout); failed.After(from) {
+			from = failed
+		}
+	}
+	return from.Add(s.grace)
 }

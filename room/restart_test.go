@@ -4,6 +4,7 @@ import (
 	"context"
 	"net"
 	"slices"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -25,6 +26,20 @@ type cutNet struct {
 	transport.Net
 	cut     atomic.Bool
 	dropped atomic.Int64
+
+	mu    sync.Mutex
+	conns []*cutConn
+}
+
+// vanish makes every socket open now lose all it sends and receives, for
+// good, while sockets opened later work: the interface the media path used
+// went away (a new DHCP address, an adapter unplugged) and the others work.
+func (n *cutNet) vanish() {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	for _, c := range n.conns {
+		c.dead.Store(true)
+	}
 }
 
 func newCutNet(t *testing.T) *cutNet {
@@ -40,16 +55,21 @@ func (n *cutNet) ListenUDP(network string, laddr *net.UDPAddr) (transport.UDPCon
 	if err != nil {
 		return nil, err
 	}
-	return &cutConn{UDPConn: c, n: n}, nil
+	cc := &cutConn{UDPConn: c, n: n}
+	n.mu.Lock()
+	n.conns = append(n.conns, cc)
+	n.mu.Unlock()
+	return cc, nil
 }
 
 type cutConn struct {
 	transport.UDPConn
-	n *cutNet
+	n    *cutNet
+	dead atomic.Bool
 }
 
 func (c *cutConn) lost() bool {
-	if c.n.cut.Load() {
+	if c.n.cut.Load() || c.dead.Load() {
 		c.n.dropped.Add(1)
 		return true
 	}
@@ -183,6 +203,68 @@ func TestICERestartKeepsTheConnection(t *testing.T) {
 		t.Errorf("b's members %v, want [a b]", m)
 	}
 	select {
+	case m := <-b.members:
+		t.Errorf("b saw the members change to %v", m)
+	default:
+	}
+}
+
+// TestICERestartWhenThePathVanishes: the interface a member's media path
+// used goes away for good (its sockets lose everything; sockets opened
+// afterwards work) while its WebSocket works. With the default media
+// timeout (30 s to failed), the session does not wait for the failure: it
+// restarts ICE while the connection is still only disconnected, the
+// restart gathers the interfaces there are, and media flows again on the
+// same connection and tracks; the other member sees nothing.
+func TestICERestartWhenThePathVanishes(t *testing.T) {
+	srv := startServer(t, nil)
+	cut := newCutNet(t)
+	a, b := newRecorder(), newRecorder()
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	cfg := room.WithSettings(room.Config{URL: wsURL(srv), Logger: testLogger()},
+		func(se *webrtc.SettingEngine) { se.SetNet(cut) })
+	sa, err := room.Join(ctx, cfg, params("a", "g"), a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sa.Leave(context.Background()) })
+	sb := join(t, srv, "b", "g", b)
+	a.waitMembers(t, "a", "b")
+	sctx, stop := context.WithCancel(context.Background())
+	defer stop()
+	go sendAudio(sctx, t, sa, "a")
+	go sendAudio(sctx, t, sb, "b")
+	b.waitPacketFrom(t, "a")
+	a.waitPacketFrom(t, "b")
+	trackA := sa.AudioTrack()
+	for len(b.members) > 0 {
+		<-b.members // its join's
+	}
+
+	cut.vanish()
+	gone := time.Now()
+	within(t, a.reconnecting, "a reconnecting after its media path vanished")
+	// The restart began while the connection was disconnected, long
+	// before the 30 s after which it counts as failed.
+	if st := sa.Stats(); st.State != "disconnected" {
+		t.Errorf("a's media connection was %s when the restart began, want disconnected", st.State)
+	}
+	within(t, a.reconnected, "a back")
+	t.Logf("a back %v after its path vanished", time.Since(gone).Round(time.Millisecond))
+	drain(b)
+	drain(a)
+	b.waitPacketFrom(t, "a")
+	a.waitPacketFrom(t, "b")
+	if st := sa.Stats(); st.ICERestarts != 1 || st.Reconnects != 0 {
+		t.Errorf("a's stats: %d ICE restarts, %d reconnects; want 1 and 0 (the connection kept)", st.ICERestarts, st.Reconnects)
+	}
+	if sa.AudioTrack() != trackA {
+		t.Error("a's audio track changed")
+	}
+	select {
+	case err := <-a.interrupted:
+		t.Fatalf("interrupted: %v", err)
 	case m := <-b.members:
 		t.Errorf("b saw the members change to %v", m)
 	default:

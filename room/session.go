@@ -75,6 +75,11 @@ type Session struct {
 	restartDown    chan struct{} // closed when it failed again
 	iceRestarts    int           // restarts that brought the media back
 	reconnects     int           // new links that did
+	// silentSince: when the media last arrived, for a restart begun on a
+	// lasting disconnection, before the media counts as failed; zero once
+	// it is up again. The grace a restart or reconnect gets counts from
+	// that failure, as the server's does.
+	silentSince time.Time
 
 	// This device's video (a video join into a video room), nil otherwise;
 	// set by the reader, cleared if the server's first offer has no place

@@ -74,7 +74,7 @@ func (r *videoRecorder) waitVideoFrom(t *testing.T, member string) {
 			}
 			return
 		case <-deadline:
-			t.Fatalf("no video from %s", member)
+			fatalStalled(t, "no video from %s", member)
 		}
 	}
 }
@@ -108,7 +108,7 @@ func (r *videoRecorder) videoWindowUntil(t *testing.T, who string, ok func(map[s
 			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("%s got video packets %v", who, got)
+			fatalStalled(t, "%s got video packets %v", who, got)
 		}
 	}
 }
@@ -134,7 +134,7 @@ func (r *videoRecorder) waitVideoMembers(t *testing.T, want ...string) {
 				return
 			}
 		case <-deadline:
-			t.Fatalf("no VideoMembersChanged %v", want)
+			fatalStalled(t, "no VideoMembersChanged %v", want)
 		}
 	}
 }
@@ -149,7 +149,7 @@ func (r *videoRecorder) waitVideoEnded(t *testing.T, member string) {
 				return
 			}
 		case <-deadline:
-			t.Fatalf("no VideoTrackEnded(%s)", member)
+			fatalStalled(t, "no VideoTrackEnded(%s)", member)
 		}
 	}
 }

@@ -84,8 +84,18 @@ func SetMediaTimeout(se *webrtc.SettingEngine, d time.Duration) {
 	if d <= 0 {
 		d = DefaultMediaTimeout
 	}
-	disconnected := min(d/6, 5*time.Second)
+	disconnected := DisconnectedAfter(d)
 	se.SetICETimeouts(disconnected, d-disconnected, min(disconnected/2, 2*time.Second))
 	const checkInterval = 200 * time.Millisecond // pion's
 	se.SetICEMaxBindingRequests(uint16(min(max(d/checkInterval, 7), 1<<16-1)))
+}
+
+// DisconnectedAfter is how long a peer connection with media timeout d
+// (0: DefaultMediaTimeout) goes without a packet before it counts as
+// disconnected: a sixth of d, at most 5 s.
+func DisconnectedAfter(d time.Duration) time.Duration {
+	if d <= 0 {
+		d = DefaultMediaTimeout
+	}
+	return min(d/6, 5*time.Second)
 }

@@ -16,6 +16,10 @@
 //               and the mutes work, Join waits. Then joined again, or error
 //               (lastError "resume" when the seat was refused, "unreachable"
 //               when the server's grace ran out).
+//   reconnectCause  {reason, message} of the last reconnecting, null before
+//               (message "no media from the room server" when the media
+//               connection stayed disconnected, "the media connection
+//               failed" when the browser called it failed)
 //   members     openids in the room, this page's own included
 //   speakers    openids talking now
 //   lastError   null | {reason, message}
@@ -69,6 +73,7 @@ const hook = {
   members: [],
   speakers: [],
   lastError: null,
+  reconnectCause: null,
   muteConfig: { muteMicrophone: false, muteEarphone: false },
   videoMembers: [],
   videoHint: false, // the page says its voice join misses the members' video
@@ -117,7 +122,10 @@ async function join() {
   client.addEventListener('state', (ev) => {
     setState(ev.detail.state);
     if (ev.detail.state === 'joined') startStats();
-    if (ev.detail.state === 'reconnecting') showSpeakers([]); // no media meanwhile
+    if (ev.detail.state === 'reconnecting') {
+      hook.reconnectCause = ev.detail.cause;
+      showSpeakers([]); // no media meanwhile
+    }
   });
   client.addEventListener('members', (ev) => setMembers(ev.detail.members));
   client.addEventListener('track', (ev) => addStream(ev.detail.member, ev.detail.stream));

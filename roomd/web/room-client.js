@@ -64,6 +64,16 @@ const RECONNECT_MAX_MS = 500;
 const RESTART_OFFER_MS = 2000;
 const RESTART_GAP_MS = 500;
 
+// A media connection still disconnected DISCONNECTED_RESTART_MS after it
+// said so is restarted the same way, without waiting for the browser to
+// call it failed (about 30 s in Chromium): a path that died with its
+// network interface (a new address, Wi-Fi to cellular) never comes back.
+// The server counts its grace from its own media timeout (30 s by default,
+// about EARLY_RESTART_MS after such a restart), so the restart's deadline
+// does too.
+const DISCONNECTED_RESTART_MS = 5000;
+const EARLY_RESTART_MS = 20000;
+
 // The reasons a lost link is worth coming back from: the connection or the
 // media dropped, the server is restarting, or it failed. A server that ended
 // the member (duplicate, kicked, a refused resume) is not.
@@ -248,6 +258,13 @@ export class RoomClient extends EventTarget {
       if (this.link !== link) return;
       if (pc.connectionState === 'connected' && this.state === 'reconnecting') {
         this.back(link);
+      } else if (pc.connectionState === 'disconnected') {
+        clearTimeout(link.disconnectedTimer);
+        link.disconnectedTimer = setTimeout(() => {
+          link.disconnectedTimer = null;
+          if (this.link !== link || pc.connectionState !== 'disconnected' || this.state !== 'joined') return;
+          if (this.canRestartIce(link)) this.restartIce(link, 'no media from the room server', EARLY_RESTART_MS);
+        }, DISCONNECTED_RESTART_MS);
       } else if (pc.connectionState === 'failed') {
         if (this.canRestartIce(link)) {
           this.restartIce(link);
@@ -267,13 +284,15 @@ export class RoomClient extends EventTarget {
   }
 
   // restartIce asks the server for an ICE restart on link: at once when
-  // its media just failed, RESTART_GAP_MS later when a restart's did.
-  restartIce(link) {
+  // its media just failed (or stayed disconnected: message says which,
+  // early how long before the server's media timeout), RESTART_GAP_MS
+  // later when a restart's did.
+  restartIce(link, message = 'the media connection failed', early = 0) {
     if (this.state === 'joined') {
-      console.warn('room: the media connection failed; restarting ICE');
+      console.warn(`room: ${message}; restarting ICE`);
       this.retry = {
-        deadline: Date.now() + this.graceMs, delay: RECONNECT_FIRST_MS,
-        cause: { reason: 'unreachable', message: 'the media connection failed' }, timer: null, restart: true,
+        deadline: Date.now() + this.graceMs + early, delay: RECONNECT_FIRST_MS,
+        cause: { reason: 'unreachable', message }, timer: null, restart: true,
       };
       this.setState('reconnecting');
       this.askRestart(link);
@@ -599,7 +618,8 @@ export class RoomClient extends EventTarget {
       return false;
     }
     this.state = state;
-    this.emit('state', { state });
+    // Reconnecting says why ({reason, message}).
+    this.emit('state', state === 'reconnecting' ? { state, cause: this.retry.cause } : { state });
     return true;
   }
 
