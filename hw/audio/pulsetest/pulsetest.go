@@ -305,3 +305,14 @@ func (s *Server) Record(t testing.TB, source, path string) (stop func()) {
 	t.Cleanup(stop)
 	return stop
 }
+
+// Play plays the WAV file at path into sink with paplay and returns once it
+// has been played.
+func (s *Server) Play(t testing.TB, sink, path string) {
+	t.Helper()
+	cmd := exec.Command("paplay", "--device="+sink, "--latency-msec=20", path)
+	cmd.Env = s.Env()
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("pulsetest: paplay %s: %v\n%s", path, err, out)
+	}
+}
