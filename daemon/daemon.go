@@ -18,6 +18,7 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
+	"reflect"
 	"sync"
 
 	"github.com/voipd/voipd/daemon/config"
@@ -127,9 +128,47 @@ func decodeParams(raw json.RawMessage, v any) error {
 			if field == "" {
 				field = "params"
 			}
-			return control.InvalidParams(field, "must be a "+te.Type.String()+", not a JSON "+te.Value)
+			return control.InvalidParams(field, "must be "+jsonType(te.Type)+", not "+jsonValue(te.Value))
 		}
 		return control.InvalidParams("params", "must be a JSON object")
 	}
 	return nil
+}
+
+// jsonType names the JSON a Go type is decoded from, for a client that
+// knows JSON and not Go ("a number", not "a float64"; "an object", not
+// "a daemon.joinParams").
+func jsonType(t reflect.Type) string {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch t.Kind() {
+	case reflect.Bool:
+		return "true or false"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		return "an integer"
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return "a non-negative integer"
+	case reflect.Float32, reflect.Float64:
+		return "a number"
+	case reflect.String:
+		return "a string"
+	case reflect.Slice, reflect.Array:
+		return "an array"
+	case reflect.Map, reflect.Struct:
+		return "an object"
+	}
+	return "another JSON value"
+}
+
+// jsonValue names the JSON value encoding/json found ("number", "string",
+// "array", "object", "bool", or "number -1" for a number out of range).
+func jsonValue(v string) string {
+	switch v {
+	case "bool":
+		return "true or false"
+	case "array", "object":
+		return "an " + v
+	}
+	return "a " + v
 }

@@ -7,6 +7,17 @@ import (
 	"github.com/voipd/voipd/proto"
 )
 
+// EventNames are the events the daemon publishes, the names a control
+// client may subscribe to (besides "*"). TestEventNamesComplete keeps it
+// in step with what events.go publishes.
+var EventNames = []string{
+	"onVoIPChatMembersChanged", "onVoIPChatSpeakersChanged", "onVoIPVideoMembersChanged",
+	"onVoIPChatStateChanged", "onVoIPChatInterrupted",
+	"onRtcChatMembersChanged", "onRtcChatSpeakersChanged", "onRtcVideoMembersChanged",
+	"onRtcStateChange", "onRtcChatInterrupted",
+	"on1v1ChatInvite", "on1v1ChatEnded", "on1v1ChatSwitched",
+}
+
 // events is the engine's EventSink: it names each event for the room's
 // family and shapes its payload, once, here — WeChat's group rooms and
 // calls say openIdList and errCode, Douyin's token rooms userIdList and

@@ -60,3 +60,28 @@ func TestTypedResults(t *testing.T) {
 		}
 	}
 }
+
+// TestParamErrorsSpeakJSON: a param of the wrong JSON type is refused
+// naming the field and the JSON expected and found, never a Go type.
+func TestParamErrorsSpeakJSON(t *testing.T) {
+	d := New(Params{Config: config.Default(), Logger: slog.New(slog.DiscardHandler)})
+	for _, tc := range []struct{ method, params, want string }{
+		{"joinVoIPChat", `{"groupId":5}`, "groupId: must be a string, not a number"},
+		{"joinVoIPChat", `[1]`, "params: must be an object, not an array"},
+		{"joinVoIPChat", `{"groupId":"g","timeStamp":"soon"}`, "timeStamp: must be an integer, not a string"},
+		{"joinVoIPChat", `{"groupId":"g","muteConfig":true}`, "muteConfig: must be an object, not true or false"},
+		{"setVolume", `{"capture":"loud"}`, "capture: must be a number, not a string"},
+	} {
+		_, err := d.ServeRPC(context.Background(), &control.Request{Method: tc.method, Params: json.RawMessage(tc.params)})
+		var ce *control.Error
+		if !errors.As(err, &ce) || ce.Code != control.CodeInvalidParams || !strings.Contains(ce.Message, tc.want) {
+			t.Errorf("%s %s = %v, want -32602 %q", tc.method, tc.params, err, tc.want)
+			continue
+		}
+		for _, goName := range []string{"float64", "int64", "daemon.", "struct", "[]"} {
+			if strings.Contains(ce.Message, goName) {
+				t.Errorf("%s %s: %q shows a Go type", tc.method, tc.params, ce.Message)
+			}
+		}
+	}
+}

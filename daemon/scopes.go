@@ -1,6 +1,7 @@
 package daemon
 
 import (
+	"log/slog"
 	"os/user"
 	"strconv"
 	"strings"
@@ -35,6 +36,30 @@ func (d *Daemon) checkScope(fam family, p control.Peer, scope string) error {
 		f.Detail = "auth deny" // Douyin's text for a refused scope
 	}
 	return f
+}
+
+// ControlConfig is the control server's configuration from [control]:
+// its limits and timeouts, root and control.trusted's peers as the ones
+// that may use the reserve, and the events a client may subscribe to.
+func (d *Daemon) ControlConfig(log *slog.Logger) control.Config {
+	cc := d.cfg.Control
+	reserved := cc.ReservedClients
+	if reserved == 0 {
+		reserved = -1 // none: the control package's 0 is its default
+	}
+	return control.Config{
+		MaxClients: cc.MaxClients, MaxClientsPerUser: cc.MaxClientsPerUser, Reserved: reserved,
+		Trusted: func(p control.Peer) bool {
+			for _, g := range cc.Trusted {
+				if grantMatches(g, p) {
+					return true
+				}
+			}
+			return false
+		},
+		LineTimeout: cc.LineTimeout.D(), IdleTimeout: cc.IdleTimeout.D(),
+		Events: EventNames, Logger: log,
+	}
 }
 
 func grantMatches(g string, p control.Peer) bool {

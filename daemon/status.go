@@ -22,18 +22,22 @@ type statusResult struct {
 	Runtime runtimeStatus `json:"runtime"`
 }
 
-// controlStatus is the control socket's: clients connected now, and event
-// subscribers dropped for not reading.
+// controlStatus is the control socket's: clients connected now, event
+// subscribers dropped for not reading, connections refused for a limit
+// and closed for a line not ended or idling.
 type controlStatus struct {
 	Clients            int    `json:"clients"`
 	DroppedSubscribers uint64 `json:"droppedSubscribers"`
+	Refused            uint64 `json:"refused"`
+	TimedOut           uint64 `json:"timedOut"`
 }
 
 func (d *Daemon) status(ctx context.Context, r *control.Request, _ *noParams) (*statusResult, error) {
 	res := &statusResult{Status: d.engine.Status(), Runtime: procRuntime.read()}
 	if p := d.events.pub.Load(); p != nil {
 		cs := (*p).Stats()
-		res.Control = controlStatus{Clients: cs.Clients, DroppedSubscribers: cs.DroppedSubscribers}
+		res.Control = controlStatus{Clients: cs.Clients, DroppedSubscribers: cs.DroppedSubscribers,
+			Refused: cs.Refused, TimedOut: cs.TimedOut}
 	}
 	return res, nil
 }

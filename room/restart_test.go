@@ -244,11 +244,12 @@ func TestICERestartWhenThePathVanishes(t *testing.T) {
 
 	cut.vanish()
 	gone := time.Now()
-	within(t, a.reconnecting, "a reconnecting after its media path vanished")
-	// The restart began while the connection was disconnected, long
-	// before the 30 s after which it counts as failed.
-	if st := sa.Stats(); st.State != "disconnected" {
-		t.Errorf("a's media connection was %s when the restart began, want disconnected", st.State)
+	// The restart began on the lasting disconnection, long before the 30 s
+	// after which the connection counts as failed (its cause says which).
+	var re *room.Error
+	if err := within(t, a.reconnecting, "a reconnecting after its media path vanished"); !asRoomError(err, &re) ||
+		re.Reason != proto.ReasonUnreachable || re.Msg != "room: no media from the room server" {
+		t.Errorf("a reconnecting because %v, want unreachable: no media from the room server", err)
 	}
 	within(t, a.reconnected, "a back")
 	t.Logf("a back %v after its path vanished", time.Since(gone).Round(time.Millisecond))

@@ -206,7 +206,7 @@ func start(ctx context.Context, cfg *config.Config, opt options, log *slog.Logge
 			},
 		},
 	})
-	in.control = control.NewServer(control.Config{MaxClients: cfg.Control.MaxClients, Logger: log}, in.daemon)
+	in.control = control.NewServer(in.daemon.ControlConfig(log), in.daemon)
 	in.daemon.SetEvents(in.control)
 
 	ln, activated, err := sdnotify.Listener()

@@ -26,7 +26,13 @@ func TestMain(m *testing.M) {
 			return 1
 		}
 		defer os.RemoveAll(dir)
-		cmd := exec.Command("go", "build", "-o", dir+"/", "github.com/voipd/voipd/cmd/voipd", "github.com/voipd/voipd/cmd/voipctl", "github.com/voipd/voipd/cmd/roomd")
+		// Other users run ctlload (TestControlSocketUnderFlood).
+		if err := os.Chmod(dir, 0o755); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		cmd := exec.Command("go", "build", "-o", dir+"/", "github.com/voipd/voipd/cmd/voipd", "github.com/voipd/voipd/cmd/voipctl",
+			"github.com/voipd/voipd/cmd/roomd", "github.com/voipd/voipd/internal/ctlload")
 		cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
 		if err := cmd.Run(); err != nil {
 			fmt.Fprintln(os.Stderr, "building voipd and voipctl for the tests:", err)
@@ -80,6 +86,9 @@ func startProcWith(t testing.TB, cfgBody string, env []string, command func(stri
 	dir := shortDir(t)
 	p := &proc{t: t, dir: dir, cfg: filepath.Join(dir, "config.toml"), socket: filepath.Join(dir, "c.sock"), out: &syncBuf{}, exited: make(chan struct{})}
 	body := cfgBody + fmt.Sprintf("\n[control]\nsocket = %q\n", p.socket)
+	if strings.Contains(cfgBody, "[control]\n") { // the test's own control keys
+		body = strings.Replace(cfgBody, "[control]\n", fmt.Sprintf("[control]\nsocket = %q\n", p.socket), 1)
+	}
 	if !strings.Contains(cfgBody, "[display]") {
 		body += "[display]\nlisten = \"127.0.0.1:0\"\n" // tests run voipds side by side
 	}

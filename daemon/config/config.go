@@ -86,6 +86,16 @@ type Control struct {
 	Socket     string `toml:"socket"`
 	Group      string `toml:"group"`
 	MaxClients int    `toml:"maxClients"`
+	// MaxClientsPerUser bounds one peer uid's connections; ReservedClients
+	// of MaxClients are kept for root and Trusted (grants as in Scopes).
+	MaxClientsPerUser int      `toml:"maxClientsPerUser"`
+	ReservedClients   int      `toml:"reservedClients"`
+	Trusted           []string `toml:"trusted"`
+	// LineTimeout closes a client that began a line and did not end it;
+	// IdleTimeout one that sent nothing, has nothing running and is
+	// subscribed to nothing.
+	LineTimeout Duration `toml:"lineTimeout"`
+	IdleTimeout Duration `toml:"idleTimeout"`
 }
 
 // Scopes grants scope.record and scope.camera to control clients by their
@@ -191,8 +201,9 @@ func Default() *Config {
 		Identity: Identity{AppID: "wx0000000000000000", OpenID: "door-1"},
 		Room:     Room{URL: "embedded", JoinTimeout: Duration(10 * time.Second), MediaTimeout: Duration(30 * time.Second)},
 		Embedded: Embedded{Listen: "127.0.0.1:8089", MaxMembers: 10, ResumeGrace: Duration(60 * time.Second)},
-		Control:  Control{Socket: "/run/voipd/control.sock", MaxClients: 16},
-		Scopes:   Scopes{Record: []string{"*"}, Camera: []string{"*"}},
+		Control: Control{Socket: "/run/voipd/control.sock", MaxClients: 16, MaxClientsPerUser: 8, ReservedClients: 4, Trusted: []string{},
+			LineTimeout: Duration(10 * time.Second), IdleTimeout: Duration(time.Minute)},
+		Scopes: Scopes{Record: []string{"*"}, Camera: []string{"*"}},
 		Audio: Audio{Backend: "auto", Capture: "default", Playback: "default", FrameMs: a.FrameMs, JitterMinMs: a.JitterMinMs, JitterMaxMs: a.JitterMaxMs,
 			EchoCancellation: a.EchoCancellation, NoiseSuppression: a.NoiseSuppression, AutoGainControl: a.AutoGainControl},
 		Opus:    Opus{Bitrate: a.Bitrate, FEC: a.FEC, DTX: a.DTX, PacketLossPerc: a.PacketLossPerc, Complexity: a.Complexity},

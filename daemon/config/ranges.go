@@ -35,6 +35,10 @@ var Ranges = []Range{
 	{Key: "embedded.maxMembers", Min: 2, Max: 1000},
 	{Key: "embedded.resumeGrace", Min: int64(time.Second), Max: int64(time.Hour)},
 	{Key: "control.maxClients", Min: 1, Max: 1024},
+	{Key: "control.maxClientsPerUser", Min: 1, Max: 1024},
+	{Key: "control.reservedClients", Min: 0, Max: 1023}, // and below control.maxClients
+	{Key: "control.lineTimeout", Min: int64(100 * time.Millisecond), Max: int64(10 * time.Minute)},
+	{Key: "control.idleTimeout", Min: int64(time.Second), Max: int64(24 * time.Hour)},
 	{Key: "audio.frameMs", Min: settings.FrameMsShort, Max: settings.FrameMsLong, Unit: " ms"},
 	{Key: "audio.jitterMinMs", Min: settings.FrameMsShort, Max: settings.JitterMaxMs, Unit: " ms"},
 	{Key: "audio.jitterMaxMs", Min: settings.FrameMsShort, Max: settings.JitterMaxMs, Unit: " ms"},
@@ -123,6 +127,10 @@ func EdgeConfig(key string, v int64) *Config {
 		c.Audio.FrameMs = min(c.Audio.FrameMs, int(v))
 	case "audio.frameMs":
 		c.Audio.JitterMinMs = max(c.Audio.JitterMinMs, int(v))
+	case "control.maxClients":
+		c.Control.ReservedClients = min(c.Control.ReservedClients, int(v)-1)
+	case "control.reservedClients":
+		c.Control.MaxClients = max(c.Control.MaxClients, int(v)+1)
 	case "call.ringTimeout":
 		c.Call.AutoAnswerDelay = min(c.Call.AutoAnswerDelay, Duration(v-1))
 	case "call.autoAnswerDelay":

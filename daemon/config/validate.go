@@ -64,7 +64,12 @@ func (c *Config) Validate() error {
 	if c.Control.Socket == "" {
 		bad("control.socket", "must not be empty")
 	}
-	for key, list := range map[string][]string{"scopes.record": c.Scopes.Record, "scopes.camera": c.Scopes.Camera} {
+	if c.Control.ReservedClients >= c.Control.MaxClients {
+		bad("control.reservedClients", "%d leaves no connection for other clients: it must be below control.maxClients (%d)",
+			c.Control.ReservedClients, c.Control.MaxClients)
+	}
+	for key, list := range map[string][]string{"scopes.record": c.Scopes.Record, "scopes.camera": c.Scopes.Camera,
+		"control.trusted": c.Control.Trusted} {
 		for _, e := range list {
 			if err := checkGrant(e); err != nil {
 				bad(key, "%v", err)

@@ -11,6 +11,7 @@ import (
 	"net"
 	"os"
 	"runtime/debug"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -41,40 +42,111 @@ type conn struct {
 
 	subMu sync.Mutex
 	subs  map[string]struct{}
+
+	// The read clock (LineTimeout, IdleTimeout): when the bytes read so
+	// far stopped ending a line (0: they end one), and when the client
+	// last did something (a line read, a request finished), in Unix
+	// nanoseconds. clockMu makes "is it idle? then arm the deadline" one
+	// step between the reader and the goroutines finishing requests.
+	partialSince atomic.Int64
+	active       atomic.Int64
+	readTimedOut atomic.Bool
+	clockMu      sync.Mutex
 }
 
-func newConn(s *Server, nc net.Conn, id uint64) *conn {
+func newConn(s *Server, nc net.Conn, id uint64, peer Peer) *conn {
 	ctx, cancel := context.WithCancel(context.Background())
-	return &conn{
-		s: s, id: id, nc: nc, ctx: ctx, cancel: cancel,
+	c := &conn{
+		s: s, id: id, nc: nc, peer: peer, ctx: ctx, cancel: cancel,
 		q:          newOutQueue(),
 		sem:        make(chan struct{}, maxInFlight),
 		writerDone: make(chan struct{}),
 		subs:       make(map[string]struct{}),
 	}
+	c.active.Store(time.Now().UnixNano())
+	return c
 }
 
-// serve runs the connection to its end: credentials, writer, read loop.
+// serve runs the connection to its end: writer, read loop.
 func (c *conn) serve() {
 	defer c.s.wg.Done()
 	defer c.s.remove(c)
 	log := c.s.log.With("client", c.id)
-	peer, err := peerOf(c.nc)
-	if err != nil {
-		log.Warn("control: refusing a client", "err", err)
-		c.kill()
-		return
-	}
-	c.peer = peer
-	log.Debug("control: client connected", "uid", peer.UID, "gid", peer.GID, "pid", peer.PID)
+	log.Debug("control: client connected", "uid", c.peer.UID, "gid", c.peer.GID, "pid", c.peer.PID)
 	go c.writeLoop()
 	c.readLoop()
 	<-c.writerDone
 	log.Debug("control: client gone")
 }
 
+// clockedReader is the connection as the read loop's scanner reads it:
+// each read first sets the deadline that applies, and notes whether the
+// bytes so far end a line.
+type clockedReader struct{ c *conn }
+
+func (r clockedReader) Read(p []byte) (int, error) {
+	c := r.c
+	c.clockMu.Lock()
+	c.nc.SetReadDeadline(c.readDeadline())
+	c.clockMu.Unlock()
+	n, err := c.nc.Read(p)
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		c.readTimedOut.Store(true)
+	}
+	if n > 0 {
+		now := time.Now().UnixNano()
+		if p[n-1] == '\n' {
+			c.partialSince.Store(0)
+			c.active.Store(now)
+		} else if c.partialSince.Load() == 0 {
+			c.partialSince.Store(now)
+		}
+	}
+	return n, err
+}
+
+// readDeadline is when the reader gives up waiting: LineTimeout after a
+// line began and did not end, IdleTimeout after the last activity of a
+// client with nothing in flight and no subscription, else never (the zero
+// time). Called under clockMu.
+func (c *conn) readDeadline() time.Time {
+	if since := c.partialSince.Load(); since != 0 {
+		return time.Unix(0, since).Add(c.s.cfg.LineTimeout)
+	}
+	if len(c.sem) > 0 || c.hasSubscriptions() {
+		return time.Time{}
+	}
+	return time.Unix(0, c.active.Load()).Add(c.s.cfg.IdleTimeout)
+}
+
+// rearm resets the read deadline after the client's state changed outside
+// the reader (its last request finished, its subscriptions went).
+func (c *conn) rearm() {
+	c.clockMu.Lock()
+	c.nc.SetReadDeadline(c.readDeadline())
+	c.clockMu.Unlock()
+}
+
+// release gives back a request's in-flight token; the last one starts the
+// idle clock.
+func (c *conn) release() {
+	<-c.sem
+	if len(c.sem) == 0 {
+		c.active.Store(time.Now().UnixNano())
+		c.rearm()
+	}
+}
+
 func (c *conn) readLoop() {
-	sc := bufio.NewScanner(c.nc)
+	sc := bufio.NewScanner(clockedReader{c})
+	// A read that timed out ends the input with the line unended: unlike
+	// EOF's last line, it is no request (the client was not done).
+	sc.Split(func(data []byte, atEOF bool) (int, []byte, error) {
+		if atEOF && c.readTimedOut.Load() {
+			return 0, nil, nil
+		}
+		return bufio.ScanLines(data, atEOF)
+	})
 	// +1: the scanner needs room for the newline of a line of exactly MaxLine.
 	sc.Buffer(make([]byte, 0, 4096), c.s.cfg.MaxLine+1)
 	for sc.Scan() {
@@ -90,6 +162,8 @@ func (c *conn) readLoop() {
 	switch err := sc.Err(); {
 	case c.ctx.Err() != nil:
 		c.kill()
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		c.timedOut()
 	case err == nil:
 		// EOF: the client may have only shut down its writing half and still
 		// wait for answers, so finish what it asked before closing.
@@ -97,24 +171,42 @@ func (c *conn) readLoop() {
 		c.q.drain()
 	case errors.Is(err, bufio.ErrTooLong):
 		// The rest of the line cannot be resynchronised: answer, then close.
-		c.lingering.Store(true)
-		if c.acquire() {
-			c.s.addPending()
-			msg := fmt.Sprintf("request line longer than %d bytes", c.s.cfg.MaxLine)
-			c.queueAnswer(encodeError(nil, "", invalidRequest(msg)))
-		}
-		c.q.drain()
-		// Closing with the rest of the line unread would make the kernel
-		// reset the connection, and the client could lose the answer: the
-		// writer only shuts down its half, and the rest is read and dropped
-		// for a bounded time.
-		<-c.writerDone
-		c.nc.SetReadDeadline(time.Now().Add(lingerTime))
-		io.Copy(io.Discard, c.nc)
-		c.nc.Close()
+		c.refuseLine(fmt.Sprintf("request line longer than %d bytes", c.s.cfg.MaxLine))
 	default:
 		c.kill()
 	}
+}
+
+// refuseLine answers -32600 with msg about the line being read, then
+// closes the connection.
+func (c *conn) refuseLine(msg string) {
+	c.lingering.Store(true)
+	if c.acquire() {
+		c.s.addPending()
+		c.queueAnswer(encodeError(nil, "", invalidRequest(msg)))
+	}
+	c.q.drain()
+	// Closing with the rest of the line unread would make the kernel
+	// reset the connection, and the client could lose the answer: the
+	// writer only shuts down its half, and the rest is read and dropped
+	// for a bounded time.
+	<-c.writerDone
+	c.nc.SetReadDeadline(time.Now().Add(lingerTime))
+	io.Copy(io.Discard, c.nc)
+	c.nc.Close()
+}
+
+// timedOut ends a connection whose read deadline passed: a line begun and
+// not ended gets an answer saying so first; an idle client is closed.
+func (c *conn) timedOut() {
+	c.s.timedOut.Add(1)
+	if c.partialSince.Load() == 0 {
+		c.s.log.Debug("control: closing an idle client", "client", c.id, "after", c.s.cfg.IdleTimeout)
+		c.kill()
+		return
+	}
+	c.s.log.Debug("control: closing a client that did not end its line", "client", c.id, "after", c.s.cfg.LineTimeout)
+	c.refuseLine(fmt.Sprintf("request line not ended within %s", c.s.cfg.LineTimeout))
 }
 
 // acquire takes an in-flight token, waiting while the connection has
@@ -175,7 +267,7 @@ func (c *conn) call(m RequestLine) (result any, err error) {
 // finish answers m (unless it is a notification) and gives its token back.
 func (c *conn) finish(m RequestLine, result any, err error) {
 	if m.isNotification() {
-		<-c.sem
+		c.release()
 		return
 	}
 	var line []byte
@@ -200,7 +292,7 @@ func (c *conn) queueAnswer(line []byte) {
 }
 
 func (c *conn) releaseAnswer() {
-	<-c.sem
+	c.release()
 	c.s.donePending()
 }
 
@@ -295,6 +387,9 @@ func (c *conn) builtin(m RequestLine) (any, error) {
 		for _, name := range *p.Events {
 			if name == "" {
 				return nil, InvalidParams("events", "event names must not be empty")
+			}
+			if name != "*" && c.s.cfg.Events != nil && !slices.Contains(c.s.cfg.Events, name) {
+				return nil, InvalidParams("events", fmt.Sprintf("no event is named %q", name))
 			}
 		}
 	}

@@ -16,9 +16,13 @@
 // data). voipctl speaks the socket with these types.
 //
 // Limits keep one misbehaving client from stalling the daemon: a line over
-// Config.MaxLine is refused and the connection closed, at most
-// Config.MaxClients clients are served, a client has at most 64 requests in
-// flight (the reader stops reading beyond that, which pushes back on the
-// client instead of growing memory), and an event subscriber whose queue
-// fills is dropped and counted instead of blocking Publish.
+// Config.MaxLine is refused and the connection closed, as is a line begun
+// and not ended within Config.LineTimeout; at most Config.MaxClients
+// clients are served, at most Config.MaxClientsPerUser of one uid, and the
+// last Config.Reserved only to root and Config.Trusted peers (refusals.go
+// logs refusals once per interval); a client idle for Config.IdleTimeout
+// with nothing running and no subscription is closed; a client has at most
+// 64 requests in flight (the reader stops reading beyond that, which pushes
+// back on the client instead of growing memory), and an event subscriber
+// whose queue fills is dropped and counted instead of blocking Publish.
 package control

@@ -21,7 +21,8 @@ type Peer struct {
 	// does not pass them with SO_PEERCRED, so they are read once when the
 	// client connects; nil when the process is already gone or in another
 	// PID namespace.
-	Groups []uint32
+	Groups     []uint32
+	groupsRead bool
 }
 
 // InGroup reports whether gid is the peer's primary or a supplementary group.
@@ -59,13 +60,22 @@ func peerOf(conn net.Conn) (Peer, error) {
 	if credErr != nil {
 		return Peer{}, fmt.Errorf("peer credentials: SO_PEERCRED: %w", credErr)
 	}
-	p := Peer{UID: cred.Uid, GID: cred.Gid, PID: cred.Pid}
-	if cred.Pid > 0 {
+	return Peer{UID: cred.Uid, GID: cred.Gid, PID: cred.Pid}, nil
+}
+
+// readGroups fills in the supplementary groups, once. The server reads
+// them only for a connection it may serve: a flood of connections it
+// refuses by uid costs no file read each.
+func (p *Peer) readGroups() {
+	if p.groupsRead {
+		return
+	}
+	p.groupsRead = true
+	if p.PID > 0 {
 		// A missing file (the client exited, or lives in another PID
 		// namespace) leaves Groups empty: fewer scopes, never more.
-		p.Groups, _ = procGroups(fmt.Sprintf("/proc/%d/status", cred.Pid))
+		p.Groups, _ = procGroups(fmt.Sprintf("/proc/%d/status", p.PID))
 	}
-	return p, nil
 }
 
 // procGroups reads the "Groups:" line of a /proc/PID/status file.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net"
 	"sync"
@@ -39,6 +40,24 @@ func (f HandlerFunc) ServeRPC(ctx context.Context, r *Request) (any, error) { re
 // Config tunes a Server. Zero fields take the defaults.
 type Config struct {
 	MaxClients int // connections served at once; default 16
+	// MaxClientsPerUser bounds one peer uid's connections, so that one
+	// user's flood leaves room for the others. Default half of MaxClients.
+	MaxClientsPerUser int
+	// Reserved of MaxClients are kept for root and Trusted peers (the
+	// kiosk's UI): others are refused once only these are left. Default a
+	// quarter of MaxClients; negative: none.
+	Reserved int
+	// Trusted says whether a peer (besides root) may use the reserve.
+	Trusted func(Peer) bool
+	// LineTimeout closes a connection whose client started a line and did
+	// not end it within this (answering -32600 first). Default 10s.
+	LineTimeout time.Duration
+	// IdleTimeout closes a connection that has sent no request for this
+	// long, has none in flight and is subscribed to nothing. Default 60s.
+	IdleTimeout time.Duration
+	// Events are the event names subscribe and unsubscribe accept besides
+	// "*"; a name not in it is refused (-32602). Nil: any name.
+	Events     []string
 	EventQueue int // events waiting per subscriber before it is dropped; default 256
 	MaxLine    int // longest request line in bytes, newline excluded; default 64 KiB
 	// WriteTimeout bounds one write to a client; a client that does not read
@@ -57,6 +76,11 @@ type Stats struct {
 	Clients            int    `json:"clients"`
 	DroppedSubscribers uint64 `json:"droppedSubscribers"`
 	Requests           uint64 `json:"requests"`
+	// Refused counts connections refused for a limit (busy); TimedOut
+	// those closed for a line not ended or for idling (LineTimeout,
+	// IdleTimeout).
+	Refused  uint64 `json:"refused"`
+	TimedOut uint64 `json:"timedOut"`
 }
 
 // maxInFlight bounds the requests of one client being served or waiting to
@@ -72,12 +96,16 @@ type Server struct {
 
 	mu        sync.RWMutex
 	conns     map[*conn]struct{}
+	perUID    map[uint32]int // connections per peer uid
 	listeners map[net.Listener]struct{}
 	closed    bool
 
 	nextID   atomic.Uint64
 	requests atomic.Uint64
 	dropped  atomic.Uint64
+	timedOut atomic.Uint64
+
+	refusals refusalLog
 
 	// pending counts requests with an id from the moment they are read until
 	// their answer is written or discarded; idle is closed while it is 0.
@@ -92,6 +120,21 @@ type Server struct {
 func NewServer(cfg Config, h Handler) *Server {
 	if cfg.MaxClients <= 0 {
 		cfg.MaxClients = 16
+	}
+	if cfg.MaxClientsPerUser <= 0 {
+		cfg.MaxClientsPerUser = max(1, cfg.MaxClients/2)
+	}
+	switch {
+	case cfg.Reserved == 0:
+		cfg.Reserved = cfg.MaxClients / 4
+	case cfg.Reserved < 0:
+		cfg.Reserved = 0
+	}
+	if cfg.LineTimeout <= 0 {
+		cfg.LineTimeout = 10 * time.Second
+	}
+	if cfg.IdleTimeout <= 0 {
+		cfg.IdleTimeout = time.Minute
 	}
 	if cfg.EventQueue <= 0 {
 		cfg.EventQueue = 256
@@ -112,8 +155,10 @@ func NewServer(cfg Config, h Handler) *Server {
 		h:         h,
 		log:       cfg.Logger,
 		conns:     make(map[*conn]struct{}),
+		perUID:    make(map[uint32]int),
 		listeners: make(map[net.Listener]struct{}),
 		idle:      idle,
+		refusals:  refusalLog{log: cfg.Logger},
 	}
 }
 
@@ -188,9 +233,15 @@ func (s *Server) isClosed() bool {
 	return s.closed
 }
 
-// accept serves nc as a new connection, or refuses it when the server is
-// full.
+// accept serves nc as a new connection, or refuses it when a limit is
+// reached. The peer's credentials are read first: the limits are per uid.
 func (s *Server) accept(nc net.Conn) {
+	peer, err := peerOf(nc)
+	if err != nil {
+		s.log.Warn("control: refusing a client", "err", err)
+		nc.Close()
+		return
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
@@ -198,22 +249,50 @@ func (s *Server) accept(nc net.Conn) {
 		return
 	}
 	s.wg.Add(1)
-	if len(s.conns) >= s.cfg.MaxClients {
-		go s.refuseBusy(nc)
+	if why := s.admitLocked(&peer); why != "" {
+		go s.refuseBusy(nc, peer, why)
 		return
 	}
-	c := newConn(s, nc, s.nextID.Add(1))
+	peer.readGroups()
+	c := newConn(s, nc, s.nextID.Add(1), peer)
 	s.conns[c] = struct{}{}
+	s.perUID[peer.UID]++
 	go c.serve()
 }
 
-// refuseBusy tells a connection beyond MaxClients why it is closed.
-func (s *Server) refuseBusy(nc net.Conn) {
+// admitLocked returns why a connection of peer p cannot be served now, or
+// "" if it can. Called under s.mu.
+func (s *Server) admitLocked(p *Peer) string {
+	switch {
+	case s.perUID[p.UID] >= s.cfg.MaxClientsPerUser:
+		return fmt.Sprintf("busy: too many control clients of uid %d (control.maxClientsPerUser %d)", p.UID, s.cfg.MaxClientsPerUser)
+	case len(s.conns) >= s.cfg.MaxClients:
+		return fmt.Sprintf("busy: too many control clients (control.maxClients %d)", s.cfg.MaxClients)
+	case len(s.conns) >= s.cfg.MaxClients-s.cfg.Reserved && !s.trusted(p):
+		return fmt.Sprintf("busy: too many control clients; the last %d are kept for root and control.trusted", s.cfg.Reserved)
+	}
+	return ""
+}
+
+func (s *Server) trusted(p *Peer) bool {
+	if p.UID == 0 {
+		return true
+	}
+	if s.cfg.Trusted == nil {
+		return false
+	}
+	p.readGroups() // a trusted group
+	return s.cfg.Trusted(*p)
+}
+
+// refuseBusy tells a connection beyond a limit why it is closed. The line
+// is short and the socket's buffer empty: the write does not wait.
+func (s *Server) refuseBusy(nc net.Conn, p Peer, why string) {
 	defer s.wg.Done()
 	defer nc.Close()
-	s.log.Warn("control: too many clients; refusing a connection", "max", s.cfg.MaxClients)
-	e := &Error{Code: CodeBusy, Message: "busy: too many control clients"}
-	nc.SetWriteDeadline(time.Now().Add(s.cfg.WriteTimeout))
+	s.refusals.note(why, p)
+	e := &Error{Code: CodeBusy, Message: why}
+	nc.SetWriteDeadline(time.Now().Add(min(s.cfg.WriteTimeout, time.Second)))
 	nc.Write(encodeError(nil, "", e))
 }
 
@@ -221,6 +300,9 @@ func (s *Server) refuseBusy(nc net.Conn) {
 func (s *Server) remove(c *conn) {
 	s.mu.Lock()
 	delete(s.conns, c)
+	if s.perUID[c.peer.UID]--; s.perUID[c.peer.UID] <= 0 {
+		delete(s.perUID, c.peer.UID)
+	}
 	s.mu.Unlock()
 	if s.cfg.OnDisconnect != nil {
 		s.cfg.OnDisconnect(c.id)
@@ -253,7 +335,8 @@ func (s *Server) Stats() Stats {
 	s.mu.RLock()
 	n := len(s.conns)
 	s.mu.RUnlock()
-	return Stats{Clients: n, DroppedSubscribers: s.dropped.Load(), Requests: s.requests.Load()}
+	return Stats{Clients: n, DroppedSubscribers: s.dropped.Load(), Requests: s.requests.Load(),
+		Refused: s.refusals.total.Load(), TimedOut: s.timedOut.Load()}
 }
 
 // Flush waits until every request read so far has been answered and its
@@ -302,6 +385,7 @@ func (s *Server) Close() error {
 		return nil
 	}
 	s.closed = true
+	s.refusals.stop()
 	for ln := range s.listeners {
 		ln.Close()
 	}

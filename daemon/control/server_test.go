@@ -194,7 +194,7 @@ func TestLineLimit(t *testing.T) {
 }
 
 func TestMaxClients(t *testing.T) {
-	s, path := startServer(t, Config{MaxClients: 2}, newFakeHandler())
+	s, path := startServer(t, Config{MaxClients: 2, MaxClientsPerUser: 2, Reserved: -1}, newFakeHandler())
 	for range 2 {
 		c := dial(t, path)
 		c.send(`{"jsonrpc":"2.0","id":1,"method":"fast"}`)
