@@ -118,6 +118,8 @@ socket = %q
 backend = "null"
 capture = "tone:440"
 playback = "null"
+[display]
+listen = "127.0.0.1:0"
 `, testApp, filepath.Join(dir, "unused.sock"))), 0o600)
 	cmd := exec.Command(bin, "-l", sock, filepath.Join(binDir, "voipd"), "-config", cfg)
 	out := &syncBuf{}
