@@ -2,11 +2,8 @@ package roomd
 
 import (
 	"encoding/json"
-	"errors"
 	"strings"
 	"time"
-
-	"github.com/gorilla/websocket"
 
 	"github.com/voipd/voipd/proto"
 )
@@ -120,12 +117,9 @@ func (s *Server) serveCaller(m *member, msg *proto.Message) {
 // socket is done (a malformed message fails it with params).
 func (m *member) readCallMessage() (*proto.Message, bool) {
 	m.conn.SetReadDeadline(time.Now().Add(readWait))
-	_, b, err := m.conn.ReadMessage()
+	b, err := m.readMessage()
 	if err != nil {
-		var ce *websocket.CloseError
-		if !errors.As(err, &ce) {
-			m.log.Debug("read", "err", err)
-		}
+		m.readFailed(err)
 		return nil, false
 	}
 	msg, err := proto.Decode(b)

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"strings"
 	"testing"
@@ -97,6 +98,9 @@ func TestNewValidates(t *testing.T) {
 		{"PublicIPs[0]", func(c *Config) { c.PublicIPs = []string{"not-an-ip"} }},
 		{"ICEServers[0].URLs", func(c *Config) { c.ICEServers = []proto.ICEServer{{}} }},
 		{"TLSKey", func(c *Config) { c.TLSCert = "cert.pem" }},
+		{"HandshakeTimeout", func(c *Config) { c.HandshakeTimeout = -time.Second }},
+		{"JoinRate", func(c *Config) { c.JoinRate = math.Inf(1) }},
+		{"JoinBurst", func(c *Config) { c.JoinBurst = -1 }},
 	}
 	for _, tc := range tests {
 		cfg := ok

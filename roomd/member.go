@@ -4,8 +4,13 @@ import (
 	"cmp"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"io"
 	"log/slog"
+	"math"
+	"net"
 	"net/http"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -16,9 +21,9 @@ import (
 	"github.com/voipd/voipd/proto"
 )
 
-// Timing of the signalling connection.
+// Timing of the signalling connection. The first message must come within
+// Config.HandshakeTimeout.
 const (
-	joinWait     = 10 * time.Second // the first message (join) must come within this
 	pingInterval = 15 * time.Second // server pings; a member that misses
 	readWait     = 45 * time.Second // three pongs in a row is gone
 	writeWait    = 5 * time.Second  // one write, including the final error
@@ -26,8 +31,9 @@ const (
 )
 
 var upgrader = websocket.Upgrader{
-	ReadBufferSize:  4096,
-	WriteBufferSize: 4096,
+	HandshakeTimeout: writeWait, // writing the 101 response to a client that does not read
+	ReadBufferSize:   4096,
+	WriteBufferSize:  4096,
 	// Joins are authenticated by signature, not by origin: the browser
 	// client may be served from elsewhere than roomd.
 	CheckOrigin: func(*http.Request) bool { return true },
@@ -39,6 +45,7 @@ type member struct {
 	srv    *Server
 	conn   *websocket.Conn
 	log    *slog.Logger
+	remote string // its address, without the port
 	openid string
 	key    string // room key
 	// A group room member's app and groupId (its ticket's), when it
@@ -176,15 +183,62 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 	s.mu.Unlock()
 	defer s.handlers.Done()
 
+	release, refused := s.limits.admit(r.RemoteAddr, time.Now())
+	if refused != nil {
+		s.refuseHTTP(w, r, refused)
+		return
+	}
+	defer release()
 	conn, err := upgrader.Upgrade(w, r, nil)
 	if err != nil {
 		return // the upgrader has answered
 	}
-	conn.SetReadLimit(proto.MaxMessageBytes)
+	m := s.newMember(conn, r.RemoteAddr)
+	defer s.dropConn(m)
+	writerDone := make(chan struct{})
+	go m.writeLoop(writerDone)
+	defer func() {
+		m.fail("", "")
+		<-writerDone
+	}()
+
+	conn.SetReadDeadline(time.Now().Add(s.cfg.HandshakeTimeout))
+	first, rej := m.readJoin()
+	release() // it has spoken: no longer pending
+	switch {
+	case rej != nil:
+		s.refusals.add(rej.reason, m.remote, rej.msg)
+		m.fail(rej.reason, rej.msg)
+		return
+	case first == nil:
+		return // gone before its first message
+	case first.Type != proto.TypeJoin: // register or call (call_conn.go)
+		s.serveCallConn(m, first)
+	case first.Kind == proto.KindRTC: // token rooms (rtc.go)
+		s.serveRTC(m, first)
+	default:
+		s.serveJoin(m, first)
+	}
+}
+
+// refuseHTTP answers a WebSocket the per-address limits refused, before
+// its upgrade: 429 with when to try again, and the connection closed
+// rather than kept alive for another request.
+func (s *Server) refuseHTTP(w http.ResponseWriter, r *http.Request, refused *limitRefusal) {
+	s.refusals.add(refused.reason, remoteHost(r.RemoteAddr), refused.msg)
+	w.Header().Set("Connection", "close")
+	w.Header().Set("Retry-After", strconv.Itoa(max(1, int(math.Ceil(refused.retryAfter.Seconds())))))
+	http.Error(w, refused.msg, http.StatusTooManyRequests)
+}
+
+// newMember makes the member of a new WebSocket and counts it among the
+// server's connections (dropConn forgets it).
+func (s *Server) newMember(conn *websocket.Conn, remote string) *member {
 	m := &member{
 		srv:      s,
 		conn:     conn,
-		log:      s.log.With("remote", r.RemoteAddr),
+		log:      s.log.With("remote", remote),
+		remote:   remoteHost(remote),
 		out:      make(chan []byte, sendQueueLen),
 		quit:     make(chan struct{}),
 		senders:  map[string]*webrtc.RTPTransceiver{},
@@ -196,33 +250,26 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 	}
 	s.conns[m] = struct{}{}
 	s.mu.Unlock()
-	defer func() {
-		s.mu.Lock()
-		delete(s.conns, m)
-		s.mu.Unlock()
-	}()
-	writerDone := make(chan struct{})
-	go m.writeLoop(writerDone)
-	defer func() {
-		m.fail("", "")
-		<-writerDone
-	}()
+	return m
+}
 
-	conn.SetReadDeadline(time.Now().Add(joinWait))
-	join, rej := m.readJoin()
-	if rej != nil {
-		m.log.Info("join refused", "reason", rej.reason, "detail", rej.msg)
-		m.fail(rej.reason, rej.msg)
-		return
+func (s *Server) dropConn(m *member) {
+	s.mu.Lock()
+	delete(s.conns, m)
+	s.mu.Unlock()
+}
+
+// remoteHost is the address part of a remote host:port, for logs.
+func remoteHost(remote string) string {
+	if host, _, err := net.SplitHostPort(remote); err == nil {
+		return host
 	}
-	if join.Type != proto.TypeJoin { // register or call (call_conn.go)
-		s.serveCallConn(m, join)
-		return
-	}
-	if join.Kind == proto.KindRTC { // token rooms (rtc.go)
-		s.serveRTC(m, join)
-		return
-	}
+	return remote
+}
+
+// serveJoin serves a group or call room member whose join was read and
+// authenticated, until it leaves.
+func (s *Server) serveJoin(m *member, join *proto.Message) {
 	m.openid, m.appID, m.groupID = join.OpenID, join.AppID, join.GroupID
 	m.key = join.AppID + "\x00" + join.GroupID
 	m.log = m.log.With("openid", join.OpenID, "groupId", join.GroupID)
@@ -255,17 +302,50 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 	m.log.Info("joined")
 	defer s.depart(m)
 
-	conn.SetPongHandler(func(string) error {
-		return conn.SetReadDeadline(time.Now().Add(readWait))
+	m.conn.SetPongHandler(func(string) error {
+		return m.conn.SetReadDeadline(time.Now().Add(readWait))
 	})
 	m.readLoop()
 }
 
-// readJoin reads and authenticates the first message.
-func (m *member) readJoin() (*proto.Message, *rejection) {
-	_, b, err := m.conn.ReadMessage()
+// errTooBig is a message over proto.MaxMessageBytes.
+var errTooBig = fmt.Errorf("the message is over the %d-byte limit", proto.MaxMessageBytes)
+
+// readMessage reads one message of at most proto.MaxMessageBytes. The
+// WebSocket's own read limit would close the connection (code 1009) before
+// the member could be told why; reading through a limited reader lets the
+// caller answer errTooBig with an error message, having read no more than
+// the limit.
+func (m *member) readMessage() ([]byte, error) {
+	_, r, err := m.conn.NextReader()
 	if err != nil {
-		return nil, reject(proto.ReasonParams, "no join message: %v", err)
+		return nil, err
+	}
+	b, err := io.ReadAll(io.LimitReader(r, proto.MaxMessageBytes+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(b) > proto.MaxMessageBytes {
+		return nil, errTooBig
+	}
+	return b, nil
+}
+
+// readJoin reads and authenticates the first message. Both results are nil
+// when the connection ended before one came (the client closed it, or the
+// server is closing): nothing was refused.
+func (m *member) readJoin() (*proto.Message, *rejection) {
+	b, err := m.readMessage()
+	var ne net.Error
+	switch {
+	case errors.Is(err, errTooBig):
+		return nil, reject(proto.ReasonParams, "%v", err)
+	case errors.As(err, &ne) && ne.Timeout():
+		return nil, reject(proto.ReasonParams, "no first message (join, register or call) within the %v handshake timeout",
+			m.srv.cfg.HandshakeTimeout)
+	case err != nil:
+		m.log.Debug("closed before its first message", "err", err)
+		return nil, nil
 	}
 	msg, err := proto.Decode(b)
 	if err != nil {
@@ -299,12 +379,9 @@ func (m *member) readJoin() (*proto.Message, *rejection) {
 func (m *member) readLoop() {
 	for {
 		m.conn.SetReadDeadline(time.Now().Add(readWait))
-		_, b, err := m.conn.ReadMessage()
+		b, err := m.readMessage()
 		if err != nil {
-			var ce *websocket.CloseError
-			if !errors.As(err, &ce) {
-				m.log.Debug("read", "err", err)
-			}
+			m.readFailed(err)
 			return
 		}
 		msg, err := proto.Decode(b)
@@ -343,5 +420,18 @@ func (m *member) readLoop() {
 			m.fail(proto.ReasonParams, err.Error())
 			return
 		}
+	}
+}
+
+// readFailed ends the member after a failed read: one over the size limit
+// is told so; a closed or dead connection just ends.
+func (m *member) readFailed(err error) {
+	var ce *websocket.CloseError
+	switch {
+	case errors.Is(err, errTooBig):
+		m.log.Info("bad message", "err", err)
+		m.fail(proto.ReasonParams, err.Error())
+	case !errors.As(err, &ce):
+		m.log.Debug("read", "err", err)
 	}
 }

@@ -58,7 +58,7 @@ func TestCloseWithPendingJoin(t *testing.T) {
 	go func() { closed <- s.Close() }()
 	select {
 	case <-closed:
-	case <-time.After(joinWait / 2):
+	case <-time.After(defaultHandshakeTimeout / 2):
 		t.Fatal("Close waited for a connection that never joined")
 	}
 	c.SetReadDeadline(time.Now().Add(5 * time.Second))

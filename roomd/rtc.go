@@ -135,7 +135,7 @@ func (s *Server) serveRTC(m *member, join *proto.Message) {
 	now := time.Now()
 	tok, rej := s.checkToken(join, now)
 	if rej != nil {
-		m.log.Info("rtc join refused", "reason", rej.reason, "detail", rej.msg)
+		s.refusals.add(rej.reason, m.remote, rej.msg) // like a bad signature: a flood must not log a line each
 		m.fail(rej.reason, rej.msg)
 		return
 	}

@@ -59,6 +59,20 @@ type Config struct {
 	MediaTimeout time.Duration
 	Logger       *slog.Logger
 
+	// Abuse limits (limit.go). HandshakeTimeout bounds both an HTTP
+	// request's headers (a connection that never completes its upgrade)
+	// and, after the upgrade, a WebSocket's first message (default 10 s).
+	// Per remote address (an IPv6 /64), JoinRate joins a second after a
+	// burst of JoinBurst (default 5 and 20) and MaxPendingPerAddress
+	// WebSockets that have not sent their first message (default 32);
+	// beyond, HTTP 429. A negative JoinRate or MaxPendingPerAddress turns
+	// that limit off. Loopback peers (roomd's own host: a reverse proxy,
+	// the embedded server's daemon) are not limited.
+	HandshakeTimeout     time.Duration
+	JoinRate             float64
+	JoinBurst            int
+	MaxPendingPerAddress int
+
 	// Token rooms (rtc.go).
 	RTCMaxMembers    int           // token room size, default 50 (Volcengine's)
 	RTCMaxPublishers int           // publisher slots per token room, default 30 (capped by RTCMaxMembers)
@@ -68,6 +82,11 @@ type Config struct {
 const (
 	defaultMaxMembers = 10
 	defaultWindow     = 300 * time.Second
+
+	idleTimeout = time.Minute
+	// maxHeaderBytes: roomd's requests carry a few small headers; net/http's
+	// default (1 MB) would let each connection make it buffer that much.
+	maxHeaderBytes = 64 << 10
 )
 
 // Server is a running (or ready to run) roomd.
@@ -75,6 +94,9 @@ type Server struct {
 	cfg  Config
 	log  *slog.Logger
 	auth *authority
+
+	limits   *addrLimiter // per-address limits on new connections (limit.go)
+	refusals *refusalLog  // refusals, logged at most once per interval
 
 	listener net.Listener
 	httpSrv  *http.Server
@@ -153,18 +175,23 @@ func New(cfg Config) (*Server, error) {
 	if err := rtcDefaults(&cfg); err != nil {
 		return nil, err
 	}
+	if err := limitDefaults(&cfg); err != nil {
+		return nil, err
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	s := &Server{
-		cfg:    cfg,
-		log:    cfg.Logger,
-		auth:   newAuthority(cfg.Apps, cfg.TimestampWindow),
-		rooms:  map[string]*room{},
-		gone:   seatsGone{},
-		conns:  map[*member]struct{}{},
-		calls:  newCallRegistry(),
-		scheme: "http",
+		cfg:      cfg,
+		log:      cfg.Logger,
+		auth:     newAuthority(cfg.Apps, cfg.TimestampWindow),
+		limits:   newAddrLimiter(&cfg),
+		refusals: newRefusalLog(cfg.Logger, refusalLogEvery),
+		rooms:    map[string]*room{},
+		gone:     seatsGone{},
+		conns:    map[*member]struct{}{},
+		calls:    newCallRegistry(),
+		scheme:   "http",
 	}
 	if cfg.TLSCert != "" {
 		s.scheme = "https"
@@ -205,9 +232,17 @@ func (s *Server) Start(ctx context.Context) error {
 	}
 	s.listener, s.udpMux, s.udpPort, s.api = ln, mux, port, api
 	s.httpSrv = &http.Server{
-		Handler:           s.Handler(),
-		ReadHeaderTimeout: 10 * time.Second,
-		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
+		Handler: s.Handler(),
+		// A connection that never completes its request (or its TLS
+		// handshake: net/http bounds it by this too) holds a goroutine
+		// and buffers; after the upgrade HandshakeTimeout bounds the
+		// WebSocket's first message (member.go).
+		ReadHeaderTimeout: s.cfg.HandshakeTimeout,
+		// Keep-alive connections of the browser client's page: without
+		// a bound an idle one stays open for good.
+		IdleTimeout:    idleTimeout,
+		MaxHeaderBytes: maxHeaderBytes,
+		ErrorLog:       slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
 	}
 	if tlsCfg != nil {
 		ln = tls.NewListener(ln, tlsCfg)
@@ -264,6 +299,7 @@ func (s *Server) Close() error {
 		err = s.httpSrv.Close()
 	}
 	s.handlers.Wait()
+	s.refusals.close()
 	if s.udpMux != nil {
 		if cerr := s.udpMux.Close(); err == nil {
 			err = cerr

@@ -269,6 +269,13 @@ func (m *member) answer(sdpText string) error {
 	if !m.negotiating {
 		return errors.New("answer without an outstanding offer")
 	}
+	offer := m.pc.LocalDescription() // set whenever an offer is outstanding
+	if offer == nil {
+		return errors.New("answer without an outstanding offer")
+	}
+	if err := checkAnswer(offer.SDP, sdpText); err != nil {
+		return fmt.Errorf("bad answer: %w", err)
+	}
 	err := m.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: sdpText})
 	if err != nil {
 		return fmt.Errorf("bad answer: %w", err)
@@ -288,6 +295,12 @@ func (m *member) answer(sdpText string) error {
 	return nil
 }
 
+// maxPendingCands bounds the candidates held for a member before its first
+// answer: a host with every interface, IPv6 and TCP candidates has a few
+// dozen; without a bound a member that never answers could grow the list
+// for as long as it likes.
+const maxPendingCands = 100
+
 // candidate adds a trickled remote candidate, holding it until the first
 // answer gives the PeerConnection a remote description.
 func (m *member) candidate(raw json.RawMessage) error {
@@ -298,6 +311,9 @@ func (m *member) candidate(raw json.RawMessage) error {
 	m.negMu.Lock()
 	defer m.negMu.Unlock()
 	if m.pc.RemoteDescription() == nil {
+		if len(m.pendingCands) == maxPendingCands {
+			return fmt.Errorf("more than %d candidates before an answer", maxPendingCands)
+		}
 		m.pendingCands = append(m.pendingCands, c)
 		return nil
 	}

@@ -38,6 +38,13 @@ type fileConfig struct {
 	RTCMaxMembers    int      `toml:"rtcMaxMembers"`
 	RTCMaxPublishers int      `toml:"rtcMaxPublishers"`
 	RTCTokenWarning  duration `toml:"rtcTokenWarning"`
+
+	// Abuse limits (roomd.Config's of the same names; negative turns the
+	// per-address ones off).
+	HandshakeTimeout     duration `toml:"handshakeTimeout"`
+	JoinRate             float64  `toml:"joinRate"`
+	JoinBurst            int      `toml:"joinBurst"`
+	MaxPendingPerAddress int      `toml:"maxPendingPerAddress"`
 }
 
 type fileApp struct {
@@ -78,6 +85,11 @@ type flags struct {
 	tlsKey     string
 	logLevel   string
 	pprof      string // the profiler's address, from -pprof or the file, after load
+
+	handshakeTimeout time.Duration
+	joinRate         float64
+	joinBurst        int
+	maxPending       int
 }
 
 func newFlags(name string, stderr io.Writer) *flags {
@@ -99,6 +111,12 @@ func (f *flags) addServeFlags() {
 	f.fs.StringVar(&f.tlsKey, "tls-key", "", "PEM private key for -tls-cert")
 	f.fs.StringVar(&f.logLevel, "log-level", "", "debug, info, warn or error (default info)")
 	f.fs.StringVar(&f.pprof, "pprof", "", "serve net/http/pprof on this loopback host:port")
+	f.fs.DurationVar(&f.handshakeTimeout, "handshake-timeout", 0,
+		"close a connection without its request headers, or a WebSocket without its first message, after this (default 10s)")
+	f.fs.Float64Var(&f.joinRate, "join-rate", 0, "joins a second per address after the burst (default 5; negative: no limit)")
+	f.fs.IntVar(&f.joinBurst, "join-burst", 0, "joins at once per address (default 20)")
+	f.fs.IntVar(&f.maxPending, "max-pending-per-address", 0,
+		"WebSockets per address that have not sent their first message yet (default 32; negative: no limit)")
 }
 
 // load builds the server config: the file (if any), then the flags that
@@ -136,6 +154,7 @@ func (f *flags) load(getenv func(string) string, logOut io.Writer) (roomd.Config
 	if !set["pprof"] {
 		f.pprof = fc.Pprof
 	}
+	f.limitFlags(set, &fc)
 	if fc.Listen == "" {
 		fc.Listen = defaultListen
 	}
@@ -153,6 +172,11 @@ func (f *flags) load(getenv func(string) string, logOut io.Writer) (roomd.Config
 		RTCMaxMembers:    fc.RTCMaxMembers,
 		RTCMaxPublishers: fc.RTCMaxPublishers,
 		RTCTokenWarning:  time.Duration(fc.RTCTokenWarning),
+
+		HandshakeTimeout:     time.Duration(fc.HandshakeTimeout),
+		JoinRate:             fc.JoinRate,
+		JoinBurst:            fc.JoinBurst,
+		MaxPendingPerAddress: fc.MaxPendingPerAddress,
 	}
 	var level slog.Level
 	if fc.LogLevel != "" {
@@ -208,6 +232,23 @@ func (f *flags) load(getenv func(string) string, logOut io.Writer) (roomd.Config
 		return roomd.Config{}, errors.New("no app: give -app-id with a secret, or [[apps]] in -config")
 	}
 	return cfg, nil
+}
+
+// limitFlags puts the abuse limits given on the command line over the
+// file's.
+func (f *flags) limitFlags(set map[string]bool, fc *fileConfig) {
+	if set["handshake-timeout"] {
+		fc.HandshakeTimeout = duration(f.handshakeTimeout)
+	}
+	if set["join-rate"] {
+		fc.JoinRate = f.joinRate
+	}
+	if set["join-burst"] {
+		fc.JoinBurst = f.joinBurst
+	}
+	if set["max-pending-per-address"] {
+		fc.MaxPendingPerAddress = f.maxPending
+	}
 }
 
 // flagSecret is the command line app's secret: -app-secret, else

@@ -103,6 +103,10 @@ resumeGrace = "2m"
 udpPort = 0
 publicIPs = ["203.0.113.7"]
 logLevel = "warn"
+handshakeTimeout = "5s"
+joinRate = 2.5
+joinBurst = 40
+maxPendingPerAddress = -1
 
 [[apps]]
 id = "a1"
@@ -117,7 +121,7 @@ urls = ["stun:stun.example.org:3478"]
 `, 0o600)
 	f := newFlags("roomd", io.Discard)
 	f.addServeFlags()
-	if err := f.fs.Parse([]string{"-config", good, "-udp-port", "40000"}); err != nil {
+	if err := f.fs.Parse([]string{"-config", good, "-udp-port", "40000", "-join-burst", "50"}); err != nil {
 		t.Fatal(err)
 	}
 	cfg, err := f.load(noEnv, io.Discard)
@@ -129,12 +133,18 @@ urls = ["stun:stun.example.org:3478"]
 		len(cfg.Apps) != 2 || cfg.Apps[1].Secret != "s2" {
 		t.Fatalf("config = %+v", cfg)
 	}
+	if cfg.HandshakeTimeout != 5*time.Second || cfg.JoinRate != 2.5 || cfg.JoinBurst != 50 || cfg.MaxPendingPerAddress != -1 {
+		t.Fatalf("abuse limits: handshakeTimeout %v, joinRate %v, joinBurst %d (the flag's 50), maxPendingPerAddress %d",
+			cfg.HandshakeTimeout, cfg.JoinRate, cfg.JoinBurst, cfg.MaxPendingPerAddress)
+	}
 
 	tests := []struct{ content, want string }{
 		{"listen = \"x\"\nlisten_addr = \"y\"\n", "listen_addr"},
 		{"[[apps]]\nid = \"a\"\nsecert = \"s\"\n", "apps.secert"},
 		{"timestampWindow = \"soon\"\n", "timestampWindow"},
 		{"maxMembers = \"ten\"\n", "maxMembers"},
+		{"joinRate = \"fast\"\n", "joinRate"},
+		{"handshakeTimeout = \"soon\"\n", "handshakeTimeout"},
 		{"logLevel = \"loud\"\n[[apps]]\nid = \"a\"\nsecretFile = \"" + secret + "\"\n", "logLevel"},
 		{"listen = \"127.0.0.1:0\"\n", "no app"},
 	}
