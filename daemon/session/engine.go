@@ -142,6 +142,7 @@ type session struct {
 	videoOn  bool             // the camera is published (token rooms' changeVideoCapture)
 	receive  bool             // token rooms: receiving the publishers (autoSubscribe, changeSubscribeState)
 	members  []string
+	peerSeen bool // a member list with another member came (a call's other side arrived)
 	speakers []string
 	capture  hw.Capture
 	playback hw.Playback

@@ -830,3 +830,26 @@ func TestUplinkLossReachesTheCall(t *testing.T) {
 		t.Fatalf("the call heard %v, want [0.25 0.125]", call.loss)
 	}
 }
+
+// TestCallPeerLeftDuringTheJoin: the other side arrives and hangs up
+// while this side's join is still finishing (both member lists come
+// before the join returns, and the room's own list is the last one): the
+// call ends at once with reason remote, not 15 s later as a network
+// failure.
+func TestCallPeerLeftDuringTheJoin(t *testing.T) {
+	r := newRig(t, nil)
+	room := &fakeRoom{members: []string{"door-1"}}
+	r.rooms.script = func(_ context.Context, h Handler) (Room, error) {
+		h.MembersChanged([]string{"door-1", "flat"})
+		h.MembersChanged([]string{"door-1"})
+		return room, nil
+	}
+	call := Call{Caller: proto.Party{Nickname: "D", OpenID: "door-1"}, Listener: proto.Party{Nickname: "F", OpenID: "flat"}, RoomType: "voice"}
+	if _, err := r.e.Join(context.Background(), 1, call); err != nil {
+		t.Fatal(err)
+	}
+	r.waitState(Idle)
+	if e := r.events.ended(); len(e) != 1 || e[0].Reason != EndRemote || e[0].Room != KindCall {
+		t.Fatalf("Ended %+v, want one with reason remote", e)
+	}
+}

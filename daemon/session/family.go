@@ -246,6 +246,12 @@ func callMembersChanged(e *Engine, s *session, before, now []string) {
 		return
 	}
 	e.mu.Lock()
+	if e.s == s && e.state == Joining {
+		// The join is finishing: watchCallPeer, which it starts, ends
+		// the call then (peerSeen).
+		e.mu.Unlock()
+		return
+	}
 	reconnecting := e.s == s && e.state == Reconnecting
 	var grace time.Duration
 	if s.room != nil {
@@ -285,16 +291,23 @@ func (e *Engine) watchCallPeerBack(s *session, grace time.Duration) {
 // its room after the answer; roomd keeps a lone member forever.
 const callPeerWait = 15 * time.Second
 
-// watchCallPeer ends a call whose other side never arrives.
+// watchCallPeer ends a call whose other side never arrives, or arrived
+// and left again while the join was finishing (a hang-up at the moment of
+// the answer: its member lists came before this session was in the room,
+// and the last one, without it, is the one the join kept).
 func (e *Engine) watchCallPeer(s *session) {
 	go func() {
 		tick := time.NewTicker(100 * time.Millisecond)
 		defer tick.Stop()
 		for deadline := time.Now().Add(callPeerWait); time.Now().Before(deadline); <-tick.C {
 			e.mu.Lock()
-			n, here := len(s.members), e.s == s && e.state == InRoom
+			n, here, seen := len(s.members), e.s == s && e.state == InRoom, s.peerSeen
 			e.mu.Unlock()
 			if n >= 2 || !here {
+				return
+			}
+			if seen {
+				e.leave(context.Background(), s, EndRemote, "the other side left")
 				return
 			}
 		}

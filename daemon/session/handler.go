@@ -27,6 +27,9 @@ func (h handler) MembersChanged(members []string) {
 	}
 	had := h.s.members
 	h.s.members = slices.Clone(members)
+	if len(members) >= 2 {
+		h.s.peerSeen = true
+	}
 	h.e.mu.Unlock()
 	h.e.p.Events.Emit(MembersChanged{Room: h.s.kind, Members: nonNil(members)})
 	h.s.fam.membersChanged(h.e, h.s, had, members)
