@@ -3,6 +3,7 @@ package room
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/url"
@@ -184,8 +185,18 @@ func (s *Session) write(m *proto.Message) error {
 	if l == nil {
 		return errNoLink
 	}
-	return l.write(&s.writeMu, m)
+	if err := l.write(&s.writeMu, m); err != nil {
+		return &sendError{err}
+	}
+	return nil
 }
+
+// sendError is a message that could not be sent to the server: the
+// signalling connection failed, which its reader reports with the cause.
+type sendError struct{ err error }
+
+func (e *sendError) Error() string { return "sending to the room server: " + e.err.Error() }
+func (e *sendError) Unwrap() error { return e.err }
 
 // fail records the session's final failure. Before Join returns it ends
 // the join; after, it is reported once through Interrupted (unless
@@ -266,6 +277,14 @@ func (s *Session) handle(l *link, msg *proto.Message) error {
 			return &Error{Reason: proto.ReasonInternal, Msg: "room: the server offered before joined"}
 		}
 		if err := s.answer(msg.SDP); err != nil {
+			var we *sendError
+			if errors.As(err, &we) {
+				// The socket is going (the server closing, the network):
+				// reading on finds why, the server's last word (an error
+				// saying shutdown) or the read's failure, not this write's.
+				s.log.Debug("answering the server's offer", "err", err)
+				return nil
+			}
 			return &Error{Reason: proto.ReasonInternal, Msg: "room: answering the server's offer: " + err.Error()}
 		}
 		s.offered(l)
