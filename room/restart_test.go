@@ -124,6 +124,35 @@ func (c *cutConn) Read(b []byte) (int, error) {
 	}
 }
 
+// cutPair joins a (its UDP through cut, with mediaTimeout; 0: the
+// default) and b to one room, both sending audio until the test ends, and
+// returns once each hears the other, b's join's member lists drained.
+func cutPair(t *testing.T, srv *roomd.Server, cut *cutNet, mediaTimeout time.Duration) (a, b *recorder, sa, sb *room.Session) {
+	t.Helper()
+	a, b = newRecorder(), newRecorder()
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	cfg := room.WithSettings(room.Config{URL: wsURL(srv), Logger: testLogger(), MediaTimeout: mediaTimeout},
+		func(se *webrtc.SettingEngine) { se.SetNet(cut) })
+	sa, err := room.Join(ctx, cfg, params("a", "g"), a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sa.Leave(context.Background()) })
+	sb = join(t, srv, "b", "g", b)
+	a.waitMembers(t, "a", "b")
+	sctx, stop := context.WithCancel(context.Background())
+	t.Cleanup(stop)
+	go sendAudio(sctx, t, sa, "a")
+	go sendAudio(sctx, t, sb, "b")
+	b.waitPacketFrom(t, "a")
+	a.waitPacketFrom(t, "b")
+	for len(b.members) > 0 {
+		<-b.members // its join's
+	}
+	return a, b, sa, sb
+}
+
 // TestICERestartKeepsTheConnection: a member's UDP is cut long enough for
 // its media connection to fail, while its WebSocket works. It restarts ICE
 // on the same connection and peer connection — the restart that finds no
@@ -133,30 +162,10 @@ func (c *cutConn) Read(b []byte) (int, error) {
 func TestICERestartKeepsTheConnection(t *testing.T) {
 	srv := startServer(t, nil)
 	cut := newCutNet(t)
-	a, b := newRecorder(), newRecorder()
-	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
-	defer cancel()
 	// A short media timeout (30 s by default): failed after 3 s without a
 	// packet, long enough that a loaded machine does not trip it.
-	cfg := room.WithSettings(room.Config{URL: wsURL(srv), Logger: testLogger(), MediaTimeout: 3 * time.Second},
-		func(se *webrtc.SettingEngine) { se.SetNet(cut) })
-	sa, err := room.Join(ctx, cfg, params("a", "g"), a)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { sa.Leave(context.Background()) })
-	sb := join(t, srv, "b", "g", b)
-	a.waitMembers(t, "a", "b")
-	sctx, stop := context.WithCancel(context.Background())
-	defer stop()
-	go sendAudio(sctx, t, sa, "a")
-	go sendAudio(sctx, t, sb, "b")
-	b.waitPacketFrom(t, "a")
-	a.waitPacketFrom(t, "b")
+	a, b, sa, sb := cutPair(t, srv, cut, 3*time.Second)
 	trackA := sa.AudioTrack()
-	for len(b.members) > 0 {
-		<-b.members // its join's
-	}
 
 	cut.cut.Store(true)
 	within(t, a.reconnecting, "a reconnecting after its media failed")
@@ -219,28 +228,8 @@ func TestICERestartKeepsTheConnection(t *testing.T) {
 func TestICERestartWhenThePathVanishes(t *testing.T) {
 	srv := startServer(t, nil)
 	cut := newCutNet(t)
-	a, b := newRecorder(), newRecorder()
-	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
-	defer cancel()
-	cfg := room.WithSettings(room.Config{URL: wsURL(srv), Logger: testLogger()},
-		func(se *webrtc.SettingEngine) { se.SetNet(cut) })
-	sa, err := room.Join(ctx, cfg, params("a", "g"), a)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { sa.Leave(context.Background()) })
-	sb := join(t, srv, "b", "g", b)
-	a.waitMembers(t, "a", "b")
-	sctx, stop := context.WithCancel(context.Background())
-	defer stop()
-	go sendAudio(sctx, t, sa, "a")
-	go sendAudio(sctx, t, sb, "b")
-	b.waitPacketFrom(t, "a")
-	a.waitPacketFrom(t, "b")
+	a, b, sa, _ := cutPair(t, srv, cut, 0)
 	trackA := sa.AudioTrack()
-	for len(b.members) > 0 {
-		<-b.members // its join's
-	}
 
 	cut.vanish()
 	gone := time.Now()
