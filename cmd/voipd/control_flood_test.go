@@ -63,6 +63,8 @@ func TestControlSocketUnderFlood(t *testing.T) {
 		t.Fatal("this test connects as two other users and must run as root (CI does)")
 	}
 	p := startProc(t, `
+[room]
+url = "ws://127.0.0.1:9/ws"
 [audio]
 backend = "null"
 capture = "tone:440"

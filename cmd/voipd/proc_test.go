@@ -92,6 +92,9 @@ func startProcWith(t testing.TB, cfgBody string, env []string, command func(stri
 	if !strings.Contains(cfgBody, "[display]") {
 		body += "[display]\nlisten = \"127.0.0.1:0\"\n" // tests run voipds side by side
 	}
+	if !strings.Contains(cfgBody, "[embedded]") {
+		body += "[embedded]\nlisten = \"127.0.0.1:0\"\n" // in case room.url is left "embedded"
+	}
 	if err := os.WriteFile(p.cfg, []byte(body), 0o600); err != nil {
 		t.Fatal(err)
 	}
