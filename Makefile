@@ -6,7 +6,7 @@ BIN       := bin
 PROGRAMS  := voipd voipctl roomd
 TEST_TIMEOUT ?= 20m
 
-.PHONY: all deps build run test lint bench soak clean
+.PHONY: all deps build run test lint bench soak fuzz clean
 
 all: build
 
@@ -49,6 +49,12 @@ bench: build
 SOAK_CYCLES ?= 1000
 soak: deps
 	VOIPD_SOAK_CYCLES=$(SOAK_CYCLES) $(GO) test -count=1 -timeout 60m -run '^TestSoak' -v ./cmd/voipd
+
+# Every fuzz target (Go's native fuzzing), one after another, FUZZTIME each
+# (default 60s; NNNx for a number of executions); a failing input is kept
+# in the package's testdata/fuzz and fails the run (scripts/fuzz.sh).
+fuzz: deps
+	@GO=$(GO) scripts/fuzz.sh
 
 clean:
 	rm -rf $(BIN)

@@ -52,9 +52,17 @@ func Parse(s string) (t *Token, msg, sig []byte, err error) {
 		return nil, nil, nil, fmt.Errorf("%w: not a version %s token", ErrMalformed, Version)
 	}
 	appID := s[len(Version) : len(Version)+AppIDLen]
-	raw, err := base64.StdEncoding.DecodeString(s[len(Version)+AppIDLen:])
+	b64 := s[len(Version)+AppIDLen:]
+	raw, err := base64.StdEncoding.DecodeString(b64)
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("%w: %v", ErrMalformed, err)
+	}
+	// Only the canonical encoding is a token: the decoder skips CR and LF
+	// and ignores the bits after the last byte, so other strings decode to
+	// the same bytes, and a signed token would otherwise have many
+	// spellings (found by fuzzing: FuzzVerify).
+	if base64.StdEncoding.EncodeToString(raw) != b64 {
+		return nil, nil, nil, fmt.Errorf("%w: not canonical base64", ErrMalformed)
 	}
 	outer := &reader{r: bytes.NewReader(raw)}
 	msg, sig = outer.bytes(), outer.bytes()
