@@ -2,6 +2,8 @@ package roomd
 
 import (
 	"fmt"
+	"slices"
+	"strings"
 
 	"github.com/pion/sdp/v3"
 )
@@ -31,12 +33,47 @@ func checkAnswer(offer, answer string) error {
 		return fmt.Errorf("the answer's setup is actpass: an answer chooses active or passive")
 	}
 	for i, md := range a.MediaDescriptions {
-		if md.MediaName.Media != o.MediaDescriptions[i].MediaName.Media {
-			return fmt.Errorf("the answer's media section %d is %s, the offer's %s", i, md.MediaName.Media, o.MediaDescriptions[i].MediaName.Media)
+		od := o.MediaDescriptions[i]
+		if md.MediaName.Media != od.MediaName.Media {
+			return fmt.Errorf("the answer's media section %d is %s, the offer's %s", i, md.MediaName.Media, od.MediaName.Media)
 		}
 		if setup, ok := md.Attribute("setup"); ok && setup == "actpass" {
 			return fmt.Errorf("the answer's setup in media section %d is actpass: an answer chooses active or passive", i)
 		}
+		if err := answersACodec(i, od, md); err != nil {
+			return err
+		}
 	}
 	return nil
+}
+
+// answersACodec refuses an accepted audio or video section that answers
+// none of the offer's codecs: a payload type of the offer's whose rtpmap
+// (name, clock rate, channels) is the offer's. pion takes such an answer,
+// and the next offer to the member fails (found by fuzzing: "RTPSender
+// created with no codecs"), ending it as an internal error instead of a
+// bad answer.
+func answersACodec(i int, offer, answer *sdp.MediaDescription) error {
+	if answer.MediaName.Port.Value == 0 || (answer.MediaName.Media != "audio" && answer.MediaName.Media != "video") {
+		return nil // refused, or not RTP
+	}
+	offered, answered := rtpmaps(offer), rtpmaps(answer)
+	for _, pt := range answer.MediaName.Formats {
+		if codec, ok := answered[pt]; ok && strings.EqualFold(codec, offered[pt]) && slices.Contains(offer.MediaName.Formats, pt) {
+			return nil
+		}
+	}
+	return fmt.Errorf("the answer's media section %d answers none of the offer's codecs", i)
+}
+
+// rtpmaps maps a section's payload types to their rtpmap codec.
+func rtpmaps(md *sdp.MediaDescription) map[string]string {
+	m := map[string]string{}
+	for _, a := range md.Attributes {
+		if a.Key == "rtpmap" {
+			pt, codec, _ := strings.Cut(a.Value, " ")
+			m[pt] = strings.TrimSpace(codec)
+		}
+	}
+	return m
 }
