@@ -42,6 +42,12 @@ var upgrader = websocket.Upgrader{
 // member is one joined (or joining) WebSocket connection and its
 // PeerConnection.
 type member struct {
+	// listMu orders the member lists sent to it: announce runs outside
+	// Server.mu, so two changes' lists can race to the socket; the one
+	// computed later (a higher version) wins, an older one is dropped.
+	listMu  sync.Mutex
+	listVer uint64
+
 	srv    *Server
 	conn   *websocket.Conn
 	log    *slog.Logger

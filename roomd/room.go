@@ -96,10 +96,10 @@ func (s *Server) join(m *member) *rejection {
 	}
 	r.add(m)
 	s.reconcileVideoLocked(r) // everyone is renegotiated below anyway
-	list := r.list()
+	list, ver := r.list(), s.stampLocked()
 	s.joinedLocked(r, m, list)
 	s.mu.Unlock()
-	s.announce(append([]*member{m}, others...), list)
+	s.announce(append([]*member{m}, others...), list, ver)
 	return nil
 }
 
@@ -117,10 +117,10 @@ func (s *Server) leave(m *member) bool {
 		m.away.Stop()
 	}
 	others := s.detachLocked(r, m)
-	list := r.list()
+	list, ver := r.list(), s.stampLocked()
 	s.mu.Unlock()
 	m.log.Info("member gone")
-	s.announce(others, list)
+	s.announce(others, list, ver)
 	return true
 }
 
@@ -138,8 +138,13 @@ func (s *Server) detachLocked(r *room, m *member) []*member {
 	return others
 }
 
-func (s *Server) broadcastMembers(to []*member, list []string) {
+func (s *Server) broadcastMembers(to []*member, list []string, ver uint64) {
 	for _, o := range to {
-		o.send(&proto.Message{Type: proto.TypeMembers, Members: list})
+		o.listMu.Lock()
+		if ver > o.listVer {
+			o.listVer = ver
+			o.send(&proto.Message{Type: proto.TypeMembers, Members: list})
+		}
+		o.listMu.Unlock()
 	}
 }

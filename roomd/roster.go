@@ -62,10 +62,16 @@ func (r *roster) remove(m *member) []*member {
 }
 
 // announce follows a membership change, outside Server.mu: each member
-// whose PeerConnection changed offers again, and each learns the list.
-func (s *Server) announce(changed []*member, list []string) {
+// whose PeerConnection changed offers again, and each learns the list,
+// unless it already has a later one (versions from stampLocked).
+func (s *Server) announce(changed []*member, list []string, ver uint64) {
 	for _, o := range changed {
 		o.negotiate()
 	}
-	s.broadcastMembers(changed, list)
+	s.broadcastMembers(changed, list, ver)
 }
+
+// stampLocked versions a member list just computed from a room: lists are
+// computed under Server.mu, so versions follow the changes' order. Called
+// under s.mu.
+func (s *Server) stampLocked() uint64 { return s.listVer.Add(1) }

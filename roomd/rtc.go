@@ -231,7 +231,7 @@ func (s *Server) joinRTC(m *member, autoPublish bool) *rejection {
 	if old == nil {
 		r.add(m)
 	}
-	list := r.list()
+	list, ver := r.list(), s.stampLocked()
 	canPublish := m.rtc.slot
 	m.send(&proto.Message{Type: proto.TypeJoined, Members: list, ICEServers: s.cfg.ICEServers, ICERestart: true,
 		GraceMs: s.cfg.ResumeGrace.Milliseconds(),
@@ -247,10 +247,10 @@ func (s *Server) joinRTC(m *member, autoPublish bool) *rejection {
 		for _, o := range append([]*member{m}, others...) {
 			o.negotiate()
 		}
-		m.send(&proto.Message{Type: proto.TypeMembers, Members: list})
+		s.broadcastMembers([]*member{m}, list, ver)
 		return nil
 	}
-	s.announce(append([]*member{m}, others...), list)
+	s.announce(append([]*member{m}, others...), list, ver)
 	return nil
 }
 
@@ -322,10 +322,10 @@ func (s *Server) leaveRTC(m *member) {
 		return
 	}
 	others := s.detachRTCLocked(r, m)
-	list := r.list()
+	list, ver := r.list(), s.stampLocked()
 	s.mu.Unlock()
 	m.log.Info("member gone")
-	s.announce(others, list)
+	s.announce(others, list, ver)
 }
 
 // detachRTCLocked takes m out of r, frees its publisher slot and stops

@@ -20,6 +20,7 @@ import (
 	"net/http"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/pion/ice/v4"
@@ -95,8 +96,9 @@ type Server struct {
 	log  *slog.Logger
 	auth *authority
 
-	limits   *addrLimiter // per-address limits on new connections (limit.go)
-	refusals *refusalLog  // refusals, logged at most once per interval
+	listVer  atomic.Uint64 // member lists' versions, taken under mu (roster.go)
+	limits   *addrLimiter  // per-address limits on new connections (limit.go)
+	refusals *refusalLog   // refusals, logged at most once per interval
 
 	listener net.Listener
 	httpSrv  *http.Server
