@@ -10,7 +10,6 @@ import (
 
 	"github.com/voipd/voipd/hw/audio/alsatest"
 	"github.com/voipd/voipd/hw/audio/pulsetest"
-	"github.com/voipd/voipd/proto"
 )
 
 // The -2 chain for real: an ALSA PCM that answers open() with -EBUSY →
@@ -20,18 +19,11 @@ func TestCaptureBusyThroughALSA(t *testing.T) {
 	srv, secret := testRoomd(t, nil)
 	plugin := alsatest.Build(t)
 	openid := "alsa-door"
-	p := startProc(t, fmt.Sprintf(`
-[identity]
-appId = %q
-openid = %q
-sessionKey = %q
-[room]
-url = %q
-[audio]
+	p := startProc(t, identityConfig(openid, secret, wsURL(srv.URL()))+fmt.Sprintf(`[audio]
 backend = "alsa"
 capture = %q
 playback = %q
-`, testApp, openid, proto.SessionKey(secret, openid), wsURL(srv.URL()), plugin.PCM, plugin.PCM), plugin.Env())
+`, plugin.PCM, plugin.PCM), plugin.Env())
 
 	join := func() (string, string, int) {
 		signed, errOut, code := voipctl(t, "-config", p.cfg, "sign", "-groupId", "door")
@@ -92,14 +84,7 @@ func TestPulseCaptureReachesFarSide(t *testing.T) {
 	pulse := pulsetest.Start(t, 440)
 	srv, secret := testRoomd(t, nil)
 	openid := "pulse-door"
-	p := startProc(t, fmt.Sprintf(`
-[identity]
-appId = %q
-openid = %q
-sessionKey = %q
-[room]
-url = %q
-[audio]
+	p := startProc(t, identityConfig(openid, secret, wsURL(srv.URL()))+fmt.Sprintf(`[audio]
 backend = "pulse"
 capture = %q
 playback = %q
@@ -109,7 +94,7 @@ playback = %q
 echoCancellation = false
 noiseSuppression = false
 autoGainControl = false
-`, testApp, openid, proto.SessionKey(secret, openid), wsURL(srv.URL()), pulse.MonitorSource(), pulse.Sink()), pulse.Env())
+`, pulse.MonitorSource(), pulse.Sink()), pulse.Env())
 	c := dialCtl(t, p.socket)
 	n := &node{openid: openid, secret: secret}
 	far := startNode(t, "far", wsURL(srv.URL()), secret, 1000, nil)
@@ -151,14 +136,7 @@ func TestAudioDeviceGoneAndBack(t *testing.T) {
 	pulse := pulsetest.Start(t, 440)
 	srv, secret := testRoomd(t, nil)
 	openid := "unplugged"
-	p := startProc(t, fmt.Sprintf(`
-[identity]
-appId = %q
-openid = %q
-sessionKey = %q
-[room]
-url = %q
-[audio]
+	p := startProc(t, identityConfig(openid, secret, wsURL(srv.URL()))+fmt.Sprintf(`[audio]
 backend = "pulse"
 capture = %q
 playback = %q
@@ -168,7 +146,7 @@ playback = %q
 echoCancellation = false
 noiseSuppression = false
 autoGainControl = false
-`, testApp, openid, proto.SessionKey(secret, openid), wsURL(srv.URL()), pulse.MonitorSource(), pulse.Sink()), pulse.Env())
+`, pulse.MonitorSource(), pulse.Sink()), pulse.Env())
 	c := dialCtl(t, p.socket)
 	c.mustOK("subscribe", map[string]any{"events": []string{"onVoIPChatStateChanged", "onVoIPChatInterrupted"}})
 	far := startNode(t, "far", wsURL(srv.URL()), secret, 1000, nil)

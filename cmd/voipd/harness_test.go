@@ -314,3 +314,17 @@ func eventually(t testing.TB, d time.Duration, what string, cond func() bool) {
 		time.Sleep(100 * time.Millisecond)
 	}
 }
+
+// identityConfig is a config file's [identity] and [room] for a daemon of
+// the test app that joins as openid at url, its session key derived from
+// the app secret; the test's own sections follow it.
+func identityConfig(openid, secret, url string) string {
+	return fmt.Sprintf(`
+[identity]
+appId = %q
+openid = %q
+sessionKey = %q
+[room]
+url = %q
+`, testApp, openid, proto.SessionKey(secret, openid), url)
+}

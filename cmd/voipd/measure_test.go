@@ -8,8 +8,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/voipd/voipd/proto"
 )
 
 // Two voipd processes in a call through roomd on loopback: the test reports
@@ -26,20 +24,13 @@ func measureCall(t *testing.T, roomType string) {
 	var procs []*proc
 	var ctls []*ctl
 	for _, id := range []string{"m-a", "m-b"} {
-		p := startProc(t, fmt.Sprintf(`
-[identity]
-appId = %q
-openid = %q
-sessionKey = %q
-[room]
-url = %q
-[audio]
+		p := startProc(t, identityConfig(id, secret, wsURL(srv.URL()))+fmt.Sprintf(`[audio]
 backend = "null"
 capture = "tone:440"
 playback = "null"
 [video]
 camera = "pattern:%s"
-`, testApp, id, proto.SessionKey(secret, id), wsURL(srv.URL()), id), nil)
+`, id), nil)
 		procs = append(procs, p)
 		ctls = append(ctls, dialCtl(t, p.socket))
 	}

@@ -149,18 +149,11 @@ func TestSoakCalls(t *testing.T) {
 	srv, secret := testRoomd(t, nil)
 	url := wsURL(srv.URL())
 	start := func(openid string, hz int) (*proc, *node) {
-		p := startProc(t, fmt.Sprintf(`
-[identity]
-appId = %q
-openid = %q
-sessionKey = %q
-[room]
-url = %q
-[audio]
+		p := startProc(t, identityConfig(openid, secret, url)+fmt.Sprintf(`[audio]
 backend = "null"
 capture = "tone:%d"
 playback = "null"
-`, testApp, openid, proto.SessionKey(secret, openid), url, hz), nil)
+`, hz), nil)
 		nd := &node{openid: openid, secret: secret, ctl: dialCtl(t, p.socket)}
 		nd.ctl.mustOK("subscribe", map[string]any{"events": []string{"*"}})
 		return p, nd

@@ -12,8 +12,6 @@ import (
 	"syscall"
 	"testing"
 	"time"
-
-	"github.com/voipd/voipd/proto"
 )
 
 // voipd under a NOTIFY_SOCKET the test owns: READY=1 once the socket
@@ -58,18 +56,11 @@ func TestSystemdNotifyLifecycle(t *testing.T) {
 
 	srv, secret := testRoomd(t, nil)
 	id := "notified"
-	p := startProc(t, fmt.Sprintf(`
-[identity]
-appId = %q
-openid = %q
-sessionKey = %q
-[room]
-url = %q
-[audio]
+	p := startProc(t, identityConfig(id, secret, wsURL(srv.URL()))+`[audio]
 backend = "null"
 capture = "tone:440"
 playback = "null"
-`, testApp, id, proto.SessionKey(secret, id), wsURL(srv.URL())), []string{"NOTIFY_SOCKET=" + notifyPath, "WATCHDOG_USEC=200000"})
+`, []string{"NOTIFY_SOCKET=" + notifyPath, "WATCHDOG_USEC=200000"})
 	expect("READY=1")
 	if _, err := os.Stat(p.socket); err != nil {
 		t.Fatalf("READY=1 before the socket listens: %v", err)
