@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/voipd/voipd/internal/fuzzmut"
 )
 
 // signedString is what a join signature's HMAC covers: WeChat's four
@@ -16,33 +18,10 @@ func signedString(appID, groupID, nonceStr string, timeStamp int64) string {
 	return strings.Join(parts, "")
 }
 
-// mutate changes s at pos (taken modulo its length) as op says: 0
-// replaces the byte there with c, 1 inserts c before it, 2 deletes it.
-// The verifier targets use it to make mutated copies of valid credentials
-// the fuzzer steers byte by byte.
-func mutate(s string, pos uint16, c byte, op uint8) string {
-	b := []byte(s)
-	switch op % 3 {
-	case 0:
-		if len(b) > 0 {
-			b[int(pos)%len(b)] = c
-		}
-	case 1:
-		i := int(pos) % (len(b) + 1)
-		b = append(b[:i], append([]byte{c}, b[i:]...)...)
-	case 2:
-		if len(b) > 0 {
-			i := int(pos) % len(b)
-			b = append(b[:i], b[i+1:]...)
-		}
-	}
-	return string(b)
-}
-
 // FuzzVerifySignature: the join signature check never panics, and no
 // signature verifies unless it is one made here (hex case aside:
 // VerifySignature takes upper-case hex too) over the same signed string.
-// The fuzzer gives both free-form fields and a mutation (mutate) of one
+// The fuzzer gives both free-form fields and a mutation (fuzzmut.Mutate) of one
 // field of a valid join. The fields themselves may differ from the signed
 // ones: WeChat's scheme joins the sorted fields without separators, so
 // characters moved between adjacent fields ("lobby" with nonce "AB", and
@@ -93,13 +72,13 @@ func FuzzVerifySignature(f *testing.F) {
 		j := joins[int(which)%len(joins)]
 		switch field % 5 {
 		case 0:
-			j.sig = mutate(j.sig, pos, c, op)
+			j.sig = fuzzmut.Mutate(j.sig, pos, c, op)
 		case 1:
-			j.app = mutate(j.app, pos, c, op)
+			j.app = fuzzmut.Mutate(j.app, pos, c, op)
 		case 2:
-			j.group = mutate(j.group, pos, c, op)
+			j.group = fuzzmut.Mutate(j.group, pos, c, op)
 		case 3:
-			j.nonce = mutate(j.nonce, pos, c, op)
+			j.nonce = fuzzmut.Mutate(j.nonce, pos, c, op)
 		case 4:
 			j.ts += int64(int8(c))
 		}
@@ -109,7 +88,7 @@ func FuzzVerifySignature(f *testing.F) {
 
 // FuzzVerifyResume: reading a resume ticket never panics; only the
 // tickets sealed here verify, and to the claims they were sealed with; a
-// ticket sealed here and then mutated (mutate) never verifies, even when
+// ticket sealed here and then mutated (fuzzmut.Mutate) never verifies, even when
 // it decodes to the same bytes; and whatever claims OpenResume reads,
 // sealed again, verify to the same claims.
 func FuzzVerifyResume(f *testing.F) {
@@ -147,7 +126,7 @@ func FuzzVerifyResume(f *testing.F) {
 			}
 		}
 		valid := tickets[int(which)%len(tickets)]
-		if m := mutate(valid, pos, c, op); m != valid {
+		if m := fuzzmut.Mutate(valid, pos, c, op); m != valid {
 			if r, err := VerifyResume(m, secret, now); err == nil {
 				t.Fatalf("ticket %q mutated to %q verifies to %+v", valid, m, r)
 			}

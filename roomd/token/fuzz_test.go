@@ -4,33 +4,14 @@ import (
 	"maps"
 	"testing"
 	"time"
-)
 
-// mutate changes s at pos (taken modulo its length) as op says: 0
-// replaces the byte there with c, 1 inserts c before it, 2 deletes it.
-func mutate(s string, pos uint16, c byte, op uint8) string {
-	b := []byte(s)
-	switch op % 3 {
-	case 0:
-		if len(b) > 0 {
-			b[int(pos)%len(b)] = c
-		}
-	case 1:
-		i := int(pos) % (len(b) + 1)
-		b = append(b[:i], append([]byte{c}, b[i:]...)...)
-	case 2:
-		if len(b) > 0 {
-			i := int(pos) % len(b)
-			b = append(b[:i], b[i+1:]...)
-		}
-	}
-	return string(b)
-}
+	"github.com/voipd/voipd/internal/fuzzmut"
+)
 
 // FuzzVerify: the token verifier (what roomd's checkToken calls on a
 // joinRtcRoom's token) never panics; only the tokens minted here verify,
 // for their room and user, and serialise back to themselves; a minted
-// token mutated (mutate) never verifies, even when it decodes to the same
+// token mutated (fuzzmut.Mutate) never verifies, even when it decodes to the same
 // bytes. Whatever Parse accepts survives a serialisation: signed again
 // and parsed, it is the same token.
 func FuzzVerify(f *testing.F) {
@@ -73,7 +54,7 @@ func FuzzVerify(f *testing.F) {
 			}
 		}
 		v := valid[int(which)%len(valid)]
-		if m := mutate(v.tok, pos, c, op); m != v.tok {
+		if m := fuzzmut.Mutate(v.tok, pos, c, op); m != v.tok {
 			if _, err := Verify(m, appID, appKey, v.room, v.user, now); err == nil {
 				t.Fatalf("%q mutated to %q verifies", v.tok, m)
 			}
