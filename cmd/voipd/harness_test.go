@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -58,7 +59,59 @@ func quietLogger(t testing.TB) *slog.Logger {
 	if os.Getenv("VOIPD_TEST_LOG") != "" {
 		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug})).With("test", t.Name())
 	}
-	return slog.New(slog.NewTextHandler(io.Discard, nil))
+	return slog.New(slog.NewTextHandler(testLogTail(t), nil))
+}
+
+// tailLines is how many lines of a test's in-process daemons' and roomd's
+// logs (info and above) are kept to show when it fails.
+const tailLines = 400
+
+// logTail keeps the last tailLines lines written to it.
+type logTail struct {
+	mu    sync.Mutex
+	lines []string
+	next  int
+}
+
+func (l *logTail) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if len(l.lines) < tailLines {
+		l.lines = append(l.lines, string(p))
+	} else {
+		l.lines[l.next] = string(p)
+		l.next = (l.next + 1) % tailLines
+	}
+	return len(p), nil
+}
+
+func (l *logTail) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var b strings.Builder
+	for i := range l.lines {
+		b.WriteString(l.lines[(l.next+i)%len(l.lines)])
+	}
+	return b.String()
+}
+
+// logTails are the tests' log tails, one per test, shared by every logger
+// quietLogger gives it.
+var logTails sync.Map // testing.TB → *logTail
+
+// testLogTail is t's log tail, shown with the test's failure: a daemon's
+// reconnect or warning then explains what the test saw.
+func testLogTail(t testing.TB) io.Writer {
+	l, loaded := logTails.LoadOrStore(t, &logTail{})
+	if !loaded {
+		t.Cleanup(func() {
+			logTails.Delete(t)
+			if s := l.(*logTail).String(); t.Failed() && s != "" {
+				t.Logf("in-process daemons' and roomd's log (last %d lines, info and above):\n%s", tailLines, s)
+			}
+		})
+	}
+	return l.(*logTail)
 }
 
 // shortDir is a temp dir with a short path: a unix socket path must fit in

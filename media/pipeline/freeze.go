@@ -27,24 +27,26 @@ const (
 	pauseGap         = 5 * time.Second
 )
 
-// frame records a frame passed on at now.
-func (m *freezeMeter) frame(now time.Time) {
+// frame records a frame passed on at now, and returns the gap since the
+// one before when it was a freeze (0 otherwise).
+func (m *freezeMeter) frame(now time.Time) (froze time.Duration) {
 	last := m.last
 	m.last = now
 	if last.IsZero() {
-		return
+		return 0
 	}
 	gap := now.Sub(last)
 	if gap >= pauseGap {
 		m.pauses.Add(1)
 		m.pauseTime.Add(int64(gap))
-		return
+		return 0
 	}
 	if m.n >= freezeMinSamples {
 		avg := m.sum / time.Duration(m.n)
 		if gap >= max(3*avg, avg+150*time.Millisecond) {
 			m.freezes.Add(1)
 			m.freezeTime.Add(int64(gap))
+			froze = gap
 		}
 	}
 	if m.n == freezeWindow {
@@ -55,6 +57,7 @@ func (m *freezeMeter) frame(now time.Time) {
 	m.gaps[m.i] = gap
 	m.sum += gap
 	m.i = (m.i + 1) % freezeWindow
+	return froze
 }
 
 // totals returns the freeze and pause counts and durations, in seconds.

@@ -75,7 +75,10 @@ func (r *AudioReceiver) AddMember(member string, src media.RTPReader) {
 	next := make([]*inbound, 0, len(old)+1)
 	for _, o := range old {
 		if o.name == member {
+			// The member's stream was sent anew (it reconnected): its
+			// counters start again from the new stream's.
 			o.removed.Store(true)
+			r.log.Info("member's audio stream replaced", "member", member, "packetsBefore", o.stats().PacketsReceived)
 			continue
 		}
 		next = append(next, o)

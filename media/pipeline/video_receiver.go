@@ -45,6 +45,10 @@ type VideoReceiver struct {
 	requests                        atomic.Uint64
 	width, height                   atomic.Int32
 	freeze                          freezeMeter // of the frames passed on
+	// The last frame passed on: its RTP timestamp and the Assembler's
+	// waits and give-ups by then, to say what a freeze came from.
+	lastTS               uint32
+	lastWaits, lastGives uint64
 	// clock is time.Now; tests that send faster than real time give the
 	// receiver their own, so that waits are measured in stream time.
 	clock func() time.Time
@@ -143,7 +147,11 @@ func (r *VideoReceiver) receive(b []byte) {
 			break
 		}
 		r.received.Add(1)
-		r.freeze.frame(now)
+		if froze := r.freeze.frame(now); froze > 0 {
+			r.logFreeze(froze, f.Timestamp)
+		}
+		st := r.asm.Stats()
+		r.lastTS, r.lastWaits, r.lastGives = f.Timestamp, st.Waits, st.GiveUps
 		if r.dec != nil {
 			r.decode(f)
 		} else if f.Keyframe {
@@ -167,6 +175,19 @@ func (r *VideoReceiver) receive(b []byte) {
 	} else {
 		r.lastAsk = time.Time{} // the next loss asks at once
 	}
+}
+
+// logFreeze says, at debug level, what a freeze of gap before the frame of
+// RTP timestamp ts came from: the sender's own gap between the frames
+// (media time), waits for resent packets, waits given up.
+func (r *VideoReceiver) logFreeze(gap time.Duration, ts uint32) {
+	if !r.log.Enabled(context.Background(), slog.LevelDebug) {
+		return
+	}
+	st := r.asm.Stats()
+	r.log.Debug("video froze", "member", r.member, "gap", gap,
+		"mediaGap", time.Duration(ts-r.lastTS)*time.Second/vp8rtp.ClockRate,
+		"waits", st.Waits-r.lastWaits, "givenUp", st.GiveUps-r.lastGives)
 }
 
 func (r *VideoReceiver) decode(f vp8rtp.Frame) {
