@@ -87,9 +87,13 @@ func (d *Daemon) ServeRPC(ctx context.Context, r *control.Request) (any, error) 
 	res, err := m.serve(d, ctx, r)
 	if err != nil {
 		e := seedError(m.family, r.Method, err)
+		// Every failure is logged (the journal's METHOD= and ERRCODE=
+		// fields find them); the unexpected ones as warnings.
+		level := slog.LevelInfo
 		if e.Code == codeOther || e.Code == codeCallInternal {
-			d.log.Warn("request failed", "method", r.Method, "code", e.Code, "err", err)
+			level = slog.LevelWarn
 		}
+		d.log.Log(ctx, level, "request failed", "method", r.Method, "errCode", e.Code, "err", err)
 		return nil, e
 	}
 	return res, nil

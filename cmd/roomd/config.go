@@ -13,6 +13,7 @@ import (
 
 	"github.com/pelletier/go-toml/v2"
 
+	"github.com/voipd/voipd/internal/journal"
 	"github.com/voipd/voipd/proto"
 	"github.com/voipd/voipd/roomd"
 )
@@ -184,7 +185,7 @@ func (f *flags) load(getenv func(string) string, logOut io.Writer) (roomd.Config
 			return roomd.Config{}, fmt.Errorf("logLevel %q: want debug, info, warn or error", fc.LogLevel)
 		}
 	}
-	cfg.Logger = slog.New(slog.NewTextHandler(logOut, &slog.HandlerOptions{Level: level}))
+	cfg.Logger = journal.Logger(logOut, journal.Socket, "roomd", level)
 	for _, is := range fc.ICEServers {
 		cfg.ICEServers = append(cfg.ICEServers, proto.ICEServer{URLs: is.URLs, Username: is.Username, Credential: is.Credential})
 	}

@@ -29,6 +29,7 @@ import (
 	"github.com/voipd/voipd/hw/audio"
 	"github.com/voipd/voipd/hw/camera"
 	"github.com/voipd/voipd/hw/synth"
+	"github.com/voipd/voipd/internal/journal"
 	"github.com/voipd/voipd/internal/pprofserve"
 	"github.com/voipd/voipd/internal/release"
 	"github.com/voipd/voipd/media"
@@ -302,5 +303,5 @@ func (a displayAdapter) RemoveSource(id string)                 { a.s.RemoveSour
 func newLogger(level string) *slog.Logger {
 	var l slog.Level
 	l.UnmarshalText([]byte(level))
-	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: l}))
+	return journal.Logger(os.Stderr, journal.Socket, "voipd", l)
 }
