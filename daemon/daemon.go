@@ -48,13 +48,14 @@ type Params struct {
 // Daemon serves the control socket's methods. Its zero value is not
 // usable; make one with New.
 type Daemon struct {
-	p       Params
-	cfg     *config.Config
-	log     *slog.Logger
-	audio   hw.AudioSystem
-	cameras hw.CameraSystem
-	engine  *session.Engine
-	events  events
+	p        Params
+	cfg      *config.Config
+	log      *slog.Logger
+	audio    hw.AudioSystem
+	cameras  hw.CameraSystem
+	engine   *session.Engine
+	events   events
+	counters counters
 
 	mu  sync.Mutex
 	rtc rtcContext // Douyin's RtcRoomContext object (rtc.go)
@@ -67,6 +68,7 @@ func New(p Params) *Daemon {
 	}
 	d := &Daemon{p: p, cfg: p.Config, log: p.Logger, audio: p.Session.Audio, cameras: p.Session.Cameras}
 	sp := p.Session
+	d.events.counters = &d.counters
 	sp.Config, sp.Logger, sp.Events = p.Config, p.Logger, &d.events
 	d.engine = session.New(sp)
 	return d
@@ -85,8 +87,14 @@ func (d *Daemon) ServeRPC(ctx context.Context, r *control.Request) (any, error) 
 		return nil, control.ErrMethodNotFound
 	}
 	res, err := m.serve(d, ctx, r)
+	if err == nil && isJoin(r.Method) {
+		d.counters.join(r.Method, 0)
+	}
 	if err != nil {
 		e := seedError(m.family, r.Method, err)
+		if isJoin(r.Method) {
+			d.counters.join(r.Method, e.Code)
+		}
 		// Every failure is logged (the journal's METHOD= and ERRCODE=
 		// fields find them); the unexpected ones as warnings.
 		level := slog.LevelInfo

@@ -23,7 +23,8 @@ var EventNames = []string{
 // calls say openIdList and errCode, Douyin's token rooms userIdList and
 // errNo — and publishes it to subscribed control clients.
 type events struct {
-	pub atomic.Pointer[Publisher]
+	pub      atomic.Pointer[Publisher]
+	counters *counters // what metrics count of the events; set by New
 }
 
 func (ev *events) set(p Publisher) { ev.pub.Store(&p) }
@@ -101,10 +102,12 @@ func (ev *events) Emit(e session.Event) {
 	case session.VideoMembersChanged:
 		ev.list(e.Room, "onVoIPVideoMembersChanged", "onRtcVideoMembersChanged", e.Members)
 	case session.DeviceLost:
+		ev.counters.deviceError(e.Device)
 		ev.state(e.Room, stateDeviceLost, stateData{Device: e.Device, Error: e.Err})
 	case session.DeviceBack:
 		ev.state(e.Room, stateDeviceBack, stateData{Device: e.Device})
 	case session.RoomReconnecting:
+		ev.counters.reconnects.Add(1)
 		ev.state(e.Room, stateReconnecting, stateData{Error: e.Err})
 	case session.RoomReconnected:
 		ev.state(e.Room, stateReconnected, stateData{})

@@ -26,13 +26,16 @@ var hopExtensions = []string{sdp.TransportCCURI, sdp.SDESMidURI, sdp.SDESRTPStre
 // struct. It drops the hop's own extensions (hopExtensions) on the way. One
 // per read loop.
 type forwarder struct {
-	pkt rtp.Packet
-	hop []uint8 // the ids hopExtensions were negotiated under on the upload
+	pkt   rtp.Packet
+	hop   []uint8   // the ids hopExtensions were negotiated under on the upload
+	c     *counters // the server's, for metrics; nil counts nothing
+	video bool
 }
 
-// newForwarder returns the forwarder of an upload received by r.
-func newForwarder(r *webrtc.RTPReceiver) *forwarder {
-	f := &forwarder{}
+// newForwarder returns the forwarder of an upload received by r, counting
+// into c (nil: none) as video or audio.
+func newForwarder(r *webrtc.RTPReceiver, c *counters, video bool) *forwarder {
+	f := &forwarder{c: c, video: video}
 	if r == nil {
 		return f
 	}
@@ -49,6 +52,9 @@ func newForwarder(r *webrtc.RTPReceiver) *forwarder {
 func (f *forwarder) forward(track *webrtc.TrackLocalStaticRTP, b []byte) error {
 	if err := f.pkt.Unmarshal(b); err != nil {
 		return err
+	}
+	if f.c != nil {
+		f.c.forwarded(f.video, len(b))
 	}
 	if f.pkt.Extension {
 		for _, id := range f.hop {

@@ -301,10 +301,12 @@ func (s *Server) serveJoin(m *member, join *proto.Message) {
 	defer m.pc.Close()
 	defer m.stopKeyframes()
 	if rej := s.join(m); rej != nil {
+		s.counters.join(m.kind, rej.reason)
 		m.log.Info("join refused", "reason", rej.reason, "detail", rej.msg)
 		m.fail(rej.reason, rej.msg)
 		return
 	}
+	s.counters.join(m.kind, "ok")
 	m.log.Info("joined")
 	defer s.depart(m)
 

@@ -32,6 +32,9 @@ type refusalLog struct {
 	limits bool        // a per-address limit refused one since the last line
 	timer  *time.Timer // runs while an interval is open
 	closed bool
+	// counted, if set, hears of every refusal (metrics count them all,
+	// logged or not).
+	counted func(reason string)
 }
 
 func newRefusalLog(log *slog.Logger, every time.Duration) *refusalLog {
@@ -41,6 +44,9 @@ func newRefusalLog(log *slog.Logger, every time.Duration) *refusalLog {
 // add records one refusal. detail says why, for people; it must hold no
 // signature, token or ticket (rejection messages never do).
 func (r *refusalLog) add(reason, remote, detail string) {
+	if r.counted != nil {
+		r.counted(reason)
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.closed {

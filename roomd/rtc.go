@@ -135,6 +135,7 @@ func (s *Server) serveRTC(m *member, join *proto.Message) {
 	now := time.Now()
 	tok, rej := s.checkToken(join, now)
 	if rej != nil {
+		s.counters.join(proto.KindRTC, rej.reason)
 		s.refusals.add(rej.reason, m.remote, rej.msg) // like a bad signature: a flood must not log a line each
 		m.fail(rej.reason, rej.msg)
 		return
@@ -165,10 +166,12 @@ func (s *Server) serveRTC(m *member, join *proto.Message) {
 		}
 	}
 	if rej := s.joinRTC(m, proto.BoolOr(join.AutoPublish, true)); rej != nil {
+		s.counters.join(proto.KindRTC, rej.reason)
 		m.log.Info("rtc join refused", "reason", rej.reason, "detail", rej.msg)
 		m.fail(rej.reason, rej.msg)
 		return
 	}
+	s.counters.join(proto.KindRTC, "ok")
 	m.log.Info("joined", "canPublish", m.rtc.slot)
 	defer s.departRTC(m)
 	s.startExpiry(m)

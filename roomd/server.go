@@ -99,6 +99,7 @@ type Server struct {
 	listVer  atomic.Uint64 // member lists' versions, taken under mu (roster.go)
 	limits   *addrLimiter  // per-address limits on new connections (limit.go)
 	refusals *refusalLog   // refusals, logged at most once per interval
+	counters counters      // for metrics (metrics.go)
 
 	listener net.Listener
 	httpSrv  *http.Server
@@ -195,6 +196,7 @@ func New(cfg Config) (*Server, error) {
 		calls:    newCallRegistry(),
 		scheme:   "http",
 	}
+	s.refusals.counted = s.counters.refused
 	if cfg.TLSCert != "" {
 		s.scheme = "https"
 	}

@@ -92,7 +92,7 @@ func (m *member) newPeer(api *webrtc.API) error {
 	}
 	m.pc, m.fwd = pc, fwd
 	pc.OnTrack(func(t *webrtc.TrackRemote, r *webrtc.RTPReceiver) {
-		f := newForwarder(r)
+		f := newForwarder(r, &m.srv.counters, t.Kind() == webrtc.RTPCodecTypeVideo)
 		if m.rtc != nil { // token rooms forward only what may be published
 			m.forwardRTC(t, f)
 			return

@@ -31,7 +31,8 @@ type fileConfig struct {
 	TLSCert         string      `toml:"tlsCert"`
 	TLSKey          string      `toml:"tlsKey"`
 	LogLevel        string      `toml:"logLevel"`
-	Pprof           string      `toml:"pprof"` // loopback host:port for net/http/pprof
+	Pprof           string      `toml:"pprof"`         // loopback host:port for net/http/pprof
+	MetricsListen   string      `toml:"metricsListen"` // loopback host:port for Prometheus' /metrics
 	Apps            []fileApp   `toml:"apps"`
 	ICEServers      []iceServer `toml:"iceServers"`
 
@@ -86,6 +87,7 @@ type flags struct {
 	tlsKey     string
 	logLevel   string
 	pprof      string // the profiler's address, from -pprof or the file, after load
+	metrics    string // the metrics address, from -metrics-listen or the file, after load
 
 	handshakeTimeout time.Duration
 	joinRate         float64
@@ -112,6 +114,7 @@ func (f *flags) addServeFlags() {
 	f.fs.StringVar(&f.tlsKey, "tls-key", "", "PEM private key for -tls-cert")
 	f.fs.StringVar(&f.logLevel, "log-level", "", "debug, info, warn or error (default info)")
 	f.fs.StringVar(&f.pprof, "pprof", "", "serve net/http/pprof on this loopback host:port")
+	f.fs.StringVar(&f.metrics, "metrics-listen", "", "serve Prometheus metrics at http://ADDR/metrics on this loopback host:port (default off)")
 	f.fs.DurationVar(&f.handshakeTimeout, "handshake-timeout", 0,
 		"close a connection without its request headers, or a WebSocket without its first message, after this (default 10s)")
 	f.fs.Float64Var(&f.joinRate, "join-rate", 0, "joins a second per address after the burst (default 5; negative: no limit)")
@@ -154,6 +157,9 @@ func (f *flags) load(getenv func(string) string, logOut io.Writer) (roomd.Config
 	}
 	if !set["pprof"] {
 		f.pprof = fc.Pprof
+	}
+	if !set["metrics-listen"] {
+		f.metrics = fc.MetricsListen
 	}
 	f.limitFlags(set, &fc)
 	if fc.Listen == "" {

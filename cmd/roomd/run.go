@@ -9,6 +9,7 @@ import (
 	"io"
 	"time"
 
+	"github.com/voipd/voipd/internal/metrics"
 	"github.com/voipd/voipd/internal/pprofserve"
 	"github.com/voipd/voipd/proto"
 	"github.com/voipd/voipd/roomd"
@@ -41,15 +42,21 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		fmt.Fprintf(stderr, "roomd: -pprof: %v\n", err)
 		return 1
 	}
-	if err := serve(ctx, cfg, stdout); err != nil {
+	if err := serve(ctx, cfg, stdout, f.metrics); err != nil {
 		fmt.Fprintf(stderr, "roomd: %v\n", err)
 		return 1
 	}
 	return 0
 }
 
-// serve runs the server until ctx ends, printing the URL it serves on.
-func serve(ctx context.Context, cfg roomd.Config, stdout io.Writer) error {
+// serve runs the server until ctx ends, printing the URL it serves on,
+// and its metrics on metricsAddr unless that is "".
+func serve(ctx context.Context, cfg roomd.Config, stdout io.Writer, metricsAddr string) error {
+	if metricsAddr != "" {
+		if err := metrics.CheckLoopback(metricsAddr); err != nil {
+			return fmt.Errorf("-metrics-listen: %w", err)
+		}
+	}
 	srv, err := roomd.New(cfg)
 	if err != nil {
 		return err
@@ -59,6 +66,12 @@ func serve(ctx context.Context, cfg roomd.Config, stdout io.Writer) error {
 	cancel()
 	if err != nil {
 		return err
+	}
+	if metricsAddr != "" {
+		if _, err := metrics.Serve(ctx, metricsAddr, metrics.NewRegistry(metrics.NewRoomd(srv.Metrics)), cfg.Logger); err != nil {
+			srv.Close()
+			return fmt.Errorf("-metrics-listen: %w", err)
+		}
 	}
 	fmt.Fprintln(stdout, srv.URL())
 	<-ctx.Done()

@@ -30,6 +30,7 @@ import (
 	"github.com/voipd/voipd/hw/camera"
 	"github.com/voipd/voipd/hw/synth"
 	"github.com/voipd/voipd/internal/journal"
+	"github.com/voipd/voipd/internal/metrics"
 	"github.com/voipd/voipd/internal/pprofserve"
 	"github.com/voipd/voipd/internal/release"
 	"github.com/voipd/voipd/media"
@@ -62,6 +63,8 @@ type instance struct {
 	webURL  string
 	// displayURL is the local screen feed (WHEP + voip-room.js), if on.
 	displayURL string
+	// metricsURL is where Prometheus scrapes voipd (metrics.listen), if on.
+	metricsURL string
 	audioSys   hw.AudioSystem
 }
 
@@ -240,6 +243,21 @@ func start(ctx context.Context, cfg *config.Config, opt options, log *slog.Logge
 	}
 	if _, err := pprofserve.Start(ctx, cfg.Debug.Pprof, log); err != nil {
 		return fail(fmt.Errorf("debug.pprof: %w", err))
+	}
+	if cfg.Metrics.Listen != "" {
+		totals := new(media.Totals) // a factory that counts none (a test's) reports zeros
+		if f, ok := mf.(interface{ Totals() *media.Totals }); ok {
+			totals = f.Totals()
+		}
+		reg := metrics.NewRegistry(metrics.NewVoipd(totals, in.daemon.Counters))
+		if in.room != nil {
+			reg.MustRegister(metrics.NewRoomd(in.room.Metrics))
+		}
+		url, err := metrics.Serve(ctx, cfg.Metrics.Listen, reg, log)
+		if err != nil {
+			return fail(fmt.Errorf("metrics.listen: %w", err))
+		}
+		in.metricsURL = url
 	}
 	in.daemon.StartCalls(ctx)
 	go in.daemon.Rejoin(ctx) // the room voipd was in when it was killed, if one was kept

@@ -3,11 +3,14 @@ package main
 import (
 	"fmt"
 	"os"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/voipd/voipd/internal/metrics"
 )
 
 // Two voipd processes in a call through roomd on loopback: the test reports
@@ -24,13 +27,19 @@ func measureCall(t *testing.T, roomType string) {
 	var procs []*proc
 	var ctls []*ctl
 	for _, id := range []string{"m-a", "m-b"} {
+		// m-a serves metrics (scraped during the call), m-b not: their
+		// RSS side by side is what metrics cost.
+		extra := ""
+		if id == "m-a" {
+			extra = "[metrics]\nlisten = \"127.0.0.1:0\"\n"
+		}
 		p := startProc(t, identityConfig(id, secret, wsURL(srv.URL()))+fmt.Sprintf(`[audio]
 backend = "null"
 capture = "tone:440"
 playback = "null"
 [video]
 camera = "pattern:%s"
-`, id), nil)
+%s`, id, extra), nil)
 		procs = append(procs, p)
 		ctls = append(ctls, dialCtl(t, p.socket))
 	}
@@ -58,9 +67,21 @@ camera = "pattern:%s"
 	const window = 5 * time.Second
 	cpu0 := []float64{cpuSeconds(t, procs[0].cmd.Process.Pid), cpuSeconds(t, procs[1].cmd.Process.Pid)}
 	time.Sleep(window)
+	murl := regexp.MustCompile(`msg=metrics url=(\S+)`).FindStringSubmatch(procs[0].out.String())
+	if murl == nil {
+		t.Fatalf("m-a logged no metrics URL:\n%s", procs[0].out.String())
+	}
+	f, err := metrics.Scrape(murl[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v, _ := f.Value("voipd_packets_sent_total", "kind", "audio"); v == 0 {
+		t.Errorf("m-a's metrics show no audio sent in the call")
+	}
 	for i, p := range procs {
 		used := cpuSeconds(t, p.cmd.Process.Pid) - cpu0[i]
-		t.Logf("voipd %s in a two-member %s call: CPU %.1f%% of a core, RSS %d KiB", nodes[i].openid, roomType, 100*used/window.Seconds(), rssKiB(t, p.cmd.Process.Pid))
+		on := map[bool]string{true: "metrics on, scraped", false: "metrics off"}[i == 0]
+		t.Logf("voipd %s (%s) in a two-member %s call: CPU %.1f%% of a core, RSS %d KiB", nodes[i].openid, on, roomType, 100*used/window.Seconds(), rssKiB(t, p.cmd.Process.Pid))
 	}
 	t.Logf("idle voipd RSS: %d KiB; join on loopback over %d joins: p50 %v, max %v", idleRSS, len(joins), joins[len(joins)/2], joins[len(joins)-1])
 	stats := ctls[1].mustOK("getStats", nil)

@@ -38,6 +38,12 @@ type Config struct {
 	State    State    `toml:"state"`
 	Debug    Debug    `toml:"debug"`
 	Log      Log      `toml:"log"`
+	Metrics  Metrics  `toml:"metrics"`
+}
+
+// Metrics serves Prometheus' text format at http://listen/metrics.
+type Metrics struct {
+	Listen string `toml:"listen"` // loopback host:port, like "127.0.0.1:9464"; "" off
 }
 
 // Identity is this device as a room member.

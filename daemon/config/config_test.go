@@ -197,3 +197,22 @@ func TestClickDevicesNeedAPath(t *testing.T) {
 		t.Errorf("click and detect with paths refused: %v", err)
 	}
 }
+
+// TestMetricsLoopbackOnly: metrics.listen is off by default, takes a
+// loopback host:port, and refuses anything else naming the key.
+func TestMetricsLoopbackOnly(t *testing.T) {
+	if Default().Metrics.Listen != "" {
+		t.Errorf("metrics on by default: %q", Default().Metrics.Listen)
+	}
+	for _, ok := range []string{"127.0.0.1:9464", "[::1]:9464", "localhost:9464", "127.0.0.1:0"} {
+		if _, err := Parse([]byte("[metrics]\nlisten = \"" + ok + "\"\n")); err != nil {
+			t.Errorf("metrics.listen %q refused: %v", ok, err)
+		}
+	}
+	for _, bad := range []string{"0.0.0.0:9464", ":9464", "192.0.2.7:9464", "9464", "example.com:9464"} {
+		_, err := Parse([]byte("[metrics]\nlisten = \"" + bad + "\"\n"))
+		if err == nil || !strings.Contains(err.Error(), "metrics.listen") || !strings.Contains(err.Error(), "loopback") {
+			t.Errorf("metrics.listen %q: %v, want a refusal naming the key and loopback", bad, err)
+		}
+	}
+}

@@ -104,6 +104,12 @@ func (c *Config) Validate() error {
 			bad("display.listen", "%q must be a loopback host:port (the local screen only), or \"\" for none", c.Display.Listen)
 		}
 	}
+	if c.Metrics.Listen != "" {
+		host, _, err := net.SplitHostPort(c.Metrics.Listen)
+		if ip := net.ParseIP(host); err != nil || (host != "localhost" && (ip == nil || !ip.IsLoopback())) {
+			bad("metrics.listen", "%q must be a loopback host:port (a local agent scrapes and forwards), or \"\" for none", c.Metrics.Listen)
+		}
+	}
 	if c.Call.AutoAnswerDelay >= c.Call.RingTimeout {
 		bad("call.autoAnswerDelay", "%v must be below call.ringTimeout (%v)", c.Call.AutoAnswerDelay.D(), c.Call.RingTimeout.D())
 	}

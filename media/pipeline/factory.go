@@ -23,7 +23,12 @@ type Factory struct {
 	// onFrame, when set, sees every member's decoded picture (tests read
 	// frame numbers from it); voipd itself decodes no member's video.
 	onFrame func(member string, img yuv.I420)
+	totals  media.Totals
 }
+
+// Totals are the counters of every pipeline the Factory built, summed
+// over calls and streams (metrics read them).
+func (f *Factory) Totals() *media.Totals { return &f.totals }
 
 // NewFactory returns a Factory; log may be nil (slog.Default), onFrame nil
 // in production.
@@ -42,6 +47,7 @@ func (f *Factory) NewCall(p media.CallParams) (media.Call, error) {
 		return nil, err
 	}
 	rcv := NewAudioReceiver(p.Playback, f.audio, p.LevelExtID, p.Volume, f.log)
+	snd.totals, rcv.totals = &f.totals, &f.totals
 	if lost := p.DeviceLost; lost != nil {
 		snd.OnLost(func(err error) { lost("microphone", err) })
 		rcv.OnLost(func(err error) { lost("speaker", err) })
@@ -105,6 +111,7 @@ func (f *Factory) NewVideoSender(p media.VideoSenderParams) (media.VideoSender, 
 	if err != nil {
 		return nil, err
 	}
+	s.totals = &f.totals
 	return &videoSender{VideoSender: s, feedback: p.Feedback}, nil
 }
 
@@ -127,6 +134,7 @@ func (f *Factory) NewVideoReceiver(p media.VideoReceiverParams) (media.VideoRece
 		onFrame = func(m string, img yuv.I420, _ bool) { f.onFrame(m, img) }
 	}
 	r := NewVideoReceiver(p.Member, p.Src, f.log, onFrame)
+	r.totals = &f.totals
 	if p.WantKeyframe != nil {
 		r.OnKeyframeNeeded(p.WantKeyframe)
 	}

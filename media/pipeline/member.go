@@ -35,8 +35,10 @@ type inbound struct {
 	removed atomic.Bool // set by RemoveMember or a replacing AddMember
 	done    chan struct{}
 
-	mu sync.Mutex
-	jb *jitterBuffer
+	mu        sync.Mutex
+	jb        *jitterBuffer
+	lostTally media.Tally   // under mu
+	totals    *media.Totals // the daemon's (the receiver's)
 
 	// Mix-loop only: the decoder and its buffers. pcm holds the last
 	// decoded (or concealed) packet, of which pcm[used:have] is still to
@@ -64,13 +66,13 @@ type inbound struct {
 	pkt     rtp.Packet
 }
 
-func newMember(name string, src media.RTPReader, extID uint8, cfg settings.Audio, epoch time.Time, log *slog.Logger) (*inbound, error) {
+func newMember(name string, src media.RTPReader, extID uint8, cfg settings.Audio, epoch time.Time, log *slog.Logger, totals *media.Totals) (*inbound, error) {
 	dec, err := opus.NewDecoder()
 	if err != nil {
 		return nil, err
 	}
 	return &inbound{
-		name: name, src: src, extID: extID, epoch: epoch,
+		name: name, src: src, extID: extID, epoch: epoch, totals: totals,
 		log:  log.With("member", name),
 		done: make(chan struct{}),
 		jb:   newJitterBuffer(cfg.JitterMinMs, cfg.JitterMaxMs),
@@ -112,7 +114,12 @@ func (m *inbound) receive(b []byte, arrival time.Duration) {
 		level = int16(l)
 	}
 	m.mu.Lock()
+	packets, bytes := m.jb.packets, m.jb.bytes
 	m.jb.push(&m.pkt, arrival, level)
+	tot := &m.totals.Received[media.Audio]
+	tot.Packets.Add(m.jb.packets - packets)
+	tot.Bytes.Add(m.jb.bytes - bytes)
+	m.lostTally.Add(&tot.Lost, m.jb.lost())
 	m.mu.Unlock()
 }
 
@@ -194,6 +201,7 @@ func (m *inbound) conceal(fecN int) int {
 		m.inPLC = true
 	}
 	m.plcSamples.Add(uint64(len(pcm)))
+	m.totals.ConcealedSamples.Add(uint64(len(pcm)))
 	if err := m.dec.DecodePLC(pcm); err != nil {
 		clear(pcm)
 		m.silentSamples.Add(uint64(len(pcm)))

@@ -25,6 +25,9 @@ type AudioReceiver struct {
 	log   *slog.Logger
 	epoch time.Time
 	extID uint8
+	// totals are the daemon's (Factory's), or the receiver's own; set
+	// before the first AddMember.
+	totals *media.Totals
 
 	mu      sync.Mutex                 // serialises AddMember/RemoveMember
 	members atomic.Pointer[[]*inbound] // copy-on-write: the mix loop reads it lock-free
@@ -55,7 +58,7 @@ func NewAudioReceiver(p hw.Playback, cfg settings.Audio, levelExtID uint8, vol *
 		log = slog.Default()
 	}
 	ready, _ := p.(hw.ReadyWaiter)
-	r := &AudioReceiver{p: p, ready: ready, vol: vol, extID: levelExtID, cfg: cfg, log: log, epoch: time.Now(), swap: make(chan hw.Playback, 1)}
+	r := &AudioReceiver{p: p, ready: ready, vol: vol, extID: levelExtID, cfg: cfg, log: log, epoch: time.Now(), swap: make(chan hw.Playback, 1), totals: new(media.Totals)}
 	r.acc, r.out = r.accBuf[:cfg.FrameSamples()], r.outBuf[:cfg.FrameSamples()]
 	r.members.Store(&[]*inbound{})
 	return r
@@ -65,7 +68,7 @@ func NewAudioReceiver(p hw.Playback, cfg settings.Audio, levelExtID uint8, vol *
 // src until its Read fails. Adding a member again replaces the old stream
 // (a reconnect or renegotiation).
 func (r *AudioReceiver) AddMember(member string, src media.RTPReader) {
-	m, err := newMember(member, src, r.extID, r.cfg, r.epoch, r.log)
+	m, err := newMember(member, src, r.extID, r.cfg, r.epoch, r.log, r.totals)
 	if err != nil {
 		r.log.Error("cannot receive member audio", "member", member, "err", err)
 		return

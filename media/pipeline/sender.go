@@ -56,6 +56,7 @@ type AudioSender struct {
 	muted       atomic.Bool
 	packets     atomic.Uint64
 	bytes       atomic.Uint64
+	totals      *media.Totals // the daemon's (Factory's), or the sender's own
 	level       atomic.Uint64 // float64 bits
 	writeErrors atomic.Uint64
 }
@@ -79,7 +80,7 @@ func NewAudioSender(c hw.Capture, out media.RTPWriter, cfg settings.Audio, level
 		InitialTimestamp: rand.Uint32(),
 		LevelExtID:       levelExtID,
 	})
-	s := &AudioSender{c: c, out: out, vol: vol, log: log, enc: enc, pk: pk, dtx: cfg.DTX, frame: cfg.FrameSamples(), swap: make(chan hw.Capture, 1),
+	s := &AudioSender{c: c, out: out, vol: vol, log: log, enc: enc, pk: pk, dtx: cfg.DTX, frame: cfg.FrameSamples(), swap: make(chan hw.Capture, 1), totals: new(media.Totals),
 		lossFloor: cfg.PacketLossPerc, lossApplied: cfg.PacketLossPerc, lossSmooth: -1}
 	s.lossTarget.Store(int32(cfg.PacketLossPerc))
 	return s, nil
@@ -242,5 +243,7 @@ func (s *AudioSender) sendFrame() error {
 	}
 	s.packets.Add(1)
 	s.bytes.Add(uint64(n))
+	s.totals.Sent[media.Audio].Packets.Add(1)
+	s.totals.Sent[media.Audio].Bytes.Add(uint64(n))
 	return nil
 }

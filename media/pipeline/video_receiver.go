@@ -44,7 +44,9 @@ type VideoReceiver struct {
 	dropped                         atomic.Uint64
 	requests                        atomic.Uint64
 	width, height                   atomic.Int32
-	freeze                          freezeMeter // of the frames passed on
+	freeze                          freezeMeter   // of the frames passed on
+	totals                          *media.Totals // the daemon's (Factory's), or the receiver's own
+	lostTally, droppedTally         media.Tally
 	// The last frame passed on: its RTP timestamp and the Assembler's
 	// waits and give-ups by then, to say what a freeze came from.
 	lastTS               uint32
@@ -67,7 +69,7 @@ func NewVideoReceiver(member string, src media.RTPReader, log *slog.Logger, onFr
 	if log == nil {
 		log = slog.Default()
 	}
-	return &VideoReceiver{member: member, src: src, log: log, onFrame: onFrame, asm: vp8rtp.NewAssembler(), clock: time.Now}
+	return &VideoReceiver{member: member, src: src, log: log, onFrame: onFrame, asm: vp8rtp.NewAssembler(), clock: time.Now, totals: new(media.Totals)}
 }
 
 // SetDisplay sets where every packet also goes as it passes (the local
@@ -136,6 +138,9 @@ func (r *VideoReceiver) receive(b []byte) {
 	}
 	r.packets.Add(1)
 	r.bytes.Add(uint64(len(r.pkt.Payload)))
+	tot := &r.totals.Received[media.Video]
+	tot.Packets.Add(1)
+	tot.Bytes.Add(uint64(len(r.pkt.Payload)))
 	if r.display != nil {
 		r.display.WriteRTP(&r.pkt) // the local screen never holds up the receiver
 	}
@@ -165,6 +170,8 @@ func (r *VideoReceiver) receive(b []byte) {
 	r.lost.Store(st.PacketsLost)
 	r.asmMalformed.Store(st.PacketsMalformed)
 	r.asmDropped.Store(st.FramesDropped)
+	r.lostTally.Add(&tot.Lost, int64(st.PacketsLost))
+	r.droppedTally.Add(&tot.FramesDropped, int64(st.FramesDropped))
 	// Asked at the end of a frame that left the stream still waiting for
 	// a keyframe, not on every packet: the first packets of the keyframe
 	// that ends the wait must not trigger another.
@@ -196,6 +203,7 @@ func (r *VideoReceiver) decode(f vp8rtp.Frame) {
 		// A frame libvpx could not decode, or decoded from a damaged
 		// reference: nothing after it is right until a keyframe.
 		r.dropped.Add(1)
+		r.totals.Received[media.Video].FramesDropped.Add(1)
 		r.asm.RequireKeyframe()
 		if r.dropped.Load() == 1 {
 			r.log.Warn("dropping undecodable video", "member", r.member, "err", err)

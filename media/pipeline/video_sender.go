@@ -47,6 +47,7 @@ type VideoSender struct {
 	packets     atomic.Uint64
 	bytes       atomic.Uint64
 	dropped     atomic.Uint64
+	totals      *media.Totals // the daemon's (Factory's), or the sender's own
 	writeErrors atomic.Uint64
 	encodeNanos atomic.Int64
 	appliedRate atomic.Int64
@@ -72,7 +73,7 @@ func NewVideoSender(cam hw.Camera, out media.RTPWriter, cfg settings.Video, log 
 		return nil, fmt.Errorf("media: %w", err)
 	}
 	s := &VideoSender{
-		cam: cam, out: out, log: log, enc: enc, pk: pk,
+		cam: cam, out: out, log: log, enc: enc, pk: pk, totals: new(media.Totals),
 		conv:       newFrameConverter(cfg.Width, cfg.Height),
 		buf:        make([]byte, vp8.MaxFrameBytes(cfg.Width, cfg.Height)),
 		tsBase:     rand.Uint32(),
@@ -215,10 +216,13 @@ func (s *VideoSender) writePacket(p *rtp.Packet) error {
 	}
 	s.packets.Add(1)
 	s.bytes.Add(uint64(len(p.Payload)))
+	s.totals.Sent[media.Video].Packets.Add(1)
+	s.totals.Sent[media.Video].Bytes.Add(uint64(len(p.Payload)))
 	return nil
 }
 
 func (s *VideoSender) drop(msg string, err error) {
+	s.totals.Sent[media.Video].FramesDropped.Add(1)
 	if s.dropped.Add(1) == 1 {
 		s.log.Warn(msg+"; counting further failures", "err", err)
 	}

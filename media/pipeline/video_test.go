@@ -18,6 +18,7 @@ import (
 
 	"github.com/voipd/voipd/codec/yuv"
 	"github.com/voipd/voipd/hw"
+	"github.com/voipd/voipd/media"
 )
 
 // minVideoPSNR is the floor for a received frame against the camera's
@@ -194,6 +195,16 @@ func TestVideoLossAsksForKeyframeAndRecovers(t *testing.T) {
 		t.Fatalf("after recovery PSNR %.1f dB, want ≥ %d", last, minVideoPSNR)
 	}
 	t.Logf("receiver %+v", st)
+	// The daemon's totals (metrics) count what the streams' stats do.
+	sent, got := &r.snd.totals.Sent[media.Video], &r.rcv.totals.Received[media.Video]
+	if sent.Packets.Load() != out.PacketsSent || sent.Bytes.Load() != out.BytesSent || sent.FramesDropped.Load() != out.FramesDropped {
+		t.Errorf("sent totals %d packets, %d bytes, %d dropped; stats %+v", sent.Packets.Load(), sent.Bytes.Load(), sent.FramesDropped.Load(), out)
+	}
+	if got.Packets.Load() != st.PacketsReceived || got.Bytes.Load() != st.BytesReceived ||
+		got.Lost.Load() < uint64(st.PacketsLost) || got.FramesDropped.Load() != st.FramesDropped {
+		t.Errorf("received totals %d packets, %d bytes, %d lost, %d dropped; stats %+v",
+			got.Packets.Load(), got.Bytes.Load(), got.Lost.Load(), got.FramesDropped.Load(), st)
+	}
 }
 
 // TestVideoWithoutDecoderCountsAndRecovers: with nothing to hand pictures
