@@ -6,7 +6,7 @@ BIN       := bin
 PROGRAMS  := voipd voipctl roomd
 TEST_TIMEOUT ?= 20m
 
-.PHONY: all deps build run test lint bench soak fuzz clean
+.PHONY: all deps build run test lint bench soak fuzz deb clean
 
 all: build
 
@@ -55,6 +55,14 @@ soak: deps
 # in the package's testdata/fuzz and fails the run (scripts/fuzz.sh).
 fuzz: deps
 	@GO=$(GO) scripts/fuzz.sh
+
+# Debian packages of voipd and roomd for amd64, arm64 and armhf into dist/
+# (packaging/README.md). The ARM builds go through Debian's cross toolchain,
+# which scripts/cross-deps.sh installs when missing.
+DEB_ARCHS ?= amd64 arm64 armhf
+deb: deps
+	@scripts/cross-deps.sh $(filter-out amd64,$(DEB_ARCHS))
+	@for a in $(DEB_ARCHS); do packaging/deb/build.sh $$a dist || exit 1; done
 
 clean:
 	rm -rf $(BIN)

@@ -18,6 +18,8 @@ pkgs=(
   systemd                   # systemd-analyze and systemd-socket-activate in tests
   iproute2 nftables         # reliability tests: a voipd in its own network namespace, its traffic cut or thinned
   openssl ca-certificates procps
+  dpkg-dev lintian file     # make deb: dpkg-shlibdeps, lintian, and the packaging test
+  adduser passwd util-linux # the packages' maintainer scripts; unshare and setpriv in that test
 )
 
 exec "$(dirname "$0")/ensure-packages.sh" deps "${pkgs[@]}"
