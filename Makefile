@@ -6,12 +6,15 @@ BIN       := bin
 PROGRAMS  := voipd voipctl roomd
 TEST_TIMEOUT ?= 20m
 
-.PHONY: all deps build run test lint bench soak fuzz deb clean
+.PHONY: all deps cross-deps build run test lint bench soak fuzz deb clean
 
 all: build
 
 deps:
 	@scripts/deps.sh
+
+cross-deps:
+	@scripts/cross-deps.sh arm64 armhf
 
 build: deps
 	@mkdir -p $(BIN)
@@ -34,7 +37,9 @@ RACE_PKGS := ./daemon/... ./media/
 
 # Every test, then the race run (its packages marked "(-race)"), with one
 # closing summary of what ran (internal/testsum).
-test: lint build
+# The ARM toolchains and qemu for packaging's cross-build and emulation
+# tests (scripts/cross-deps.sh; make run does not need them).
+test: lint build cross-deps
 	@set -o pipefail; { $(GO) test -json -count=1 -timeout $(TEST_TIMEOUT) ./...; \
 	  $(GO) test -race -json -count=1 -timeout $(TEST_TIMEOUT) $(RACE_PKGS) | sed -E 's/"Package":"([^"]*)"/"Package":"\1 (-race)"/g'; } \
 	  | $(GO) run ./internal/testsum

@@ -22,5 +22,12 @@ echo "$label: installing ${missing[*]}"
 SUDO=""
 if [ "$(id -u)" != 0 ]; then SUDO=sudo; fi
 export DEBIAN_FRONTEND=noninteractive
-$SUDO apt-get update -qq
+# A mirror caught mid-sync fails an index now and then (a security
+# suite's, say): the update is tried again, and then the install goes on
+# with the lists there are, failing only if a package is not in them.
+for try in 1 2 3; do
+  if $SUDO apt-get update -qq; then break; fi
+  echo "$label: apt-get update failed (try $try of 3)" >&2
+  sleep $((try * 5))
+done
 $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"

@@ -30,8 +30,10 @@ fi
 bin=$work/bin
 mkdir -p "$bin"
 # Position-independent, linked by the C linker with full RELRO, as Debian
-# builds its own binaries (lintian's hardening checks).
-(cd "$repo" && go build -trimpath -buildmode=pie \
+# builds its own binaries (lintian's hardening checks). nolibopusfile:
+# voipd uses libopus alone, not hraban/opus's Ogg file streams, and without
+# them the package needs neither libopusfile0 nor, through it, libssl3.
+(cd "$repo" && go build -trimpath -buildmode=pie -tags nolibopusfile \
   -ldflags '-s -w -linkmode=external -extldflags "-Wl,-z,relro,-z,now"' \
   -o "$bin/" ./cmd/voipd ./cmd/voipctl ./cmd/roomd)
 
