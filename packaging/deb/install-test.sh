@@ -10,15 +10,20 @@
 # Every check that fails says what it found; the exit status is theirs.
 set -euo pipefail
 dist=$(cd "$1" && pwd); roomurl=$2; key=$3
+# Its own mount and PID namespaces: the overlay is seen only here, and the
+# chroot's /proc shows only this test's processes (userdel refuses a user
+# any process on the machine runs as, and another run of this test beside
+# this one has a voipd of the same uid).
 if [ "${INSIDE:-}" != 1 ]; then
-  exec unshare --mount --propagation private env INSIDE=1 "$0" "$@"
+  exec unshare --mount --pid --fork --propagation private env INSIDE=1 "$0" "$@"
 fi
 
 t=$(mktemp -d /tmp/pkgtest.XXXXXX)
 mount -t tmpfs tmpfs "$t"
 mkdir -p "$t/upper" "$t/work" "$t/root"
 mount -t overlay overlay -o "lowerdir=/,upperdir=$t/upper,workdir=$t/work" "$t/root"
-for d in proc sys dev; do mount --rbind "/$d" "$t/root/$d"; done
+mount -t proc proc "$t/root/proc"
+for d in sys dev; do mount --rbind "/$d" "$t/root/$d"; done
 mount -t tmpfs tmpfs "$t/root/run"
 mount -t tmpfs tmpfs "$t/root/tmp"
 mkdir -p "$t/root/pkgs"
@@ -73,8 +78,7 @@ check "voipd answers status (idle)" inroot sh -c '/usr/bin/voipctl -socket /run/
 check "voipd joins a room" inroot sh -c '/usr/bin/voipctl -socket /run/voipd/control.sock joinVoIPChat "$(/usr/bin/voipctl -config /etc/voipd/config.toml sign -groupId pkgtest | sed "s/^{/{\"groupId\":\"pkgtest\",/")" | grep -q openIdList'
 check "status says inRoom" inroot sh -c '/usr/bin/voipctl -socket /run/voipd/control.sock status | grep -q "\"state\": *\"inRoom\""'
 kill "$pid"; wait "$pid" || true
-uid=$(inroot id -u voipd)
-check "voipd stopped, no process of user voipd left" sh -c "! pgrep -u $uid >/dev/null && ! kill -0 $pid 2>/dev/null"
+check "voipd stopped, no process of user voipd left" inroot sh -c "! pgrep -u voipd >/dev/null && ! kill -0 $pid 2>/dev/null"
 if [ "$fails" -gt 0 ]; then echo "voipd's log:"; cat "$t/voipd.log"; fi
 
 # Upgrade: the operator's config stays, as do its owner and mode.
