@@ -784,22 +784,29 @@ func TestAudioDeviceLostAndBack(t *testing.T) {
 			return st.Devices.Capture.State == "open" && st.Devices.Playback.State == "open"
 		})
 	}
+	// The status says open as the device opens; the event that says so
+	// is emitted just after, on the engine's goroutine: wait for it too.
 	var lost, back int
-	for _, e := range r.events.all() {
-		switch e := e.(type) {
-		case DeviceLost:
-			if e.Device == "audio" {
-				lost++
+	count := func() bool {
+		lost, back = 0, 0
+		for _, e := range r.events.all() {
+			switch e := e.(type) {
+			case DeviceLost:
+				if e.Device == "audio" {
+					lost++
+				}
+			case DeviceBack:
+				if e.Device == "audio" {
+					back++
+				}
+			case Ended:
+				t.Fatalf("the room ended: %+v", e)
 			}
-		case DeviceBack:
-			if e.Device == "audio" {
-				back++
-			}
-		case Ended:
-			t.Fatalf("the room ended: %+v", e)
 		}
+		return lost == 2 && back == 2
 	}
-	if lost != 2 || back != 2 || room.hasLeft() {
+	r.waitFor("two audio lost and two back events", count)
+	if count(); lost != 2 || back != 2 || room.hasLeft() {
 		t.Fatalf("%d lost, %d back, room left %v", lost, back, room.hasLeft())
 	}
 	r.e.Exit(context.Background())

@@ -88,8 +88,10 @@ func window(ms []*member, d time.Duration, frames func(i int) (float64, error)) 
 
 // voipdCall runs two voipd processes (bin/voipd) in a video room and
 // measures them; gcFor is how long the allocation window lasts (from the
-// measured window's start), at least the window itself.
-func voipdCall(rm *room, dir, bin string, d, settle, gcFor time.Duration) ([]*member, []allocWindow, error) {
+// measured window's start), at least the window itself. With metrics, both
+// serve Prometheus metrics, scraped every metricsScrape (an older build,
+// the before call's, has no [metrics]).
+func voipdCall(rm *room, dir, bin string, d, settle, gcFor time.Duration, metrics bool) ([]*member, []allocWindow, error) {
 	var ms []*member
 	var ps []*proc
 	var cs []*ctl
@@ -105,6 +107,7 @@ func voipdCall(rm *room, dir, bin string, d, settle, gcFor time.Duration) ([]*me
 	// startVoipd runs *binDir/voipd: this call's binary for its starts.
 	defer func(old string) { *binDir = old }(*binDir)
 	*binDir = bin
+	var scrapes []string
 	for _, id := range []string{"bench-a", "bench-b"} {
 		addr, err := freePort()
 		if err != nil {
@@ -114,7 +117,17 @@ func voipdCall(rm *room, dir, bin string, d, settle, gcFor time.Duration) ([]*me
 		// reading of the allocation counters every voipd build has.
 		// The speaker is miniaudio's null backend, so the call drives malgo's
 		// callbacks and status reports their lateness under the load.
+		// Metrics on, as a fleet runs them (scraped below every
+		// metricsScrape): the call's RSS and CPU include what they cost.
+		maddr, err := freePort()
+		if err != nil {
+			return nil, nil, err
+		}
 		conf := daemonConfigSpeaker(dir+"/"+id, id, rm.ws, rm.secret, "default") + fmt.Sprintf("[debug]\npprof = %q\n", addr)
+		if metrics {
+			conf += fmt.Sprintf("[metrics]\nlisten = %q\n", maddr)
+			scrapes = append(scrapes, "http://"+maddr+"/metrics")
+		}
 		p, err := startVoipd(dir, id, conf, "GODEBUG=gctrace=1")
 		if err != nil {
 			return nil, nil, err
@@ -128,6 +141,8 @@ func voipdCall(rm *room, dir, bin string, d, settle, gcFor time.Duration) ([]*me
 		profs = append(profs, "http://"+addr+"/debug/pprof/allocs?debug=1")
 		ms = append(ms, &member{name: "voipd " + id, pid: p.cmd.Process.Pid})
 	}
+	stopScrapes := scrapeEvery(metricsScrape, scrapes)
+	defer stopScrapes()
 	time.Sleep(2 * time.Second) // idle, as a kiosk waits
 	for _, m := range ms {
 		u, err := bench.TreeUsage("/proc", m.pid)
@@ -410,7 +425,7 @@ func beforeCall(rm *room, dir, rev string, d, settle, gcFor time.Duration) befor
 		return b
 	}
 	progress("the same call with voipd at %s", short)
-	if b.ms, b.allocs, err = voipdCall(rm, filepath.Join(dir, "before"), bin, d, settle, gcFor); err != nil {
+	if b.ms, b.allocs, err = voipdCall(rm, filepath.Join(dir, "before"), bin, d, settle, gcFor, false); err != nil {
 		progress("%v", err)
 		b.missing = fmt.Sprintf("the call with voipd at %s failed: %s", short, firstLine(err.Error()))
 	}
@@ -420,4 +435,37 @@ func beforeCall(rm *room, dir, rev string, d, settle, gcFor time.Duration) befor
 func firstLine(s string) string {
 	l, _, _ := strings.Cut(s, "\n")
 	return l
+}
+
+// metricsScrape is how often the bench scrapes each voipd's metrics during
+// the call: more often than a Prometheus agent's usual 15 s, so that the
+// figures carry their cost at its worst.
+const metricsScrape = 5 * time.Second
+
+// scrapeEvery reads each URL's metrics every d until the returned stop.
+func scrapeEvery(d time.Duration, urls []string) (stop func()) {
+	done := make(chan struct{})
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		c := &http.Client{Timeout: 5 * time.Second}
+		t := time.NewTicker(d)
+		defer t.Stop()
+		for {
+			for _, u := range urls {
+				if resp, err := c.Get(u); err == nil {
+					io.Copy(io.Discard, resp.Body)
+					resp.Body.Close()
+				} else {
+					progress("scraping %s: %v", u, err)
+				}
+			}
+			select {
+			case <-done:
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	return func() { close(done); <-finished }
 }

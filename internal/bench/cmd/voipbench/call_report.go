@@ -30,7 +30,7 @@ func cmdCall(args []string) error {
 	defer done()
 
 	gcFor := time.Duration(*gcSecs) * time.Second
-	vs, allocs, err := voipdCall(rm, dir, *binDir, d, *settle, gcFor)
+	vs, allocs, err := voipdCall(rm, dir, *binDir, d, *settle, gcFor, true)
 	if err != nil {
 		return fmt.Errorf("voipd call: %w", err)
 	}
@@ -75,7 +75,9 @@ func cmdCall(args []string) error {
 	fmt.Printf("its process tree), memory the peak of 1 s samples of /proc/PID/smaps_rollup (Rss; Pss shares shared\n")
 	fmt.Printf("pages among the processes mapping them, so a tree's PSS adds up). voipd: synthetic devices (tone:440,\n")
 	fmt.Printf("miniaudio's null backend as the speaker, pattern camera 640x480@30, VP8 800 kbit/s CBR, Opus 32 kbit/s). Chromium: the browser\n")
-	fmt.Printf("client (roomd's web page) with its fake camera at 640x480@30 and fake microphone, headless. Placement: %s.\n\n", pin)
+	fmt.Printf("client (roomd's web page) with its fake camera at 640x480@30 and fake microphone, headless. Placement: %s.\n", pin)
+	fmt.Printf("Both voipds serve Prometheus metrics (`[metrics] listen`), which the bench scrapes every %v from before the\n", metricsScrape)
+	fmt.Printf("join to the end: voipd's figures include what metrics cost.\n\n")
 	if !*chromium {
 		fmt.Printf("The Chromium call was not run (-chromium=false): no anchor figures.\n\n")
 	}
