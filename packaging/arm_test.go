@@ -2,7 +2,6 @@ package packaging
 
 import (
 	"bufio"
-	"context"
 	"encoding/json"
 	"fmt"
 	"net"
@@ -15,7 +14,6 @@ import (
 	"time"
 
 	"github.com/voipd/voipd/proto"
-	"github.com/voipd/voipd/roomd"
 )
 
 // armArchs are the ARM targets: Debian's name, GOARCH (and GOARM), the
@@ -64,17 +62,7 @@ func TestARMUnderEmulation(t *testing.T) {
 		t.Fatal("the ARM toolchains are installed by scripts/cross-deps.sh as root, as CI runs it")
 	}
 	secret := "00112233445566778899aabbccddeeff"
-	srv, err := roomd.New(roomd.Config{Listen: "127.0.0.1:0", Apps: []roomd.App{{ID: testApp, Secret: secret}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := srv.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
-	url := "ws" + strings.TrimPrefix(srv.URL(), "http") + "/ws"
+	url := startRoomd(t, secret)
 
 	dir := t.TempDir()
 	host := filepath.Join(dir, "voipd-amd64")

@@ -71,6 +71,19 @@ func TestPackagesInstallUpgradePurge(t *testing.T) {
 	}
 
 	secret := "0123456789abcdef0123456789abcdef"
+	url := startRoomd(t, secret)
+	cmd := exec.Command("deb/install-test.sh", dist, url, proto.SessionKey(secret, "pkg"))
+	res, err := cmd.CombinedOutput()
+	t.Logf("install-test.sh:\n%s", res)
+	if err != nil {
+		t.Errorf("install-test.sh: %v", err)
+	}
+}
+
+// startRoomd runs a roomd on 127.0.0.1 for the test's app with secret
+// and returns its WebSocket URL.
+func startRoomd(t *testing.T, secret string) string {
+	t.Helper()
 	srv, err := roomd.New(roomd.Config{Listen: "127.0.0.1:0", Apps: []roomd.App{{ID: testApp, Secret: secret}}})
 	if err != nil {
 		t.Fatal(err)
@@ -80,12 +93,6 @@ func TestPackagesInstallUpgradePurge(t *testing.T) {
 	if err := srv.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
-	defer srv.Close()
-	url := "ws" + strings.TrimPrefix(srv.URL(), "http") + "/ws"
-	cmd := exec.Command("deb/install-test.sh", dist, url, proto.SessionKey(secret, "pkg"))
-	res, err := cmd.CombinedOutput()
-	t.Logf("install-test.sh:\n%s", res)
-	if err != nil {
-		t.Errorf("install-test.sh: %v", err)
-	}
+	t.Cleanup(func() { srv.Close() })
+	return "ws" + strings.TrimPrefix(srv.URL(), "http") + "/ws"
 }

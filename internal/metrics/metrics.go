@@ -12,16 +12,14 @@ package metrics
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
-	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/voipd/voipd/internal/loopserve"
 )
 
 // NewRegistry returns a registry holding the process and Go runtime
@@ -38,41 +36,21 @@ func NewRegistry(cs ...prometheus.Collector) *prometheus.Registry {
 // are for a local agent (a Prometheus agent, a sidecar) to scrape and
 // forward. It returns the metrics URL (addr's port 0 resolved).
 func Serve(ctx context.Context, addr string, reg *prometheus.Registry, log *slog.Logger) (string, error) {
-	if err := CheckLoopback(addr); err != nil {
-		return "", err
-	}
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return "", fmt.Errorf("metrics: %w", err)
-	}
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{ErrorLog: slogErrors{log}}))
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
-	go func() {
-		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			log.Warn("metrics", "err", err)
-		}
-	}()
-	go func() {
-		<-ctx.Done()
-		srv.Close()
-	}()
-	url := "http://" + ln.Addr().String() + "/metrics"
+	at, err := loopserve.Serve(ctx, "metrics", addr, loopbackOnly, mux, log)
+	if err != nil {
+		return "", err
+	}
+	url := "http://" + at.String() + "/metrics"
 	log.Info("metrics", "url", url)
 	return url, nil
 }
 
+const loopbackOnly = "metrics are served on loopback only (127.0.0.1, ::1 or localhost)"
+
 // CheckLoopback says why addr is not a loopback host:port, or nil.
-func CheckLoopback(addr string) error {
-	host, _, err := net.SplitHostPort(addr)
-	if err != nil {
-		return fmt.Errorf("metrics address %q: want a loopback host:port like 127.0.0.1:9464: %w", addr, err)
-	}
-	if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
-		return fmt.Errorf("metrics address %q: metrics are served on loopback only (127.0.0.1, ::1 or localhost)", addr)
-	}
-	return nil
-}
+func CheckLoopback(addr string) error { return loopserve.Check("metrics", addr, loopbackOnly) }
 
 type slogErrors struct{ log *slog.Logger }
 
