@@ -73,6 +73,17 @@ func daemonSample(t *testing.T, p *proc, c *ctl, cycle int) sample {
 	return s
 }
 
+// waitReleaseGC waits, right after a leave, for the garbage collection
+// voipd runs 1 s after it becomes idle (internal/release): status' live
+// heap is as the last collection marked it, and one during the call would
+// count the call's buffers, still live then, as growth.
+func waitReleaseGC(t *testing.T, c *ctl) {
+	t.Helper()
+	cycles := func() float64 { return c.mustOK("status", nil)["runtime"].(map[string]any)["gcCycles"].(float64) }
+	before := cycles()
+	eventually(t, 10*time.Second, "voipd's collection 1 s after it became idle", func() bool { return cycles() > before })
+}
+
 // flat judges a soak's samples: from the first sample after the warm-up
 // (a tenth of the cycles: pools, caches and the runtime's own arenas
 // filled) to the last, no count grows beyond noise — goroutines by 5,
@@ -137,6 +148,9 @@ camera = "pattern"
 			params["roomType"] = roomType
 			c.mustOK("joinVoIPChat", params)
 			c.mustOK("exitVoIPChat", nil)
+			if (i+1)%(n/10) == 0 {
+				waitReleaseGC(t, c)
+			}
 		}
 		flat(t, "voipd in "+roomType+" room join/leave cycles", samples)
 	}
