@@ -158,19 +158,13 @@ func TestCallErrorCodes(t *testing.T) {
 		door.ctl.mustOK("exitVoIPChat", nil)
 	})
 	t.Run("-2 microphone busy", func(t *testing.T) {
-		door.audio.mu.Lock()
-		door.audio.busy = &hw.DeviceError{Op: "open capture", Kind: hw.ErrBusy}
-		door.audio.mu.Unlock()
+		door.audio.setBusy(&hw.DeviceError{Op: "open capture", Kind: hw.ErrBusy})
 		door.ctl.mustFail("join1v1Chat", callParams("door", "flat", "voice"), -2, "busy")
 	})
 	t.Run("-30002 microphone denied", func(t *testing.T) {
-		door.audio.mu.Lock()
-		door.audio.busy = &hw.DeviceError{Op: "open capture", Kind: hw.ErrPermission}
-		door.audio.mu.Unlock()
+		door.audio.setBusy(&hw.DeviceError{Op: "open capture", Kind: hw.ErrPermission})
 		door.ctl.mustFail("join1v1Chat", callParams("door", "flat", "voice"), -30002, "permission")
-		door.audio.mu.Lock()
-		door.audio.busy = nil
-		door.audio.mu.Unlock()
+		door.audio.setBusy(nil)
 	})
 	t.Run("-30001 camera denied", func(t *testing.T) {
 		door.cams.mu.Lock()

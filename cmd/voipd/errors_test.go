@@ -52,13 +52,9 @@ func TestJoinErrorCodes(t *testing.T) {
 		a.ctl.mustFail("updateVoIPChatMuteConfig", map[string]any{"muteConfig": map[string]any{"muteMicrophone": true}}, -1000, "not_in_room")
 	})
 	t.Run("-2 capture busy", func(t *testing.T) {
-		a.audio.mu.Lock()
-		a.audio.busy = &hw.DeviceError{Op: "open capture", Device: "default", Kind: hw.ErrBusy}
-		a.audio.mu.Unlock()
+		a.audio.setBusy(&hw.DeviceError{Op: "open capture", Device: "default", Kind: hw.ErrBusy})
 		a.ctl.mustFail("joinVoIPChat", a.joinParams("g3"), -2, "busy")
-		a.audio.mu.Lock()
-		a.audio.busy = nil
-		a.audio.mu.Unlock()
+		a.audio.setBusy(nil)
 		a.ctl.mustOK("joinVoIPChat", a.joinParams("g3"))
 		a.ctl.mustOK("exitVoIPChat", nil)
 	})

@@ -138,6 +138,13 @@ type testAudio struct {
 	keep   int   // samples the speaker keeps; 0: the last 500 ms
 }
 
+// setBusy makes OpenCapture fail with err from now on (nil: open again).
+func (a *testAudio) setBusy(err error) {
+	a.mu.Lock()
+	a.busy = err
+	a.mu.Unlock()
+}
+
 func (a *testAudio) OpenCapture(id string) (hw.Capture, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()

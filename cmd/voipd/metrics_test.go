@@ -47,13 +47,9 @@ func TestMetricsAcrossCalls(t *testing.T) {
 	}
 
 	// A join refused for a busy microphone is counted under its code.
-	a.audio.mu.Lock()
-	a.audio.busy = &hw.DeviceError{Op: "open capture", Device: "default", Kind: hw.ErrBusy}
-	a.audio.mu.Unlock()
+	a.audio.setBusy(&hw.DeviceError{Op: "open capture", Device: "default", Kind: hw.ErrBusy})
 	a.ctl.mustFail("joinVoIPChat", a.joinParams("metrics"), -2, "busy")
-	a.audio.mu.Lock()
-	a.audio.busy = nil
-	a.audio.mu.Unlock()
+	a.audio.setBusy(nil)
 	if n := val(scrape(), "voipd_joins_total", "method", "joinVoIPChat", "code", "-2"); n != 1 {
 		t.Errorf("voipd_joins_total{method=joinVoIPChat,code=-2} = %v after one busy refusal", n)
 	}

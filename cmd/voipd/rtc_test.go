@@ -141,13 +141,9 @@ func TestRTCErrorCodes(t *testing.T) {
 	checkRTC(t, n.ctl.call("joinRtcRoom", rtcJoin("r", "u", mint(t, "r", "other", true, time.Time{}))), 115902, 21101, "invalid token")
 	checkRTC(t, n.ctl.call("joinRtcRoom", rtcJoin("r", "u", mint(t, "r", "u", true, time.Now().Add(-time.Minute)))), 115902, 21101, "")
 
-	n.audio.mu.Lock()
-	n.audio.busy = &hw.DeviceError{Op: "open capture", Kind: hw.ErrBusy}
-	n.audio.mu.Unlock()
+	n.audio.setBusy(&hw.DeviceError{Op: "open capture", Kind: hw.ErrBusy})
 	checkRTC(t, n.ctl.call("joinRtcRoom", rtcJoin("r", "u", mint(t, "r", "u", true, time.Time{}))), 115990, 115990, "microphone")
-	n.audio.mu.Lock()
-	n.audio.busy = nil
-	n.audio.mu.Unlock()
+	n.audio.setBusy(nil)
 
 	n.ctl.mustOK("joinRtcRoom", rtcJoin("r", "u", mint(t, "r", "u", true, time.Time{})))
 	checkRTC(t, n.ctl.call("joinRtcRoom", rtcJoin("r", "u", mint(t, "r", "u", true, time.Time{}))), 115901, 21100, "user u is already in the room r")
