@@ -45,13 +45,23 @@ date=$(cd "$repo" && git log -1 --format=%aD)
 # stage PKG: the tree every package shares (docs), its DEBIAN dir.
 stage() {
   local pkg=$1 root=$work/$1
-  mkdir -p "$root/DEBIAN" "$root/usr/share/doc/$pkg"
+  mkdir -p "$root/DEBIAN" "$root/usr/share/doc/$pkg" "$root/usr/share/man/man1"
   install -m 0644 "$here/copyright" "$root/usr/share/doc/$pkg/copyright"
   sed -e "s/@PKG@/$pkg/g" -e "s/@VERSION@/$version/g" -e "s/@MAINT@/$maint/g" -e "s/@DATE@/$date/g" \
     "$here/changelog.in" | gzip -9n > "$root/usr/share/doc/$pkg/changelog.gz"
   chmod 0644 "$root/usr/share/doc/$pkg/changelog.gz"
   for s in postinst prerm postrm; do
     if [ -f "$here/$pkg.$s" ]; then install -m 0755 "$here/$pkg.$s" "$root/DEBIAN/$s"; fi
+  done
+}
+
+# manpages PKG PAGE...: packaging/man/PAGE.1, compressed, into PKG.
+manpages() {
+  local pkg=$1 page
+  shift
+  for page in "$@"; do
+    gzip -9n < "$repo/packaging/man/$page.1" > "$work/$pkg/usr/share/man/man1/$page.1.gz"
+    chmod 0644 "$work/$pkg/usr/share/man/man1/$page.1.gz"
   done
 }
 
@@ -95,6 +105,7 @@ install -D -m 0644 "$repo/systemd/voipd.socket" "$r/lib/systemd/system/voipd.soc
 install -D -m 0644 "$repo/config.toml" "$r/etc/voipd/config.toml"
 install -D -m 0644 "$here/voipd.sysusers" "$r/usr/lib/sysusers.d/voipd.conf"
 install -m 0644 "$repo/README.md" "$r/usr/share/doc/voipd/README.md"
+manpages voipd voipd voipctl
 echo /etc/voipd/config.toml > "$r/DEBIAN/conffiles"
 control voipd "adduser"
 
@@ -105,6 +116,7 @@ install -D -m 0755 "$bin/roomd" "$r/usr/bin/roomd"
 install -D -m 0644 "$repo/systemd/roomd.service" "$r/lib/systemd/system/roomd.service"
 install -D -m 0644 "$here/roomd.toml" "$r/etc/roomd/config.toml"
 echo /etc/roomd/config.toml > "$r/DEBIAN/conffiles"
+manpages roomd roomd
 control roomd ""
 
 for pkg in voipd roomd; do
