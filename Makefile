@@ -6,7 +6,7 @@ BIN       := bin
 PROGRAMS  := voipd voipctl roomd
 TEST_TIMEOUT ?= 20m
 
-.PHONY: all deps cross-deps build run test lint bench soak fuzz deb clean
+.PHONY: all deps cross-deps livekit build run test lint bench soak fuzz deb clean
 
 all: build
 
@@ -15,6 +15,11 @@ deps:
 
 cross-deps:
 	@scripts/cross-deps.sh arm64 armhf
+
+# The LiveKit server the gateway tests run, built once into a cache outside
+# the repository (scripts/livekit.sh; about 2 minutes the first time).
+livekit: deps
+	@scripts/livekit.sh >/dev/null
 
 build: deps
 	@mkdir -p $(BIN)
@@ -38,8 +43,9 @@ RACE_PKGS := ./daemon/... ./media/
 # Every test, then the race run (its packages marked "(-race)"), with one
 # closing summary of what ran (internal/testsum).
 # The ARM toolchains and qemu for packaging's cross-build and emulation
-# tests (scripts/cross-deps.sh; make run does not need them).
-test: lint build cross-deps
+# tests (scripts/cross-deps.sh), and the LiveKit server for the gateway's
+# (scripts/livekit.sh); make run needs neither.
+test: lint build cross-deps livekit
 	@set -o pipefail; { $(GO) test -json -count=1 -timeout $(TEST_TIMEOUT) ./...; \
 	  $(GO) test -race -json -count=1 -timeout $(TEST_TIMEOUT) $(RACE_PKGS) | sed -E 's/"Package":"([^"]*)"/"Package":"\1 (-race)"/g'; } \
 	  | $(GO) run ./internal/testsum

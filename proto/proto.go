@@ -152,6 +152,8 @@ type Message struct {
 
 	CallFields // two-party calls: register, call, invite, ... (call.go)
 	RTCFields  // token rooms: rtc join, publish, receive, tokenExpiring (rtc.go)
+
+	LiveKitFields // gateway mode: where the member's media goes (livekit.go)
 }
 
 // Decode parses one message and checks the fields its type requires.
@@ -226,6 +228,9 @@ func (m *Message) Validate() error {
 			return err
 		}
 		if ok, err := m.validateRTC(); ok {
+			return err
+		}
+		if ok, err := m.validateLiveKit(); ok {
 			return err
 		}
 		return fmt.Errorf("unknown message type %q", m.Type)

@@ -27,7 +27,7 @@ func TestReadmeExamples(t *testing.T) {
 		seen[m.Type] = true
 	}
 	for _, typ := range []string{TypeJoin, TypeJoined, TypeOffer, TypeAnswer, TypeCandidate, TypeMembers,
-		TypeMute, TypeLeave, TypePing, TypePong, TypeError, TypeSubscribe, TypeVideoMembers, TypeICERestart} {
+		TypeMute, TypeLeave, TypePing, TypePong, TypeError, TypeSubscribe, TypeVideoMembers, TypeICERestart, TypeLiveKit} {
 		if !seen[typ] {
 			t.Errorf("README.md has no example of %s", typ)
 		}

@@ -4,7 +4,6 @@ import (
 	"crypto/rand"
 	"fmt"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/voipd/voipd/proto"
@@ -26,19 +25,11 @@ func reject(reason, format string, args ...any) *rejection {
 type authority struct {
 	apps   map[string]string // id → secret
 	window time.Duration
-
-	mu     sync.Mutex
-	nonces map[string]time.Time // appId\x00nonceStr → time after which it may be forgotten
-	order  []nonceEntry         // the same, in insertion order, for pruning
+	spent  nonceStore // nonces used (nonces.go): this process's, or Redis (gateway mode)
 }
 
-type nonceEntry struct {
-	key      string
-	forgetAt time.Time
-}
-
-func newAuthority(apps []App, window time.Duration) *authority {
-	a := &authority{apps: map[string]string{}, window: window, nonces: map[string]time.Time{}}
+func newAuthority(apps []App, window time.Duration, spent nonceStore) *authority {
+	a := &authority{apps: map[string]string{}, window: window, spent: spent}
 	for _, app := range apps {
 		a.apps[app.ID] = app.Secret
 	}
@@ -68,17 +59,15 @@ func (a *authority) check(m *proto.Message, now time.Time) *rejection {
 	}
 	// A nonce must be remembered as long as its timeStamp stays acceptable:
 	// until ts + window, which may be later than now + window.
-	forgetAt := ts.Add(a.window)
-	k := m.AppID + "\x00" + m.NonceStr
-
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	a.pruneLocked(now)
-	if _, seen := a.nonces[k]; seen {
+	fresh, err := a.spent.SpendNonce(m.AppID+"\x00"+m.NonceStr, ts.Add(a.window), now)
+	if err != nil {
+		// Without the store no join can be checked for replay: refused,
+		// and said so (the operator sees the cause in the log).
+		return reject(proto.ReasonInternal, "the server cannot check the nonce now: %v", err)
+	}
+	if !fresh {
 		return reject(proto.ReasonReplay, "nonceStr was used before")
 	}
-	a.nonces[k] = forgetAt
-	a.order = append(a.order, nonceEntry{key: k, forgetAt: forgetAt})
 	return nil
 }
 
@@ -98,21 +87,6 @@ func (a *authority) checkResume(m *proto.Message, now time.Time) (proto.Resume, 
 		return proto.Resume{}, reject(proto.ReasonResume, "the resume ticket is another member's or another room's")
 	}
 	return r, nil
-}
-
-// pruneLocked forgets nonces whose timeStamps are out of the window. Entries
-// are roughly time-ordered; one far in the future only delays pruning of
-// those after it, never forgets a nonce early.
-func (a *authority) pruneLocked(now time.Time) {
-	i := 0
-	for ; i < len(a.order) && now.After(a.order[i].forgetAt); i++ {
-		if a.nonces[a.order[i].key] == a.order[i].forgetAt {
-			delete(a.nonces, a.order[i].key)
-		}
-	}
-	if i > 0 {
-		a.order = append(a.order[:0], a.order[i:]...)
-	}
 }
 
 // Signed is a signed join as the browser client's /dev/sign returns it.

@@ -150,7 +150,8 @@ func TestRoomFull(t *testing.T) {
 }
 
 func TestNonceTablePrunes(t *testing.T) {
-	a := newAuthority([]App{testApp}, time.Minute)
+	mem := newMemNonces()
+	a := newAuthority([]App{testApp}, time.Minute, mem)
 	t0 := time.Unix(1_700_000_000, 0)
 	for i := range 100 {
 		if rej := a.check(joinMsg(testApp, "a", "g", t0), t0.Add(time.Duration(i)*500*time.Millisecond)); rej != nil {
@@ -161,8 +162,8 @@ func TestNonceTablePrunes(t *testing.T) {
 	if rej := a.check(m, t0.Add(10*time.Minute)); rej != nil {
 		t.Fatal(rej)
 	}
-	if len(a.nonces) != 1 || len(a.order) != 1 {
-		t.Fatalf("nonce table holds %d/%d entries after the window, want 1", len(a.nonces), len(a.order))
+	if len(mem.nonces) != 1 || len(mem.order) != 1 {
+		t.Fatalf("nonce table holds %d/%d entries after the window, want 1", len(mem.nonces), len(mem.order))
 	}
 	// Still refused while its timeStamp is acceptable.
 	if rej := a.check(m, t0.Add(10*time.Minute+50*time.Second)); rej == nil || rej.reason != proto.ReasonReplay {

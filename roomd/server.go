@@ -74,6 +74,12 @@ type Config struct {
 	JoinBurst            int
 	MaxPendingPerAddress int
 
+	// Gateway, when set, puts roomd in gateway mode (gateway.go): joins
+	// are verified here and sent on to the engine behind it (LiveKit:
+	// package roomd/lkgate), whose nonce store every gateway shares; no
+	// media is forwarded here.
+	Gateway Gateway
+
 	// Token rooms (rtc.go).
 	RTCMaxMembers    int           // token room size, default 50 (Volcengine's)
 	RTCMaxPublishers int           // publisher slots per token room, default 30 (capped by RTCMaxMembers)
@@ -184,10 +190,14 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
+	var nonces nonceStore = newMemNonces()
+	if cfg.Gateway != nil {
+		nonces = cfg.Gateway // shared by the fleet's gateways
+	}
 	s := &Server{
 		cfg:      cfg,
 		log:      cfg.Logger,
-		auth:     newAuthority(cfg.Apps, cfg.TimestampWindow),
+		auth:     newAuthority(cfg.Apps, cfg.TimestampWindow, nonces),
 		limits:   newAddrLimiter(&cfg),
 		refusals: newRefusalLog(cfg.Logger, refusalLogEvery),
 		rooms:    map[string]*room{},
@@ -222,19 +232,22 @@ func (s *Server) Start(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("roomd: listen %s: %w", s.cfg.Listen, err)
 	}
-	host, _, _ := net.SplitHostPort(s.cfg.Listen)
-	mux, port, err := listenUDPMux(host, s.cfg.UDPPort)
-	if err != nil {
-		ln.Close()
-		return err
+	s.listener = ln
+	if s.cfg.Gateway == nil { // a gateway forwards no media: no UDP port
+		host, _, _ := net.SplitHostPort(s.cfg.Listen)
+		mux, port, err := listenUDPMux(host, s.cfg.UDPPort)
+		if err != nil {
+			ln.Close()
+			return err
+		}
+		api, err := newAPI(mux, s.cfg.PublicIPs, s.cfg.MediaTimeout)
+		if err != nil {
+			ln.Close()
+			mux.Close()
+			return err
+		}
+		s.udpMux, s.udpPort, s.api = mux, port, api
 	}
-	api, err := newAPI(mux, s.cfg.PublicIPs, s.cfg.MediaTimeout)
-	if err != nil {
-		ln.Close()
-		mux.Close()
-		return err
-	}
-	s.listener, s.udpMux, s.udpPort, s.api = ln, mux, port, api
 	s.httpSrv = &http.Server{
 		Handler: s.Handler(),
 		// A connection that never completes its request (or its TLS
@@ -256,7 +269,7 @@ func (s *Server) Start(ctx context.Context) error {
 			s.log.Error("http server stopped", "err", err)
 		}
 	}()
-	s.log.Info("roomd listening", "url", s.URL(), "udpPort", port)
+	s.log.Info("roomd listening", "url", s.URL(), "udpPort", s.udpPort, "gateway", s.cfg.Gateway != nil)
 	return nil
 }
 
@@ -268,7 +281,8 @@ func (s *Server) Addr() string {
 	return s.listener.Addr().String()
 }
 
-// UDPPort is the UDP media port actually bound (after Start).
+// UDPPort is the UDP media port actually bound (after Start); 0 in
+// gateway mode.
 func (s *Server) UDPPort() int { return s.udpPort }
 
 // URL is the base URL clients use, e.g. "http://127.0.0.1:8443"; the

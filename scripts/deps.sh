@@ -20,6 +20,7 @@ pkgs=(
   openssl ca-certificates procps
   dpkg-dev lintian file     # make deb: dpkg-shlibdeps, lintian, and the packaging test
   adduser passwd util-linux # the packages' maintainer scripts; unshare and setpriv in that test
+  redis-server              # roomd's LiveKit gateway tests: the Redis gateways and LiveKit nodes share
 )
 
 exec "$(dirname "$0")/ensure-packages.sh" deps "${pkgs[@]}"

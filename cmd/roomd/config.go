@@ -16,6 +16,7 @@ import (
 	"github.com/voipd/voipd/internal/journal"
 	"github.com/voipd/voipd/proto"
 	"github.com/voipd/voipd/roomd"
+	"github.com/voipd/voipd/roomd/lkgate"
 )
 
 // fileConfig is roomd's TOML config file. Keys are camelCase like the rest
@@ -40,6 +41,9 @@ type fileConfig struct {
 	RTCMaxMembers    int      `toml:"rtcMaxMembers"`
 	RTCMaxPublishers int      `toml:"rtcMaxPublishers"`
 	RTCTokenWarning  duration `toml:"rtcTokenWarning"`
+
+	// Gateway mode (gateway.go).
+	LiveKit liveKitConfig `toml:"livekit"`
 
 	// Abuse limits (roomd.Config's of the same names; negative turns the
 	// per-address ones off).
@@ -93,6 +97,9 @@ type flags struct {
 	joinRate         float64
 	joinBurst        int
 	maxPending       int
+
+	gateway   gatewayFlags
+	gatewayTo *lkgate.Config // gateway mode's settings after load; nil: none
 }
 
 func newFlags(name string, stderr io.Writer) *flags {
@@ -121,6 +128,7 @@ func (f *flags) addServeFlags() {
 	f.fs.IntVar(&f.joinBurst, "join-burst", 0, "joins at once per address (default 20)")
 	f.fs.IntVar(&f.maxPending, "max-pending-per-address", 0,
 		"WebSockets per address that have not sent their first message yet (default 32; negative: no limit)")
+	f.addGatewayFlags()
 }
 
 // load builds the server config: the file (if any), then the flags that
@@ -162,6 +170,11 @@ func (f *flags) load(getenv func(string) string, logOut io.Writer) (roomd.Config
 		f.metrics = fc.MetricsListen
 	}
 	f.limitFlags(set, &fc)
+	gw, err := f.gatewayConfig(set, &fc.LiveKit, getenv)
+	if err != nil {
+		return roomd.Config{}, err
+	}
+	f.gatewayTo = gw
 	if fc.Listen == "" {
 		fc.Listen = defaultListen
 	}
@@ -299,13 +312,12 @@ func readConfigFile(path string, fc *fileConfig) error {
 		}
 		return fmt.Errorf("config %s: %w", path, err)
 	}
+	holdsSecret := fc.LiveKit.APISecret != ""
 	for _, a := range fc.Apps {
-		if a.Secret != "" {
-			if err := checkPrivate(path); err != nil {
-				return err
-			}
-			break
-		}
+		holdsSecret = holdsSecret || a.Secret != ""
+	}
+	if holdsSecret {
+		return checkPrivate(path)
 	}
 	return nil
 }

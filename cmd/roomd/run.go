@@ -13,6 +13,7 @@ import (
 	"github.com/voipd/voipd/internal/pprofserve"
 	"github.com/voipd/voipd/proto"
 	"github.com/voipd/voipd/roomd"
+	"github.com/voipd/voipd/roomd/lkgate"
 )
 
 // run is roomd's whole command line; ctx ending (a signal) stops the server.
@@ -41,6 +42,24 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 	if _, err := pprofserve.Start(ctx, f.pprof, cfg.Logger); err != nil {
 		fmt.Fprintf(stderr, "roomd: -pprof: %v\n", err)
 		return 1
+	}
+	if f.gatewayTo != nil {
+		f.gatewayTo.Logger = cfg.Logger
+		gw, err := lkgate.New(*f.gatewayTo)
+		if err != nil {
+			fmt.Fprintf(stderr, "roomd: %v\n", err)
+			return 1
+		}
+		defer gw.Close()
+		pingCtx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		if err := gw.Ping(pingCtx); err != nil {
+			// Not fatal: Redis may come up after roomd. Until it answers,
+			// joins are refused (reason internal) and the log says why.
+			cfg.Logger.Warn("gateway: Redis does not answer yet; joins are refused until it does", "err", err)
+		}
+		cancel()
+		cfg.Gateway = gw
+		cfg.Logger.Info("gateway mode: joins go to LiveKit", "livekit", f.gatewayTo.URL)
 	}
 	if err := serve(ctx, cfg, stdout, f.metrics); err != nil {
 		fmt.Fprintf(stderr, "roomd: %v\n", err)

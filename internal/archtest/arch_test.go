@@ -39,6 +39,10 @@ var allowed = []struct {
 	// "proto" covers proto/rtpcodecs too (by prefix): room and roomd are the
 	// two ends of the room protocol's media, so both register its codecs.
 	{"room", []string{"proto", "nack", "intercept"}},
+	// roomd/lkgate is roomd's gateway onto LiveKit: it fills roomd's
+	// Gateway interface, kept out of roomd so that voipd (which embeds
+	// roomd) links no LiveKit.
+	{"roomd/lkgate", []string{"roomd", "proto"}},
 	{"roomd", []string{"proto", "roomd/", "nack", "web"}},
 	{"nack", nil}, // both halves of NACK: the generator and the responder
 	// intercept.Register puts nack's generator and responder beside the
@@ -202,6 +206,8 @@ func TestRulesMatch(t *testing.T) {
 		{"nack", "intercept", false},
 		{"room", "proto/rtpcodecs", true},
 		{"roomd", "proto/rtpcodecs", true},
+		{"roomd/lkgate", "roomd", true},
+		{"roomd/lkgate", "room", false},
 		{"proto", "proto/rtpcodecs", false},
 		{"proto/rtpcodecs", "proto", false},
 	}
@@ -247,5 +253,21 @@ func TestVoipctlLinksNoPion(t *testing.T) {
 		if strings.HasPrefix(d, "github.com/pion/") {
 			t.Errorf("voipctl links %s", d)
 		}
+	}
+}
+
+// roomd's LiveKit gateway (roomd/lkgate) is roomd's command's alone: voipd,
+// which embeds roomd, links neither LiveKit's protocol nor a Redis client
+// for it (its binary and memory stay as they were).
+func TestVoipdLinksNoGateway(t *testing.T) {
+	n := 0
+	for _, d := range deps(t, "./cmd/voipd") {
+		if strings.HasPrefix(d, "github.com/livekit/") || strings.HasPrefix(d, "github.com/redis/") || d == module+"/roomd/lkgate" {
+			t.Errorf("voipd links %s", d)
+		}
+		n++
+	}
+	if n < 50 {
+		t.Fatalf("go list -deps ./cmd/voipd listed only %d packages", n)
 	}
 }

@@ -1,0 +1,142 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/voipd/voipd/internal/lktest"
+	"github.com/voipd/voipd/proto"
+	"github.com/voipd/voipd/roomd"
+)
+
+// The gateway settings come from the [livekit] table or the flags (the
+// flags win), the secret from a private file, the environment or the
+// flag; a half-set gateway is an error naming what is missing.
+func TestGatewayConfig(t *testing.T) {
+	secret := writeFile(t, "lksecret", "file-lk-secret\n", 0o600)
+	file := writeFile(t, "roomd.toml", `
+[[apps]]
+id = "a1"
+secretFile = "`+secret+`"
+
+[livekit]
+url = "ws://lk.example:7880"
+apiKey = "K"
+apiSecretFile = "`+secret+`"
+redis = "unix:/run/redis/redis.sock"
+tokenTTL = "2m"
+`, 0o600)
+	load := func(getenv func(string) string, args ...string) (*flags, error) {
+		f := newFlags("roomd", io.Discard)
+		f.addServeFlags()
+		if err := f.fs.Parse(args); err != nil {
+			t.Fatal(err)
+		}
+		_, err := f.load(getenv, io.Discard)
+		return f, err
+	}
+	f, err := load(noEnv, "-config", file, "-redis", "127.0.0.1:6380")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g := f.gatewayTo; g == nil || g.URL != "ws://lk.example:7880" || g.APIKey != "K" || g.APISecret != "file-lk-secret" ||
+		g.Redis != "127.0.0.1:6380" || g.TokenTTL != 2*time.Minute {
+		t.Fatalf("gateway config %+v", f.gatewayTo)
+	}
+	env := func(k string) string {
+		if k == "ROOMD_LIVEKIT_API_SECRET" {
+			return "env-lk-secret"
+		}
+		return ""
+	}
+	f, err = load(env, "-app-id", "a", "-app-secret", "s", "-livekit-url", "wss://lk.example", "-livekit-api-key", "K", "-redis", "r:6379")
+	if err != nil || f.gatewayTo == nil || f.gatewayTo.APISecret != "env-lk-secret" {
+		t.Fatalf("secret from the environment: %v %+v", err, f.gatewayTo)
+	}
+	if f, err = load(noEnv, "-app-id", "a", "-app-secret", "s"); err != nil || f.gatewayTo != nil {
+		t.Fatalf("no gateway settings: %v, gateway %+v; want roomd's own rooms", err, f.gatewayTo)
+	}
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"-livekit-url", "ws://x", "-livekit-api-key", "K", "-redis", "r:1"}, "API secret"},
+		{[]string{"-livekit-url", "ws://x", "-livekit-api-key", "K", "-livekit-api-secret", "S"}, "Redis"},
+		{[]string{"-redis", "r:1"}, "LiveKit URL"},
+		{[]string{"-livekit-url", "ws://x", "-livekit-api-secret", "S", "-livekit-api-secret-file", secret, "-redis", "r:1"}, "not both"},
+	} {
+		if _, err := load(noEnv, append([]string{"-app-id", "a", "-app-secret", "s"}, tc.args...)...); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%v: %v, want an error naming %q", tc.args, err, tc.want)
+		}
+	}
+	// A config file holding the LiveKit secret must be private.
+	open := writeFile(t, "open.toml", "[[apps]]\nid = \"a\"\nsecretFile = \""+secret+"\"\n[livekit]\nurl = \"ws://x\"\napiSecret = \"S\"\nredis = \"r:1\"\n", 0o644)
+	if _, err := load(noEnv, "-config", open); err == nil || !strings.Contains(err.Error(), "chmod 600") {
+		t.Errorf("a world-readable file with the LiveKit secret: %v", err)
+	}
+}
+
+// roomd -livekit-url ... runs as a gateway: a signed join is answered with
+// LiveKit's URL and a token LiveKit accepts.
+func TestGatewayMode(t *testing.T) {
+	redis := lktest.Redis(t)
+	node := lktest.LiveKit(t, redis)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	pr, pw := io.Pipe()
+	var stderr bytes.Buffer
+	done := make(chan int, 1)
+	env := func(k string) string {
+		if k == "ROOMD_LIVEKIT_API_SECRET" {
+			return lktest.Secret
+		}
+		return ""
+	}
+	go func() {
+		done <- run(ctx, []string{"-listen", "127.0.0.1:0", "-app-id", "wxapp", "-app-secret", "s",
+			"-livekit-url", node.URL, "-livekit-api-key", lktest.Key, "-redis", redis}, pw, &stderr, env)
+		pw.Close()
+	}()
+	url := readURL(t, pr)
+	go io.Copy(io.Discard, pr)
+
+	c, _, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(url, "http")+"/ws", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	sg := roomd.Sign(roomd.App{ID: "wxapp", Secret: "s"}, "door-1", "lobby", time.Now())
+	b, _ := json.Marshal(&proto.Message{Type: proto.TypeJoin, Kind: proto.KindVoIP, AppID: sg.AppID, OpenID: sg.OpenID,
+		GroupID: sg.GroupID, NonceStr: sg.NonceStr, TimeStamp: sg.TimeStamp, Signature: sg.Signature})
+	if err := c.WriteMessage(websocket.TextMessage, b); err != nil {
+		t.Fatal(err)
+	}
+	c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	_, reply, err := c.ReadMessage()
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := proto.Decode(reply)
+	if err != nil || m.Type != proto.TypeLiveKit || m.URL != node.URL {
+		t.Fatalf("answer %s (%v): want livekit with %s", reply, err, node.URL)
+	}
+	if err := node.Validate(m.Token); err != nil {
+		t.Fatalf("LiveKit refuses the token: %v", err)
+	}
+	cancel()
+	select {
+	case code := <-done:
+		if code != 0 {
+			t.Fatalf("exit %d: %s", code, stderr.String())
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("run did not return after cancel")
+	}
+}
