@@ -112,6 +112,20 @@ type Error struct {
 
 func (e *Error) Error() string { return e.Msg }
 
+// Redirect is the answer of a gateway (roomd in gateway mode, a fleet on
+// LiveKit) to a join: the join was verified, and the room is at URL, to
+// be joined with Token (package room/lk). Resume and Grace are the
+// member's ticket for coming back and how long its seat is kept. It is
+// returned as Join's error; no Session was made.
+type Redirect struct {
+	URL, Token, Resume string
+	Grace              time.Duration
+}
+
+func (r *Redirect) Error() string {
+	return "room: the room server sends this join to LiveKit at " + r.URL
+}
+
 const defaultJoinTimeout = 10 * time.Second
 
 // Join connects, sends the signed join and returns once the server said

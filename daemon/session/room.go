@@ -2,6 +2,7 @@ package session
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/pion/webrtc/v4"
@@ -9,6 +10,7 @@ import (
 	"github.com/voipd/voipd/media"
 	"github.com/voipd/voipd/proto"
 	"github.com/voipd/voipd/room"
+	"github.com/voipd/voipd/room/lk"
 )
 
 // Connector reaches room servers: it joins the three families' rooms,
@@ -87,11 +89,34 @@ type Handler interface {
 type Rooms struct{ Config room.Config }
 
 func (r Rooms) Join(ctx context.Context, p room.JoinParams, h Handler) (Room, error) {
-	return wrap(room.Join(ctx, r.Config, p, roomHandler{h}))
+	s, err := room.Join(ctx, r.Config, p, roomHandler{h})
+	var rd *room.Redirect
+	if errors.As(err, &rd) { // a gateway: the room is on LiveKit
+		return r.joinLiveKit(ctx, rd, p.OpenID, p.Mute, h)
+	}
+	return wrap(s, err)
 }
 
 func (r Rooms) JoinRTC(ctx context.Context, p room.RTCJoinParams, h Handler) (Room, error) {
-	return wrap(room.JoinRTC(ctx, r.Config, p, roomHandler{h}))
+	s, err := room.JoinRTC(ctx, r.Config, p, roomHandler{h})
+	var rd *room.Redirect
+	if errors.As(err, &rd) {
+		return nil, &room.Error{Reason: proto.ReasonParams,
+			Msg: "room: this voipd joins group rooms through a LiveKit gateway, not token rooms yet (docs/SCALE-OUT.md)"}
+	}
+	return wrap(s, err)
+}
+
+// joinLiveKit joins the LiveKit room a gateway sent the join to (package
+// room/lk), as the same member, with the room client's settings.
+func (r Rooms) joinLiveKit(ctx context.Context, rd *room.Redirect, identity string, mute proto.MuteConfig, h Handler) (Room, error) {
+	s, err := lk.Join(ctx, lk.Params{URL: rd.URL, Token: rd.Token, Identity: identity, Resume: rd.Resume, Grace: rd.Grace,
+		Mute: mute, ICEServers: r.Config.ICEServers, JoinTimeout: r.Config.JoinTimeout, MediaTimeout: r.Config.MediaTimeout,
+		Logger: r.Config.Logger}, roomHandler{h})
+	if err != nil {
+		return nil, err
+	}
+	return onLiveKit{s}, nil
 }
 
 func (r Rooms) Call(ctx context.Context, p room.CallParams) (*room.CallTicket, error) {
@@ -139,6 +164,22 @@ func (j joined) VideoFeedback() media.RTCPReader {
 	return nil
 }
 
+// onLiveKit shows a *lk.Session as a Room: a voice member of a group room
+// on LiveKit (video, token rooms and reconnects there are docs/SCALE-OUT.md's
+// next steps).
+type onLiveKit struct{ *lk.Session }
+
+func (o onLiveKit) AudioOut() media.RTPWriter           { return o.AudioTrack() }
+func (onLiveKit) VideoOut() media.RTPWriter             { return nil }
+func (onLiveKit) VideoFeedback() media.RTCPReader       { return nil }
+func (onLiveKit) OnBitrateEstimate(func(int))           {}
+func (onLiveKit) SubscribeVideo([]string) error         { return nil }
+func (onLiveKit) RequestKeyframe(string) error          { return nil }
+func (onLiveKit) SetPublishing(audio, video bool) error { return errNotOnLiveKit }
+func (onLiveKit) SetSubscribing(bool) error             { return errNotOnLiveKit }
+
+var errNotOnLiveKit = errors.New("room: not available in a room on LiveKit yet")
+
 // roomHandler is a Handler as package room calls it.
 type roomHandler struct{ h Handler }
 
@@ -160,6 +201,8 @@ func (r roomHandler) Reconnected()                   { r.h.Reconnected() }
 func (r roomHandler) UplinkLoss(fraction float64)    { r.h.UplinkLoss(fraction) }
 
 var (
+	_ lk.Handler            = roomHandler{}
+	_ Room                  = onLiveKit{}
 	_ room.Handler          = roomHandler{}
 	_ room.VideoHandler     = roomHandler{}
 	_ room.RTCHandler       = roomHandler{}

@@ -1,0 +1,84 @@
+package main
+
+import (
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/voipd/voipd/internal/lktest"
+	"github.com/voipd/voipd/proto"
+	"github.com/voipd/voipd/roomd"
+	"github.com/voipd/voipd/roomd/lkgate"
+)
+
+// lkGateways starts n gateways (roomd in gateway mode) of the test app in
+// front of node, their nonces in redis; it returns their URLs and the
+// app's secret.
+func lkGateways(t *testing.T, n int, node *lktest.Node, redis string) ([]string, string) {
+	t.Helper()
+	secret := randomHex(16)
+	var urls []string
+	for range n {
+		gw, err := lkgate.New(lkgate.Config{URL: node.URL, APIKey: lktest.Key, APISecret: lktest.Secret, Redis: redis})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { gw.Close() })
+		srv, _ := testRoomd(t, func(c *roomd.Config) {
+			c.Apps = []roomd.App{{ID: testApp, Secret: secret}}
+			c.Gateway = gw
+		})
+		urls = append(urls, wsURL(srv.URL()))
+	}
+	return urls, secret
+}
+
+// TestPanelsOnLiveKit (issue 18, tests 1 and 2): two voipd panels, their
+// room.url each at a different gateway, join one groupId with the control
+// socket's joinVoIPChat as ever: they land in one LiveKit room (its
+// RoomService lists both), each hears the other's tone, and an exit is
+// seen by LiveKit and by the other panel. A nonce spent through gateway 0
+// is refused through gateway 1 (-1000, replay).
+func TestPanelsOnLiveKit(t *testing.T) {
+	redis := lktest.Redis(t)
+	node := lktest.LiveKit(t, redis)
+	gws, secret := lkGateways(t, 2, node, redis)
+	a := startNode(t, "door-a", gws[0], secret, 440, nil)
+	b := startNode(t, "door-b", gws[1], secret, 1000, nil)
+	joinBoth(t, a, b, "lobby")
+
+	room := lkgate.RoomName(proto.KindVoIP, testApp, "lobby")
+	eventually(t, 20*time.Second, "LiveKit lists both panels", func() bool {
+		got, err := node.Participants(room)
+		return err == nil && slices.Equal(got, []string{"door-a", "door-b"})
+	})
+	eventually(t, 20*time.Second, "a hears b's 1000 Hz", func() bool { return a.audio.heard(1000, 440) > 20 })
+	eventually(t, 20*time.Second, "b hears a's 440 Hz", func() bool { return b.audio.heard(440, 1000) > 20 })
+	checkInbound(t, a, "door-b")
+	checkInbound(t, b, "door-a")
+	st := a.ctl.mustOK("status", nil)
+	if r, _ := st["room"].(map[string]any); r == nil || r["id"] != "lobby" {
+		t.Errorf("a's status room %v", st["room"])
+	}
+
+	b.ctl.mustOK("exitVoIPChat", nil)
+	eventually(t, 20*time.Second, "LiveKit sees b leave", func() bool {
+		got, err := node.Participants(room)
+		return err == nil && slices.Equal(got, []string{"door-a"})
+	})
+	eventually(t, 20*time.Second, "a sees b leave", func() bool {
+		r, _ := a.ctl.mustOK("status", nil)["room"].(map[string]any)
+		return slices.Equal(strList(r["members"]), []string{"door-a"})
+	})
+
+	// A nonce a panel spent through gateway 0 is refused through gateway
+	// 1: one identity, two daemons, each at its gateway.
+	c0 := startNode(t, "door-c", gws[0], secret, 440, nil)
+	c1 := startNode(t, "door-c", gws[1], secret, 440, nil)
+	p := c0.joinParams("hall")
+	c0.ctl.mustOK("joinVoIPChat", p)
+	c0.ctl.mustOK("exitVoIPChat", nil)
+	c1.ctl.mustFail("joinVoIPChat", p, -1000, proto.ReasonReplay)
+	c1.ctl.mustOK("joinVoIPChat", c1.joinParams("hall"))
+	c1.ctl.mustOK("exitVoIPChat", nil)
+}

@@ -1,0 +1,821 @@
+package lk
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gorilla/websocket"
+	"github.com/pion/ice/v4"
+	"github.com/pion/interceptor"
+	"github.com/pion/webrtc/v4"
+
+	"github.com/voipd/voipd/intercept"
+	"github.com/voipd/voipd/nack"
+	"github.com/voipd/voipd/proto"
+	"github.com/voipd/voipd/proto/rtpcodecs"
+	"github.com/voipd/voipd/room"
+)
+
+// protocolVersion is the LiveKit signalling protocol this client speaks:
+// the one server-sdk-go v2.19.0 (of the same release as livekit-server
+// v1.13.5) announces.
+const protocolVersion = 17
+
+// LiveKit's DisconnectReason values this client tells apart.
+const (
+	reasonClientInitiated     = 1
+	reasonDuplicateIdentity   = 2
+	reasonServerShutdown      = 3
+	reasonParticipantRemoved  = 4
+	reasonRoomDeleted         = 5
+	reasonJoinFailure         = 7
+	reasonRoomFull            = 14
+	defaultJoinTimeout        = 10 * time.Second
+	readWait                  = 45 * time.Second
+	writeWait                 = 5 * time.Second
+	defaultPingIntervalSecond = 5
+)
+
+// Params says where and as whom to join: what a gateway answered
+// (proto.TypeLiveKit) and the device's own settings.
+type Params struct {
+	URL, Token string // LiveKit's URL and the member's access token
+	Identity   string // the member (openid or userId), as the token names it
+	// Resume and Grace are the gateway's ticket for coming back and how
+	// long the seat is kept (Session.Ticket, Session.Grace).
+	Resume string
+	Grace  time.Duration
+	Mute   proto.MuteConfig
+	// ICEServers are used besides those LiveKit hands out.
+	ICEServers   []webrtc.ICEServer
+	JoinTimeout  time.Duration // default 10 s: from dial to media connected
+	MediaTimeout time.Duration // default rtpcodecs.DefaultMediaTimeout
+	Logger       *slog.Logger
+}
+
+// Handler receives a session's events, from its goroutines; calls return
+// quickly.
+type Handler interface {
+	MembersChanged(members []string)
+	// AudioTrack: a member's audio arrived; TrackEnded: it ended.
+	AudioTrack(member string, t *webrtc.TrackRemote, r *webrtc.RTPReceiver)
+	TrackEnded(member string)
+	// Interrupted: the room was lost after it was joined.
+	Interrupted(err error)
+}
+
+// Session is this device in a LiveKit room: one WebSocket for LiveKit's
+// signalling, a publisher peer connection carrying its audio, a
+// subscriber peer connection carrying the others'.
+type Session struct {
+	p   Params
+	h   Handler
+	log *slog.Logger
+
+	conn    *websocket.Conn
+	writeMu sync.Mutex
+
+	pub, sub *webrtc.PeerConnection
+	audio    *webrtc.TrackLocalStaticRTP
+	audioTx  *webrtc.RTPSender
+
+	mu          sync.Mutex
+	self        Participant
+	members     []string                 // identities in join order, this member's included
+	bySID       map[string]string        // participant sid → identity
+	tracks      map[string]string        // subscribed track sid → its member's identity
+	early       map[string][]remoteTrack // tracks of participants not yet announced, by participant sid
+	audioSID    string                   // this member's audio track, once published
+	published   map[string]chan Track
+	pubAnswer   chan SessionDescription
+	pubRemote   bool // the publisher has the server's answer
+	subRemote   bool // the subscriber has the server's offer
+	pubPending  []webrtc.ICECandidateInit
+	subPending  []webrtc.ICECandidateInit
+	refresh     string // the latest token LiveKit refreshed
+	leaving     bool
+	pingEvery   time.Duration
+	lastPong    time.Time
+	closed      chan struct{}
+	closeOnce   sync.Once
+	failErr     error
+	interrupted bool
+}
+
+// Join connects to LiveKit, publishes this device's audio and returns once
+// its media connection is up. It fails with a *room.Error (the reasons
+// package room uses), or an error wrapping ctx.Err().
+func Join(ctx context.Context, p Params, h Handler) (*Session, error) {
+	if h == nil {
+		return nil, &room.Error{Reason: proto.ReasonParams, Msg: "lk: nil Handler"}
+	}
+	if p.JoinTimeout <= 0 {
+		p.JoinTimeout = defaultJoinTimeout
+	}
+	if p.Logger == nil {
+		p.Logger = slog.New(slog.DiscardHandler)
+	}
+	s := &Session{p: p, h: h, log: p.Logger.With("livekit", hostOf(p.URL)), bySID: map[string]string{},
+		tracks: map[string]string{}, early: map[string][]remoteTrack{}, published: map[string]chan Track{}, pubAnswer: make(chan SessionDescription, 1),
+		closed: make(chan struct{}), lastPong: time.Now()}
+	joinCtx, cancel := context.WithTimeout(ctx, p.JoinTimeout)
+	defer cancel()
+	err := s.join(joinCtx)
+	if err == nil {
+		return s, nil
+	}
+	s.close()
+	switch {
+	case ctx.Err() != nil:
+		return nil, fmt.Errorf("lk: join cancelled: %w", ctx.Err())
+	case joinCtx.Err() != nil && !isRoomError(err):
+		return nil, &room.Error{Reason: proto.ReasonTimeout, Msg: fmt.Sprintf("lk: no media connection with %s within %s", hostOf(p.URL), p.JoinTimeout)}
+	}
+	return nil, err
+}
+
+func isRoomError(err error) bool {
+	var re *room.Error
+	return errors.As(err, &re) && re.Reason != proto.ReasonTimeout
+}
+
+func hostOf(u string) string {
+	if pu, err := url.Parse(u); err == nil {
+		return pu.Host
+	}
+	return ""
+}
+
+func (s *Session) join(ctx context.Context) error {
+	if err := s.dial(ctx); err != nil {
+		return err
+	}
+	first, err := s.read(ctx)
+	if err != nil {
+		return err
+	}
+	switch {
+	case first.Leave != nil:
+		return leaveError(first.Leave)
+	case first.Join == nil:
+		return &room.Error{Reason: proto.ReasonInternal, Msg: fmt.Sprintf("lk: LiveKit's first message was %q, not join", first.Kind)}
+	}
+	j := first.Join
+	s.log.Debug("joined LiveKit", "room", j.Room.Name, "server", j.ServerVersion, "others", len(j.Others))
+	s.mu.Lock()
+	s.self = j.Participant
+	for _, o := range j.Others {
+		s.addParticipantLocked(o)
+	}
+	s.members = append(s.members, j.Participant.Identity)
+	s.bySID[j.Participant.SID] = j.Participant.Identity
+	s.pingEvery = time.Duration(max(j.PingInterval, 1)) * time.Second
+	if j.PingInterval == 0 {
+		s.pingEvery = defaultPingIntervalSecond * time.Second
+	}
+	s.mu.Unlock()
+
+	if err := s.startPeers(j.ICEServers); err != nil {
+		return &room.Error{Reason: proto.ReasonInternal, Msg: "lk: " + err.Error()}
+	}
+	go s.readLoop()
+
+	// Publish the microphone: announce the track, then offer it.
+	s.mu.Lock()
+	wait := make(chan Track, 1)
+	s.published[s.audio.ID()] = wait
+	s.mu.Unlock()
+	if err := s.send(&Request{AddTrack: &AddTrack{CID: s.audio.ID(), Name: "microphone", Type: TrackAudio,
+		Source: SourceMicrophone, Muted: s.p.Mute.MuteMicrophone, Stream: s.p.Identity}}); err != nil {
+		return err
+	}
+	var t Track
+	select {
+	case t = <-wait:
+	case <-s.closed:
+		return s.failErr
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	s.mu.Lock()
+	s.audioSID = t.SID
+	s.mu.Unlock()
+	if err := s.offer(ctx); err != nil {
+		return err
+	}
+	connected := make(chan struct{})
+	var once sync.Once
+	s.pub.OnConnectionStateChange(func(st webrtc.PeerConnectionState) {
+		s.log.Debug("publisher connection", "state", st.String())
+		switch st {
+		case webrtc.PeerConnectionStateConnected:
+			once.Do(func() { close(connected) })
+		case webrtc.PeerConnectionStateFailed:
+			s.fail(&room.Error{Reason: proto.ReasonUnreachable, Msg: "lk: the media connection to LiveKit failed"})
+		}
+	})
+	if s.pub.ConnectionState() == webrtc.PeerConnectionStateConnected {
+		once.Do(func() { close(connected) })
+	}
+	select {
+	case <-connected:
+	case <-s.closed:
+		return s.failErr
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	go s.pingLoop()
+	return nil
+}
+
+// dial opens the signalling WebSocket: the access token in the
+// Authorization header (never in a URL that a proxy might log).
+func (s *Session) dial(ctx context.Context) error {
+	u, err := url.Parse(s.p.URL)
+	if err != nil || (u.Scheme != "ws" && u.Scheme != "wss") || u.Host == "" {
+		return &room.Error{Reason: proto.ReasonParams, Msg: fmt.Sprintf("lk: LiveKit URL %q is not ws:// or wss://", s.p.URL)}
+	}
+	u.Path = strings.TrimSuffix(u.Path, "/") + "/rtc"
+	u.RawQuery = url.Values{"protocol": {fmt.Sprint(protocolVersion)}, "auto_subscribe": {"1"},
+		"sdk": {"go"}, "version": {"voipd"}, "os": {runtime.GOOS}}.Encode()
+	h := http.Header{"Authorization": {"Bearer " + s.p.Token}}
+	var stops []func() bool
+	d := websocket.Dialer{
+		ReadBufferSize: 8192, WriteBufferSize: 8192,
+		NetDialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			var nd net.Dialer
+			c, err := nd.DialContext(ctx, network, addr)
+			if err == nil {
+				stops = append(stops, context.AfterFunc(ctx, func() { c.Close() }))
+			}
+			return c, err
+		},
+	}
+	conn, resp, err := d.DialContext(ctx, u.String(), h)
+	for _, stop := range stops {
+		stop()
+	}
+	if err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		return dialError(u.Host, resp, err)
+	}
+	conn.SetReadLimit(1 << 20)
+	s.conn = conn
+	return nil
+}
+
+// dialError maps a refused WebSocket to a reason: LiveKit answers a bad or
+// expired token 401, a room it will not let the member into 403 or 404,
+// and names why in the body.
+func dialError(host string, resp *http.Response, err error) error {
+	if resp == nil {
+		return &room.Error{Reason: proto.ReasonUnreachable, Msg: fmt.Sprintf("lk: cannot reach LiveKit at %s: %v", host, err)}
+	}
+	var body [256]byte
+	n, _ := resp.Body.Read(body[:])
+	resp.Body.Close()
+	why := strings.TrimSpace(string(body[:n]))
+	switch resp.StatusCode {
+	case http.StatusUnauthorized:
+		return &room.Error{Reason: proto.ReasonSignature, Msg: "lk: LiveKit refused the access token: " + why}
+	case http.StatusForbidden, http.StatusNotFound:
+		return &room.Error{Reason: proto.ReasonParams, Msg: fmt.Sprintf("lk: LiveKit refused the join (%s): %s", resp.Status, why)}
+	case http.StatusServiceUnavailable:
+		return &room.Error{Reason: proto.ReasonUnreachable, Msg: "lk: LiveKit is unavailable: " + why}
+	}
+	return &room.Error{Reason: proto.ReasonUnreachable, Msg: fmt.Sprintf("lk: LiveKit at %s answered %s: %s", host, resp.Status, why)}
+}
+
+// leaveError is the room.Error of LiveKit ending the session.
+func leaveError(l *Leave) error {
+	switch l.Reason {
+	case reasonRoomFull:
+		return &room.Error{Reason: proto.ReasonRoomFull, Msg: "lk: the room is full"}
+	case reasonDuplicateIdentity:
+		return &room.Error{Reason: proto.ReasonDuplicate, Msg: "lk: the same member joined the room elsewhere"}
+	case reasonServerShutdown:
+		return &room.Error{Reason: proto.ReasonShutdown, Msg: "lk: the LiveKit node is shutting down"}
+	case reasonParticipantRemoved, reasonRoomDeleted:
+		return &room.Error{Reason: proto.ReasonKicked, Msg: "lk: removed from the room by the operator"}
+	case reasonJoinFailure:
+		return &room.Error{Reason: proto.ReasonInternal, Msg: "lk: LiveKit could not complete the join"}
+	}
+	return &room.Error{Reason: proto.ReasonUnreachable, Msg: fmt.Sprintf("lk: LiveKit ended the session (reason %d)", l.Reason)}
+}
+
+// newAPI is pion set up as package room sets it up: the project's codecs,
+// NACK, reports; loopback candidates only when LiveKit is on this host.
+func (s *Session) newAPI() (*webrtc.API, error) {
+	me := &webrtc.MediaEngine{}
+	if err := rtpcodecs.Register(me); err != nil {
+		return nil, err
+	}
+	ir := &interceptor.Registry{}
+	resp, err := nack.NewResponder()
+	if err == nil {
+		err = intercept.Register(me, ir, resp, nil)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("register interceptors: %w", err)
+	}
+	var se webrtc.SettingEngine
+	host := hostOf(s.p.URL)
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	loopback := host == "localhost" || net.ParseIP(host) != nil && net.ParseIP(host).IsLoopback()
+	se.SetIncludeLoopbackCandidate(loopback)
+	if loopback {
+		se.SetIPFilter(func(ip net.IP) bool { return ip.IsLoopback() })
+	}
+	rtpcodecs.SetMediaTimeout(&se, s.p.MediaTimeout)
+	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
+	return webrtc.NewAPI(webrtc.WithMediaEngine(me), webrtc.WithInterceptorRegistry(ir), webrtc.WithSettingEngine(se)), nil
+}
+
+func (s *Session) startPeers(servers []ICEServer) error {
+	api, err := s.newAPI()
+	if err != nil {
+		return err
+	}
+	ices := slices.Clone(s.p.ICEServers)
+	for _, is := range servers {
+		ices = append(ices, webrtc.ICEServer{URLs: is.URLs, Username: is.Username, Credential: is.Credential})
+	}
+	cfg := webrtc.Configuration{ICEServers: ices}
+	if s.pub, err = api.NewPeerConnection(cfg); err != nil {
+		return fmt.Errorf("publisher peer connection: %w", err)
+	}
+	if s.sub, err = api.NewPeerConnection(cfg); err != nil {
+		return fmt.Errorf("subscriber peer connection: %w", err)
+	}
+	if s.audio, err = webrtc.NewTrackLocalStaticRTP(rtpcodecs.Opus, "audio", s.p.Identity); err != nil {
+		return fmt.Errorf("audio track: %w", err)
+	}
+	tr, err := s.pub.AddTransceiverFromTrack(s.audio, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendonly})
+	if err != nil {
+		return fmt.Errorf("add audio: %w", err)
+	}
+	s.audioTx = tr.Sender()
+	go drainRTCP(s.audioTx)
+	s.pub.OnICECandidate(func(c *webrtc.ICECandidate) { s.trickle(c, TargetPublisher) })
+	s.sub.OnICECandidate(func(c *webrtc.ICECandidate) { s.trickle(c, TargetSubscriber) })
+	s.sub.OnTrack(s.onTrack)
+	return nil
+}
+
+// drainRTCP reads a sender's RTCP so that its interceptors run.
+func drainRTCP(tx *webrtc.RTPSender) {
+	for {
+		if _, _, err := tx.ReadRTCP(); err != nil {
+			return
+		}
+	}
+}
+
+func (s *Session) trickle(c *webrtc.ICECandidate, target int32) {
+	if c == nil {
+		return
+	}
+	b, err := json.Marshal(c.ToJSON())
+	if err != nil {
+		return
+	}
+	if err := s.send(&Request{Trickle: &Trickle{CandidateInit: string(b), Target: target}}); err != nil {
+		s.log.Debug("trickle", "err", err)
+	}
+}
+
+// offer sends the publisher's offer and sets the server's answer.
+func (s *Session) offer(ctx context.Context) error {
+	o, err := s.pub.CreateOffer(nil)
+	if err != nil {
+		return &room.Error{Reason: proto.ReasonInternal, Msg: "lk: publisher offer: " + err.Error()}
+	}
+	if err := s.pub.SetLocalDescription(o); err != nil {
+		return &room.Error{Reason: proto.ReasonInternal, Msg: "lk: publisher offer: " + err.Error()}
+	}
+	if err := s.send(&Request{Offer: &SessionDescription{Type: "offer", SDP: o.SDP}}); err != nil {
+		return err
+	}
+	var a SessionDescription
+	select {
+	case a = <-s.pubAnswer:
+	case <-s.closed:
+		return s.failErr
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	if err := s.pub.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: a.SDP}); err != nil {
+		return &room.Error{Reason: proto.ReasonInternal, Msg: "lk: LiveKit's answer: " + err.Error()}
+	}
+	s.mu.Lock()
+	s.pubRemote = true
+	pending := s.pubPending
+	s.pubPending = nil
+	s.mu.Unlock()
+	for _, c := range pending {
+		s.pub.AddICECandidate(c)
+	}
+	return nil
+}
+
+func (s *Session) send(r *Request) error {
+	b, err := r.Marshal()
+	if err != nil {
+		return err
+	}
+	s.writeMu.Lock()
+	defer s.writeMu.Unlock()
+	if s.conn == nil {
+		return &room.Error{Reason: proto.ReasonUnreachable, Msg: "lk: not connected"}
+	}
+	s.conn.SetWriteDeadline(time.Now().Add(writeWait))
+	if err := s.conn.WriteMessage(websocket.BinaryMessage, b); err != nil {
+		return &room.Error{Reason: proto.ReasonUnreachable, Msg: "lk: sending to LiveKit: " + err.Error()}
+	}
+	return nil
+}
+
+// read reads one message (the join's first, before readLoop runs).
+func (s *Session) read(ctx context.Context) (*Response, error) {
+	if dl, ok := ctx.Deadline(); ok {
+		s.conn.SetReadDeadline(dl)
+	}
+	for {
+		typ, b, err := s.conn.ReadMessage()
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
+			return nil, &room.Error{Reason: proto.ReasonUnreachable, Msg: "lk: connection to LiveKit lost: " + err.Error()}
+		}
+		if typ != websocket.BinaryMessage {
+			continue
+		}
+		return ParseResponse(b)
+	}
+}
+
+func (s *Session) readLoop() {
+	for {
+		s.conn.SetReadDeadline(time.Now().Add(readWait))
+		typ, b, err := s.conn.ReadMessage()
+		if err != nil {
+			s.fail(&room.Error{Reason: proto.ReasonUnreachable, Msg: "lk: connection to LiveKit lost: " + err.Error()})
+			return
+		}
+		if typ != websocket.BinaryMessage {
+			continue
+		}
+		r, err := ParseResponse(b)
+		if err != nil {
+			s.log.Debug("ignoring a message LiveKit sent", "err", err)
+			continue
+		}
+		if err := s.handle(r); err != nil {
+			s.fail(err)
+			return
+		}
+	}
+}
+
+func (s *Session) handle(r *Response) error {
+	switch {
+	case r.Offer != nil:
+		return s.answerSubscriber(r.Offer)
+	case r.Answer != nil:
+		select {
+		case s.pubAnswer <- *r.Answer:
+		default:
+			s.log.Debug("an answer LiveKit sent unasked")
+		}
+	case r.Trickle != nil:
+		var c webrtc.ICECandidateInit
+		if err := json.Unmarshal([]byte(r.Trickle.CandidateInit), &c); err != nil {
+			s.log.Debug("bad candidate from LiveKit", "err", err)
+			return nil
+		}
+		s.addCandidate(c, r.Trickle.Target)
+	case r.Update != nil:
+		s.updateParticipants(r.Update)
+	case r.TrackPublished != nil:
+		s.mu.Lock()
+		ch := s.published[r.TrackPublished.CID]
+		delete(s.published, r.TrackPublished.CID)
+		s.mu.Unlock()
+		if ch != nil {
+			ch <- r.TrackPublished.Track
+		}
+	case r.Leave != nil:
+		return leaveError(r.Leave)
+	case r.RefreshToken != "":
+		s.mu.Lock()
+		s.refresh = r.RefreshToken
+		s.mu.Unlock()
+	case r.Pong != nil:
+		s.mu.Lock()
+		s.lastPong = time.Now()
+		s.mu.Unlock()
+	}
+	return nil
+}
+
+func (s *Session) addCandidate(c webrtc.ICECandidateInit, target int32) {
+	s.mu.Lock()
+	pc := s.pub
+	ready := s.pubRemote
+	if target == TargetSubscriber {
+		pc, ready = s.sub, s.subRemote
+	}
+	if !ready {
+		if target == TargetSubscriber {
+			s.subPending = append(s.subPending, c)
+		} else {
+			s.pubPending = append(s.pubPending, c)
+		}
+		s.mu.Unlock()
+		return
+	}
+	s.mu.Unlock()
+	if err := pc.AddICECandidate(c); err != nil {
+		s.log.Debug("adding LiveKit's candidate", "err", err)
+	}
+}
+
+// answerSubscriber answers LiveKit's offer on the subscriber connection
+// (the others' tracks).
+func (s *Session) answerSubscriber(o *SessionDescription) error {
+	if err := s.sub.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: o.SDP}); err != nil {
+		return &room.Error{Reason: proto.ReasonInternal, Msg: "lk: LiveKit's offer: " + err.Error()}
+	}
+	s.mu.Lock()
+	s.subRemote = true
+	pending := s.subPending
+	s.subPending = nil
+	s.mu.Unlock()
+	for _, c := range pending {
+		s.sub.AddICECandidate(c)
+	}
+	a, err := s.sub.CreateAnswer(nil)
+	if err == nil {
+		err = s.sub.SetLocalDescription(a)
+	}
+	if err != nil {
+		return &room.Error{Reason: proto.ReasonInternal, Msg: "lk: answering LiveKit's offer: " + err.Error()}
+	}
+	return s.send(&Request{Answer: &SessionDescription{Type: "answer", SDP: a.SDP, ID: o.ID}})
+}
+
+type remoteTrack struct {
+	t *webrtc.TrackRemote
+	r *webrtc.RTPReceiver
+}
+
+// onTrack hands a subscribed track to the handler under its member's
+// identity: LiveKit's stream id is "<participant sid>|<track sid>". A
+// track whose participant LiveKit has not announced yet waits for it.
+func (s *Session) onTrack(t *webrtc.TrackRemote, r *webrtc.RTPReceiver) {
+	psid, _, _ := strings.Cut(t.StreamID(), "|")
+	s.mu.Lock()
+	who := s.bySID[psid]
+	if who == "" {
+		s.early[psid] = append(s.early[psid], remoteTrack{t, r})
+		s.mu.Unlock()
+		s.log.Debug("a track before its participant", "stream", t.StreamID())
+		return
+	}
+	s.mu.Unlock()
+	s.deliver(who, remoteTrack{t, r})
+}
+
+func (s *Session) deliver(who string, rt remoteTrack) {
+	s.mu.Lock()
+	s.tracks[rt.t.ID()] = who
+	s.mu.Unlock()
+	if rt.t.Kind() != webrtc.RTPCodecTypeAudio {
+		go drainTrack(rt.t) // video: not yet received from LiveKit
+		return
+	}
+	s.log.Debug("member's audio", "member", who)
+	s.h.AudioTrack(who, rt.t, rt.r)
+}
+
+func drainTrack(t *webrtc.TrackRemote) {
+	buf := make([]byte, 1500)
+	for {
+		if _, _, err := t.Read(buf); err != nil {
+			return
+		}
+	}
+}
+
+// addParticipantLocked records a participant seen for the first time.
+func (s *Session) addParticipantLocked(p Participant) bool {
+	if p.State == ParticipantDisconnected || p.Kind != 0 { // 0: a standard participant (not an agent or egress)
+		return false
+	}
+	if _, ok := s.bySID[p.SID]; ok {
+		return false
+	}
+	s.bySID[p.SID] = p.Identity
+	if !slices.Contains(s.members, p.Identity) {
+		s.members = append(s.members, p.Identity)
+	}
+	return true
+}
+
+func (s *Session) updateParticipants(ps []Participant) {
+	s.mu.Lock()
+	changed := false
+	var ended []string
+	for _, p := range ps {
+		if p.SID == s.self.SID {
+			continue
+		}
+		if p.State == ParticipantDisconnected {
+			if who, ok := s.bySID[p.SID]; ok {
+				delete(s.bySID, p.SID)
+				s.members = slices.DeleteFunc(s.members, func(m string) bool { return m == who })
+				for sid, w := range s.tracks {
+					if w == who {
+						delete(s.tracks, sid)
+					}
+				}
+				ended = append(ended, who)
+				changed = true
+			}
+			continue
+		}
+		if s.addParticipantLocked(p) {
+			changed = true
+		}
+	}
+	list := slices.Clone(s.members)
+	type waiting struct {
+		who string
+		rts []remoteTrack
+	}
+	var ready []waiting
+	for psid, rts := range s.early {
+		if who := s.bySID[psid]; who != "" {
+			ready = append(ready, waiting{who, rts})
+			delete(s.early, psid)
+		}
+	}
+	s.mu.Unlock()
+	for _, who := range ended {
+		s.h.TrackEnded(who)
+	}
+	if changed {
+		s.h.MembersChanged(list)
+	}
+	for _, w := range ready {
+		for _, rt := range w.rts {
+			s.deliver(w.who, rt)
+		}
+	}
+}
+
+func (s *Session) pingLoop() {
+	s.mu.Lock()
+	every := s.pingEvery
+	s.mu.Unlock()
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.closed:
+			return
+		case now := <-t.C:
+			if err := s.send(&Request{Ping: &Ping{Timestamp: now.UnixMilli()}}); err != nil {
+				s.fail(err)
+				return
+			}
+		}
+	}
+}
+
+// fail ends the session for err; a joined session's handler hears it
+// (Interrupted) unless it is leaving.
+func (s *Session) fail(err error) {
+	s.mu.Lock()
+	if s.failErr != nil {
+		s.mu.Unlock()
+		return
+	}
+	s.failErr = err
+	notify := !s.leaving && s.audioSID != "" && !s.interrupted
+	s.interrupted = s.interrupted || notify
+	s.mu.Unlock()
+	s.close()
+	if notify {
+		s.log.Info("LiveKit session lost", "err", err)
+		s.h.Interrupted(err)
+	}
+}
+
+func (s *Session) close() {
+	s.closeOnce.Do(func() {
+		s.mu.Lock()
+		if s.failErr == nil {
+			s.failErr = &room.Error{Reason: proto.ReasonUnreachable, Msg: "lk: session closed"}
+		}
+		s.mu.Unlock()
+		close(s.closed)
+		s.writeMu.Lock()
+		if s.conn != nil {
+			s.conn.Close()
+		}
+		s.writeMu.Unlock()
+		if s.pub != nil {
+			s.pub.Close()
+		}
+		if s.sub != nil {
+			s.sub.Close()
+		}
+	})
+}
+
+// Members is the room's members (identities in join order, this member
+// included).
+func (s *Session) Members() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.members)
+}
+
+// AudioTrack takes this device's Opus RTP.
+func (s *Session) AudioTrack() *webrtc.TrackLocalStaticRTP { return s.audio }
+
+// AudioLevelExtID is the negotiated RFC 6464 extension id (0: none).
+func (s *Session) AudioLevelExtID() uint8 {
+	if s.audioTx == nil {
+		return 0
+	}
+	for _, e := range s.audioTx.GetParameters().HeaderExtensions {
+		if e.URI == "urn:ietf:params:rtp-hdrext:ssrc-audio-level" {
+			return uint8(e.ID)
+		}
+	}
+	return 0
+}
+
+// SetMute mutes or unmutes this device's audio track at LiveKit (the
+// media pipeline stops sending; LiveKit tells the others).
+func (s *Session) SetMute(m proto.MuteConfig) error {
+	s.mu.Lock()
+	sid := s.audioSID
+	s.mu.Unlock()
+	if sid == "" {
+		return nil
+	}
+	return s.send(&Request{Mute: &Mute{SID: sid, Muted: m.MuteMicrophone}})
+}
+
+// Ticket and Grace are the gateway's resume ticket and grace.
+func (s *Session) Ticket() string        { return s.p.Resume }
+func (s *Session) Grace() time.Duration  { return s.p.Grace }
+func (s *Session) Done() <-chan struct{} { return s.closed }
+
+// Stats is the publisher connection's state and selected pair.
+func (s *Session) Stats() room.Stats {
+	st := room.Stats{State: s.pub.ConnectionState().String()}
+	if s.audioTx == nil || s.audioTx.Transport() == nil {
+		return st
+	}
+	it := s.audioTx.Transport().ICETransport()
+	if pair, err := it.GetSelectedCandidatePair(); err == nil && pair != nil {
+		st.LocalCandidate = fmt.Sprintf("%s %s %s", pair.Local.Protocol, pair.Local.Typ, net.JoinHostPort(pair.Local.Address, fmt.Sprint(pair.Local.Port)))
+		st.RemoteCandidate = fmt.Sprintf("%s %s %s", pair.Remote.Protocol, pair.Remote.Typ, net.JoinHostPort(pair.Remote.Address, fmt.Sprint(pair.Remote.Port)))
+		st.RemotePort = int(pair.Remote.Port)
+	}
+	if ps, ok := it.GetSelectedCandidatePairStats(); ok {
+		st.RTT = time.Duration(ps.CurrentRoundTripTime * float64(time.Second))
+	}
+	return st
+}
+
+// Leave tells LiveKit this member leaves and closes; the handler hears
+// nothing more.
+func (s *Session) Leave(ctx context.Context) error {
+	s.mu.Lock()
+	s.leaving = true
+	s.mu.Unlock()
+	err := s.send(&Request{Leave: &Leave{Reason: reasonClientInitiated}})
+	s.close()
+	return err
+}
