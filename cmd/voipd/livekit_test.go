@@ -1,9 +1,12 @@
 package main
 
 import (
+	"context"
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/voipd/voipd/hw/synth"
 
 	"github.com/voipd/voipd/internal/lktest"
 	"github.com/voipd/voipd/proto"
@@ -56,6 +59,11 @@ func TestPanelsOnLiveKit(t *testing.T) {
 	eventually(t, 20*time.Second, "b hears a's 440 Hz", func() bool { return b.audio.heard(440, 1000) > 20 })
 	checkInbound(t, a, "door-b")
 	checkInbound(t, b, "door-a")
+	// Who speaks: each panel's tone is loud at the other.
+	eventually(t, 20*time.Second, "a sees b speaking", func() bool {
+		r, _ := a.ctl.mustOK("status", nil)["room"].(map[string]any)
+		return slices.Contains(strList(r["speakers"]), "door-b")
+	})
 	st := a.ctl.mustOK("status", nil)
 	if r, _ := st["room"].(map[string]any); r == nil || r["id"] != "lobby" {
 		t.Errorf("a's status room %v", st["room"])
@@ -81,4 +89,65 @@ func TestPanelsOnLiveKit(t *testing.T) {
 	c1.ctl.mustFail("joinVoIPChat", p, -1000, proto.ReasonReplay)
 	c1.ctl.mustOK("joinVoIPChat", c1.joinParams("hall"))
 	c1.ctl.mustOK("exitVoIPChat", nil)
+}
+
+// TestVideoRoomOnLiveKit: panels with synthetic cameras in a video room on
+// LiveKit (each through its own gateway) decode each other's frames; the
+// video members reach the app; with three, WeChat's rule holds (the first
+// two others by default) and a subscription narrows what a member
+// receives.
+func TestVideoRoomOnLiveKit(t *testing.T) {
+	redis := lktest.Redis(t)
+	node := lktest.LiveKit(t, redis)
+	gws, secret := lkGateways(t, 2, node, redis)
+	a := startNode(t, "vid-a", gws[0], secret, 440, nil)
+	b := startNode(t, "vid-b", gws[1], secret, 1000, nil)
+	a.ctl.mustOK("subscribe", map[string]any{"events": []string{"onVoIPVideoMembersChanged"}})
+	a.ctl.mustOK("joinVoIPChat", videoParams(a, "v"))
+	b.ctl.mustOK("joinVoIPChat", videoParams(b, "v"))
+
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	a.ctl.waitEvent(ctx, "onVoIPVideoMembersChanged", func(p map[string]any) bool {
+		return slices.Contains(strList(p["openIdList"]), "vid-b")
+	})
+	eventually(t, 20*time.Second, "a decodes b's video", func() bool { n, _, _ := a.frames.of("vid-b"); return len(n) >= 30 })
+	eventually(t, 20*time.Second, "b decodes a's video", func() bool { n, _, _ := b.frames.of("vid-a"); return len(n) >= 30 })
+	na, ida, _ := a.frames.of("vid-b")
+	nb, idb, _ := b.frames.of("vid-a")
+	checkAdvancing(t, "a ← b", na)
+	checkAdvancing(t, "b ← a", nb)
+	if ida != synth.PatternIDOf("cam-vid-b") || idb != synth.PatternIDOf("cam-vid-a") {
+		t.Fatalf("pattern ids read back %d/%d, want b's %d and a's %d", ida, idb, synth.PatternIDOf("cam-vid-b"), synth.PatternIDOf("cam-vid-a"))
+	}
+	eventually(t, 10*time.Second, "a hears b", func() bool { return a.audio.heard(1000, 440) > 20 })
+	if vi := videoInbound(t, a, "vid-b"); vi["framesDecoded"].(float64) == 0 {
+		t.Fatalf("a's inbound video stats: %v", vi)
+	}
+
+	// A third member: it decodes both (LiveKit asks the publishers for a
+	// keyframe for it).
+	c := startNode(t, "vid-c", gws[0], secret, 660, nil)
+	c.ctl.mustOK("joinVoIPChat", videoParams(c, "v"))
+	eventually(t, 20*time.Second, "c decodes a and b", func() bool {
+		x, _, _ := c.frames.of("vid-a")
+		y, _, _ := c.frames.of("vid-b")
+		return len(x) > 10 && len(y) > 10
+	})
+
+	// a subscribes to c only: b's video stops arriving, c's keeps coming.
+	a.ctl.mustOK("subscribeVoIPVideoMembers", map[string]any{"openIdList": []string{"vid-c"}})
+	eventually(t, 20*time.Second, "a decodes c's video", func() bool { n, _, _ := a.frames.of("vid-c"); return len(n) > 10 })
+	time.Sleep(time.Second) // let the unsubscription land
+	_, _, lastB := a.frames.of("vid-b")
+	nc1, _, _ := a.frames.of("vid-c")
+	time.Sleep(2 * time.Second)
+	_, _, lastB2 := a.frames.of("vid-b")
+	nc2, _, _ := a.frames.of("vid-c")
+	if !lastB2.Equal(lastB) {
+		t.Fatalf("a still decodes b's video after subscribing to c only")
+	}
+	if len(nc2) <= len(nc1) {
+		t.Fatalf("a stopped decoding c's video (%d → %d frames)", len(nc1), len(nc2))
+	}
 }

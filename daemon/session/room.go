@@ -92,7 +92,7 @@ func (r Rooms) Join(ctx context.Context, p room.JoinParams, h Handler) (Room, er
 	s, err := room.Join(ctx, r.Config, p, roomHandler{h})
 	var rd *room.Redirect
 	if errors.As(err, &rd) { // a gateway: the room is on LiveKit
-		return r.joinLiveKit(ctx, rd, p.OpenID, p.Mute, h)
+		return r.joinLiveKit(ctx, rd, p.OpenID, p.Mute, p.RoomType == proto.RoomVideo, h)
 	}
 	return wrap(s, err)
 }
@@ -109,9 +109,9 @@ func (r Rooms) JoinRTC(ctx context.Context, p room.RTCJoinParams, h Handler) (Ro
 
 // joinLiveKit joins the LiveKit room a gateway sent the join to (package
 // room/lk), as the same member, with the room client's settings.
-func (r Rooms) joinLiveKit(ctx context.Context, rd *room.Redirect, identity string, mute proto.MuteConfig, h Handler) (Room, error) {
+func (r Rooms) joinLiveKit(ctx context.Context, rd *room.Redirect, identity string, mute proto.MuteConfig, video bool, h Handler) (Room, error) {
 	s, err := lk.Join(ctx, lk.Params{URL: rd.URL, Token: rd.Token, Identity: identity, Resume: rd.Resume, Grace: rd.Grace,
-		Mute: mute, ICEServers: r.Config.ICEServers, JoinTimeout: r.Config.JoinTimeout, MediaTimeout: r.Config.MediaTimeout,
+		Mute: mute, Video: video, ICEServers: r.Config.ICEServers, JoinTimeout: r.Config.JoinTimeout, MediaTimeout: r.Config.MediaTimeout,
 		Logger: r.Config.Logger}, roomHandler{h})
 	if err != nil {
 		return nil, err
@@ -164,17 +164,30 @@ func (j joined) VideoFeedback() media.RTCPReader {
 	return nil
 }
 
-// onLiveKit shows a *lk.Session as a Room: a voice member of a group room
-// on LiveKit (video, token rooms and reconnects there are docs/SCALE-OUT.md's
-// next steps).
+// onLiveKit shows a *lk.Session as a Room: a group room's member on
+// LiveKit (token rooms and reconnects there are docs/SCALE-OUT.md's next
+// steps).
 type onLiveKit struct{ *lk.Session }
 
-func (o onLiveKit) AudioOut() media.RTPWriter           { return o.AudioTrack() }
-func (onLiveKit) VideoOut() media.RTPWriter             { return nil }
-func (onLiveKit) VideoFeedback() media.RTCPReader       { return nil }
+func (o onLiveKit) AudioOut() media.RTPWriter { return o.AudioTrack() }
+
+func (o onLiveKit) VideoOut() media.RTPWriter {
+	if t := o.VideoTrack(); t != nil {
+		return t
+	}
+	return nil
+}
+
+func (o onLiveKit) VideoFeedback() media.RTCPReader {
+	if s := o.VideoSender(); s != nil {
+		return s
+	}
+	return nil
+}
+
+// OnBitrateEstimate: no send-side estimate on LiveKit yet; the encoder
+// keeps video.bitrate.
 func (onLiveKit) OnBitrateEstimate(func(int))           {}
-func (onLiveKit) SubscribeVideo([]string) error         { return nil }
-func (onLiveKit) RequestKeyframe(string) error          { return nil }
 func (onLiveKit) SetPublishing(audio, video bool) error { return errNotOnLiveKit }
 func (onLiveKit) SetSubscribing(bool) error             { return errNotOnLiveKit }
 
@@ -202,6 +215,7 @@ func (r roomHandler) UplinkLoss(fraction float64)    { r.h.UplinkLoss(fraction) 
 
 var (
 	_ lk.Handler            = roomHandler{}
+	_ lk.VideoHandler       = roomHandler{}
 	_ Room                  = onLiveKit{}
 	_ room.Handler          = roomHandler{}
 	_ room.VideoHandler     = roomHandler{}

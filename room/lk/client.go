@@ -57,6 +57,10 @@ type Params struct {
 	Resume string
 	Grace  time.Duration
 	Mute   proto.MuteConfig
+	// Video: a video join. This member publishes VP8 (Session.VideoTrack)
+	// when the room is a video room (its first joiner's type, in the
+	// room's metadata), and receives the others' video by WeChat's rule.
+	Video bool
 	// ICEServers are used besides those LiveKit hands out.
 	ICEServers   []webrtc.ICEServer
 	JoinTimeout  time.Duration // default 10 s: from dial to media connected
@@ -75,6 +79,14 @@ type Handler interface {
 	Interrupted(err error)
 }
 
+// VideoHandler is a Handler that takes video: package room's, with
+// LiveKit's tracks (see room.VideoHandler).
+type VideoHandler interface {
+	VideoTrack(member string, t *webrtc.TrackRemote, r *webrtc.RTPReceiver)
+	VideoTrackEnded(member string)
+	VideoMembersChanged(members []string)
+}
+
 // Session is this device in a LiveKit room: one WebSocket for LiveKit's
 // signalling, a publisher peer connection carrying its audio, a
 // subscriber peer connection carrying the others'.
@@ -89,6 +101,8 @@ type Session struct {
 	pub, sub *webrtc.PeerConnection
 	audio    *webrtc.TrackLocalStaticRTP
 	audioTx  *webrtc.RTPSender
+	video    *webrtc.TrackLocalStaticRTP // nil unless this member publishes video
+	videoTx  *webrtc.RTPSender
 
 	mu          sync.Mutex
 	self        Participant
@@ -97,6 +111,12 @@ type Session struct {
 	tracks      map[string]string        // subscribed track sid → its member's identity
 	early       map[string][]remoteTrack // tracks of participants not yet announced, by participant sid
 	audioSID    string                   // this member's audio track, once published
+	parts       map[string]Participant   // the others, by sid, as LiveKit last described them
+	videoList   []string                 // members publishing video, in join order
+	vsel        []string                 // SubscribeVideo's list, once set
+	vselSet     bool
+	vwant       map[string]bool                // video track sid → subscribed (absent: LiveKit's auto-subscription)
+	vrecv       map[string]*webrtc.TrackRemote // member → the video track received from it
 	published   map[string]chan Track
 	pubAnswer   chan SessionDescription
 	pubRemote   bool // the publisher has the server's answer
@@ -127,7 +147,8 @@ func Join(ctx context.Context, p Params, h Handler) (*Session, error) {
 		p.Logger = slog.New(slog.DiscardHandler)
 	}
 	s := &Session{p: p, h: h, log: p.Logger.With("livekit", hostOf(p.URL)), bySID: map[string]string{},
-		tracks: map[string]string{}, early: map[string][]remoteTrack{}, published: map[string]chan Track{}, pubAnswer: make(chan SessionDescription, 1),
+		tracks: map[string]string{}, early: map[string][]remoteTrack{}, parts: map[string]Participant{},
+		vwant: map[string]bool{}, vrecv: map[string]*webrtc.TrackRemote{}, published: map[string]chan Track{}, pubAnswer: make(chan SessionDescription, 1),
 		closed: make(chan struct{}), lastPong: time.Now()}
 	joinCtx, cancel := context.WithTimeout(ctx, p.JoinTimeout)
 	defer cancel()
@@ -176,7 +197,9 @@ func (s *Session) join(ctx context.Context) error {
 	s.mu.Lock()
 	s.self = j.Participant
 	for _, o := range j.Others {
-		s.addParticipantLocked(o)
+		if s.addParticipantLocked(o) {
+			s.parts[o.SID] = o
+		}
 	}
 	s.members = append(s.members, j.Participant.Identity)
 	s.bySID[j.Participant.SID] = j.Participant.Identity
@@ -186,31 +209,28 @@ func (s *Session) join(ctx context.Context) error {
 	}
 	s.mu.Unlock()
 
-	if err := s.startPeers(j.ICEServers); err != nil {
+	publishVideo := s.p.Video && roomTypeOf(j.Room.Metadata, proto.RoomVideo) == proto.RoomVideo
+	if err := s.startPeers(j.ICEServers, publishVideo); err != nil {
 		return &room.Error{Reason: proto.ReasonInternal, Msg: "lk: " + err.Error()}
 	}
 	go s.readLoop()
 
-	// Publish the microphone: announce the track, then offer it.
-	s.mu.Lock()
-	wait := make(chan Track, 1)
-	s.published[s.audio.ID()] = wait
-	s.mu.Unlock()
-	if err := s.send(&Request{AddTrack: &AddTrack{CID: s.audio.ID(), Name: "microphone", Type: TrackAudio,
-		Source: SourceMicrophone, Muted: s.p.Mute.MuteMicrophone, Stream: s.p.Identity}}); err != nil {
+	// Publish the microphone (and the camera): announce the tracks, then
+	// offer them.
+	t, err := s.addTrack(ctx, &AddTrack{CID: s.audio.ID(), Name: "microphone", Type: TrackAudio,
+		Source: SourceMicrophone, Muted: s.p.Mute.MuteMicrophone, Stream: s.p.Identity})
+	if err != nil {
 		return err
-	}
-	var t Track
-	select {
-	case t = <-wait:
-	case <-s.closed:
-		return s.failErr
-	case <-ctx.Done():
-		return ctx.Err()
 	}
 	s.mu.Lock()
 	s.audioSID = t.SID
 	s.mu.Unlock()
+	if s.video != nil {
+		if _, err := s.addTrack(ctx, &AddTrack{CID: s.video.ID(), Name: "camera", Type: TrackVideo,
+			Source: SourceCamera, Stream: s.p.Identity}); err != nil {
+			return err
+		}
+	}
 	if err := s.offer(ctx); err != nil {
 		return err
 	}
@@ -236,7 +256,39 @@ func (s *Session) join(ctx context.Context) error {
 		return ctx.Err()
 	}
 	go s.pingLoop()
+	s.videoChanged(nil)
 	return nil
+}
+
+// addTrack announces a track to LiveKit and waits for its sid.
+func (s *Session) addTrack(ctx context.Context, a *AddTrack) (Track, error) {
+	wait := make(chan Track, 1)
+	s.mu.Lock()
+	s.published[a.CID] = wait
+	s.mu.Unlock()
+	if err := s.send(&Request{AddTrack: a}); err != nil {
+		return Track{}, err
+	}
+	select {
+	case t := <-wait:
+		return t, nil
+	case <-s.closed:
+		return Track{}, s.failErr
+	case <-ctx.Done():
+		return Track{}, ctx.Err()
+	}
+}
+
+// roomTypeOf reads the room's type from its metadata (lkgate.RoomMeta, set
+// by the join that created it); def when it says none.
+func roomTypeOf(meta, def string) string {
+	var m struct {
+		RoomType string `json:"roomType"`
+	}
+	if json.Unmarshal([]byte(meta), &m) == nil && m.RoomType != "" {
+		return m.RoomType
+	}
+	return def
 }
 
 // dial opens the signalling WebSocket: the access token in the
@@ -346,7 +398,7 @@ func (s *Session) newAPI() (*webrtc.API, error) {
 	return webrtc.NewAPI(webrtc.WithMediaEngine(me), webrtc.WithInterceptorRegistry(ir), webrtc.WithSettingEngine(se)), nil
 }
 
-func (s *Session) startPeers(servers []ICEServer) error {
+func (s *Session) startPeers(servers []ICEServer, video bool) error {
 	api, err := s.newAPI()
 	if err != nil {
 		return err
@@ -371,6 +423,16 @@ func (s *Session) startPeers(servers []ICEServer) error {
 	}
 	s.audioTx = tr.Sender()
 	go drainRTCP(s.audioTx)
+	if video {
+		if s.video, err = webrtc.NewTrackLocalStaticRTP(rtpcodecs.VP8, "video", s.p.Identity); err != nil {
+			return fmt.Errorf("video track: %w", err)
+		}
+		vt, err := s.pub.AddTransceiverFromTrack(s.video, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendonly})
+		if err != nil {
+			return fmt.Errorf("add video: %w", err)
+		}
+		s.videoTx = vt.Sender() // its RTCP is the video sender's to read (VideoFeedback)
+	}
 	s.pub.OnICECandidate(func(c *webrtc.ICECandidate) { s.trickle(c, TargetPublisher) })
 	s.sub.OnICECandidate(func(c *webrtc.ICECandidate) { s.trickle(c, TargetSubscriber) })
 	s.sub.OnTrack(s.onTrack)
@@ -606,8 +668,8 @@ func (s *Session) deliver(who string, rt remoteTrack) {
 	s.mu.Lock()
 	s.tracks[rt.t.ID()] = who
 	s.mu.Unlock()
-	if rt.t.Kind() != webrtc.RTPCodecTypeAudio {
-		go drainTrack(rt.t) // video: not yet received from LiveKit
+	if rt.t.Kind() == webrtc.RTPCodecTypeVideo {
+		s.deliverVideo(who, rt)
 		return
 	}
 	s.log.Debug("member's audio", "member", who)
@@ -646,7 +708,11 @@ func (s *Session) updateParticipants(ps []Participant) {
 		if p.SID == s.self.SID {
 			continue
 		}
+		if old, ok := s.parts[p.SID]; !ok || p.Version >= old.Version {
+			s.parts[p.SID] = p
+		}
 		if p.State == ParticipantDisconnected {
+			delete(s.parts, p.SID)
 			if who, ok := s.bySID[p.SID]; ok {
 				delete(s.bySID, p.SID)
 				s.members = slices.DeleteFunc(s.members, func(m string) bool { return m == who })
@@ -676,6 +742,7 @@ func (s *Session) updateParticipants(ps []Participant) {
 			delete(s.early, psid)
 		}
 	}
+	vended := s.videoEndedLocked(ended)
 	s.mu.Unlock()
 	for _, who := range ended {
 		s.h.TrackEnded(who)
@@ -683,6 +750,7 @@ func (s *Session) updateParticipants(ps []Participant) {
 	if changed {
 		s.h.MembersChanged(list)
 	}
+	s.videoChanged(vended)
 	for _, w := range ready {
 		for _, rt := range w.rts {
 			s.deliver(w.who, rt)
