@@ -26,7 +26,7 @@ type gatewayFlags struct {
 
 func (f *flags) addGatewayFlags() {
 	g := &f.gateway
-	f.fs.StringVar(&g.url, "livekit-url", "", "gateway mode: LiveKit's ws(s):// URL as devices reach it; roomd forwards no media")
+	f.fs.StringVar(&g.url, "livekit-url", "", "gateway mode: LiveKit's ws(s):// URL as devices reach it, or several comma-separated (the first healthy one is used); roomd forwards no media")
 	f.fs.StringVar(&g.apiKey, "livekit-api-key", "", "gateway mode: the LiveKit API key")
 	f.fs.StringVar(&g.apiSecret, "livekit-api-secret", "",
 		"gateway mode: the LiveKit API secret (visible in ps: prefer -livekit-api-secret-file or $ROOMD_LIVEKIT_API_SECRET)")

@@ -15,14 +15,14 @@ import (
 )
 
 // lkGateways starts n gateways (roomd in gateway mode) of the test app in
-// front of node, their nonces in redis; it returns their URLs and the
-// app's secret.
-func lkGateways(t *testing.T, n int, node *lktest.Node, redis string) ([]string, string) {
+// front of LiveKit at lkURL (one node, or several comma-separated), their
+// nonces in redis; it returns their URLs and the app's secret.
+func lkGateways(t *testing.T, n int, lkURL, redis string) ([]string, string) {
 	t.Helper()
 	secret := randomHex(16)
 	var urls []string
 	for range n {
-		gw, err := lkgate.New(lkgate.Config{URL: node.URL, APIKey: lktest.Key, APISecret: lktest.Secret, Redis: redis})
+		gw, err := lkgate.New(lkgate.Config{URL: lkURL, APIKey: lktest.Key, APISecret: lktest.Secret, Redis: redis})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -45,7 +45,7 @@ func lkGateways(t *testing.T, n int, node *lktest.Node, redis string) ([]string,
 func TestPanelsOnLiveKit(t *testing.T) {
 	redis := lktest.Redis(t)
 	node := lktest.LiveKit(t, redis)
-	gws, secret := lkGateways(t, 2, node, redis)
+	gws, secret := lkGateways(t, 2, node.URL, redis)
 	a := startNode(t, "door-a", gws[0], secret, 440, nil)
 	b := startNode(t, "door-b", gws[1], secret, 1000, nil)
 	joinBoth(t, a, b, "lobby")
@@ -99,7 +99,7 @@ func TestPanelsOnLiveKit(t *testing.T) {
 func TestVideoRoomOnLiveKit(t *testing.T) {
 	redis := lktest.Redis(t)
 	node := lktest.LiveKit(t, redis)
-	gws, secret := lkGateways(t, 2, node, redis)
+	gws, secret := lkGateways(t, 2, node.URL, redis)
 	a := startNode(t, "vid-a", gws[0], secret, 440, nil)
 	b := startNode(t, "vid-b", gws[1], secret, 1000, nil)
 	a.ctl.mustOK("subscribe", map[string]any{"events": []string{"onVoIPVideoMembersChanged"}})
@@ -150,4 +150,96 @@ func TestVideoRoomOnLiveKit(t *testing.T) {
 	if len(nc2) <= len(nc1) {
 		t.Fatalf("a stopped decoding c's video (%d → %d frames)", len(nc1), len(nc2))
 	}
+}
+
+// TestLiveKitNodeKilled (issue 18, test 4): two LiveKit nodes share a
+// Redis, the gateways know both; the node hosting the room is SIGKILLed
+// mid-call. Both panels get back into the room by themselves through the
+// surviving node (a fresh token from their gateway with the resume
+// ticket; LiveKit re-creates the room there), say reconnecting and
+// reconnected (codes 1 and 2), are not interrupted, and hear and see each
+// other again (a video room: the same tracks carry on). How long hearing
+// took is logged (the issue's goal: 5 s; LiveKit counts a dead node as
+// the room's for up to 5 s after its last report, docs/SCALE-OUT.md).
+func TestLiveKitNodeKilled(t *testing.T) {
+	redis := lktest.Redis(t)
+	nodes := []*lktest.Node{lktest.LiveKit(t, redis), lktest.LiveKit(t, redis)}
+	gws, secret := lkGateways(t, 2, nodes[0].URL+","+nodes[1].URL, redis)
+	a := startNode(t, "kill-a", gws[0], secret, 440, nil)
+	b := startNode(t, "kill-b", gws[1], secret, 1000, nil)
+	for _, n := range []*node{a, b} {
+		n.ctl.mustOK("subscribe", map[string]any{"events": []string{"onVoIPChatStateChanged", "onVoIPChatInterrupted"}})
+		n.ctl.mustOK("joinVoIPChat", videoParams(n, "lobby"))
+	}
+	eventually(t, 20*time.Second, "a hears b", func() bool { return a.audio.heard(1000, 440) > 20 })
+	eventually(t, 20*time.Second, "b hears a", func() bool { return b.audio.heard(440, 1000) > 20 })
+	eventually(t, 20*time.Second, "a and b see each other", func() bool {
+		x, _, _ := a.frames.of("kill-b")
+		y, _, _ := b.frames.of("kill-a")
+		return len(x) > 10 && len(y) > 10
+	})
+
+	// The node hosting the room is the one a's media goes to.
+	port := func(n *node) int {
+		r, _ := n.ctl.mustOK("status", nil)["room"].(map[string]any)
+		net, _ := r["network"].(map[string]any)
+		p, _ := net["remotePort"].(float64)
+		return int(p)
+	}
+	var host, other *lktest.Node
+	for i, nd := range nodes {
+		if nd.UDPPort == port(a) {
+			host, other = nd, nodes[1-i]
+		}
+	}
+	if host == nil || port(b) != host.UDPPort {
+		t.Fatalf("a's media goes to port %d, b's to %d; the nodes' are %d and %d", port(a), port(b), nodes[0].UDPPort, nodes[1].UDPPort)
+	}
+
+	host.Kill()
+	killed := time.Now()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	for _, n := range []*node{a, b} {
+		n.ctl.waitEvent(ctx, "onVoIPChatStateChanged", func(p map[string]any) bool { return p["code"] == 1.0 })
+	}
+	for _, n := range []*node{a, b} {
+		n.ctl.waitEvent(ctx, "onVoIPChatStateChanged", func(p map[string]any) bool { return p["code"] == 2.0 })
+	}
+	eventually(t, 30*time.Second, "a hears b again", func() bool { return a.audio.heard(1000, 440) > 20 })
+	eventually(t, 30*time.Second, "b hears a again", func() bool { return b.audio.heard(440, 1000) > 20 })
+	t.Logf("both hear each other %v after the node hosting the room was killed", time.Since(killed).Round(10*time.Millisecond))
+	_, _, seenB := a.frames.of("kill-b")
+	_, _, seenA := b.frames.of("kill-a")
+	eventually(t, 20*time.Second, "a and b see each other again", func() bool {
+		_, _, lastB := a.frames.of("kill-b")
+		_, _, lastA := b.frames.of("kill-a")
+		return lastB.After(seenB.Add(500*time.Millisecond)) && lastA.After(seenA.Add(500*time.Millisecond))
+	})
+	for _, n := range []*node{a, b} {
+		if p := port(n); p != other.UDPPort {
+			t.Errorf("%s's media goes to port %d, not the surviving node's %d", n.openid, p, other.UDPPort)
+		}
+		st := n.ctl.mustOK("status", nil)
+		if st["state"] != "inRoom" {
+			t.Errorf("%s's state after the node was killed: %v", n.openid, st["state"])
+		}
+	drain:
+		for {
+			select {
+			case e := <-n.ctl.events:
+				if e.Method == "onVoIPChatInterrupted" {
+					t.Fatalf("%s was interrupted: %v", n.openid, e.Params)
+				}
+			default:
+				break drain
+			}
+		}
+	}
+	room := lkgate.RoomName(proto.KindVoIP, testApp, "lobby")
+	eventually(t, 20*time.Second, "the surviving node lists both", func() bool {
+		got, err := other.Participants(room)
+		return err == nil && slices.Equal(got, []string{"kill-a", "kill-b"})
+	})
+	a.ctl.mustOK("exitVoIPChat", nil)
 }

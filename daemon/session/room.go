@@ -92,7 +92,7 @@ func (r Rooms) Join(ctx context.Context, p room.JoinParams, h Handler) (Room, er
 	s, err := room.Join(ctx, r.Config, p, roomHandler{h})
 	var rd *room.Redirect
 	if errors.As(err, &rd) { // a gateway: the room is on LiveKit
-		return r.joinLiveKit(ctx, rd, p.OpenID, p.Mute, p.RoomType == proto.RoomVideo, h)
+		return r.joinLiveKit(ctx, rd, p, h)
 	}
 	return wrap(s, err)
 }
@@ -108,16 +108,40 @@ func (r Rooms) JoinRTC(ctx context.Context, p room.RTCJoinParams, h Handler) (Ro
 }
 
 // joinLiveKit joins the LiveKit room a gateway sent the join to (package
-// room/lk), as the same member, with the room client's settings.
-func (r Rooms) joinLiveKit(ctx context.Context, rd *room.Redirect, identity string, mute proto.MuteConfig, video bool, h Handler) (Room, error) {
-	s, err := lk.Join(ctx, lk.Params{URL: rd.URL, Token: rd.Token, Identity: identity, Resume: rd.Resume, Grace: rd.Grace,
-		Mute: mute, Video: video, ICEServers: r.Config.ICEServers, JoinTimeout: r.Config.JoinTimeout, MediaTimeout: r.Config.MediaTimeout,
-		Logger: r.Config.Logger}, roomHandler{h})
+// room/lk), as the same member, with the room client's settings. When the
+// LiveKit session is lost, the room asks the gateway at room.url again,
+// with the member's resume ticket, for a fresh token, and joins again.
+func (r Rooms) joinLiveKit(ctx context.Context, rd *room.Redirect, p room.JoinParams, h Handler) (Room, error) {
+	rejoin := func(ctx context.Context, ticket string) (*room.Redirect, error) {
+		back := room.JoinParams{AppID: p.AppID, OpenID: p.OpenID, GroupID: p.GroupID, RoomType: p.RoomType, Mute: p.Mute, Resume: ticket}
+		s, err := room.Join(ctx, r.Config, back, nopRoomHandler{})
+		var rd *room.Redirect
+		switch {
+		case errors.As(err, &rd):
+			return rd, nil
+		case err == nil: // room.url is a roomd now, not a gateway
+			s.Leave(ctx)
+			return nil, &room.Error{Reason: proto.ReasonParams, Msg: "room: the room server no longer sends joins to LiveKit"}
+		}
+		return nil, err
+	}
+	lr, err := lk.JoinRoom(ctx, lk.Params{URL: rd.URL, Token: rd.Token, Identity: p.OpenID, Resume: rd.Resume, Grace: rd.Grace,
+		Mute: p.Mute, Video: p.RoomType == proto.RoomVideo, ICEServers: r.Config.ICEServers, JoinTimeout: r.Config.JoinTimeout,
+		MediaTimeout: r.Config.MediaTimeout, Logger: r.Config.Logger}, rejoin, roomHandler{h})
 	if err != nil {
 		return nil, err
 	}
-	return onLiveKit{s}, nil
+	return onLiveKit{lr}, nil
 }
+
+// nopRoomHandler is the handler of a rejoin's room.Join, which a gateway
+// answers with a redirect: it never has a room to report on.
+type nopRoomHandler struct{}
+
+func (nopRoomHandler) MembersChanged([]string)                                     {}
+func (nopRoomHandler) AudioTrack(string, *webrtc.TrackRemote, *webrtc.RTPReceiver) {}
+func (nopRoomHandler) TrackEnded(string)                                           {}
+func (nopRoomHandler) Interrupted(error)                                           {}
 
 func (r Rooms) Call(ctx context.Context, p room.CallParams) (*room.CallTicket, error) {
 	return room.Call(ctx, r.Config, p)
@@ -164,10 +188,9 @@ func (j joined) VideoFeedback() media.RTCPReader {
 	return nil
 }
 
-// onLiveKit shows a *lk.Session as a Room: a group room's member on
-// LiveKit (token rooms and reconnects there are docs/SCALE-OUT.md's next
-// steps).
-type onLiveKit struct{ *lk.Session }
+// onLiveKit shows a *lk.Room as a Room: a group room's member on LiveKit
+// (token rooms there are docs/SCALE-OUT.md's next step).
+type onLiveKit struct{ *lk.Room }
 
 func (o onLiveKit) AudioOut() media.RTPWriter { return o.AudioTrack() }
 
@@ -179,8 +202,8 @@ func (o onLiveKit) VideoOut() media.RTPWriter {
 }
 
 func (o onLiveKit) VideoFeedback() media.RTCPReader {
-	if s := o.VideoSender(); s != nil {
-		return s
+	if f := o.Room.VideoFeedback(); f != nil {
+		return f
 	}
 	return nil
 }
@@ -216,6 +239,7 @@ func (r roomHandler) UplinkLoss(fraction float64)    { r.h.UplinkLoss(fraction) 
 var (
 	_ lk.Handler            = roomHandler{}
 	_ lk.VideoHandler       = roomHandler{}
+	_ lk.ReconnectHandler   = roomHandler{}
 	_ Room                  = onLiveKit{}
 	_ room.Handler          = roomHandler{}
 	_ room.VideoHandler     = roomHandler{}

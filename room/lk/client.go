@@ -42,6 +42,8 @@ const (
 	reasonJoinFailure         = 7
 	reasonRoomFull            = 14
 	defaultJoinTimeout        = 10 * time.Second
+	mediaDisconnected         = 2 * time.Second
+	mediaKeepalive            = 500 * time.Millisecond
 	readWait                  = 45 * time.Second
 	writeWait                 = 5 * time.Second
 	defaultPingIntervalSecond = 5
@@ -61,6 +63,14 @@ type Params struct {
 	// when the room is a video room (its first joiner's type, in the
 	// room's metadata), and receives the others' video by WeChat's rule.
 	Video bool
+	// Audio and VideoOut, when set, are the tracks to publish (a
+	// reconnect's new session carries the same tracks the pipelines write
+	// to); otherwise the session makes them.
+	Audio, VideoOut *webrtc.TrackLocalStaticRTP
+	// VideoSubscription, when VideoSubscriptionSet, is SubscribeVideo's
+	// list to start with (restated after a reconnect).
+	VideoSubscription    []string
+	VideoSubscriptionSet bool
 	// ICEServers are used besides those LiveKit hands out.
 	ICEServers   []webrtc.ICEServer
 	JoinTimeout  time.Duration // default 10 s: from dial to media connected
@@ -140,16 +150,23 @@ func Join(ctx context.Context, p Params, h Handler) (*Session, error) {
 	if h == nil {
 		return nil, &room.Error{Reason: proto.ReasonParams, Msg: "lk: nil Handler"}
 	}
+	return joinWith(ctx, p, func(s *Session) { s.h = h })
+}
+
+// joinWith is Join with setup run on the session before it connects (a
+// Room gives each session a handler that knows it).
+func joinWith(ctx context.Context, p Params, setup func(*Session)) (*Session, error) {
 	if p.JoinTimeout <= 0 {
 		p.JoinTimeout = defaultJoinTimeout
 	}
 	if p.Logger == nil {
 		p.Logger = slog.New(slog.DiscardHandler)
 	}
-	s := &Session{p: p, h: h, log: p.Logger.With("livekit", hostOf(p.URL)), bySID: map[string]string{},
+	s := &Session{p: p, log: p.Logger.With("livekit", hostOf(p.URL)), bySID: map[string]string{},
 		tracks: map[string]string{}, early: map[string][]remoteTrack{}, parts: map[string]Participant{},
 		vwant: map[string]bool{}, vrecv: map[string]*webrtc.TrackRemote{}, published: map[string]chan Track{}, pubAnswer: make(chan SessionDescription, 1),
-		closed: make(chan struct{}), lastPong: time.Now()}
+		closed: make(chan struct{}), lastPong: time.Now(), vsel: slices.Clone(p.VideoSubscription), vselSet: p.VideoSubscriptionSet}
+	setup(s)
 	joinCtx, cancel := context.WithTimeout(ctx, p.JoinTimeout)
 	defer cancel()
 	err := s.join(joinCtx)
@@ -241,8 +258,14 @@ func (s *Session) join(ctx context.Context) error {
 		switch st {
 		case webrtc.PeerConnectionStateConnected:
 			once.Do(func() { close(connected) })
-		case webrtc.PeerConnectionStateFailed:
-			s.fail(&room.Error{Reason: proto.ReasonUnreachable, Msg: "lk: the media connection to LiveKit failed"})
+		case webrtc.PeerConnectionStateDisconnected, webrtc.PeerConnectionStateFailed:
+			s.fail(&room.Error{Reason: proto.ReasonUnreachable, Msg: "lk: the media connection to LiveKit was lost (" + st.String() + ")"})
+		}
+	})
+	s.sub.OnConnectionStateChange(func(st webrtc.PeerConnectionState) {
+		s.log.Debug("subscriber connection", "state", st.String())
+		if st == webrtc.PeerConnectionStateDisconnected || st == webrtc.PeerConnectionStateFailed {
+			s.fail(&room.Error{Reason: proto.ReasonUnreachable, Msg: "lk: the media connection from LiveKit was lost (" + st.String() + ")"})
 		}
 	})
 	if s.pub.ConnectionState() == webrtc.PeerConnectionStateConnected {
@@ -394,6 +417,17 @@ func (s *Session) newAPI() (*webrtc.API, error) {
 		se.SetIPFilter(func(ip net.IP) bool { return ip.IsLoopback() })
 	}
 	rtpcodecs.SetMediaTimeout(&se, s.p.MediaTimeout)
+	// A LiveKit node that dies takes its rooms' media with it, and the
+	// node carrying the signalling may say nothing for many seconds: the
+	// media connection is watched closely instead (a keepalive every
+	// 500 ms, disconnected after 2 s without an answer) and a session
+	// whose media is disconnected is given up for a new one
+	// (reconnect.go), which LiveKit places on a live node.
+	mt := s.p.MediaTimeout
+	if mt <= 0 {
+		mt = rtpcodecs.DefaultMediaTimeout
+	}
+	se.SetICETimeouts(mediaDisconnected, mt-mediaDisconnected, mediaKeepalive)
 	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
 	return webrtc.NewAPI(webrtc.WithMediaEngine(me), webrtc.WithInterceptorRegistry(ir), webrtc.WithSettingEngine(se)), nil
 }
@@ -414,8 +448,10 @@ func (s *Session) startPeers(servers []ICEServer, video bool) error {
 	if s.sub, err = api.NewPeerConnection(cfg); err != nil {
 		return fmt.Errorf("subscriber peer connection: %w", err)
 	}
-	if s.audio, err = webrtc.NewTrackLocalStaticRTP(rtpcodecs.Opus, "audio", s.p.Identity); err != nil {
-		return fmt.Errorf("audio track: %w", err)
+	if s.audio = s.p.Audio; s.audio == nil {
+		if s.audio, err = webrtc.NewTrackLocalStaticRTP(rtpcodecs.Opus, "audio", s.p.Identity); err != nil {
+			return fmt.Errorf("audio track: %w", err)
+		}
 	}
 	tr, err := s.pub.AddTransceiverFromTrack(s.audio, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendonly})
 	if err != nil {
@@ -424,8 +460,10 @@ func (s *Session) startPeers(servers []ICEServer, video bool) error {
 	s.audioTx = tr.Sender()
 	go drainRTCP(s.audioTx)
 	if video {
-		if s.video, err = webrtc.NewTrackLocalStaticRTP(rtpcodecs.VP8, "video", s.p.Identity); err != nil {
-			return fmt.Errorf("video track: %w", err)
+		if s.video = s.p.VideoOut; s.video == nil {
+			if s.video, err = webrtc.NewTrackLocalStaticRTP(rtpcodecs.VP8, "video", s.p.Identity); err != nil {
+				return fmt.Errorf("video track: %w", err)
+			}
 		}
 		vt, err := s.pub.AddTransceiverFromTrack(s.video, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendonly})
 		if err != nil {

@@ -108,8 +108,8 @@ type Request struct {
 	Ping          *Ping
 }
 
-// Room is what a client learns of its room.
-type Room struct {
+// RoomInfo is what a client learns of its room.
+type RoomInfo struct {
 	SID, Name, Metadata string
 	MaxParticipants     uint32
 	NumParticipants     uint32
@@ -148,7 +148,7 @@ type ICEServer struct {
 
 // JoinResponse is the server's first message.
 type JoinResponse struct {
-	Room              Room
+	Room              RoomInfo
 	Participant       Participant
 	Others            []Participant
 	ServerVersion     string
@@ -431,8 +431,8 @@ func parseParticipant(b []byte) (Participant, error) {
 	return p, err
 }
 
-func parseRoom(b []byte) (Room, error) {
-	var r Room
+func parseRoom(b []byte) (RoomInfo, error) {
+	var r RoomInfo
 	return r, fields(b, func(num protowire.Number, typ protowire.Type, v uint64, d []byte) error {
 		switch {
 		case num == 1 && typ == protowire.BytesType:

@@ -87,7 +87,7 @@ func TestResponsesReadAsLiveKitWritesThem(t *testing.T) {
 			SubscriberPrimary: true, PingTimeout: 15, PingInterval: 5,
 			ClientConfiguration: &livekit.ClientConfiguration{ResumeConnection: livekit.ClientConfigSetting_ENABLED},
 		}}}, Response{Kind: "join", Join: &JoinResponse{
-			Room:              Room{SID: "RM_1", Name: "voip:wx:lobby", Metadata: `{"roomType":"video"}`, MaxParticipants: 10, NumParticipants: 2},
+			Room:              RoomInfo{SID: "RM_1", Name: "voip:wx:lobby", Metadata: `{"roomType":"video"}`, MaxParticipants: 10, NumParticipants: 2},
 			Participant:       Participant{SID: "PA_0", Identity: "door-0"},
 			Others:            []Participant{wantPart},
 			ServerVersion:     "1.13.5",

@@ -14,7 +14,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
+	"net/http"
 	"net/url"
 	"strings"
 	"sync"
@@ -31,7 +33,10 @@ import (
 // Config configures a Gateway.
 type Config struct {
 	// URL is LiveKit's signalling URL as devices reach it (ws:// or
-	// wss://): a load balancer in front of the nodes, or one node.
+	// wss://): a load balancer in front of the nodes, or one node; or
+	// several, comma-separated, in order of preference: a join is sent to
+	// the first whose node answers its health check (failover, not
+	// balancing: put a load balancer first to balance).
 	URL string
 	// APIKey and APISecret are a key pair of LiveKit's keys: the secret
 	// signs access tokens.
@@ -70,22 +75,41 @@ const (
 
 // Gateway is a roomd.Gateway onto LiveKit.
 type Gateway struct {
-	cfg Config
-	rdb *redis.Client
+	cfg  Config
+	urls []string
+	rdb  *redis.Client
+
+	mu      sync.Mutex
+	healthy []bool // per url, as its last health check said (true until one fails)
+	stop    chan struct{}
+	done    chan struct{}
 }
+
+const (
+	healthEvery   = time.Second
+	healthTimeout = time.Second
+)
 
 var _ roomd.Gateway = (*Gateway)(nil)
 
 // New checks cfg and returns a Gateway; Ping says whether Redis answers.
 func New(cfg Config) (*Gateway, error) {
-	u, err := url.Parse(cfg.URL)
-	switch {
-	case cfg.URL == "":
+	if cfg.URL == "" {
 		return nil, errors.New("lkgate: the LiveKit URL is empty")
-	case err != nil:
-		return nil, fmt.Errorf("lkgate: the LiveKit URL: %w", err)
-	case u.Scheme != "ws" && u.Scheme != "wss":
-		return nil, fmt.Errorf("lkgate: the LiveKit URL %q is not ws:// or wss://", cfg.URL)
+	}
+	var urls []string
+	for _, raw := range strings.Split(cfg.URL, ",") {
+		raw = strings.TrimSpace(raw)
+		u, err := url.Parse(raw)
+		switch {
+		case err != nil:
+			return nil, fmt.Errorf("lkgate: the LiveKit URL: %w", err)
+		case u.Scheme != "ws" && u.Scheme != "wss" || u.Host == "":
+			return nil, fmt.Errorf("lkgate: the LiveKit URL %q is not ws:// or wss://", raw)
+		}
+		urls = append(urls, raw)
+	}
+	switch {
 	case cfg.APIKey == "" || cfg.APISecret == "":
 		return nil, errors.New("lkgate: the LiveKit API key and secret must both be set")
 	case cfg.TokenTTL < 0:
@@ -102,7 +126,64 @@ func New(cfg Config) (*Gateway, error) {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	setRedisLog.Do(func() { redis.SetLogger(redisLog{cfg.Logger}) })
-	return &Gateway{cfg: cfg, rdb: redis.NewClient(opt)}, nil
+	g := &Gateway{cfg: cfg, urls: urls, rdb: redis.NewClient(opt), healthy: make([]bool, len(urls))}
+	for i := range g.healthy {
+		g.healthy[i] = true
+	}
+	if len(urls) > 1 {
+		g.stop, g.done = make(chan struct{}), make(chan struct{})
+		go g.watch()
+	}
+	return g, nil
+}
+
+// watch checks each node's health (LiveKit answers GET / with 200) every
+// healthEvery, so that a join goes to a node that is up.
+func (g *Gateway) watch() {
+	defer close(g.done)
+	c := &http.Client{Timeout: healthTimeout}
+	t := time.NewTicker(healthEvery)
+	defer t.Stop()
+	for {
+		for i, u := range g.urls {
+			ok := healthy(c, u)
+			g.mu.Lock()
+			if g.healthy[i] != ok {
+				g.cfg.Logger.Info("gateway: LiveKit node health", "url", u, "healthy", ok)
+			}
+			g.healthy[i] = ok
+			g.mu.Unlock()
+		}
+		select {
+		case <-g.stop:
+			return
+		case <-t.C:
+		}
+	}
+}
+
+func healthy(c *http.Client, wsURL string) bool {
+	h := "http" + strings.TrimPrefix(wsURL, "ws")
+	resp, err := c.Get(strings.TrimSuffix(h, "/") + "/")
+	if err != nil {
+		return false
+	}
+	io.Copy(io.Discard, io.LimitReader(resp.Body, 4096))
+	resp.Body.Close()
+	return resp.StatusCode == http.StatusOK
+}
+
+// pick is the URL a join goes to: the first whose node is healthy, else
+// the first (the device fails and tries again).
+func (g *Gateway) pick() string {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	for i, ok := range g.healthy {
+		if ok {
+			return g.urls[i]
+		}
+	}
+	return g.urls[0]
 }
 
 // redisOptions reads addr: host:port, unix:/path, or a redis:// URL.
@@ -135,8 +216,14 @@ func (g *Gateway) Ping(ctx context.Context) error {
 	return nil
 }
 
-// Close closes the Redis connections.
-func (g *Gateway) Close() error { return g.rdb.Close() }
+// Close stops the health checks and closes the Redis connections.
+func (g *Gateway) Close() error {
+	if g.stop != nil {
+		close(g.stop)
+		<-g.done
+	}
+	return g.rdb.Close()
+}
 
 // SpendNonce is SET key NX with the key's expiry at forgetAt: the first
 // gateway to spend a nonce wins, and Redis forgets it when its timeStamp
@@ -207,5 +294,5 @@ func (g *Gateway) Admit(a roomd.Admission) (string, string, error) {
 	if err != nil {
 		return "", "", fmt.Errorf("lkgate: access token: %w", err)
 	}
-	return g.cfg.URL, token, nil
+	return g.pick(), token, nil
 }

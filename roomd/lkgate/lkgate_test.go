@@ -244,3 +244,35 @@ func TestGatewayWithoutRedis(t *testing.T) {
 		t.Fatalf("join with Redis down: %s %s %q; want error internal naming the nonce check", m.Type, m.Reason, m.Message)
 	}
 }
+
+// TestGatewayFailover: with several LiveKit URLs a gateway sends joins to
+// the first whose node answers its health check.
+func TestGatewayFailover(t *testing.T) {
+	redis := lktest.Redis(t)
+	node := lktest.LiveKit(t, redis)
+	dead := "ws://127.0.0.1:1" // nothing listens on port 1 here
+	gw, err := lkgate.New(lkgate.Config{URL: dead + ", " + node.URL, APIKey: lktest.Key, APISecret: lktest.Secret, Redis: redis})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer gw.Close()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		url, _, err := gw.Admit(roomd.Admission{AppID: wxApp.ID, Kind: proto.KindVoIP, Room: "lobby", Member: "door-1",
+			RoomType: proto.RoomVoice, MaxMembers: 10, CanPublish: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if url == node.URL {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("joins still go to %s, whose node is down", url)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if _, err := lkgate.New(lkgate.Config{URL: node.URL + ",http://x", APIKey: "k", APISecret: "s", Redis: redis}); err == nil ||
+		!strings.Contains(err.Error(), "http://x") {
+		t.Errorf("a list with a non-WebSocket URL: %v, want an error naming it", err)
+	}
+}
