@@ -46,6 +46,19 @@ type call struct {
 	presence         *member // the presence the invite went to
 	timer            *time.Timer
 	tickets          [2]ticket // caller's, listener's once accepted
+
+	// Across gateways (callbus.go): the caller's socket, or the
+	// listener's presence, is at another gateway (callerConn or presence
+	// nil); unsubscribe stops listening for the listener's answer.
+	remoteCaller, remoteListener bool
+	unsubscribe                  func()
+}
+
+func (c *call) stopRemote() {
+	if c.unsubscribe != nil {
+		c.unsubscribe()
+		c.unsubscribe = nil
+	}
 }
 
 func (c *call) roomID() string { return proto.CallRoomPrefix + c.id }
@@ -154,7 +167,7 @@ func (s *Server) ring(m *member, msg *proto.Message) (*call, *rejection) {
 	defer s.calls.mu.Unlock()
 	s.pruneCallsLocked(now)
 	pres := s.calls.presences[presenceKey(msg.AppID, msg.Listener.OpenID)]
-	if pres == nil {
+	if pres == nil && s.bus() == nil {
 		return nil, reject(proto.ReasonOffline, "%s is not reachable for calls", msg.Listener.OpenID)
 	}
 	if s.busyLocked(msg.AppID, msg.Listener.OpenID, now) {
@@ -167,6 +180,11 @@ func (s *Server) ring(m *member, msg *proto.Message) (*call, *rejection) {
 	if c.roomType == "" {
 		c.roomType = proto.RoomVoice
 	}
+	if pres == nil { // registered at another gateway, if anywhere (callbus.go)
+		if rej := s.ringRemoteLocked(m, msg, c); rej != nil {
+			return nil, rej
+		}
+	}
 	ring := defaultRingTimeout
 	if msg.RingTimeoutMs > 0 {
 		ring = time.Duration(msg.RingTimeoutMs) * time.Millisecond
@@ -175,8 +193,10 @@ func (s *Server) ring(m *member, msg *proto.Message) (*call, *rejection) {
 	c.timer = time.AfterFunc(ring, func() { s.ringTimedOut(c) })
 	s.calls.calls[c.id] = c
 	m.send(&proto.Message{Type: proto.TypeRinging, CallFields: proto.CallFields{CallID: c.id}})
-	pres.send(&proto.Message{Type: proto.TypeInvite, RoomType: c.roomType, CallFields: proto.CallFields{
-		CallID: c.id, Caller: &c.caller, Listener: &c.listener}})
+	if pres != nil {
+		pres.send(&proto.Message{Type: proto.TypeInvite, RoomType: c.roomType, CallFields: proto.CallFields{
+			CallID: c.id, Caller: &c.caller, Listener: &c.listener}})
+	}
 	return c, nil
 }
 
@@ -201,12 +221,22 @@ func (s *Server) hangup(c *call) {
 // listener's presence the reasons given (none when empty).
 func (s *Server) endRingingLocked(c *call, toCaller, toListener string) {
 	c.timer.Stop()
+	c.stopRemote()
 	delete(s.calls.calls, c.id)
-	c.callerConn.log.Info("call ended", "callId", c.id, "reason", firstOf(toCaller, toListener))
-	if toCaller != "" {
+	s.log.Info("call ended", "callId", c.id, "caller", c.caller.OpenID, "listener", c.listener.OpenID,
+		"reason", firstOf(toCaller, toListener))
+	switch {
+	case toCaller == "":
+	case c.remoteCaller:
+		s.tellCallerLocked(c, callEnded(c.id, toCaller))
+	default:
 		c.callerConn.finish(callEnded(c.id, toCaller))
 	}
-	if toListener != "" {
+	switch {
+	case toListener == "":
+	case c.remoteListener:
+		s.publish(presenceChannel(c.appID, c.listener.OpenID), callEnded(c.id, toListener))
+	default:
 		c.presence.send(callEnded(c.id, toListener))
 	}
 }
@@ -226,6 +256,19 @@ func (s *Server) answer(m *member, appID, callID string, accept bool) {
 		return
 	}
 	c.timer.Stop()
+	if c.remoteCaller { // its tickets go to the bus, the caller's to its gateway
+		delete(s.calls.calls, c.id)
+		t, ok := s.acceptRemoteLocked(c, now)
+		if !ok {
+			s.tellCallerLocked(c, callEnded(c.id, proto.ReasonOffline))
+			m.send(callEnded(callID, proto.ReasonNotFound))
+			return
+		}
+		m.log.Info("call accepted", "callId", c.id, "caller", c.caller.OpenID, "callerAt", "another gateway")
+		m.send(&proto.Message{Type: proto.TypeAccepted, RoomType: c.roomType, CallFields: proto.CallFields{
+			CallID: c.id, RoomID: c.roomID(), Ticket: t, Peer: c.caller.OpenID}})
+		return
+	}
 	c.state = callAccepted
 	exp := now.Add(s.cfg.CallTicketTTL)
 	c.tickets = [2]ticket{
@@ -250,6 +293,9 @@ func (s *Server) redeem(msg *proto.Message) *rejection {
 	s.pruneCallsLocked(now)
 	bad := reject(proto.ReasonTicket, "the ticket is unknown, used or expired")
 	c := s.calls.calls[strings.TrimPrefix(msg.RoomID, proto.CallRoomPrefix)]
+	if c == nil && s.bus() != nil {
+		return s.redeemRemote(msg) // accepted at another gateway (callbus.go)
+	}
 	if c == nil || c.state != callAccepted || c.appID != msg.AppID {
 		return bad
 	}

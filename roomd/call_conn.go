@@ -56,6 +56,7 @@ func (s *Server) servePresence(m *member, reg *proto.Message) {
 	m.log = m.log.With("openid", reg.OpenID, "presence", true)
 	s.register(m, reg.AppID)
 	defer s.unregister(m, reg.AppID)
+	defer s.announcePresence(m, reg.AppID)() // to the other gateways (callbus.go)
 	m.send(&proto.Message{Type: proto.TypeRegistered})
 	m.log.Info("registered for calls")
 	for {

@@ -1,6 +1,7 @@
 package roomd
 
 import (
+	"cmp"
 	"time"
 
 	"github.com/voipd/voipd/proto"
@@ -73,9 +74,24 @@ func (s *Server) serveGateway(m *member, join *proto.Message) {
 		if tok.ExpireAt != 0 {
 			a.Until = time.Unix(int64(tok.ExpireAt), 0)
 		}
+	case proto.Kind1v1: // its ticket or resume ticket was checked (call.go, callbus.go)
+		a.Room, a.Member, a.MaxMembers = join.GroupID, join.OpenID, 2
+		joinType := join.RoomType
+		joined := now.UnixMilli()
+		if m.resume != nil {
+			joinType, joined = m.resume.JoinType, m.resume.Joined
+		}
+		// A call room is always a video room (room.go); each side sends
+		// video when it joined with it.
+		a.RoomType = proto.RoomVideo
+		out.Resume = proto.Resume{
+			AppID: a.AppID, Kind: a.Kind, Room: a.Room, Member: a.Member,
+			RoomType: proto.RoomVideo, JoinType: cmp.Or(joinType, proto.RoomVoice), Joined: joined,
+			Expires: now.Add(s.cfg.ResumeTTL).Unix(),
+		}.Seal(s.auth.apps[a.AppID])
+		out.GraceMs = s.cfg.ResumeGrace.Milliseconds()
 	default:
-		s.gatewayRefused(m, proto.Kind1v1, reject(proto.ReasonParams,
-			"this gateway does not serve two-party calls (%s) yet: they need a roomd", join.Type))
+		s.gatewayRefused(m, join.Kind, reject(proto.ReasonParams, "join of unknown kind %q", join.Kind))
 		return
 	}
 	m.log = m.log.With("kind", a.Kind, "room", a.Room, "member", a.Member)

@@ -218,7 +218,7 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 		return
 	case first == nil:
 		return // gone before its first message
-	case s.cfg.Gateway != nil: // gateway mode: where its media goes (gateway.go)
+	case s.cfg.Gateway != nil && first.Type == proto.TypeJoin: // gateway mode: where its media goes (gateway.go)
 		s.serveGateway(m, first)
 	case first.Type != proto.TypeJoin: // register or call (call_conn.go)
 		s.serveCallConn(m, first)

@@ -243,3 +243,44 @@ func TestLiveKitNodeKilled(t *testing.T) {
 	})
 	a.ctl.mustOK("exitVoIPChat", nil)
 }
+
+// TestCallAcrossGatewaysOnLiveKit (issue 18, test 3): an indoor monitor
+// registered for calls at gateway 0 is rung by a door panel whose room.url
+// is gateway 1: it rings, is answered, and the call, on LiveKit, carries
+// audio both ways; hanging up ends it on both sides.
+func TestCallAcrossGatewaysOnLiveKit(t *testing.T) {
+	redis := lktest.Redis(t)
+	lkNode := lktest.LiveKit(t, redis)
+	gws, secret := lkGateways(t, 2, lkNode.URL, redis)
+	monitor := startNode(t, "flat", gws[0], secret, monitorHz, nil)
+	door := startNode(t, "door", gws[1], secret, doorHz, nil)
+	for _, n := range []*node{door, monitor} {
+		n.ctl.mustOK("subscribe", map[string]any{"events": []string{"*"}})
+	}
+	monitor.ctl.mustOK("setEnable1v1Chat", map[string]any{"enable": true})
+	eventually(t, 10*time.Second, "the monitor reachable for calls", func() bool {
+		c, _ := monitor.ctl.mustOK("status", nil)["calls"].(map[string]any)
+		return c["reachable"] == true
+	})
+
+	join, callID := ringUntilInvited(t, door, monitor, callParams("door", "flat", "voice"))
+	eventually(t, 10*time.Second, "the monitor rings (700 Hz)", func() bool { return monitor.audio.heard(700, monitorHz) > 20 })
+	monitor.ctl.mustOK("answer1v1Chat", map[string]any{"callId": callID, "accept": true})
+	res := door.ctl.await(join, 20*time.Second)
+	if res.Error != nil || res.Result["callId"] != callID {
+		t.Fatalf("join1v1Chat: %+v %+v", res.Result, res.Error)
+	}
+	eventually(t, 15*time.Second, "the monitor hears the door", func() bool { return monitor.audio.heard(doorHz, monitorHz) > 20 })
+	eventually(t, 15*time.Second, "the door hears the monitor", func() bool { return door.audio.heard(monitorHz, doorHz) > 20 })
+	room := lkgate.RoomName(proto.Kind1v1, testApp, proto.CallRoomPrefix+callID)
+	eventually(t, 10*time.Second, "LiveKit's call room holds both", func() bool {
+		got, err := lkNode.Participants(room)
+		return err == nil && slices.Equal(got, []string{"door", "flat"})
+	})
+	if st := door.ctl.mustOK("status", nil); st["room"].(map[string]any)["kind"] != "1v1" {
+		t.Fatalf("door status %v", st["room"])
+	}
+	door.ctl.mustOK("exitVoIPChat", nil)
+	waitEnded(t, door, "local")
+	waitEnded(t, monitor, "remote")
+}

@@ -107,25 +107,21 @@ func (r Rooms) JoinRTC(ctx context.Context, p room.RTCJoinParams, h Handler) (Ro
 	return wrap(s, err)
 }
 
-// joinLiveKit joins the LiveKit room a gateway sent the join to (package
-// room/lk), as the same member, with the room client's settings. When the
-// LiveKit session is lost, the room asks the gateway at room.url again,
-// with the member's resume ticket, for a fresh token, and joins again.
+// joinLiveKit joins the LiveKit room a gateway sent a group join to
+// (package room/lk), as the same member, with the room client's settings.
+// When the LiveKit session is lost, the room asks the gateway at room.url
+// again, with the member's resume ticket, for a fresh token, and joins
+// again.
 func (r Rooms) joinLiveKit(ctx context.Context, rd *room.Redirect, p room.JoinParams, h Handler) (Room, error) {
 	rejoin := func(ctx context.Context, ticket string) (*room.Redirect, error) {
 		back := room.JoinParams{AppID: p.AppID, OpenID: p.OpenID, GroupID: p.GroupID, RoomType: p.RoomType, Mute: p.Mute, Resume: ticket}
-		s, err := room.Join(ctx, r.Config, back, nopRoomHandler{})
-		var rd *room.Redirect
-		switch {
-		case errors.As(err, &rd):
-			return rd, nil
-		case err == nil: // room.url is a roomd now, not a gateway
-			s.Leave(ctx)
-			return nil, &room.Error{Reason: proto.ReasonParams, Msg: "room: the room server no longer sends joins to LiveKit"}
-		}
-		return nil, err
+		return redirected(room.Join(ctx, r.Config, back, nopRoomHandler{}))
 	}
-	lr, err := lk.JoinRoom(ctx, lk.Params{URL: rd.URL, Token: rd.Token, Identity: p.OpenID, Resume: rd.Resume, Grace: rd.Grace,
+	return r.liveKitRoom(ctx, rd, p.OpenID, p, rejoin, h)
+}
+
+func (r Rooms) liveKitRoom(ctx context.Context, rd *room.Redirect, identity string, p room.JoinParams, rejoin lk.Rejoin, h Handler) (Room, error) {
+	lr, err := lk.JoinRoom(ctx, lk.Params{URL: rd.URL, Token: rd.Token, Identity: identity, Resume: rd.Resume, Grace: rd.Grace,
 		Mute: p.Mute, Video: p.RoomType == proto.RoomVideo, ICEServers: r.Config.ICEServers, JoinTimeout: r.Config.JoinTimeout,
 		MediaTimeout: r.Config.MediaTimeout, Logger: r.Config.Logger}, rejoin, roomHandler{h})
 	if err != nil {
@@ -148,7 +144,31 @@ func (r Rooms) Call(ctx context.Context, p room.CallParams) (*room.CallTicket, e
 }
 
 func (r Rooms) JoinCall(ctx context.Context, t *room.CallTicket, openid string, h Handler) (Room, error) {
-	return wrap(room.JoinCall(ctx, r.Config, t, openid, roomHandler{h}))
+	s, err := room.JoinCall(ctx, r.Config, t, openid, roomHandler{h})
+	var rd *room.Redirect
+	if errors.As(err, &rd) { // a gateway: the call room is on LiveKit
+		rejoin := func(ctx context.Context, ticket string) (*room.Redirect, error) {
+			back := *t
+			back.Ticket, back.Resume = "", ticket
+			return redirected(room.JoinCall(ctx, r.Config, &back, openid, nopRoomHandler{}))
+		}
+		return r.liveKitRoom(ctx, rd, openid, room.JoinParams{RoomType: t.RoomType}, rejoin, h)
+	}
+	return wrap(s, err)
+}
+
+// redirected is a rejoin's outcome: the gateway's redirect, or why there
+// is none.
+func redirected(s *room.Session, err error) (*room.Redirect, error) {
+	var rd *room.Redirect
+	switch {
+	case errors.As(err, &rd):
+		return rd, nil
+	case err == nil: // room.url is a roomd now, not a gateway
+		s.Leave(context.Background())
+		return nil, &room.Error{Reason: proto.ReasonParams, Msg: "room: the room server no longer sends joins to LiveKit"}
+	}
+	return nil, err
 }
 
 func (r Rooms) Register(ctx context.Context, p room.PresenceParams, h room.CallHandler) (Presence, error) {
@@ -188,8 +208,8 @@ func (j joined) VideoFeedback() media.RTCPReader {
 	return nil
 }
 
-// onLiveKit shows a *lk.Room as a Room: a group room's member on LiveKit
-// (token rooms there are docs/SCALE-OUT.md's next step).
+// onLiveKit shows a *lk.Room as a Room: a group room's or a call's member
+// on LiveKit (token rooms there are docs/SCALE-OUT.md's next step).
 type onLiveKit struct{ *lk.Room }
 
 func (o onLiveKit) AudioOut() media.RTPWriter { return o.AudioTrack() }

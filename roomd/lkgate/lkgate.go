@@ -296,3 +296,77 @@ func (g *Gateway) Admit(a roomd.Admission) (string, string, error) {
 	}
 	return g.pick(), token, nil
 }
+
+// The CallBus of two-party calls across gateways (roomd/callbus.go):
+// Redis keys and pub/sub channels the gateways share.
+var _ roomd.CallBus = (*Gateway)(nil)
+
+func (g *Gateway) ctx() (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.Background(), redisTimeout)
+}
+
+// Publish sends msg to channel's subscribers at every gateway.
+func (g *Gateway) Publish(channel string, msg []byte) error {
+	ctx, cancel := g.ctx()
+	defer cancel()
+	return g.rdb.Publish(ctx, channel, msg).Err()
+}
+
+// Subscribe calls fn with each message on channel, in order, until cancel
+// (a message already being handled may still arrive); it returns once
+// Redis confirmed the subscription, so that nothing published after it is
+// missed.
+func (g *Gateway) Subscribe(channel string, fn func([]byte)) (func(), error) {
+	ps := g.rdb.Subscribe(context.Background(), channel)
+	ctx, cancel := g.ctx()
+	defer cancel()
+	if _, err := ps.Receive(ctx); err != nil {
+		ps.Close()
+		return nil, fmt.Errorf("redis subscribe: %w", err)
+	}
+	ch := ps.Channel()
+	go func() {
+		for m := range ch {
+			fn([]byte(m.Payload))
+		}
+	}()
+	// cancel does not wait for fn: fn may cancel its own subscription.
+	var once sync.Once
+	return func() { once.Do(func() { ps.Close() }) }, nil
+}
+
+// SetKey sets key to val, expiring after ttl.
+func (g *Gateway) SetKey(key, val string, ttl time.Duration) error {
+	ctx, cancel := g.ctx()
+	defer cancel()
+	return g.rdb.Set(ctx, key, val, ttl).Err()
+}
+
+// GetDel reads and deletes key at once (ok false when it was not set).
+func (g *Gateway) GetDel(key string) (string, bool, error) {
+	ctx, cancel := g.ctx()
+	defer cancel()
+	v, err := g.rdb.GetDel(ctx, key).Result()
+	switch {
+	case errors.Is(err, redis.Nil):
+		return "", false, nil
+	case err != nil:
+		return "", false, err
+	}
+	return v, true, nil
+}
+
+// Exists reports whether key is set.
+func (g *Gateway) Exists(key string) (bool, error) {
+	ctx, cancel := g.ctx()
+	defer cancel()
+	n, err := g.rdb.Exists(ctx, key).Result()
+	return n > 0, err
+}
+
+// Del deletes key.
+func (g *Gateway) Del(key string) error {
+	ctx, cancel := g.ctx()
+	defer cancel()
+	return g.rdb.Del(ctx, key).Err()
+}

@@ -169,14 +169,6 @@ func TestGatewayNoncesAcrossGateways(t *testing.T) {
 		t.Errorf("a voice member may publish %v, want the microphone only", s)
 	}
 
-	// Two-party calls are a roomd's for now, and the gateway says so.
-	sg := roomd.Sign(wxApp, "door-1", proto.PresenceGroup("door-1"), time.Now())
-	reg := &proto.Message{Type: proto.TypeRegister, AppID: wxApp.ID, OpenID: "door-1",
-		NonceStr: sg.NonceStr, TimeStamp: sg.TimeStamp, Signature: sg.Signature}
-	if m := ask(t, gw0, reg); m.Type != proto.TypeError || m.Reason != proto.ReasonParams || !strings.Contains(m.Message, "two-party calls") {
-		t.Errorf("register at a gateway: %s %s %q, want error params saying calls need a roomd", m.Type, m.Reason, m.Message)
-	}
-
 	// A bad signature never reaches LiveKit.
 	bad := signedJoin("door-1", "lobby", "")
 	bad.Signature = strings.Repeat("0", 64)
@@ -274,5 +266,146 @@ func TestGatewayFailover(t *testing.T) {
 	if _, err := lkgate.New(lkgate.Config{URL: node.URL + ",http://x", APIKey: "k", APISecret: "s", Redis: redis}); err == nil ||
 		!strings.Contains(err.Error(), "http://x") {
 		t.Errorf("a list with a non-WebSocket URL: %v, want an error naming it", err)
+	}
+}
+
+// wsConn is a test's signalling socket to a gateway.
+type wsConn struct {
+	t *testing.T
+	c *websocket.Conn
+}
+
+func dial(t *testing.T, url string) *wsConn {
+	t.Helper()
+	c, _, err := websocket.DefaultDialer.Dial(url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return &wsConn{t, c}
+}
+
+func (w *wsConn) send(m *proto.Message) {
+	w.t.Helper()
+	b, _ := json.Marshal(m)
+	if err := w.c.WriteMessage(websocket.TextMessage, b); err != nil {
+		w.t.Fatal(err)
+	}
+}
+
+// next is the next message other than pings.
+func (w *wsConn) next() *proto.Message {
+	w.t.Helper()
+	for {
+		w.c.SetReadDeadline(time.Now().Add(10 * time.Second))
+		_, b, err := w.c.ReadMessage()
+		if err != nil {
+			w.t.Fatalf("reading: %v", err)
+		}
+		m, err := proto.Decode(b)
+		if err != nil {
+			w.t.Fatalf("bad message %s: %v", b, err)
+		}
+		if m.Type != proto.TypePing && m.Type != proto.TypePong {
+			return m
+		}
+	}
+}
+
+func register(t *testing.T, url, openid string) *wsConn {
+	t.Helper()
+	sg := roomd.Sign(wxApp, openid, proto.PresenceGroup(openid), time.Now())
+	w := dial(t, url)
+	w.send(&proto.Message{Type: proto.TypeRegister, AppID: wxApp.ID, OpenID: openid,
+		NonceStr: sg.NonceStr, TimeStamp: sg.TimeStamp, Signature: sg.Signature})
+	if m := w.next(); m.Type != proto.TypeRegistered {
+		t.Fatalf("register %s: %s %s %s", openid, m.Type, m.Reason, m.Message)
+	}
+	return w
+}
+
+func placeCall(t *testing.T, url, caller, listener string) *wsConn {
+	t.Helper()
+	sg := roomd.Sign(wxApp, caller, proto.CallGroup(listener), time.Now())
+	w := dial(t, url)
+	m := &proto.Message{Type: proto.TypeCall, AppID: wxApp.ID, NonceStr: sg.NonceStr, TimeStamp: sg.TimeStamp,
+		Signature: sg.Signature, RoomType: proto.RoomVoice}
+	m.Caller, m.Listener = &proto.Party{OpenID: caller, Nickname: caller}, &proto.Party{OpenID: listener, Nickname: listener}
+	w.send(m)
+	return w
+}
+
+// TestCallsAcrossGateways (issue 18, test 3's signalling): a panel
+// registered at gateway 0 is rung by a caller at gateway 1; the answer
+// crosses back; each side redeems its ticket (once) at either gateway for
+// LiveKit's call room. Declined, offline and a caller hanging up cross
+// too.
+func TestCallsAcrossGateways(t *testing.T) {
+	redis := lktest.Redis(t)
+	node := lktest.LiveKit(t, redis)
+	gw0, gw1 := gateway(t, node, redis), gateway(t, node, redis)
+
+	pres := register(t, gw0, "door-1")
+	caller := placeCall(t, gw1, "desk", "door-1")
+	if m := caller.next(); m.Type != proto.TypeRinging {
+		t.Fatalf("caller got %s %s, want ringing", m.Type, m.Reason)
+	}
+	inv := pres.next()
+	if inv.Type != proto.TypeInvite || inv.Caller.OpenID != "desk" {
+		t.Fatalf("presence got %s %+v, want an invite from desk", inv.Type, inv.Caller)
+	}
+	yes := true
+	pres.send(&proto.Message{Type: proto.TypeCallAnswer, CallFields: proto.CallFields{CallID: inv.CallID, Accept: &yes}})
+	la, ca := pres.next(), caller.next()
+	if la.Type != proto.TypeAccepted || ca.Type != proto.TypeAccepted || la.RoomID != ca.RoomID || la.Peer != "desk" || ca.Peer != "door-1" {
+		t.Fatalf("accepted: listener %s %+v, caller %s %+v", la.Type, la.CallFields, ca.Type, ca.CallFields)
+	}
+	// Each side's ticket at the other's gateway: LiveKit's call room.
+	join := func(openid, ticket string) *proto.Message {
+		m := &proto.Message{Type: proto.TypeJoin, Kind: proto.Kind1v1, AppID: wxApp.ID, OpenID: openid}
+		m.RoomID, m.Ticket = la.RoomID, ticket
+		return m
+	}
+	for _, j := range []struct{ url, openid, ticket string }{{gw0, "desk", ca.Ticket}, {gw1, "door-1", la.Ticket}} {
+		m := ask(t, j.url, join(j.openid, j.ticket))
+		wantLiveKit(t, m, node)
+		g := grants(t, m.Token)
+		if g.Identity != j.openid || g.Video.Room != lkgate.RoomName(proto.Kind1v1, wxApp.ID, la.RoomID) || g.RoomConfig.MaxParticipants != 2 {
+			t.Errorf("%s's call room grant %+v %+v", j.openid, g.Video, g.RoomConfig)
+		}
+		if m.Resume == "" {
+			t.Errorf("%s's call join has no resume ticket", j.openid)
+		}
+	}
+	if m := ask(t, gw1, join("desk", ca.Ticket)); m.Type != proto.TypeError || m.Reason != proto.ReasonTicket {
+		t.Errorf("a ticket used twice: %s %s, want error ticket", m.Type, m.Reason)
+	}
+
+	// Declined across gateways.
+	c2 := placeCall(t, gw1, "desk", "door-1")
+	c2.next() // ringing
+	inv = pres.next()
+	no := false
+	pres.send(&proto.Message{Type: proto.TypeCallAnswer, CallFields: proto.CallFields{CallID: inv.CallID, Accept: &no}})
+	if m := c2.next(); m.Type != proto.TypeCallEnded || m.Reason != proto.ReasonDeclined {
+		t.Errorf("caller after a decline: %s %s", m.Type, m.Reason)
+	}
+	if m := pres.next(); m.Type != proto.TypeCallEnded || m.Reason != proto.ReasonDeclined {
+		t.Errorf("listener after its decline: %s %s", m.Type, m.Reason)
+	}
+
+	// The caller hangs up while it rings: the listener hears "remote".
+	c3 := placeCall(t, gw1, "desk", "door-1")
+	c3.next()
+	inv = pres.next()
+	c3.send(&proto.Message{Type: proto.TypeHangup, CallFields: proto.CallFields{CallID: inv.CallID}})
+	if m := pres.next(); m.Type != proto.TypeCallEnded || m.Reason != proto.ReasonRemote || m.CallID != inv.CallID {
+		t.Errorf("listener after the caller hung up: %s %s", m.Type, m.Reason)
+	}
+
+	// No presence anywhere: offline.
+	c4 := placeCall(t, gw1, "desk", "door-9")
+	if m := c4.next(); m.Type != proto.TypeError || m.Reason != proto.ReasonOffline {
+		t.Errorf("calling an unregistered panel: %s %s, want error offline", m.Type, m.Reason)
 	}
 }
