@@ -120,6 +120,7 @@ func (e *Error) Error() string { return e.Msg }
 type Redirect struct {
 	URL, Token, Resume string
 	Grace              time.Duration
+	ExpireAt           int64 // a token room's: when its token ends the stay (Unix seconds; 0: never)
 }
 
 func (r *Redirect) Error() string {

@@ -295,7 +295,8 @@ func (s *Session) handle(l *link, msg *proto.Message) error {
 	case proto.TypeLiveKit:
 		// A gateway (roomd in gateway mode): the room is on LiveKit.
 		// The join ends here with where to go (package room/lk joins it).
-		return &Redirect{URL: msg.URL, Token: msg.Token, Resume: msg.Resume, Grace: time.Duration(msg.GraceMs) * time.Millisecond}
+		return &Redirect{URL: msg.URL, Token: msg.Token, Resume: msg.Resume, Grace: time.Duration(msg.GraceMs) * time.Millisecond,
+			ExpireAt: msg.ExpireAt}
 	case proto.TypeError:
 		// unreachable from the server itself: the grace ran out (proto's
 		// README, iceRestart).

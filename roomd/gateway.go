@@ -73,6 +73,7 @@ func (s *Server) serveGateway(m *member, join *proto.Message) {
 		a.CanPublish = tok.CanPublish(now)
 		if tok.ExpireAt != 0 {
 			a.Until = time.Unix(int64(tok.ExpireAt), 0)
+			out.ExpireAt = int64(tok.ExpireAt) // the device leaves then (tokenExpiring before)
 		}
 	case proto.Kind1v1: // its ticket or resume ticket was checked (call.go, callbus.go)
 		a.Room, a.Member, a.MaxMembers = join.GroupID, join.OpenID, 2

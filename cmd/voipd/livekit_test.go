@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -28,7 +29,7 @@ func lkGateways(t *testing.T, n int, lkURL, redis string) ([]string, string) {
 		}
 		t.Cleanup(func() { gw.Close() })
 		srv, _ := testRoomd(t, func(c *roomd.Config) {
-			c.Apps = []roomd.App{{ID: testApp, Secret: secret}}
+			c.Apps = []roomd.App{{ID: testApp, Secret: secret}, {ID: rtcApp, Secret: rtcKey}}
 			c.Gateway = gw
 		})
 		urls = append(urls, wsURL(srv.URL()))
@@ -283,4 +284,74 @@ func TestCallAcrossGatewaysOnLiveKit(t *testing.T) {
 	door.ctl.mustOK("exitVoIPChat", nil)
 	waitEnded(t, door, "local")
 	waitEnded(t, monitor, "remote")
+}
+
+// TestRTCRoomOnLiveKit: token rooms on LiveKit through gateways: two
+// publishers (one with a camera) and a subscribe-only member; media where
+// the tokens allow it; a capture switched off and on; autoSubscribe false
+// until changeSubscribeState; the subscribe-only member cannot publish;
+// a token that expires warns, then ends the stay.
+func TestRTCRoomOnLiveKit(t *testing.T) {
+	redis := lktest.Redis(t)
+	lkNode := lktest.LiveKit(t, redis)
+	gws, _ := lkGateways(t, 2, lkNode.URL, redis)
+	a := startNode(t, "dev-a", gws[0], "s", 440, nil)
+	b := startNode(t, "dev-b", gws[1], "s", 1000, nil)
+	c := startNode(t, "dev-c", gws[0], "s", 660, nil)
+	for _, n := range []*node{a, b, c} {
+		n.ctl.mustOK("createRtcRoomContext", map[string]any{"appId": rtcApp})
+	}
+	a.ctl.mustOK("subscribe", map[string]any{"events": []string{"*"}})
+	a.ctl.mustOK("joinRtcRoom", rtcJoin("r1", "ua", mint(t, "r1", "ua", true, time.Time{})))
+	pb := rtcJoin("r1", "ub", mint(t, "r1", "ub", true, time.Time{}))
+	pb["roomConfig"] = map[string]any{"autoSubscribe": false}
+	b.ctl.mustOK("joinRtcRoom", pb)
+	c.ctl.mustOK("joinRtcRoom", rtcJoin("r1", "uc", mint(t, "r1", "uc", false, time.Time{})))
+
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	a.ctl.waitEvents(ctx, map[string]func(map[string]any) bool{
+		"onRtcChatMembersChanged":  func(p map[string]any) bool { return len(strList(p["userIdList"])) == 3 },
+		"onRtcVideoMembersChanged": func(p map[string]any) bool { return slices.Contains(strList(p["userIdList"]), "ub") },
+	})
+	eventually(t, 15*time.Second, "the subscriber hears a", func() bool { return c.audio.heard(440, 660) > 20 })
+	eventually(t, 15*time.Second, "a hears b", func() bool { return a.audio.heard(1000, 440) > 20 })
+	time.Sleep(time.Second)
+	if r := b.audio.heard(440, 1000); r > 2 {
+		t.Fatalf("b hears a before it subscribes (ratio %.1f)", r)
+	}
+	b.ctl.mustOK("changeSubscribeState", map[string]any{"state": 1})
+	eventually(t, 15*time.Second, "b hears a once it subscribes", func() bool { return b.audio.heard(440, 1000) > 20 })
+	eventually(t, 15*time.Second, "b decodes a's camera", func() bool { _, id, _ := b.frames.of("ua"); return id == synth.PatternIDOf("cam-dev-a") })
+	if r := a.audio.heard(660, 1000); r > 2 {
+		t.Fatalf("a hears the subscriber-only member (ratio %.1f)", r)
+	}
+
+	// The subscribe-only member cannot publish.
+	if res := c.ctl.call("changeAudioCapture", map[string]any{"state": 1}); res.Error == nil || !strings.Contains(res.Error.Message, "publish") {
+		t.Errorf("a subscribe-only member publishing: %+v %+v, want an error saying it may not publish", res.Result, res.Error)
+	} else {
+		t.Logf("subscribe-only publishing: %d %s", res.Error.Code, res.Error.Message)
+	}
+
+	a.ctl.mustOK("changeAudioCapture", map[string]any{"state": 0})
+	eventually(t, 10*time.Second, "b no longer hears a", func() bool { return b.audio.heard(440, 1000) < 2 })
+	a.ctl.mustOK("changeAudioCapture", map[string]any{"state": 1})
+	eventually(t, 10*time.Second, "b hears a again", func() bool { return b.audio.heard(440, 1000) > 20 })
+
+	a.ctl.mustOK("exitRtcRoom", map[string]any{"roomId": "r1"})
+	eventually(t, 20*time.Second, "LiveKit sees a leave", func() bool {
+		got, err := lkNode.Participants(lkgate.RoomName(proto.KindRTC, rtcApp, "r1"))
+		return err == nil && slices.Equal(got, []string{"ub", "uc"})
+	})
+
+	// A token that expires during the stay: the warning, then removal.
+	e := startNode(t, "rtc-exp", gws[1], "s", 440, nil)
+	e.ctl.mustOK("subscribe", map[string]any{"events": []string{"*"}})
+	e.ctl.mustOK("createRtcRoomContext", map[string]any{"appId": rtcApp})
+	e.ctl.mustOK("joinRtcRoom", rtcJoin("r2", "ue", mint(t, "r2", "ue", true, time.Now().Add(4*time.Second))))
+	warn := e.ctl.waitEvent(ctx, "onRtcStateChange", func(p map[string]any) bool { return strings.Contains(p["errMsg"].(string), "expire") })
+	t.Logf("warning: %v", warn)
+	e.ctl.waitEvent(ctx, "onRtcChatInterrupted", func(p map[string]any) bool { return strings.Contains(p["errMsg"].(string), "token_expired") })
+	eventually(t, 10*time.Second, "idle after removal", func() bool { return e.ctl.mustOK("status", nil)["state"] == "idle" })
 }

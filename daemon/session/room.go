@@ -100,9 +100,16 @@ func (r Rooms) Join(ctx context.Context, p room.JoinParams, h Handler) (Room, er
 func (r Rooms) JoinRTC(ctx context.Context, p room.RTCJoinParams, h Handler) (Room, error) {
 	s, err := room.JoinRTC(ctx, r.Config, p, roomHandler{h})
 	var rd *room.Redirect
-	if errors.As(err, &rd) {
-		return nil, &room.Error{Reason: proto.ReasonParams,
-			Msg: "room: this voipd joins group rooms through a LiveKit gateway, not token rooms yet (docs/SCALE-OUT.md)"}
+	if errors.As(err, &rd) { // a gateway: the token room is on LiveKit
+		rejoin := func(ctx context.Context, _ string) (*room.Redirect, error) {
+			return redirected(room.JoinRTC(ctx, r.Config, p, nopRoomHandler{})) // the token again
+		}
+		lp := r.liveKitParams(rd, p.UserID, room.JoinParams{})
+		lp.RTC, lp.AutoPublish, lp.AutoSubscribe, lp.Video = true, p.AutoPublish, p.AutoSubscribe, p.Video
+		if rd.ExpireAt != 0 {
+			lp.ExpireAt = time.Unix(rd.ExpireAt, 0)
+		}
+		return r.joinRoom(ctx, lp, rejoin, h)
 	}
 	return wrap(s, err)
 }
@@ -121,9 +128,19 @@ func (r Rooms) joinLiveKit(ctx context.Context, rd *room.Redirect, p room.JoinPa
 }
 
 func (r Rooms) liveKitRoom(ctx context.Context, rd *room.Redirect, identity string, p room.JoinParams, rejoin lk.Rejoin, h Handler) (Room, error) {
-	lr, err := lk.JoinRoom(ctx, lk.Params{URL: rd.URL, Token: rd.Token, Identity: identity, Resume: rd.Resume, Grace: rd.Grace,
+	return r.joinRoom(ctx, r.liveKitParams(rd, identity, p), rejoin, h)
+}
+
+// liveKitParams are the LiveKit join of rd for identity, with the room
+// client's settings.
+func (r Rooms) liveKitParams(rd *room.Redirect, identity string, p room.JoinParams) lk.Params {
+	return lk.Params{URL: rd.URL, Token: rd.Token, Identity: identity, Resume: rd.Resume, Grace: rd.Grace,
 		Mute: p.Mute, Video: p.RoomType == proto.RoomVideo, ICEServers: r.Config.ICEServers, JoinTimeout: r.Config.JoinTimeout,
-		MediaTimeout: r.Config.MediaTimeout, Logger: r.Config.Logger}, rejoin, roomHandler{h})
+		MediaTimeout: r.Config.MediaTimeout, Logger: r.Config.Logger}
+}
+
+func (r Rooms) joinRoom(ctx context.Context, lp lk.Params, rejoin lk.Rejoin, h Handler) (Room, error) {
+	lr, err := lk.JoinRoom(ctx, lp, rejoin, roomHandler{h})
 	if err != nil {
 		return nil, err
 	}
@@ -208,8 +225,8 @@ func (j joined) VideoFeedback() media.RTCPReader {
 	return nil
 }
 
-// onLiveKit shows a *lk.Room as a Room: a group room's or a call's member
-// on LiveKit (token rooms there are docs/SCALE-OUT.md's next step).
+// onLiveKit shows a *lk.Room as a Room: a member of a group room, a call
+// or a token room on LiveKit.
 type onLiveKit struct{ *lk.Room }
 
 func (o onLiveKit) AudioOut() media.RTPWriter { return o.AudioTrack() }
@@ -230,11 +247,7 @@ func (o onLiveKit) VideoFeedback() media.RTCPReader {
 
 // OnBitrateEstimate: no send-side estimate on LiveKit yet; the encoder
 // keeps video.bitrate.
-func (onLiveKit) OnBitrateEstimate(func(int))           {}
-func (onLiveKit) SetPublishing(audio, video bool) error { return errNotOnLiveKit }
-func (onLiveKit) SetSubscribing(bool) error             { return errNotOnLiveKit }
-
-var errNotOnLiveKit = errors.New("room: not available in a room on LiveKit yet")
+func (onLiveKit) OnBitrateEstimate(func(int)) {}
 
 // roomHandler is a Handler as package room calls it.
 type roomHandler struct{ h Handler }
@@ -260,6 +273,7 @@ var (
 	_ lk.Handler            = roomHandler{}
 	_ lk.VideoHandler       = roomHandler{}
 	_ lk.ReconnectHandler   = roomHandler{}
+	_ lk.RTCHandler         = roomHandler{}
 	_ Room                  = onLiveKit{}
 	_ room.Handler          = roomHandler{}
 	_ room.VideoHandler     = roomHandler{}

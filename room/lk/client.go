@@ -71,6 +71,16 @@ type Params struct {
 	// list to start with (restated after a reconnect).
 	VideoSubscription    []string
 	VideoSubscriptionSet bool
+	// RTC: a token room (Douyin's): this member publishes only when its
+	// token grants it (LiveKit's permission), starts publishing and
+	// receiving as AutoPublish and AutoSubscribe say, receives every
+	// publisher (no WeChat video rule), and leaves at ExpireAt (the RTC
+	// token's expiry; zero: never) after TokenExpiring TokenWarning before
+	// it (default 30 s).
+	RTC                        bool
+	AutoPublish, AutoSubscribe bool
+	ExpireAt                   time.Time
+	TokenWarning               time.Duration
 	// ICEServers are used besides those LiveKit hands out.
 	ICEServers   []webrtc.ICEServer
 	JoinTimeout  time.Duration // default 10 s: from dial to media connected
@@ -121,9 +131,17 @@ type Session struct {
 	tracks      map[string]string        // subscribed track sid → its member's identity
 	early       map[string][]remoteTrack // tracks of participants not yet announced, by participant sid
 	audioSID    string                   // this member's audio track, once published
-	parts       map[string]Participant   // the others, by sid, as LiveKit last described them
-	videoList   []string                 // members publishing video, in join order
-	vsel        []string                 // SubscribeVideo's list, once set
+	videoSID    string                   // this member's video track, once published
+	joined      bool                     // the join completed: a loss from now on is Interrupted
+	canPublish  bool                     // the token grants publishing (always outside token rooms)
+	receiving   bool                     // token rooms: receiving the publishers (SetSubscribing)
+	pubAudio    bool                     // token rooms: what this member publishes now (SetPublishing)
+	pubVideo    bool
+	expiry      []*time.Timer
+	arecv       map[string]bool        // members whose audio was handed on
+	parts       map[string]Participant // the others, by sid, as LiveKit last described them
+	videoList   []string               // members publishing video, in join order
+	vsel        []string               // SubscribeVideo's list, once set
 	vselSet     bool
 	vwant       map[string]bool                // video track sid → subscribed (absent: LiveKit's auto-subscription)
 	vrecv       map[string]*webrtc.TrackRemote // member → the video track received from it
@@ -164,7 +182,7 @@ func joinWith(ctx context.Context, p Params, setup func(*Session)) (*Session, er
 	}
 	s := &Session{p: p, log: p.Logger.With("livekit", hostOf(p.URL)), bySID: map[string]string{},
 		tracks: map[string]string{}, early: map[string][]remoteTrack{}, parts: map[string]Participant{},
-		vwant: map[string]bool{}, vrecv: map[string]*webrtc.TrackRemote{}, published: map[string]chan Track{}, pubAnswer: make(chan SessionDescription, 1),
+		vwant: map[string]bool{}, vrecv: map[string]*webrtc.TrackRemote{}, arecv: map[string]bool{}, published: map[string]chan Track{}, pubAnswer: make(chan SessionDescription, 1),
 		closed: make(chan struct{}), lastPong: time.Now(), vsel: slices.Clone(p.VideoSubscription), vselSet: p.VideoSubscriptionSet}
 	setup(s)
 	joinCtx, cancel := context.WithTimeout(ctx, p.JoinTimeout)
@@ -227,15 +245,27 @@ func (s *Session) join(ctx context.Context) error {
 	s.mu.Unlock()
 
 	publishVideo := s.p.Video && roomTypeOf(j.Room.Metadata, proto.RoomVideo) == proto.RoomVideo
+	s.mu.Lock()
+	s.canPublish = !s.p.RTC || j.Participant.CanPublish
+	s.pubAudio, s.pubVideo = s.canPublish, s.canPublish
+	s.receiving = !s.p.RTC || s.p.AutoSubscribe
+	s.mu.Unlock()
 	if err := s.startPeers(j.ICEServers, publishVideo); err != nil {
 		return &room.Error{Reason: proto.ReasonInternal, Msg: "lk: " + err.Error()}
 	}
 	go s.readLoop()
+	if !s.canPublish {
+		// A subscribe-only token: nothing to publish, and the media
+		// connection comes with the first track LiveKit sends.
+		s.joinedUp()
+		return nil
+	}
 
 	// Publish the microphone (and the camera): announce the tracks, then
 	// offer them.
+	startMuted := s.p.RTC && !s.p.AutoPublish
 	t, err := s.addTrack(ctx, &AddTrack{CID: s.audio.ID(), Name: "microphone", Type: TrackAudio,
-		Source: SourceMicrophone, Muted: s.p.Mute.MuteMicrophone, Stream: s.p.Identity})
+		Source: SourceMicrophone, Muted: s.p.Mute.MuteMicrophone || startMuted, Stream: s.p.Identity})
 	if err != nil {
 		return err
 	}
@@ -243,10 +273,14 @@ func (s *Session) join(ctx context.Context) error {
 	s.audioSID = t.SID
 	s.mu.Unlock()
 	if s.video != nil {
-		if _, err := s.addTrack(ctx, &AddTrack{CID: s.video.ID(), Name: "camera", Type: TrackVideo,
-			Source: SourceCamera, Stream: s.p.Identity}); err != nil {
+		vt, err := s.addTrack(ctx, &AddTrack{CID: s.video.ID(), Name: "camera", Type: TrackVideo,
+			Source: SourceCamera, Muted: startMuted, Stream: s.p.Identity})
+		if err != nil {
 			return err
 		}
+		s.mu.Lock()
+		s.videoSID = vt.SID
+		s.mu.Unlock()
 	}
 	if err := s.offer(ctx); err != nil {
 		return err
@@ -278,9 +312,21 @@ func (s *Session) join(ctx context.Context) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
-	go s.pingLoop()
-	s.videoChanged(nil)
+	if startMuted {
+		s.SetPublishing(false, false)
+	}
+	s.joinedUp()
 	return nil
+}
+
+// joinedUp starts what runs once the session is in its room.
+func (s *Session) joinedUp() {
+	s.mu.Lock()
+	s.joined = true
+	s.mu.Unlock()
+	go s.pingLoop()
+	s.startExpiry()
+	s.videoChanged(nil)
 }
 
 // addTrack announces a track to LiveKit and waits for its sid.
@@ -322,7 +368,11 @@ func (s *Session) dial(ctx context.Context) error {
 		return &room.Error{Reason: proto.ReasonParams, Msg: fmt.Sprintf("lk: LiveKit URL %q is not ws:// or wss://", s.p.URL)}
 	}
 	u.Path = strings.TrimSuffix(u.Path, "/") + "/rtc"
-	u.RawQuery = url.Values{"protocol": {fmt.Sprint(protocolVersion)}, "auto_subscribe": {"1"},
+	auto := "1"
+	if s.p.RTC {
+		auto = "0" // a token room's subscriptions are this client's (rtc.go)
+	}
+	u.RawQuery = url.Values{"protocol": {fmt.Sprint(protocolVersion)}, "auto_subscribe": {auto},
 		"sdk": {"go"}, "version": {"voipd"}, "os": {runtime.GOOS}}.Encode()
 	h := http.Header{"Authorization": {"Bearer " + s.p.Token}}
 	var stops []func() bool
@@ -710,6 +760,16 @@ func (s *Session) deliver(who string, rt remoteTrack) {
 		s.deliverVideo(who, rt)
 		return
 	}
+	s.mu.Lock()
+	take := s.receiving
+	if take {
+		s.arecv[who] = true
+	}
+	s.mu.Unlock()
+	if !take { // a token room not receiving: LiveKit drops it on our word
+		go drainTrack(rt.t)
+		return
+	}
 	s.log.Debug("member's audio", "member", who)
 	s.h.AudioTrack(who, rt.t, rt.r)
 }
@@ -824,7 +884,7 @@ func (s *Session) fail(err error) {
 		return
 	}
 	s.failErr = err
-	notify := !s.leaving && s.audioSID != "" && !s.interrupted
+	notify := !s.leaving && s.joined && !s.interrupted
 	s.interrupted = s.interrupted || notify
 	s.mu.Unlock()
 	s.close()
@@ -839,6 +899,9 @@ func (s *Session) close() {
 		s.mu.Lock()
 		if s.failErr == nil {
 			s.failErr = &room.Error{Reason: proto.ReasonUnreachable, Msg: "lk: session closed"}
+		}
+		for _, t := range s.expiry {
+			t.Stop()
 		}
 		s.mu.Unlock()
 		close(s.closed)

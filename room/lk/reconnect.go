@@ -60,6 +60,9 @@ type Room struct {
 	mute       proto.MuteConfig
 	vsel       []string
 	vselSet    bool
+	receiving  bool // token rooms: SetSubscribing's state
+	pubAudio   bool // token rooms: SetPublishing's state
+	pubVideo   bool
 	reconnects int
 	leaving    bool
 	closed     chan struct{}
@@ -71,7 +74,7 @@ type Room struct {
 // until the grace (Params.Grace, the gateway's) runs out.
 func JoinRoom(ctx context.Context, p Params, rejoin Rejoin, h Handler) (*Room, error) {
 	r := &Room{p: p, h: h, rejoin: rejoin, ticket: p.Resume, grace: p.Grace, mute: p.Mute,
-		closed: make(chan struct{}), relinked: make(chan struct{})}
+		receiving: p.AutoSubscribe, closed: make(chan struct{}), relinked: make(chan struct{})}
 	if h == nil {
 		return nil, &room.Error{Reason: proto.ReasonParams, Msg: "lk: nil Handler"}
 	}
@@ -85,6 +88,7 @@ func JoinRoom(ctx context.Context, p Params, rejoin Rejoin, h Handler) (*Room, e
 	r.mu.Lock()
 	r.cur, r.next = s, nil
 	r.members = s.Members()
+	r.pubAudio, r.pubVideo = s.Publishing()
 	r.p.Audio, r.p.VideoOut = s.AudioTrack(), s.VideoTrack() // the tracks every later session carries
 	r.mu.Unlock()
 	return r, nil
@@ -150,6 +154,18 @@ func (sh sessionHandler) VideoMembersChanged(m []string) {
 	}
 }
 
+func (sh sessionHandler) TokenExpiring(at time.Time) {
+	if rh, ok := sh.r.h.(RTCHandler); ok && sh.current() {
+		rh.TokenExpiring(at)
+	}
+}
+
+func (sh sessionHandler) Removed(reason string) {
+	if rh, ok := sh.r.h.(RTCHandler); ok && sh.current() {
+		rh.Removed(reason)
+	}
+}
+
 func (sh sessionHandler) Interrupted(err error) {
 	sh.r.mu.Lock()
 	cur := sh.r.cur == sh.s
@@ -179,7 +195,7 @@ func final(err error) bool {
 	}
 	switch re.Reason {
 	case proto.ReasonKicked, proto.ReasonDuplicate, proto.ReasonResume, proto.ReasonSignature, proto.ReasonRoomFull,
-		proto.ReasonParams, proto.ReasonTokenInvalid, proto.ReasonTokenExpired:
+		proto.ReasonParams, proto.ReasonTokenInvalid, proto.ReasonTokenExpired, proto.ReasonPermission:
 		return true
 	}
 	return false
@@ -263,15 +279,29 @@ func (r *Room) relink(ctx context.Context) (*Session, error) {
 	r.mu.Lock()
 	ticket, p := r.ticket, r.p
 	p.Mute, p.VideoSubscription, p.VideoSubscriptionSet = r.mute, slices.Clone(r.vsel), r.vselSet
+	p.AutoSubscribe = r.receiving
+	pubAudio, pubVideo := r.pubAudio, r.pubVideo
 	r.mu.Unlock()
 	rd, err := r.rejoin(ctx, ticket)
 	if err != nil {
 		return nil, err
 	}
 	p.URL, p.Token, p.Resume, p.Grace = rd.URL, rd.Token, rd.Resume, rd.Grace
+	if rd.ExpireAt != 0 {
+		p.ExpireAt = time.Unix(rd.ExpireAt, 0)
+	}
+	if p.RTC { // published as it was: nothing until restated below
+		p.AutoPublish = false
+	}
 	s, err := joinWith(ctx, p, r.adopt)
 	if err != nil {
 		return nil, err
+	}
+	if p.RTC && (pubAudio || pubVideo) {
+		if err := s.SetPublishing(pubAudio, pubVideo); err != nil {
+			s.close()
+			return nil, err
+		}
 	}
 	r.mu.Lock()
 	r.ticket, r.grace = cmpOrString(rd.Resume, r.ticket), cmpOr(rd.Grace, r.grace)
@@ -361,6 +391,28 @@ func (r *Room) SubscribeVideo(members []string) error {
 	r.vsel, r.vselSet = slices.Clone(members), true
 	r.mu.Unlock()
 	return r.session().SubscribeVideo(members)
+}
+
+// SetPublishing and SetSubscribing are token rooms' (rtc.go), kept for
+// later sessions too.
+func (r *Room) SetPublishing(audio, video bool) error {
+	if err := r.session().SetPublishing(audio, video); err != nil {
+		return err
+	}
+	r.mu.Lock()
+	r.pubAudio, r.pubVideo = r.cur.Publishing()
+	r.mu.Unlock()
+	return nil
+}
+
+func (r *Room) SetSubscribing(on bool) error {
+	if err := r.session().SetSubscribing(on); err != nil {
+		return err
+	}
+	r.mu.Lock()
+	r.receiving = on
+	r.mu.Unlock()
+	return nil
 }
 
 // RequestKeyframe asks member's camera for a keyframe.

@@ -124,6 +124,8 @@ type Participant struct {
 	Version       uint32
 	IsPublisher   bool
 	Kind          int32
+	// CanPublish is the participant's permission (its token's grant).
+	CanPublish bool
 }
 
 // ParticipantDisconnected is Participant.State of one that left.
@@ -410,6 +412,13 @@ func parseParticipant(b []byte) (Participant, error) {
 				p.Tracks = append(p.Tracks, t)
 			case 5:
 				p.Metadata = string(d)
+			case 11: // ParticipantPermission
+				return fields(d, func(num protowire.Number, typ protowire.Type, v uint64, _ []byte) error {
+					if num == 2 && typ == protowire.VarintType {
+						p.CanPublish = v != 0
+					}
+					return nil
+				})
 			}
 			return nil
 		}

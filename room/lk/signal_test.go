@@ -71,8 +71,9 @@ func TestResponsesReadAsLiveKitWritesThem(t *testing.T) {
 		MimeType: "video/VP8", Mid: "1", Stream: "door-1"}
 	part := &livekit.ParticipantInfo{Sid: "PA_1", Identity: "door-1", State: livekit.ParticipantInfo_ACTIVE,
 		Tracks: []*livekit.TrackInfo{track}, Metadata: "m", Version: 7, IsPublisher: true,
-		Attributes: map[string]string{"k": "v"}, JoinedAtMs: 1767312000000}
-	wantPart := Participant{SID: "PA_1", Identity: "door-1", State: 2, Tracks: []Track{wantTrack}, Metadata: "m", Version: 7, IsPublisher: true}
+		Attributes: map[string]string{"k": "v"}, JoinedAtMs: 1767312000000,
+		Permission: &livekit.ParticipantPermission{CanSubscribe: true, CanPublish: true, CanPublishSources: []livekit.TrackSource{livekit.TrackSource_MICROPHONE}}}
+	wantPart := Participant{SID: "PA_1", Identity: "door-1", State: 2, Tracks: []Track{wantTrack}, Metadata: "m", Version: 7, IsPublisher: true, CanPublish: true}
 	cases := []struct {
 		msg  *livekit.SignalResponse
 		want Response

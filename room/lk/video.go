@@ -73,6 +73,12 @@ func videoTrackOf(p Participant) string {
 // Called under s.mu.
 func (s *Session) selectedLocked() map[string]bool {
 	sel := map[string]bool{}
+	if s.p.RTC { // a token room: every publisher, while receiving
+		for _, m := range s.videoList {
+			sel[m] = s.receiving && m != s.p.Identity
+		}
+		return sel
+	}
 	if s.vselSet {
 		for _, m := range s.vsel {
 			sel[m] = true
@@ -132,27 +138,38 @@ func (s *Session) videoChanged(ended []string) {
 	listChanged := !slices.Equal(list, s.videoList)
 	s.videoList = list
 	sel := s.selectedLocked()
-	var on, off []string
+	var on, off, audioEnded []string
 	for _, p := range s.parts {
-		sid := videoTrackOf(p)
-		if sid == "" {
-			continue
-		}
-		want := sel[p.Identity] && vh != nil
-		if was, known := s.vwant[sid]; known && was == want || !known && want {
-			if !known {
-				s.vwant[sid] = true // LiveKit's auto-subscription has it
+		for _, t := range p.Tracks {
+			var want bool
+			switch {
+			case s.p.RTC: // token rooms: every track while receiving
+				want = s.receiving && (t.Type != TrackVideo || vh != nil)
+			case t.Type == TrackVideo: // group rooms: WeChat's rule
+				want = sel[p.Identity] && vh != nil
+			default: // group rooms' audio: LiveKit's auto-subscription
+				continue
 			}
-			continue
-		}
-		s.vwant[sid] = want
-		if want {
-			on = append(on, sid)
-		} else {
-			off = append(off, sid)
-			if s.vrecv[p.Identity] != nil {
+			was, known := s.vwant[t.SID]
+			if !known {
+				was = !s.p.RTC // auto-subscribed in group rooms, not in token rooms
+			}
+			s.vwant[t.SID] = want
+			if was == want {
+				continue
+			}
+			if want {
+				on = append(on, t.SID)
+				continue
+			}
+			off = append(off, t.SID)
+			switch {
+			case t.Type == TrackVideo && s.vrecv[p.Identity] != nil:
 				delete(s.vrecv, p.Identity)
 				ended = append(ended, p.Identity)
+			case t.Type == TrackAudio && s.arecv[p.Identity]:
+				delete(s.arecv, p.Identity)
+				audioEnded = append(audioEnded, p.Identity)
 			}
 		}
 	}
@@ -167,6 +184,9 @@ func (s *Session) videoChanged(ended []string) {
 		if err := s.send(&Request{Subscription: &Subscription{TrackSIDs: req.sids, Subscribe: req.sub}}); err != nil {
 			s.log.Debug("video subscription", "err", err)
 		}
+	}
+	for _, who := range audioEnded {
+		s.h.TrackEnded(who)
 	}
 	if vh == nil {
 		return
