@@ -5,6 +5,9 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"os"
+	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -138,5 +141,45 @@ func TestGatewayMode(t *testing.T) {
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("run did not return after cancel")
+	}
+}
+
+// The README's gateway config ("Scale out") is one roomd reads: every key
+// known, the [livekit] table as gateway mode takes it.
+func TestReadmeGatewayConfig(t *testing.T) {
+	b, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	i := strings.Index(string(b), "### Scale out")
+	if i < 0 {
+		t.Fatal("README.md has no Scale out section")
+	}
+	m := regexp.MustCompile("(?s)```toml\n(.*?)```").FindSubmatch(b[i:])
+	if m == nil {
+		t.Fatal("the Scale out section has no toml block")
+	}
+	// The secrets live in files the example names; here they are made.
+	dir := t.TempDir()
+	cfg := string(m[1])
+	for _, f := range []string{"/etc/roomd/app-secret", "/etc/roomd/livekit-secret"} {
+		p := filepath.Join(dir, filepath.Base(f))
+		if err := os.WriteFile(p, []byte("secret-"+filepath.Base(f)+"\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		cfg = strings.ReplaceAll(cfg, f, p)
+	}
+	path := writeFile(t, "roomd.toml", cfg, 0o600)
+	f := newFlags("roomd", io.Discard)
+	f.addServeFlags()
+	if err := f.fs.Parse([]string{"-config", path}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.load(noEnv, io.Discard); err != nil {
+		t.Fatalf("the README's gateway config: %v", err)
+	}
+	g := f.gatewayTo
+	if g == nil || !strings.Contains(g.URL, ",") || g.APIKey == "" || g.APISecret != "secret-livekit-secret" || g.Redis == "" {
+		t.Fatalf("gateway config from the README: %+v", g)
 	}
 }
