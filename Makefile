@@ -6,7 +6,7 @@ BIN       := bin
 PROGRAMS  := voipd voipctl roomd
 TEST_TIMEOUT ?= 20m
 
-.PHONY: all deps cross-deps livekit build run test lint bench soak fuzz deb clean
+.PHONY: all deps cross-deps livekit livekit-client build run test lint bench soak fuzz deb clean
 
 all: build
 
@@ -16,12 +16,17 @@ deps:
 cross-deps:
 	@scripts/cross-deps.sh arm64 armhf
 
+# LiveKit's browser client, embedded in roomd's gateway (npm's livekit-client,
+# fetched once into a cache outside the repository; scripts/livekit-client.sh).
+livekit-client: deps
+	@scripts/livekit-client.sh
+
 # The LiveKit server the gateway tests run, built once into a cache outside
 # the repository (scripts/livekit.sh; about 2 minutes the first time).
 livekit: deps
 	@scripts/livekit.sh >/dev/null
 
-build: deps
+build: deps livekit-client
 	@mkdir -p $(BIN)
 	$(GO) build -o $(BIN)/ ./cmd/...
 
@@ -45,7 +50,7 @@ RACE_PKGS := ./daemon/... ./media/
 # The ARM toolchains and qemu for packaging's cross-build and emulation
 # tests (scripts/cross-deps.sh), and the LiveKit server for the gateway's
 # (scripts/livekit.sh); make run needs neither.
-test: lint build cross-deps livekit
+test: livekit-client lint build cross-deps livekit
 	@set -o pipefail; { $(GO) test -json -count=1 -timeout $(TEST_TIMEOUT) ./...; \
 	  $(GO) test -race -json -count=1 -timeout $(TEST_TIMEOUT) $(RACE_PKGS) | sed -E 's/"Package":"([^"]*)"/"Package":"\1 (-race)"/g'; } \
 	  | $(GO) run ./internal/testsum
@@ -71,7 +76,7 @@ fuzz: deps
 # (packaging/README.md). The ARM builds go through Debian's cross toolchain,
 # which scripts/cross-deps.sh installs when missing.
 DEB_ARCHS ?= amd64 arm64 armhf
-deb: deps
+deb: deps livekit-client
 	@scripts/cross-deps.sh $(filter-out amd64,$(DEB_ARCHS))
 	@for a in $(DEB_ARCHS); do packaging/deb/build.sh $$a dist || exit 1; done
 

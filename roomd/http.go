@@ -19,8 +19,8 @@ import (
 var webFS embed.FS
 
 // Handler returns roomd's HTTP routes: /ws (signalling), /healthz,
-// /dev/sign (only with Config.Dev), /voip-room.js and / (the rest of the
-// browser client).
+// /dev/sign (only with Config.Dev), /voip-room.js, /vendor/ (gateway mode:
+// LiveKit's browser client) and / (the rest of the browser client).
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /ws", s.serveWS)
@@ -32,6 +32,11 @@ func (s *Server) Handler() http.Handler {
 		mux.HandleFunc("GET /dev/sign", s.serveDevSign)
 	}
 	mux.HandleFunc("GET /voip-room.js", serveVoipRoomJS)
+	// Gateway mode: LiveKit's browser client, which the page loads when a
+	// join goes to LiveKit (web/livekit-link.js).
+	if a, ok := s.cfg.Gateway.(interface{ Assets() fs.FS }); ok {
+		mux.Handle("GET /vendor/", http.StripPrefix("/vendor/", http.FileServer(http.FS(a.Assets()))))
+	}
 	sub, err := fs.Sub(webFS, "web")
 	if err == nil { // fs.Sub fails only on a bad pattern, and "web" is not one
 		mux.Handle("GET /", http.FileServer(http.FS(sub)))

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/voipd/voipd/hw/synth"
+	"github.com/voipd/voipd/internal/browsertest"
 
 	"github.com/voipd/voipd/internal/lktest"
 	"github.com/voipd/voipd/proto"
@@ -354,4 +355,57 @@ func TestRTCRoomOnLiveKit(t *testing.T) {
 	t.Logf("warning: %v", warn)
 	e.ctl.waitEvent(ctx, "onRtcChatInterrupted", func(p map[string]any) bool { return strings.Contains(p["errMsg"].(string), "token_expired") })
 	eventually(t, 10*time.Second, "idle after removal", func() bool { return e.ctl.mustOK("status", nil)["state"] == "idle" })
+}
+
+// TestBrowserOnLiveKit (issue 18, test 5): a person in a browser (headless
+// Chromium, the page a gateway serves) and a panel join one group room
+// through different gateways: both land in LiveKit's room, which the page
+// joins with LiveKit's own browser client; the browser hears the panel
+// (its WebRTC stats), the panel the browser (getStats), each lists the
+// other, and the page's leave is seen by the panel.
+func TestBrowserOnLiveKit(t *testing.T) {
+	redis := lktest.Redis(t)
+	lkNode := lktest.LiveKit(t, redis)
+	gws, secret := lkGateways(t, 2, lkNode.URL, redis)
+	n := startNode(t, "kiosk", gws[0], secret, 440, nil)
+	n.ctl.mustOK("subscribe", map[string]any{"events": []string{"onVoIPChatMembersChanged"}})
+	n.ctl.mustOK("joinVoIPChat", n.joinParams("demo"))
+
+	b := browsertest.Start(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	web := "http" + strings.TrimSuffix(strings.TrimPrefix(gws[1], "ws"), "/ws")
+	page, err := b.Open(ctx, web+"/?groupId=demo&openid=browser-1&autojoin=1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n.ctl.waitEvent(ctx, "onVoIPChatMembersChanged", func(p map[string]any) bool {
+		return slices.Contains(strList(p["openIdList"]), "browser-1")
+	})
+	if err := page.WaitFor(ctx, `window.voipd && window.voipd.members.includes("kiosk")`); err != nil {
+		t.Fatalf("%v\n%s", err, strings.Join(page.Console(), "\n"))
+	}
+	if err := page.WaitFor(ctx, `(await window.voipd.stats()).inboundAudio.some(a => a.member === "kiosk" && a.packetsReceived > 0 && a.audioLevel > 0)`); err != nil {
+		t.Fatalf("%v\n%s", err, strings.Join(page.Console(), "\n"))
+	}
+	eventually(t, 20*time.Second, "the panel receives the browser's audio", func() bool {
+		in, _ := n.ctl.mustOK("getStats", nil)["inbound"].([]any)
+		for _, x := range in {
+			m := x.(map[string]any)
+			if m["member"] == "browser-1" && m["packetsReceived"].(float64) > 0 && m["framesDecoded"].(float64) > 0 {
+				return true
+			}
+		}
+		return false
+	})
+	got, err := lkNode.Participants(lkgate.RoomName(proto.KindVoIP, testApp, "demo"))
+	if err != nil || !slices.Equal(got, []string{"browser-1", "kiosk"}) {
+		t.Fatalf("LiveKit's room holds %v (%v), want the browser and the panel", got, err)
+	}
+	if err := page.Eval(ctx, `window.voipd.leave()`, nil); err != nil {
+		t.Fatal(err)
+	}
+	n.ctl.waitEvent(ctx, "onVoIPChatMembersChanged", func(p map[string]any) bool {
+		return !slices.Contains(strList(p["openIdList"]), "browser-1")
+	})
 }

@@ -113,6 +113,7 @@ export class RoomClient extends EventTarget {
     this.subscription = null;    // the last subscribeVideo list, restated after a reconnect
     this.ticket = null;          // resume ticket of the last joined: never log it
     this.retry = null;           // the reconnect under way: {deadline, delay, cause, timer}
+    this.lk = null;              // the room on LiveKit, when a gateway sent the join there (livekit-link.js)
   }
 
   // The current link's socket and peer connection (null between attempts).
@@ -230,11 +231,35 @@ export class RoomClient extends EventTarget {
         break;
       case 'pong':
         break;
+      case 'livekit':
+        // A gateway: the room is on LiveKit (livekit-link.js).
+        this.toLiveKit(link, msg);
+        break;
       case 'error':
         this.lost(link, msg.reason || 'internal', msg.message || '');
         break;
       default:
         console.warn('room: unknown message type', msg.type);
+    }
+  }
+
+  // toLiveKit joins the LiveKit room a gateway sent the join to; the
+  // gateway's socket is done.
+  async toLiveKit(link, msg) {
+    if (this.state !== 'joining') return;
+    if (link.ws) {
+      link.ws.onclose = null;
+      link.ws.close();
+    }
+    this.link = null;
+    try {
+      const { LiveKitLink } = await import('./livekit-link.js');
+      if (this.state !== 'joining') return;
+      this.lk = new LiveKitLink(this, msg);
+      await this.lk.connect();
+      if (this.state === 'joining') this.setState('joined');
+    } catch (e) {
+      this.fail('unreachable', `LiveKit: ${e.message}`);
     }
   }
 
@@ -443,6 +468,7 @@ export class RoomClient extends EventTarget {
     }
     const link = this.link;
     if (link) this.enqueue(link, () => this.applyMute(link));
+    if (this.lk) this.lk.setMute(this.muteConfig).catch((e) => console.warn('room: LiveKit mute:', e.message));
   }
 
   // applyMute deactivates the encoding rather than disabling the track: a
@@ -478,7 +504,7 @@ export class RoomClient extends EventTarget {
       outboundVideo: { framesEncoded: 0, packetsSent: 0 },
     };
     const pc = this.pc;
-    if (!pc || pc.signalingState === 'closed') return out;
+    if (!this.lk && (!pc || pc.signalingState === 'closed')) return out;
     const byMember = new Map();
     const videoByMember = new Map();
     for (const [receiver, member] of this.receiverMember) {
@@ -539,7 +565,8 @@ export class RoomClient extends EventTarget {
     }
     out.inboundAudio = [...byMember.values()];
     out.inboundVideo = [...videoByMember.values()];
-    (await pc.getStats()).forEach((s) => {
+    const reports = this.lk ? await this.lk.senderStats() : [await pc.getStats()];
+    for (const r of reports) r.forEach((s) => {
       if (s.type === 'outbound-rtp' && s.kind === 'audio') {
         out.outboundAudio.packetsSent += s.packetsSent || 0;
         out.outboundAudio.bytesSent += s.bytesSent || 0;
@@ -572,6 +599,7 @@ export class RoomClient extends EventTarget {
   }
 
   close() {
+    if (this.lk) this.lk.close();
     this.timers.forEach((t) => { clearTimeout(t); clearInterval(t); });
     this.timers = [];
     if (this.retry) clearTimeout(this.retry.timer);
