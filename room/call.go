@@ -2,10 +2,12 @@ package room
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
 	"net/url"
 	"sync"
 	"time"
@@ -163,6 +165,35 @@ func callIOError(ctx context.Context, what string, err error) error {
 	return &Error{Reason: proto.ReasonUnreachable, Msg: "room: " + what + ": " + err.Error()}
 }
 
+// DialWebSocket opens a WebSocket to url with header h, bounded by ctx:
+// gorilla bounds the handshake by ctx's deadline but does not watch its
+// cancellation, so the TCP connection is closed here when ctx ends first.
+// bufSize sizes the read and write buffers.
+func DialWebSocket(ctx context.Context, url string, tlsCfg *tls.Config, h http.Header, bufSize int) (*websocket.Conn, *http.Response, error) {
+	var mu sync.Mutex
+	var stops []func() bool
+	d := websocket.Dialer{
+		TLSClientConfig: tlsCfg, ReadBufferSize: bufSize, WriteBufferSize: bufSize,
+		NetDialContext: func(c context.Context, network, addr string) (net.Conn, error) {
+			var nd net.Dialer
+			nc, err := nd.DialContext(c, network, addr)
+			if err == nil {
+				mu.Lock()
+				stops = append(stops, context.AfterFunc(ctx, func() { nc.Close() }))
+				mu.Unlock()
+			}
+			return nc, err
+		},
+	}
+	conn, resp, err := d.DialContext(ctx, url, h)
+	mu.Lock()
+	for _, stop := range stops {
+		stop()
+	}
+	mu.Unlock()
+	return conn, resp, err
+}
+
 // dialWS opens a signalling socket to cfg.URL, bounded by ctx and
 // cfg.JoinTimeout.
 func dialWS(ctx context.Context, cfg Config) (*websocket.Conn, error) {
@@ -172,24 +203,7 @@ func dialWS(ctx context.Context, cfg Config) (*websocket.Conn, error) {
 	}
 	dctx, cancel := context.WithTimeout(ctx, cfg.JoinTimeout)
 	defer cancel()
-	// gorilla bounds the handshake by the deadline but does not watch
-	// cancellation: close the TCP connection ourselves when dctx ends.
-	var stops []func() bool
-	d := websocket.Dialer{
-		TLSClientConfig: cfg.TLS, ReadBufferSize: 4096, WriteBufferSize: 4096,
-		NetDialContext: func(c context.Context, network, addr string) (net.Conn, error) {
-			var nd net.Dialer
-			nc, err := nd.DialContext(c, network, addr)
-			if err == nil {
-				stops = append(stops, context.AfterFunc(dctx, func() { nc.Close() }))
-			}
-			return nc, err
-		},
-	}
-	conn, resp, err := d.DialContext(dctx, u.String(), nil)
-	for _, stop := range stops {
-		stop()
-	}
+	conn, resp, err := DialWebSocket(dctx, u.String(), cfg.TLS, nil, 4096)
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, fmt.Errorf("room: cancelled: %w", ctx.Err())

@@ -69,7 +69,7 @@ func lossyPeer(t *testing.T, wrap func(net.PacketConn) net.PacketConn) *webrtc.P
 	}
 	mux := webrtc.NewICEUDPMux(nil, wrap(conn))
 	t.Cleanup(func() { mux.Close() })
-	api, err := newAPI(true, 0, func(_ *webrtc.MediaEngine, _ *interceptor.Registry, se *webrtc.SettingEngine) error {
+	api, err := newAPI(true, 0, nil, func(_ *webrtc.MediaEngine, _ *interceptor.Registry, se *webrtc.SettingEngine) error {
 		se.SetICEUDPMux(mux)
 		se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
 		return nil

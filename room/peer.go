@@ -28,8 +28,9 @@ import (
 // renewed with a new address, a USB adapter unplugged, a VPN or container
 // network torn down) while loopback stays. Any other server gets every
 // interface but loopback, which could never pair with it. opts (see
-// apiOption) add to it, e.g. congestion control for a video join.
-func newAPI(loopback bool, mediaTimeout time.Duration, opts ...apiOption) (*webrtc.API, error) {
+// apiOption) add to it, e.g. congestion control for a video join; adjust,
+// when not nil, changes its settings last.
+func newAPI(loopback bool, mediaTimeout time.Duration, adjust func(*webrtc.SettingEngine), opts ...apiOption) (*webrtc.API, error) {
 	me := &webrtc.MediaEngine{}
 	if err := rtpcodecs.Register(me); err != nil {
 		return nil, err
@@ -65,9 +66,23 @@ func newAPI(loopback bool, mediaTimeout time.Duration, opts ...apiOption) (*webr
 	// A device daemon has no reason to hide its addresses behind mDNS
 	// names, and the server does not resolve them.
 	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
+	if adjust != nil {
+		adjust(&se)
+	}
 	return webrtc.NewAPI(webrtc.WithMediaEngine(me), webrtc.WithInterceptorRegistry(ir),
 		webrtc.WithSettingEngine(se)), nil
 }
+
+// NewAPI is the pion API a room client uses (newAPI's), for package
+// room/lk's LiveKit sessions: adjust, when not nil, changes its settings
+// last (over the media timeout's ICE timeouts).
+func NewAPI(loopback bool, mediaTimeout time.Duration, adjust func(*webrtc.SettingEngine)) (*webrtc.API, error) {
+	return newAPI(loopback, mediaTimeout, adjust)
+}
+
+// IsLoopbackHost reports whether host (or host:port) names this machine's
+// loopback.
+func IsLoopbackHost(host string) bool { return isLoopbackHost(host) }
 
 // isLoopbackHost reports whether host names this machine's loopback.
 func isLoopbackHost(hostport string) bool {
@@ -87,7 +102,7 @@ func isLoopbackHost(hostport string) bool {
 // before the first offer so that it takes the server's recvonly section
 // (mid 0).
 func (s *Session) startPeer(l *link, servers []proto.ICEServer) error {
-	api, err := newAPI(isLoopbackHost(s.url.Host), s.cfg.MediaTimeout, s.apiOptions()...)
+	api, err := newAPI(isLoopbackHost(s.url.Host), s.cfg.MediaTimeout, nil, s.apiOptions()...)
 	if err != nil {
 		return err
 	}

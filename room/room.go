@@ -17,7 +17,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/gorilla/websocket"
 	"github.com/pion/webrtc/v4"
 
 	"github.com/voipd/voipd/proto"
@@ -216,26 +215,7 @@ func (s *Session) join(ctx context.Context) error {
 
 // dial opens link l's WebSocket and starts its reader.
 func (s *Session) dial(ctx context.Context, l *link) error {
-	// gorilla bounds the handshake by ctx's deadline but does not watch its
-	// cancellation: close the TCP connection ourselves when ctx ends.
-	var stops []func() bool
-	d := websocket.Dialer{
-		TLSClientConfig: s.cfg.TLS,
-		ReadBufferSize:  4096,
-		WriteBufferSize: 4096,
-		NetDialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
-			var nd net.Dialer
-			c, err := nd.DialContext(ctx, network, addr)
-			if err == nil {
-				stops = append(stops, context.AfterFunc(ctx, func() { c.Close() }))
-			}
-			return c, err
-		},
-	}
-	conn, resp, err := d.DialContext(ctx, s.url.String(), nil)
-	for _, stop := range stops {
-		stop()
-	}
+	conn, resp, err := DialWebSocket(ctx, s.url.String(), s.cfg.TLS, nil, 4096)
 	if err != nil {
 		if ctx.Err() != nil {
 			return ctx.Err()

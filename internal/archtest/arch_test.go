@@ -39,8 +39,8 @@ var allowed = []struct {
 	// "proto" covers proto/rtpcodecs too (by prefix): room and roomd are the
 	// two ends of the room protocol's media, so both register its codecs.
 	// room/lk is the device's client of a LiveKit room (where a gateway
-	// sends a join): package room's errors and stats, the same pion setup.
-	{"room/lk", []string{"room", "proto", "proto/rtpcodecs", "nack", "intercept"}},
+	// sends a join): package room's errors, stats, dialling and pion setup.
+	{"room/lk", []string{"room", "proto", "proto/rtpcodecs"}},
 	{"room", []string{"proto", "nack", "intercept"}},
 	// roomd/lkgate is roomd's gateway onto LiveKit: it fills roomd's
 	// Gateway interface, kept out of roomd so that voipd (which embeds

@@ -16,12 +16,8 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
-	"github.com/pion/ice/v4"
-	"github.com/pion/interceptor"
 	"github.com/pion/webrtc/v4"
 
-	"github.com/voipd/voipd/intercept"
-	"github.com/voipd/voipd/nack"
 	"github.com/voipd/voipd/proto"
 	"github.com/voipd/voipd/proto/rtpcodecs"
 	"github.com/voipd/voipd/room"
@@ -375,22 +371,7 @@ func (s *Session) dial(ctx context.Context) error {
 	u.RawQuery = url.Values{"protocol": {fmt.Sprint(protocolVersion)}, "auto_subscribe": {auto},
 		"sdk": {"go"}, "version": {"voipd"}, "os": {runtime.GOOS}}.Encode()
 	h := http.Header{"Authorization": {"Bearer " + s.p.Token}}
-	var stops []func() bool
-	d := websocket.Dialer{
-		ReadBufferSize: 8192, WriteBufferSize: 8192,
-		NetDialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
-			var nd net.Dialer
-			c, err := nd.DialContext(ctx, network, addr)
-			if err == nil {
-				stops = append(stops, context.AfterFunc(ctx, func() { c.Close() }))
-			}
-			return c, err
-		},
-	}
-	conn, resp, err := d.DialContext(ctx, u.String(), h)
-	for _, stop := range stops {
-		stop()
-	}
+	conn, resp, err := room.DialWebSocket(ctx, u.String(), nil, h, 8192)
 	if err != nil {
 		if ctx.Err() != nil {
 			return ctx.Err()
@@ -441,45 +422,22 @@ func leaveError(l *Leave) error {
 	return &room.Error{Reason: proto.ReasonUnreachable, Msg: fmt.Sprintf("lk: LiveKit ended the session (reason %d)", l.Reason)}
 }
 
-// newAPI is pion set up as package room sets it up: the project's codecs,
-// NACK, reports; loopback candidates only when LiveKit is on this host.
+// newAPI is pion set up as package room sets it up (room.NewAPI): the
+// project's codecs, NACK, reports; loopback candidates only when LiveKit
+// is on this host. A LiveKit node that dies takes its rooms' media with
+// it, and the node carrying the signalling may say nothing for many
+// seconds: the media connection is watched closely instead (a keepalive
+// every 500 ms, disconnected after 2 s without an answer) and a session
+// whose media is disconnected is given up for a new one (reconnect.go),
+// which LiveKit places on a live node.
 func (s *Session) newAPI() (*webrtc.API, error) {
-	me := &webrtc.MediaEngine{}
-	if err := rtpcodecs.Register(me); err != nil {
-		return nil, err
-	}
-	ir := &interceptor.Registry{}
-	resp, err := nack.NewResponder()
-	if err == nil {
-		err = intercept.Register(me, ir, resp, nil)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("register interceptors: %w", err)
-	}
-	var se webrtc.SettingEngine
-	host := hostOf(s.p.URL)
-	if h, _, err := net.SplitHostPort(host); err == nil {
-		host = h
-	}
-	loopback := host == "localhost" || net.ParseIP(host) != nil && net.ParseIP(host).IsLoopback()
-	se.SetIncludeLoopbackCandidate(loopback)
-	if loopback {
-		se.SetIPFilter(func(ip net.IP) bool { return ip.IsLoopback() })
-	}
-	rtpcodecs.SetMediaTimeout(&se, s.p.MediaTimeout)
-	// A LiveKit node that dies takes its rooms' media with it, and the
-	// node carrying the signalling may say nothing for many seconds: the
-	// media connection is watched closely instead (a keepalive every
-	// 500 ms, disconnected after 2 s without an answer) and a session
-	// whose media is disconnected is given up for a new one
-	// (reconnect.go), which LiveKit places on a live node.
 	mt := s.p.MediaTimeout
 	if mt <= 0 {
 		mt = rtpcodecs.DefaultMediaTimeout
 	}
-	se.SetICETimeouts(mediaDisconnected, mt-mediaDisconnected, mediaKeepalive)
-	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
-	return webrtc.NewAPI(webrtc.WithMediaEngine(me), webrtc.WithInterceptorRegistry(ir), webrtc.WithSettingEngine(se)), nil
+	return room.NewAPI(room.IsLoopbackHost(hostOf(s.p.URL)), mt, func(se *webrtc.SettingEngine) {
+		se.SetICETimeouts(mediaDisconnected, mt-mediaDisconnected, mediaKeepalive)
+	})
 }
 
 func (s *Session) startPeers(servers []ICEServer, video bool) error {
@@ -572,15 +530,27 @@ func (s *Session) offer(ctx context.Context) error {
 	if err := s.pub.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: a.SDP}); err != nil {
 		return &room.Error{Reason: proto.ReasonInternal, Msg: "lk: LiveKit's answer: " + err.Error()}
 	}
+	s.remoteSet(TargetPublisher)
+	return nil
+}
+
+// remoteSet records that target's connection has LiveKit's description
+// and adds the candidates that came before it.
+func (s *Session) remoteSet(target int32) {
 	s.mu.Lock()
-	s.pubRemote = true
-	pending := s.pubPending
-	s.pubPending = nil
+	pc, pending := s.pub, s.pubPending
+	if target == TargetSubscriber {
+		pc, pending = s.sub, s.subPending
+		s.subPending, s.subRemote = nil, true
+	} else {
+		s.pubPending, s.pubRemote = nil, true
+	}
 	s.mu.Unlock()
 	for _, c := range pending {
-		s.pub.AddICECandidate(c)
+		if err := pc.AddICECandidate(c); err != nil {
+			s.log.Debug("adding LiveKit's candidate", "err", err)
+		}
 	}
-	return nil
 }
 
 func (s *Session) send(r *Request) error {
@@ -712,14 +682,7 @@ func (s *Session) answerSubscriber(o *SessionDescription) error {
 	if err := s.sub.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: o.SDP}); err != nil {
 		return &room.Error{Reason: proto.ReasonInternal, Msg: "lk: LiveKit's offer: " + err.Error()}
 	}
-	s.mu.Lock()
-	s.subRemote = true
-	pending := s.subPending
-	s.subPending = nil
-	s.mu.Unlock()
-	for _, c := range pending {
-		s.sub.AddICECandidate(c)
-	}
+	s.remoteSet(TargetSubscriber)
 	a, err := s.sub.CreateAnswer(nil)
 	if err == nil {
 		err = s.sub.SetLocalDescription(a)
