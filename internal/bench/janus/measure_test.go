@@ -124,7 +124,7 @@ func TestFitNoisyAndDegenerate(t *testing.T) {
 func TestReportFormatsDelivered(t *testing.T) {
 	// A server that drops half the packets shows it in its column.
 	var b strings.Builder
-	err := Report(&b, Run{Window: 10}, []Point{{N: 5, ServerCPU: 0.01, Sent: 100, Received: 250}}, nil)
+	err := Report(&b, Run{Window: 10}, []Point{{N: 5, ServerCPU: 0.01, Sent: 100, Received: 250}}, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# roomd vs Janus VideoRoom: one publisher (Opus + ~800 kbit/s VP8) forwarded
-# to N subscribers, server CPU per forwarded stream, side by side. Prints a
+# roomd vs Janus VideoRoom vs LiveKit: one publisher (Opus + ~800 kbit/s
+# VP8) forwarded to N subscribers, server CPU per forwarded stream, side by
+# side. Prints a
 # markdown section on stdout (scripts/bench.sh appends it to
 # docs/BENCHMARKS.md); progress and logs go to stderr.
 #
@@ -8,9 +9,9 @@
 #
 # BENCH_FORWARD_N (default 5,10,20,40) are the subscriber counts,
 # BENCH_FORWARD_SECONDS (default 10) the measured window at each,
-# BENCH_FORWARD_LEGS (default "roomd janus") the servers measured: one
-# alone is quicker when working on it, the other is then reported as not
-# measured. Installs Debian's janus if missing (apt-get). The servers run one
+# BENCH_FORWARD_LEGS (default "roomd janus livekit") the servers measured:
+# one alone is quicker when working on it, the others are then reported as
+# not measured. Installs Debian's janus if missing (apt-get). The servers run one
 # after the other, each pinned to core 1; the load generator is pinned to
 # core 0.
 set -euo pipefail
@@ -34,7 +35,7 @@ trap cleanup EXIT
 
 export BENCH_FORWARD_N=${BENCH_FORWARD_N:-5,10,20,40}
 export BENCH_FORWARD_SECONDS=${BENCH_FORWARD_SECONDS:-10}
-legs=" ${BENCH_FORWARD_LEGS:-roomd janus} "
+legs=" ${BENCH_FORWARD_LEGS:-roomd janus livekit} "
 server_cpu=1 gen_cpu=0
 if [ "$(nproc)" -lt 2 ]; then
   log "one core only: server and generator share it, figures are not isolated"
@@ -175,7 +176,65 @@ EOF
   stop_pid "$janus_pid"
 fi
 
+# --- LiveKit leg -------------------------------------------------------------
+# One node (no Redis: LiveKit routes locally), the server the gateway tests
+# run (scripts/livekit.sh builds it once), on 127.0.0.1 with loopback
+# candidates; its clients are voipd's room/lk with tokens a gateway would
+# mint.
+livekit_note=""
+livekit_version="not run"
+if [[ $legs != *" livekit "* ]]; then
+  livekit_note="not measured: BENCH_FORWARD_LEGS left it out."
+elif ! lk_bin=$(scripts/livekit.sh); then
+  livekit_note="not measured: scripts/livekit.sh could not build livekit-server."
+fi
+if [ -z "$livekit_note" ]; then
+  livekit_version=$("$lk_bin" --version | awk '{print $NF}')
+  free_port() { python3 -c 'import socket,sys; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM if sys.argv[1]=="udp" else socket.SOCK_STREAM); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])' "$1"; }
+  lk_port=$(free_port tcp)
+  lk_udp=$(free_port udp)
+  lk_key=APIbench
+  lk_secret=$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')
+  cat >"$tmp/livekit.yaml" <<LKEOF
+port: $lk_port
+bind_addresses: ["127.0.0.1"]
+keys:
+  $lk_key: $lk_secret
+rtc:
+  udp_port: $lk_udp
+  tcp_port: 0
+  use_external_ip: false
+  node_ip: 127.0.0.1
+  enable_loopback_candidate: true
+  stun_servers: ["127.0.0.1:9"]
+  interfaces:
+    includes: ["lo"]
+  ips:
+    includes: ["127.0.0.0/8"]
+turn:
+  enabled: false
+logging:
+  level: warn
+LKEOF
+  taskset -c "$server_cpu" "$lk_bin" --config "$tmp/livekit.yaml" >"$tmp/livekit.log" 2>&1 &
+  lk_pid=$!
+  pids+=("$lk_pid")
+  if ! wait_for port_open "$lk_port"; then
+    tail -20 "$tmp/livekit.log" >&2
+    livekit_note="not measured: livekit-server did not start (its log's tail is on stderr)."
+  else
+    log "livekit-server $livekit_version (pid $lk_pid, core $server_cpu) at ws://127.0.0.1:$lk_port"
+    if ! taskset -c "$gen_cpu" "$tmp/loadgen" measure -server livekit -url "ws://127.0.0.1:$lk_port" \
+      -api-key "$lk_key" -api-secret "$lk_secret" -pid "$lk_pid" -out "$tmp/livekit.json"; then
+      livekit_note="the leg failed partway (see stderr); only the points measured are shown."
+      tail -20 "$tmp/livekit.log" >&2
+    fi
+  fi
+  stop_pid "$lk_pid"
+fi
+
 janus_version=$(dpkg-query -W -f='${Version}' janus 2>/dev/null || echo "not installed")
 pion=$(awk '$1=="github.com/pion/webrtc/v4"{print $2}' go.mod)
 "$tmp/loadgen" report -roomd "$tmp/roomd.json" -janus "$tmp/janus.json" -janus-note "$janus_note" \
-  -versions "$(go version | awk '{print $3}'), roomd on pion/webrtc $pion, Janus $janus_version (Debian)"
+  -livekit "$tmp/livekit.json" -livekit-note "$livekit_note" \
+  -versions "$(go version | awk '{print $3}'), roomd on pion/webrtc $pion, Janus $janus_version (Debian), LiveKit $livekit_version (livekit-server, one node)"

@@ -1,10 +1,11 @@
-// Command loadgen is the load generator of the roomd vs Janus forwarding
-// benchmark (package janus, run by ../run.sh): it measures one server, or
-// prints the markdown report from two measurements.
+// Command loadgen is the load generator of the roomd vs Janus vs LiveKit
+// forwarding benchmark (package janus, run by ../run.sh): it measures one
+// server, or prints the markdown report from the measurements.
 //
 //	loadgen measure -server roomd -url ws://127.0.0.1:P/ws -app-id ID -app-secret S -pid PID -out roomd.json
 //	loadgen measure -server janus -url http://127.0.0.1:P/janus -media-ip IP -pid PID -out janus.json
-//	loadgen report -roomd roomd.json [-janus janus.json] [-janus-note TEXT] [-versions TEXT]
+//	loadgen measure -server livekit -url ws://127.0.0.1:P -api-key K -api-secret S -pid PID -out livekit.json
+//	loadgen report -roomd roomd.json [-janus janus.json] [-janus-note TEXT] [-livekit livekit.json] [-livekit-note TEXT] [-versions TEXT]
 //
 // -n (default $BENCH_FORWARD_N or 5,10,20,40) are the subscriber counts and
 // -seconds (default $BENCH_FORWARD_SECONDS or 10) the window at each. It
@@ -56,8 +57,10 @@ func main() {
 
 func measure(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("loadgen measure", flag.ContinueOnError)
-	server := fs.String("server", "", "roomd or janus")
-	url := fs.String("url", "", "roomd's ws://…/ws or Janus's http://…/janus")
+	server := fs.String("server", "", "roomd, janus or livekit")
+	url := fs.String("url", "", "roomd's ws://…/ws, Janus's http://…/janus or LiveKit's ws://…")
+	apiKey := fs.String("api-key", "", "livekit: the API key to mint access tokens with")
+	apiSecret := fs.String("api-secret", "", "livekit: its secret")
 	appID := fs.String("app-id", "", "roomd: the app id to sign joins for")
 	appSecret := fs.String("app-secret", "", "roomd: its secret")
 	pid := fs.Int("pid", 0, "the server's process id")
@@ -90,8 +93,11 @@ func measure(ctx context.Context, args []string) error {
 			}
 		}
 		start = janus.JanusStarter(*url, ip)
+	case "livekit":
+		cfg.Server = "LiveKit"
+		start = janus.LiveKitStarter(*url, *apiKey, *apiSecret)
 	default:
-		return fmt.Errorf("-server %q: roomd or janus", *server)
+		return fmt.Errorf("-server %q: roomd, janus or livekit", *server)
 	}
 	fmt.Fprintf(os.Stderr, "loadgen: %s, GOMAXPROCS %d, N %v, %v windows\n", cfg.Server, runtime.GOMAXPROCS(0), counts, cfg.Window)
 	points, err := janus.Measure(ctx, cfg, start)
@@ -108,6 +114,8 @@ func report(args []string, w io.Writer) error {
 	roomdFile := fs.String("roomd", "", "roomd's points")
 	janusFile := fs.String("janus", "", "Janus's points")
 	note := fs.String("janus-note", "", "why Janus has no points, if it has none")
+	lkFile := fs.String("livekit", "", "LiveKit's points")
+	lkNote := fs.String("livekit-note", "", "why LiveKit has no points, if it has none")
 	versions := fs.String("versions", "", "Go, Janus and the like, for the header")
 	secs := fs.Float64("seconds", envFloat("BENCH_FORWARD_SECONDS", 10), "the window per N")
 	if err := fs.Parse(args); err != nil {
@@ -121,6 +129,10 @@ func report(args []string, w io.Writer) error {
 	if err != nil {
 		return err
 	}
+	lp, err := readJSON(*lkFile)
+	if err != nil {
+		return err
+	}
 	run := janus.Run{
 		When:      time.Now().UTC().Format("2006-01-02T15:04Z"),
 		Machine:   machine(),
@@ -128,8 +140,10 @@ func report(args []string, w io.Writer) error {
 		Window:    *secs,
 		Target:    0.8,
 		JanusNote: *note,
+
+		LiveKitNote: *lkNote,
 	}
-	return janus.Report(w, run, rp, jp)
+	return janus.Report(w, run, rp, jp, lp)
 }
 
 // machine is "2 cores, <model>" from /proc/cpuinfo.

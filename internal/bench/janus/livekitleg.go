@@ -1,0 +1,94 @@
+package janus
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/livekit/protocol/auth"
+	"github.com/livekit/protocol/livekit"
+
+	"github.com/voipd/voipd/proto"
+	"github.com/voipd/voipd/room/lk"
+)
+
+// LiveKitStarter is the LiveKit leg: a fresh video room per N on the
+// LiveKit node at url (ws://), everyone joining through voipd's own
+// LiveKit client (room/lk) with access tokens minted for key and secret,
+// as a gateway would. The publisher joins first; each subscriber receives
+// its audio and video (WeChat's rule picks the one publisher) and sends
+// nothing.
+func LiveKitStarter(url, key, secret string) Starter {
+	return func(ctx context.Context, n int, sinks *Sinks) (*Publisher, func(), error) {
+		roomName := fmt.Sprintf("bench-%d-%d", n, time.Now().UnixNano())
+		meta, _ := json.Marshal(map[string]string{"kind": proto.KindVoIP, "roomType": proto.RoomVideo})
+		join := func(ctx context.Context, identity string, video bool, h lk.Handler) (*lk.Session, error) {
+			yes := true
+			tok, err := auth.NewAccessToken(key, secret).SetIdentity(identity).
+				SetVideoGrant(&auth.VideoGrant{RoomJoin: true, Room: roomName, CanPublish: &yes, CanSubscribe: &yes}).
+				SetRoomConfig(&livekit.RoomConfiguration{Name: roomName, MaxParticipants: 1000, Metadata: string(meta)}).
+				SetValidFor(time.Hour).ToJWT()
+			if err != nil {
+				return nil, err
+			}
+			return lk.Join(ctx, lk.Params{URL: url, Token: tok, Identity: identity, Video: video, JoinTimeout: 30 * time.Second}, h)
+		}
+		var (
+			mu       sync.Mutex
+			sessions []*lk.Session
+		)
+		pctx, stopMedia := context.WithCancel(context.Background())
+		stop := func() {
+			stopMedia()
+			mu.Lock()
+			all := sessions
+			mu.Unlock()
+			leaveAllLK(all)
+		}
+		ps, err := join(ctx, publisherID, true, &sinkHandler{})
+		if err != nil {
+			stop()
+			return nil, nil, fmt.Errorf("publisher: %w", err)
+		}
+		sessions = append(sessions, ps)
+		if ps.VideoTrack() == nil {
+			stop()
+			return nil, nil, fmt.Errorf("publisher: no video track (room %s is not a video room)", roomName)
+		}
+		pub := NewPublisher(ps.AudioTrack(), ps.VideoTrack())
+		go pub.ReadRTCP(ps.VideoSender())
+		go pub.Run(pctx)
+		err = parallel(ctx, n, func(ctx context.Context, i int) error {
+			s, err := join(ctx, fmt.Sprintf("sub-%d", i), false, &sinkHandler{sinks: sinks})
+			if err != nil {
+				return fmt.Errorf("subscriber %d: %w", i, err)
+			}
+			mu.Lock()
+			sessions = append(sessions, s)
+			mu.Unlock()
+			return nil
+		})
+		if err != nil {
+			stop()
+			return nil, nil, err
+		}
+		return pub, stop, nil
+	}
+}
+
+// leaveAllLK leaves every LiveKit session at once.
+func leaveAllLK(ss []*lk.Session) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	var wg sync.WaitGroup
+	for _, s := range ss {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_ = s.Leave(ctx)
+		}()
+	}
+	wg.Wait()
+}
