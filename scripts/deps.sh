@@ -21,7 +21,6 @@ pkgs=(
   dpkg-dev lintian file     # make deb: dpkg-shlibdeps, lintian, and the packaging test
   adduser passwd util-linux # the packages' maintainer scripts; unshare and setpriv in that test
   redis-server              # roomd's LiveKit gateway tests: the Redis gateways and LiveKit nodes share
-  npm                       # scripts/livekit-client.sh: LiveKit's browser client for the gateway's page
 )
 
 exec "$(dirname "$0")/ensure-packages.sh" deps "${pkgs[@]}"

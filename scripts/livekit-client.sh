@@ -17,6 +17,11 @@ if ! mkdir -p "$cache/npm" 2>/dev/null || [ ! -w "$cache/npm" ]; then
   mkdir -p "$cache/npm"
 fi
 tgz=$cache/npm/livekit-client-$version.tgz
+if [ ! -s "$tgz" ] && ! command -v npm >/dev/null; then
+  # Debian's npm, only where no npm is (a nodejs from elsewhere brings its
+  # own, and Debian's would conflict with it).
+  "$repo/scripts/ensure-packages.sh" livekit-client npm
+fi
 if [ ! -s "$tgz" ]; then
   echo "livekit-client.sh: fetching livekit-client $version from npm (once)" >&2
   work=$(mktemp -d)
