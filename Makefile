@@ -4,7 +4,9 @@ SHELL     := /bin/bash
 GO        ?= go
 BIN       := bin
 PROGRAMS  := voipd voipctl roomd
-TEST_TIMEOUT ?= 20m
+# Per test binary. cmd/voipd's real-time echo tests may wait for the ARM
+# emulation test (internal/testlock: they never overlap), about 10 min.
+TEST_TIMEOUT ?= 30m
 
 .PHONY: all deps cross-deps livekit livekit-client build run test lint bench soak fuzz deb clean
 

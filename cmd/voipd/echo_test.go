@@ -14,6 +14,7 @@ import (
 	"github.com/voipd/voipd/hw"
 	"github.com/voipd/voipd/hw/audio/pulsetest"
 	"github.com/voipd/voipd/hw/synth"
+	"github.com/voipd/voipd/internal/testlock"
 	"github.com/voipd/voipd/proto"
 )
 
@@ -207,6 +208,7 @@ func energy(pcm []int16) float64 {
 // vendor would otherwise reach for) in front of a voipd with its
 // processing off, then no processing at all (the measurement measures).
 func TestEchoCancellationOverPulse(t *testing.T) {
+	testlock.Heavy(t) // not beside the ARM emulation: the figures need the audio on time
 	var runs []echoRun
 	for _, mode := range []string{"voipd", "pulse", "none"} {
 		runs = append(runs, measureEcho(t, mode))
@@ -341,6 +343,7 @@ func readRaw(t *testing.T, path string) []int16 {
 // the canceller suppresses it there (logged, second by second: about
 // 10–17 dB here), but never to under 25 dB below the talk alone.
 func TestNearEndOverPulse(t *testing.T) {
+	testlock.Heavy(t)
 	micAlone, gotAlone := nearLevels(t, false)
 	_, gotDouble := nearLevels(t, true)
 	n := min(len(gotAlone), len(gotDouble))
