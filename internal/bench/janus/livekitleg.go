@@ -45,7 +45,7 @@ func LiveKitStarter(url, key, secret string) Starter {
 			mu.Lock()
 			all := sessions
 			mu.Unlock()
-			leaveAllLK(all)
+			leaveAll(all)
 		}
 		ps, err := join(ctx, publisherID, true, &sinkHandler{})
 		if err != nil {
@@ -76,19 +76,4 @@ func LiveKitStarter(url, key, secret string) Starter {
 		}
 		return pub, stop, nil
 	}
-}
-
-// leaveAllLK leaves every LiveKit session at once.
-func leaveAllLK(ss []*lk.Session) {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	var wg sync.WaitGroup
-	for _, s := range ss {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			_ = s.Leave(ctx)
-		}()
-	}
-	wg.Wait()
 }

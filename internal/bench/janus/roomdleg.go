@@ -73,8 +73,8 @@ func RoomdStarter(wsURL string, app roomd.App) Starter {
 	}
 }
 
-// leaveAll leaves every session at once.
-func leaveAll(ss []*room.Session) {
+// leaveAll leaves every session at once (roomd's and LiveKit's alike).
+func leaveAll[S interface{ Leave(context.Context) error }](ss []S) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	var wg sync.WaitGroup
