@@ -104,25 +104,7 @@ func TestVideoRoomOnLiveKit(t *testing.T) {
 	gws, secret := lkGateways(t, 2, node.URL, redis)
 	a := startNode(t, "vid-a", gws[0], secret, 440, nil)
 	b := startNode(t, "vid-b", gws[1], secret, 1000, nil)
-	a.ctl.mustOK("subscribe", map[string]any{"events": []string{"onVoIPVideoMembersChanged"}})
-	a.ctl.mustOK("joinVoIPChat", videoParams(a, "v"))
-	b.ctl.mustOK("joinVoIPChat", videoParams(b, "v"))
-
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	a.ctl.waitEvent(ctx, "onVoIPVideoMembersChanged", func(p map[string]any) bool {
-		return slices.Contains(strList(p["openIdList"]), "vid-b")
-	})
-	eventually(t, 20*time.Second, "a decodes b's video", func() bool { n, _, _ := a.frames.of("vid-b"); return len(n) >= 30 })
-	eventually(t, 20*time.Second, "b decodes a's video", func() bool { n, _, _ := b.frames.of("vid-a"); return len(n) >= 30 })
-	na, ida, _ := a.frames.of("vid-b")
-	nb, idb, _ := b.frames.of("vid-a")
-	checkAdvancing(t, "a ← b", na)
-	checkAdvancing(t, "b ← a", nb)
-	if ida != synth.PatternIDOf("cam-vid-b") || idb != synth.PatternIDOf("cam-vid-a") {
-		t.Fatalf("pattern ids read back %d/%d, want b's %d and a's %d", ida, idb, synth.PatternIDOf("cam-vid-b"), synth.PatternIDOf("cam-vid-a"))
-	}
-	eventually(t, 10*time.Second, "a hears b", func() bool { return a.audio.heard(1000, 440) > 20 })
+	videoPair(t, a, b, "v")
 	if vi := videoInbound(t, a, "vid-b"); vi["framesDecoded"].(float64) == 0 {
 		t.Fatalf("a's inbound video stats: %v", vi)
 	}

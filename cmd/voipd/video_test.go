@@ -39,6 +39,33 @@ func checkAdvancing(t *testing.T, who string, nums []uint32) {
 	}
 }
 
+// videoPair joins a and b (tones 440 and 1000 Hz, pattern cameras) to the
+// video room g, and checks what every video room must do: a learns that b
+// publishes video, each decodes the other's frames in order and from the
+// right camera, and a still hears b.
+func videoPair(t *testing.T, a, b *node, g string) {
+	t.Helper()
+	a.ctl.mustOK("subscribe", map[string]any{"events": []string{"onVoIPVideoMembersChanged"}})
+	a.ctl.mustOK("joinVoIPChat", videoParams(a, g))
+	b.ctl.mustOK("joinVoIPChat", videoParams(b, g))
+
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	a.ctl.waitEvent(ctx, "onVoIPVideoMembersChanged", func(p map[string]any) bool {
+		return slices.Contains(strList(p["openIdList"]), b.openid)
+	})
+	eventually(t, 20*time.Second, "a decodes b's video", func() bool { n, _, _ := a.frames.of(b.openid); return len(n) >= 30 })
+	eventually(t, 20*time.Second, "b decodes a's video", func() bool { n, _, _ := b.frames.of(a.openid); return len(n) >= 30 })
+	na, ida, _ := a.frames.of(b.openid)
+	nb, idb, _ := b.frames.of(a.openid)
+	checkAdvancing(t, "a ← b", na)
+	checkAdvancing(t, "b ← a", nb)
+	if wa, wb := synth.PatternIDOf("cam-"+a.openid), synth.PatternIDOf("cam-"+b.openid); ida != wb || idb != wa {
+		t.Fatalf("pattern ids read back %d/%d, want b's %d and a's %d", ida, idb, wb, wa)
+	}
+	eventually(t, 10*time.Second, "a hears b", func() bool { return a.audio.heard(1000, 440) > 20 })
+}
+
 // Two daemons with synthetic cameras in a video room decode each other's
 // frames, whose numbers advance; a third member's arrival makes roomd ask
 // the publishers for a keyframe (a PLI), and a subscription narrows what a
@@ -48,26 +75,7 @@ func TestVideoRoom(t *testing.T) {
 	url := wsURL(srv.URL())
 	a := startNode(t, "vid-a", url, secret, 440, nil)
 	b := startNode(t, "vid-b", url, secret, 1000, nil)
-	a.ctl.mustOK("subscribe", map[string]any{"events": []string{"onVoIPVideoMembersChanged"}})
-	a.ctl.mustOK("joinVoIPChat", videoParams(a, "v"))
-	b.ctl.mustOK("joinVoIPChat", videoParams(b, "v"))
-
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	a.ctl.waitEvent(ctx, "onVoIPVideoMembersChanged", func(p map[string]any) bool {
-		return slices.Contains(strList(p["openIdList"]), "vid-b")
-	})
-	eventually(t, 20*time.Second, "a decodes b's video", func() bool { n, _, _ := a.frames.of("vid-b"); return len(n) >= 30 })
-	eventually(t, 20*time.Second, "b decodes a's video", func() bool { n, _, _ := b.frames.of("vid-a"); return len(n) >= 30 })
-	na, ida, _ := a.frames.of("vid-b")
-	nb, idb, _ := b.frames.of("vid-a")
-	checkAdvancing(t, "a ← b", na)
-	checkAdvancing(t, "b ← a", nb)
-	if ida != synth.PatternIDOf("cam-vid-b") || idb != synth.PatternIDOf("cam-vid-a") {
-		t.Fatalf("pattern ids read back %d/%d, want b's %d and a's %d", ida, idb, synth.PatternIDOf("cam-vid-b"), synth.PatternIDOf("cam-vid-a"))
-	}
-	// Audio still flows in a video room.
-	eventually(t, 10*time.Second, "a hears b", func() bool { return a.audio.heard(1000, 440) > 20 })
+	videoPair(t, a, b, "v") // audio still flows in a video room too
 
 	st := a.ctl.mustOK("status", nil)
 	cam := st["devices"].(map[string]any)["camera"].(map[string]any)

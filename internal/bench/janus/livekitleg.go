@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"sync"
 	"time"
 
 	"github.com/livekit/protocol/auth"
@@ -35,45 +34,8 @@ func LiveKitStarter(url, key, secret string) Starter {
 			}
 			return lk.Join(ctx, lk.Params{URL: url, Token: tok, Identity: identity, Video: video, JoinTimeout: 30 * time.Second}, h)
 		}
-		var (
-			mu       sync.Mutex
-			sessions []*lk.Session
-		)
-		pctx, stopMedia := context.WithCancel(context.Background())
-		stop := func() {
-			stopMedia()
-			mu.Lock()
-			all := sessions
-			mu.Unlock()
-			leaveAll(all)
-		}
-		ps, err := join(ctx, publisherID, true, &sinkHandler{})
-		if err != nil {
-			stop()
-			return nil, nil, fmt.Errorf("publisher: %w", err)
-		}
-		sessions = append(sessions, ps)
-		if ps.VideoTrack() == nil {
-			stop()
-			return nil, nil, fmt.Errorf("publisher: no video track (room %s is not a video room)", roomName)
-		}
-		pub := NewPublisher(ps.AudioTrack(), ps.VideoTrack())
-		go pub.ReadRTCP(ps.VideoSender())
-		go pub.Run(pctx)
-		err = parallel(ctx, n, func(ctx context.Context, i int) error {
-			s, err := join(ctx, fmt.Sprintf("sub-%d", i), false, &sinkHandler{sinks: sinks})
-			if err != nil {
-				return fmt.Errorf("subscriber %d: %w", i, err)
-			}
-			mu.Lock()
-			sessions = append(sessions, s)
-			mu.Unlock()
-			return nil
+		return fillRoom(ctx, n, sinks, roomName, func(ctx context.Context, id string, h *sinkHandler, sub bool) (*lk.Session, error) {
+			return join(ctx, id, !sub, h)
 		})
-		if err != nil {
-			stop()
-			return nil, nil, err
-		}
-		return pub, stop, nil
 	}
 }

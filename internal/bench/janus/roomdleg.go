@@ -30,47 +30,72 @@ func RoomdStarter(wsURL string, app roomd.App) Starter {
 			return room.Join(ctx, cfg, room.JoinParams{AppID: s.AppID, OpenID: s.OpenID, GroupID: s.GroupID,
 				NonceStr: s.NonceStr, TimeStamp: s.TimeStamp, Signature: s.Signature, RoomType: proto.RoomVideo}, h)
 		}
-		var (
-			mu       sync.Mutex
-			sessions []*room.Session
-		)
-		pctx, stopMedia := context.WithCancel(context.Background())
-		stop := func() {
-			stopMedia()
-			mu.Lock()
-			all := sessions
-			mu.Unlock()
-			leaveAll(all)
-		}
-		ps, err := join(ctx, publisherID, &sinkHandler{})
-		if err != nil {
-			stop()
-			return nil, nil, fmt.Errorf("publisher: %w", err)
-		}
-		sessions = append(sessions, ps)
-		if ps.VideoTrack() == nil {
-			stop()
-			return nil, nil, fmt.Errorf("publisher: roomd gave no video section (room %s is not a video room)", group)
-		}
-		pub := NewPublisher(ps.AudioTrack(), ps.VideoTrack())
-		go pub.ReadRTCP(ps.VideoSender())
-		go pub.Run(pctx)
-		err = parallel(ctx, n, func(ctx context.Context, i int) error {
-			s, err := join(ctx, fmt.Sprintf("sub-%d", i), &sinkHandler{sinks: sinks})
-			if err != nil {
-				return fmt.Errorf("subscriber %d: %w", i, err)
+		return fillRoom(ctx, n, sinks, group, func(ctx context.Context, openid string, h *sinkHandler, sub bool) (*room.Session, error) {
+			s, err := join(ctx, openid, h)
+			if err == nil && sub {
+				if err = s.SubscribeVideo([]string{publisherID}); err != nil { // the publisher's video alone
+					s.Leave(ctx)
+				}
 			}
-			mu.Lock()
-			sessions = append(sessions, s)
-			mu.Unlock()
-			return s.SubscribeVideo([]string{publisherID})
+			return s, err
 		})
-		if err != nil {
-			stop()
-			return nil, nil, err
-		}
-		return pub, stop, nil
 	}
+}
+
+// benchSession is a member of a measured room: roomd's (package room) or
+// LiveKit's (room/lk).
+type benchSession interface {
+	Leave(context.Context) error
+	AudioTrack() *webrtc.TrackLocalStaticRTP
+	VideoTrack() *webrtc.TrackLocalStaticRTP
+	VideoSender() *webrtc.RTPSender
+}
+
+// fillRoom joins the publisher, starts its media, then joins n
+// subscribers at once, whose tracks go to sinks (join's sub says which it
+// is joining). It returns the publisher and what tears the room down.
+func fillRoom[S benchSession](ctx context.Context, n int, sinks *Sinks, room string,
+	join func(ctx context.Context, id string, h *sinkHandler, sub bool) (S, error)) (*Publisher, func(), error) {
+	var (
+		mu       sync.Mutex
+		sessions []S
+	)
+	pctx, stopMedia := context.WithCancel(context.Background())
+	stop := func() {
+		stopMedia()
+		mu.Lock()
+		all := sessions
+		mu.Unlock()
+		leaveAll(all)
+	}
+	ps, err := join(ctx, publisherID, &sinkHandler{}, false)
+	if err != nil {
+		stop()
+		return nil, nil, fmt.Errorf("publisher: %w", err)
+	}
+	sessions = append(sessions, ps)
+	if ps.VideoTrack() == nil {
+		stop()
+		return nil, nil, fmt.Errorf("publisher: no video track (room %s is not a video room)", room)
+	}
+	pub := NewPublisher(ps.AudioTrack(), ps.VideoTrack())
+	go pub.ReadRTCP(ps.VideoSender())
+	go pub.Run(pctx)
+	err = parallel(ctx, n, func(ctx context.Context, i int) error {
+		s, err := join(ctx, fmt.Sprintf("sub-%d", i), &sinkHandler{sinks: sinks}, true)
+		if err != nil {
+			return fmt.Errorf("subscriber %d: %w", i, err)
+		}
+		mu.Lock()
+		sessions = append(sessions, s)
+		mu.Unlock()
+		return nil
+	})
+	if err != nil {
+		stop()
+		return nil, nil, err
+	}
+	return pub, stop, nil
 }
 
 // leaveAll leaves every session at once (roomd's and LiveKit's alike).
