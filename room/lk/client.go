@@ -82,6 +82,12 @@ type Params struct {
 	JoinTimeout  time.Duration // default 10 s: from dial to media connected
 	MediaTimeout time.Duration // default rtpcodecs.DefaultMediaTimeout
 	Logger       *slog.Logger
+
+	// answerWait, when set, bounds the wait for LiveKit to take the
+	// WebSocket: LiveKit answers it only once the room's node has taken
+	// the member, and a node that died keeps it waiting until LiveKit
+	// counts the node out (a reconnect's tries, reconnect.go).
+	answerWait time.Duration
 }
 
 // Handler receives a session's events, from its goroutines; calls return
@@ -196,6 +202,13 @@ func joinWith(ctx context.Context, p Params, setup func(*Session)) (*Session, er
 	}
 	return nil, err
 }
+
+// slowAnswer is the error of a dial cut at Params.answerWait: a
+// room.Error (timeout) to everyone else.
+type slowAnswer struct{ err *room.Error }
+
+func (e slowAnswer) Error() string { return e.err.Msg }
+func (e slowAnswer) Unwrap() error { return e.err }
 
 func isRoomError(err error) bool {
 	var re *room.Error
@@ -371,10 +384,23 @@ func (s *Session) dial(ctx context.Context) error {
 	u.RawQuery = url.Values{"protocol": {fmt.Sprint(protocolVersion)}, "auto_subscribe": {auto},
 		"sdk": {"go"}, "version": {"voipd"}, "os": {runtime.GOOS}}.Encode()
 	h := http.Header{"Authorization": {"Bearer " + s.p.Token}}
-	conn, resp, err := room.DialWebSocket(ctx, u.String(), nil, h, 8192)
+	dctx := ctx
+	if s.p.answerWait > 0 {
+		var cancel context.CancelFunc
+		dctx, cancel = context.WithTimeout(ctx, s.p.answerWait)
+		defer cancel()
+	}
+	conn, resp, err := room.DialWebSocket(dctx, u.String(), nil, h, 8192)
 	if err != nil {
-		if ctx.Err() != nil {
+		var ne net.Error
+		switch {
+		case ctx.Err() != nil:
 			return ctx.Err()
+		case s.p.answerWait > 0 && (dctx.Err() != nil || errors.As(err, &ne) && ne.Timeout()):
+			// The dialer reads the handshake with dctx's deadline: its
+			// timeout can come a moment before dctx's own.
+			return slowAnswer{&room.Error{Reason: proto.ReasonTimeout,
+				Msg: fmt.Sprintf("lk: LiveKit at %s took no member within %s (the room's node may be down)", u.Host, s.p.answerWait)}}
 		}
 		return dialError(u.Host, resp, err)
 	}

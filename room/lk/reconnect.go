@@ -43,6 +43,19 @@ const (
 	reconnectMax   = 2 * time.Second
 	reconnectTry   = 3 * time.Second
 	defaultGrace   = 60 * time.Second
+	// While LiveKit still counts a dead node as its rooms' host — until 4
+	// to 5 s after the node's last report (selector.AvailableSeconds, in
+	// whole seconds; nodes report every 2 s) — a join waits on the dead
+	// node and LiveKit answers the WebSocket only after its own 3-s try.
+	// A new join asks LiveKit to place the room again, so tries are cut
+	// when LiveKit has not answered within reconnectAnswer (50 ms more
+	// each time, for a machine slower than that; reconnectTry at most)
+	// and followed at once: the member is back within about that of the
+	// moment LiveKit moves the room. A healthy node answers on loopback
+	// in about 20 ms.
+	reconnectAnswer     = 500 * time.Millisecond
+	reconnectAnswerStep = 50 * time.Millisecond
+	reconnectAgain      = 50 * time.Millisecond
 )
 
 // Room is a member of a LiveKit room across its sessions.
@@ -227,7 +240,9 @@ func (r *Room) reconnect(cause error) {
 	lost.close()
 	started := time.Now()
 	deadline := started.Add(grace)
-	for delay, attempt := reconnectFirst, 1; ; delay, attempt = min(2*delay, reconnectMax), attempt+1 {
+	var sched schedule
+	for attempt := 1; ; attempt++ {
+		delay, answerWait := sched.next()
 		select {
 		case <-r.closed:
 			return
@@ -239,10 +254,10 @@ func (r *Room) reconnect(cause error) {
 			return
 		}
 		// A try bounded well below the join timeout: while LiveKit still
-		// counts a dead node as the room's (up to 5 s after its last
-		// report), a join hangs; the next try finds the room moved.
+		// counts a dead node as the room's, a join hangs; a later try
+		// finds the room moved.
 		ctx, cancel := context.WithTimeout(context.Background(), min(cmpOr(r.p.JoinTimeout, defaultJoinTimeout), reconnectTry, left))
-		s, err := r.relink(ctx)
+		s, err := r.relink(ctx, answerWait)
 		cancel()
 		if err == nil {
 			r.mu.Lock()
@@ -270,12 +285,47 @@ func (r *Room) reconnect(cause error) {
 			return
 		}
 		cause = err
+		sched.failed(err)
+	}
+}
+
+// schedule spaces a reconnect's tries: reconnectFirst before the first,
+// doubling to reconnectMax after tries that failed at once (a gateway or
+// node that refuses), reconnectAgain after a try LiveKit did not answer
+// in time (it took its time already, and LiveKit is up placing rooms),
+// whose successor may wait reconnectAnswerStep longer for the answer.
+type schedule struct {
+	tries, cuts int
+	delay       time.Duration
+	cut         bool
+}
+
+// next is how long to wait before the next try and how long that try
+// waits for LiveKit to answer.
+func (s *schedule) next() (delay, answerWait time.Duration) {
+	switch {
+	case s.tries == 0:
+		s.delay = reconnectFirst
+	case s.cut:
+		s.delay = reconnectAgain
+	default:
+		s.delay = min(max(2*s.delay, reconnectFirst), reconnectMax)
+	}
+	s.tries++
+	return s.delay, min(reconnectAnswer+time.Duration(s.cuts)*reconnectAnswerStep, reconnectTry)
+}
+
+// failed records how a try failed.
+func (s *schedule) failed(err error) {
+	s.cut = errors.As(err, new(slowAnswer))
+	if s.cut {
+		s.cuts++
 	}
 }
 
 // relink is one try: a fresh token from the gateway, then a session with
 // the room's tracks, mute and video subscription.
-func (r *Room) relink(ctx context.Context) (*Session, error) {
+func (r *Room) relink(ctx context.Context, answerWait time.Duration) (*Session, error) {
 	r.mu.Lock()
 	ticket, p := r.ticket, r.p
 	p.Mute, p.VideoSubscription, p.VideoSubscriptionSet = r.mute, slices.Clone(r.vsel), r.vselSet
@@ -287,6 +337,7 @@ func (r *Room) relink(ctx context.Context) (*Session, error) {
 		return nil, err
 	}
 	p.URL, p.Token, p.Resume, p.Grace = rd.URL, rd.Token, rd.Resume, rd.Grace
+	p.answerWait = answerWait
 	if rd.ExpireAt != 0 {
 		p.ExpireAt = time.Unix(rd.ExpireAt, 0)
 	}
