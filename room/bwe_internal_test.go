@@ -24,7 +24,7 @@ func TestVideoBitrates(t *testing.T) {
 			if initial != tc.initial || lo != tc.lo || hi != tc.hi {
 				t.Fatalf("videoBitrates = %d, %d, %d; want %d, %d, %d", initial, lo, hi, tc.initial, tc.lo, tc.hi)
 			}
-			if got := videoTarget(tc.estimate, lo, hi); got != tc.wantTarget {
+			if got := videoTarget(tc.estimate, AudioBitrate, lo, hi); got != tc.wantTarget {
 				t.Fatalf("videoTarget(%d) = %d, want %d", tc.estimate, got, tc.wantTarget)
 			}
 		})

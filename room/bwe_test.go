@@ -3,96 +3,26 @@ package room_test
 import (
 	"bytes"
 	"context"
-	"math/rand/v2"
-	"net"
 	"slices"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/pion/rtp"
 	"github.com/pion/sdp/v3"
-	"github.com/pion/transport/v5"
-	"github.com/pion/transport/v5/stdnet"
 	"github.com/pion/webrtc/v4"
 
+	"github.com/voipd/voipd/internal/lossynet"
 	"github.com/voipd/voipd/room"
 	"github.com/voipd/voipd/roomd"
 )
 
-// lossyNet is this machine's network for one ICE agent, except that it
-// drops a share of the RTP the agent sends, seeded so that a run repeats:
-// loss in user space, where netem is not available.
-type lossyNet struct {
-	transport.Net
-	loss float64
-
-	mu              sync.Mutex
-	rng             *rand.Rand
-	dropped, passed atomic.Int64
-}
-
-func newLossyNet(t *testing.T, loss float64, seed uint64) *lossyNet {
-	n, err := stdnet.NewNet()
+func newLossyNet(t *testing.T, loss float64, seed uint64) *lossynet.Net {
+	n, err := lossynet.New(loss, seed)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &lossyNet{Net: n, loss: loss, rng: rand.New(rand.NewPCG(seed, seed))}
-}
-
-// ListenUDP is what ICE gathers its host candidates with.
-func (n *lossyNet) ListenUDP(network string, laddr *net.UDPAddr) (transport.UDPConn, error) {
-	c, err := n.Net.ListenUDP(network, laddr)
-	if err != nil {
-		return nil, err
-	}
-	return &lossyConn{UDPConn: c, n: n}, nil
-}
-
-// drop decides a datagram's fate. Only RTP is dropped: by RFC 7983 RTP and
-// RTCP start with 128..191, and RTCP's packet types are 192..223 (RFC 5761
-// §4). STUN and DTLS pass, so that ICE and the handshake are not what the
-// loss tests.
-func (n *lossyNet) drop(b []byte) bool {
-	if len(b) < 2 || b[0] < 128 || b[0] > 191 || (b[1] >= 192 && b[1] <= 223) {
-		return false
-	}
-	n.mu.Lock()
-	d := n.rng.Float64() < n.loss
-	n.mu.Unlock()
-	if d {
-		n.dropped.Add(1)
-	} else {
-		n.passed.Add(1)
-	}
-	return d
-}
-
-type lossyConn struct {
-	transport.UDPConn
-	n *lossyNet
-}
-
-func (c *lossyConn) WriteTo(b []byte, addr net.Addr) (int, error) {
-	if c.n.drop(b) {
-		return len(b), nil
-	}
-	return c.UDPConn.WriteTo(b, addr)
-}
-
-func (c *lossyConn) WriteToUDP(b []byte, addr *net.UDPAddr) (int, error) {
-	if c.n.drop(b) {
-		return len(b), nil
-	}
-	return c.UDPConn.WriteToUDP(b, addr)
-}
-
-func (c *lossyConn) Write(b []byte) (int, error) {
-	if c.n.drop(b) {
-		return len(b), nil
-	}
-	return c.UDPConn.Write(b)
+	return n
 }
 
 // estimates records a session's OnBitrateEstimate calls.
@@ -265,14 +195,14 @@ func TestBitrateEstimateFollowsLoss(t *testing.T) {
 	// The loss was what the test says it was, over enough packets for the
 	// share to mean something (the draws are seeded, so this is the same
 	// sequence every run).
-	for lossy.dropped.Load()+lossy.passed.Load() < 300 {
+	for lossy.Dropped()+lossy.Passed() < 300 {
 		select {
 		case <-tick.C:
 		case <-ctx.Done():
 			t.Fatal("the lossy publisher stopped sending")
 		}
 	}
-	d, p := lossy.dropped.Load(), lossy.passed.Load()
+	d, p := lossy.Dropped(), lossy.Passed()
 	if ratio := float64(d) / float64(d+p); ratio < 0.2 || ratio > 0.4 {
 		t.Errorf("dropped %d of %d RTP packets (%.2f), want about 0.3", d, d+p, ratio)
 	} else {

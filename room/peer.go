@@ -28,9 +28,9 @@ import (
 // renewed with a new address, a USB adapter unplugged, a VPN or container
 // network torn down) while loopback stays. Any other server gets every
 // interface but loopback, which could never pair with it. opts (see
-// apiOption) add to it, e.g. congestion control for a video join; adjust,
+// APIOption) add to it, e.g. congestion control for a video join; adjust,
 // when not nil, changes its settings last.
-func newAPI(loopback bool, mediaTimeout time.Duration, adjust func(*webrtc.SettingEngine), opts ...apiOption) (*webrtc.API, error) {
+func newAPI(loopback bool, mediaTimeout time.Duration, adjust func(*webrtc.SettingEngine), opts ...APIOption) (*webrtc.API, error) {
 	me := &webrtc.MediaEngine{}
 	if err := rtpcodecs.Register(me); err != nil {
 		return nil, err
@@ -74,10 +74,11 @@ func newAPI(loopback bool, mediaTimeout time.Duration, adjust func(*webrtc.Setti
 }
 
 // NewAPI is the pion API a room client uses (newAPI's), for package
-// room/lk's LiveKit sessions: adjust, when not nil, changes its settings
-// last (over the media timeout's ICE timeouts).
-func NewAPI(loopback bool, mediaTimeout time.Duration, adjust func(*webrtc.SettingEngine)) (*webrtc.API, error) {
-	return newAPI(loopback, mediaTimeout, adjust)
+// room/lk's LiveKit sessions: opts add to it (a VideoEstimate's Option);
+// adjust, when not nil, changes its settings last (over the media
+// timeout's ICE timeouts).
+func NewAPI(loopback bool, mediaTimeout time.Duration, adjust func(*webrtc.SettingEngine), opts ...APIOption) (*webrtc.API, error) {
+	return newAPI(loopback, mediaTimeout, adjust, opts...)
 }
 
 // IsLoopbackHost reports whether host (or host:port) names this machine's

@@ -88,7 +88,7 @@ type Session struct {
 	vtrack  *webrtc.TrackLocalStaticRTP
 	vsender *webrtc.RTPSender
 
-	bwe bwe // the send-side estimate of a video join (bwe.go)
+	bwe *VideoEstimate // the send-side estimate of a video join (bwe.go), nil otherwise
 
 	joinMsg *proto.Message // a call room's join (call.go), or nil for a group join
 	rtc     *rtcSession    // a token room's state (rtc.go), set on joined; under mu
@@ -96,7 +96,7 @@ type Session struct {
 }
 
 func newSession(cfg Config, u *url.URL, p JoinParams, h Handler) *Session {
-	return &Session{
+	s := &Session{
 		cfg:        cfg,
 		url:        u,
 		params:     p,
@@ -109,6 +109,8 @@ func newSession(cfg Config, u *url.URL, p JoinParams, h Handler) *Session {
 		vannounced: map[string]*webrtc.TrackRemote{},
 		mute:       p.Mute,
 	}
+	s.bwe = s.newEstimate()
+	return s
 }
 
 // Members is the room's member list (openids in join order, this device

@@ -108,6 +108,11 @@ func TestVideoRoomOnLiveKit(t *testing.T) {
 	if vi := videoInbound(t, a, "vid-b"); vi["framesDecoded"].(float64) == 0 {
 		t.Fatalf("a's inbound video stats: %v", vi)
 	}
+	// video.bitrate caps what the send-side estimate (LiveKit's feedback)
+	// may ask for.
+	if tb := videoOutbound(t, a)["targetBitrate"].(float64); tb > float64(a.cfg.Video.Bitrate) || tb <= 0 {
+		t.Fatalf("a's video target %v bit/s, want within (0, video.bitrate %d]", tb, a.cfg.Video.Bitrate)
+	}
 
 	// A third member: it decodes both (LiveKit asks the publishers for a
 	// keyframe for it).

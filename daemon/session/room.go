@@ -136,7 +136,8 @@ func (r Rooms) liveKitRoom(ctx context.Context, rd *room.Redirect, identity stri
 func (r Rooms) liveKitParams(rd *room.Redirect, identity string, p room.JoinParams) lk.Params {
 	return lk.Params{URL: rd.URL, Token: rd.Token, Identity: identity, Resume: rd.Resume, Grace: rd.Grace,
 		Mute: p.Mute, Video: p.RoomType == proto.RoomVideo, ICEServers: r.Config.ICEServers, JoinTimeout: r.Config.JoinTimeout,
-		MediaTimeout: r.Config.MediaTimeout, Logger: r.Config.Logger}
+		MediaTimeout: r.Config.MediaTimeout, Logger: r.Config.Logger,
+		VideoBitrate: r.Config.VideoBitrate, MinVideoBitrate: r.Config.MinVideoBitrate, MaxVideoBitrate: r.Config.MaxVideoBitrate}
 }
 
 func (r Rooms) joinRoom(ctx context.Context, lp lk.Params, rejoin lk.Rejoin, h Handler) (Room, error) {
@@ -244,10 +245,6 @@ func (o onLiveKit) VideoFeedback() media.RTCPReader {
 	}
 	return nil
 }
-
-// OnBitrateEstimate: no send-side estimate on LiveKit yet; the encoder
-// keeps video.bitrate.
-func (onLiveKit) OnBitrateEstimate(func(int)) {}
 
 // roomHandler is a Handler as package room calls it.
 type roomHandler struct{ h Handler }

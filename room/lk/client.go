@@ -77,6 +77,10 @@ type Params struct {
 	AutoPublish, AutoSubscribe bool
 	ExpireAt                   time.Time
 	TokenWarning               time.Duration
+	// The video encoder's bitrate, in bit/s, as room.Config's: where it
+	// starts and the bounds the send-side estimate keeps it in
+	// (Room.OnBitrateEstimate); zero: room's defaults.
+	VideoBitrate, MinVideoBitrate, MaxVideoBitrate int
 	// ICEServers are used besides those LiveKit hands out.
 	ICEServers   []webrtc.ICEServer
 	JoinTimeout  time.Duration // default 10 s: from dial to media connected
@@ -88,6 +92,18 @@ type Params struct {
 	// the member, and a node that died keeps it waiting until LiveKit
 	// counts the node out (a reconnect's tries, reconnect.go).
 	answerWait time.Duration
+	// estimate is the send-side estimate of the video this member
+	// publishes, the Room's across its sessions; settings, when set,
+	// changes pion's settings last (WithSettings).
+	estimate *room.VideoEstimate
+	settings func(*webrtc.SettingEngine)
+}
+
+// WithSettings is p with f changing the pion settings of its sessions
+// last (tests: a network that loses packets).
+func WithSettings(p Params, f func(*webrtc.SettingEngine)) Params {
+	p.settings = f
+	return p
 }
 
 // Handler receives a session's events, from its goroutines; calls return
@@ -456,18 +472,32 @@ func leaveError(l *Leave) error {
 // every 500 ms, disconnected after 2 s without an answer) and a session
 // whose media is disconnected is given up for a new one (reconnect.go),
 // which LiveKit places on a live node.
-func (s *Session) newAPI() (*webrtc.API, error) {
+// newAPI is the session's pion API; when it publishes video, with a fresh
+// estimator of the send-side estimate (LiveKit's transport-wide feedback
+// covers the video only: the estimate leaves nothing for the audio).
+func (s *Session) newAPI(video bool) (*webrtc.API, error) {
 	mt := s.p.MediaTimeout
 	if mt <= 0 {
 		mt = rtpcodecs.DefaultMediaTimeout
 	}
+	var opts []room.APIOption
+	if video {
+		if s.p.estimate == nil {
+			initial, lo, hi := room.VideoBitrates(s.p.VideoBitrate, s.p.MinVideoBitrate, s.p.MaxVideoBitrate)
+			s.p.estimate = room.NewVideoEstimate(initial, lo, hi, 0, nil, s.log)
+		}
+		opts = append(opts, s.p.estimate.Option())
+	}
 	return room.NewAPI(room.IsLoopbackHost(hostOf(s.p.URL)), mt, func(se *webrtc.SettingEngine) {
 		se.SetICETimeouts(mediaDisconnected, mt-mediaDisconnected, mediaKeepalive)
-	})
+		if s.p.settings != nil {
+			s.p.settings(se)
+		}
+	}, opts...)
 }
 
 func (s *Session) startPeers(servers []ICEServer, video bool) error {
-	api, err := s.newAPI()
+	api, err := s.newAPI(video)
 	if err != nil {
 		return err
 	}

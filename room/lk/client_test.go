@@ -106,9 +106,15 @@ func (m *member) list() []string {
 // room client does, and returns where it sends the join.
 func redirect(t *testing.T, url, openid, group string) *room.Redirect {
 	t.Helper()
+	return redirectAs(t, url, openid, group, "")
+}
+
+// redirectAs is redirect for a join of roomType.
+func redirectAs(t *testing.T, url, openid, group, roomType string) *room.Redirect {
+	t.Helper()
 	sg := roomd.Sign(app, openid, group, time.Now())
 	_, err := room.Join(context.Background(), room.Config{URL: url, JoinTimeout: 10 * time.Second},
-		room.JoinParams{AppID: app.ID, OpenID: openid, GroupID: group, NonceStr: sg.NonceStr, TimeStamp: sg.TimeStamp, Signature: sg.Signature},
+		room.JoinParams{AppID: app.ID, OpenID: openid, GroupID: group, RoomType: roomType, NonceStr: sg.NonceStr, TimeStamp: sg.TimeStamp, Signature: sg.Signature},
 		nopHandler{})
 	var rd *room.Redirect
 	if !errors.As(err, &rd) {
@@ -125,7 +131,10 @@ func (nopHandler) TrackEnded(string)                                           {
 func (nopHandler) Interrupted(error)                                           {}
 
 // speak writes an Opus packet every 20 ms to s until ctx ends.
-func speak(ctx context.Context, s *lk.Session) {
+func speak(ctx context.Context, s *lk.Session) { speakOn(ctx, s.AudioTrack()) }
+
+// speakOn writes an Opus packet every 20 ms to track until ctx ends.
+func speakOn(ctx context.Context, track *webrtc.TrackLocalStaticRTP) {
 	p := &rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: 111}, Payload: []byte{0xf8, 0xff, 0xfe}}
 	tick := time.NewTicker(20 * time.Millisecond)
 	defer tick.Stop()
@@ -136,7 +145,7 @@ func speak(ctx context.Context, s *lk.Session) {
 		case <-tick.C:
 			p.SequenceNumber++
 			p.Timestamp += 960
-			s.AudioTrack().WriteRTP(p)
+			track.WriteRTP(p)
 		}
 	}
 }

@@ -94,6 +94,10 @@ func JoinRoom(ctx context.Context, p Params, rejoin Rejoin, h Handler) (*Room, e
 	if r.p.Logger == nil {
 		r.p.Logger = slog.New(slog.DiscardHandler)
 	}
+	if p.Video { // one estimate across the sessions, each starting where the last was
+		initial, lo, hi := room.VideoBitrates(p.VideoBitrate, p.MinVideoBitrate, p.MaxVideoBitrate)
+		r.p.estimate = room.NewVideoEstimate(initial, lo, hi, 0, r.sendsVideo, r.p.Logger)
+	}
 	s, err := joinWith(ctx, r.p, r.adopt)
 	if err != nil {
 		return nil, err
@@ -425,6 +429,40 @@ func (f videoFeedback) ReadRTCP() ([]rtcp.Packet, interceptor.Attributes, error)
 		case <-next:
 		}
 	}
+}
+
+// sendsVideo reports whether the member, in the room, sends video now.
+func (r *Room) sendsVideo() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	s := r.cur
+	if s == nil {
+		s = r.next
+	}
+	return !r.leaving && s != nil && s.VideoSender() != nil
+}
+
+// OnBitrateEstimate calls fn (from a goroutine of the room) whenever the
+// send-side estimate of the member's video changes, with the target
+// bitrate for the encoder in bit/s, within Params' MinVideoBitrate and
+// MaxVideoBitrate, as room.Session's does; it follows the member across
+// its sessions (a new one starts from the last target). The estimate
+// comes from LiveKit's transport-wide feedback on the video, which
+// arrives as RTCP on the video sender: VideoFeedback must be read. No-op
+// unless the member joined with video.
+func (r *Room) OnBitrateEstimate(fn func(bps int)) {
+	if r.p.estimate != nil {
+		r.p.estimate.OnChange(fn)
+	}
+}
+
+// BitrateEstimate is the current video target (see OnBitrateEstimate), 0
+// before the first estimate and when no video is sent.
+func (r *Room) BitrateEstimate() int {
+	if r.p.estimate == nil {
+		return 0
+	}
+	return r.p.estimate.Target()
 }
 
 // SetMute mutes or unmutes the member's audio, now and in later sessions.
