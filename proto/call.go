@@ -129,6 +129,8 @@ func (m *Message) validateCall() (ok bool, err error) {
 			return true, missing("callId")
 		case m.Accept == nil:
 			return true, missing("accept")
+		case m.Reason != "" && (*m.Accept || m.Reason != ReasonListenerBusy):
+			return true, fmt.Errorf("callAnswer's reason may only be %s, with accept false", ReasonListenerBusy)
 		}
 	case TypeAccepted:
 		switch {

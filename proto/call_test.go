@@ -47,6 +47,9 @@ func TestValidateCallMessages(t *testing.T) {
 		{`{"type":"call","appId":"a","nonceStr":"n","timeStamp":1,"signature":"s","caller":{"openid":"c"},"listener":{"openid":"l"},"ringTimeoutMs":-1}`, false},
 		{`{"type":"callAnswer","callId":"c","accept":false}`, true},
 		{`{"type":"callAnswer","callId":"c"}`, false},
+		{`{"type":"callAnswer","callId":"c","accept":false,"reason":"listener_busy"}`, true}, // busy here
+		{`{"type":"callAnswer","callId":"c","accept":true,"reason":"listener_busy"}`, false},
+		{`{"type":"callAnswer","callId":"c","accept":false,"reason":"offline"}`, false},
 		{`{"type":"accepted","callId":"c","roomId":"1v1:c","ticket":"t"}`, false},
 		{`{"type":"callEnded","callId":"c"}`, false},
 		{`{"type":"ringing"}`, false},

@@ -118,6 +118,17 @@ func registerOn(conn *websocket.Conn, cfg Config, p PresenceParams) error {
 // (returning nil) the call. An *Error with reason "not_found" says the call
 // is gone (hung up, timed out, answered elsewhere).
 func (p *Presence) Answer(ctx context.Context, callID string, accept bool) (*CallTicket, error) {
+	return p.answer(ctx, callID, accept, "")
+}
+
+// Busy declines the call as busy: this device is in a room or a call
+// already, and the caller's call ends with listener_busy.
+func (p *Presence) Busy(ctx context.Context, callID string) error {
+	_, err := p.answer(ctx, callID, false, proto.ReasonListenerBusy)
+	return err
+}
+
+func (p *Presence) answer(ctx context.Context, callID string, accept bool, reason string) (*CallTicket, error) {
 	reply := make(chan *proto.Message, 1)
 	p.mu.Lock()
 	p.waiters[callID] = reply
@@ -127,7 +138,7 @@ func (p *Presence) Answer(ctx context.Context, callID string, accept bool) (*Cal
 		delete(p.waiters, callID)
 		p.mu.Unlock()
 	}()
-	if err := p.write(&proto.Message{Type: proto.TypeCallAnswer,
+	if err := p.write(&proto.Message{Type: proto.TypeCallAnswer, Reason: reason,
 		CallFields: proto.CallFields{CallID: callID, Accept: &accept}}); err != nil {
 		return nil, &Error{Reason: proto.ReasonUnreachable, Msg: "room: sending the answer: " + err.Error()}
 	}

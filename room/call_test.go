@@ -80,6 +80,22 @@ func TestCallDeclined(t *testing.T) {
 	wantCallReason(t, within(t, res, "call outcome").err, "declined")
 }
 
+// A listener busy where the server cannot see (in a room elsewhere)
+// says so: the caller's call ends listener_busy, the listener's Busy
+// returns once the server has taken it.
+func TestCallAnsweredBusy(t *testing.T) {
+	srv := startServer(t, nil)
+	ch := newCallRecorder()
+	p := registerPresence(t, srv, "bob", ch)
+	res := startCall(context.Background(), srv, callParams("alice", "bob", "voice", 0))
+	inv := ch.waitInvite(t)
+	if err := p.Busy(context.Background(), inv.CallID); err != nil {
+		t.Fatalf("Busy: %v", err)
+	}
+	wantCallReason(t, within(t, res, "call outcome").err, "listener_busy")
+	wantCallReason(t, p.Busy(context.Background(), inv.CallID), "not_found")
+}
+
 // Nobody answers: the caller gets no_answer after the ring timeout, the
 // listener CallCancelled no_answer, and a late answer finds nothing.
 func TestCallNoAnswer(t *testing.T) {

@@ -241,8 +241,10 @@ func (s *Server) endRingingLocked(c *call, toCaller, toListener string) {
 	}
 }
 
-// answer handles a presence's callAnswer.
-func (s *Server) answer(m *member, appID, callID string, accept bool) {
+// answer handles a presence's callAnswer: a decline, with busy the
+// listener's own listener_busy (it is in a room the server cannot see),
+// or an acceptance.
+func (s *Server) answer(m *member, appID, callID string, accept bool, busy string) {
 	now := time.Now()
 	s.calls.mu.Lock()
 	defer s.calls.mu.Unlock()
@@ -252,7 +254,7 @@ func (s *Server) answer(m *member, appID, callID string, accept bool) {
 		return
 	}
 	if !accept {
-		s.endRingingLocked(c, proto.ReasonDeclined, proto.ReasonDeclined)
+		s.endRingingLocked(c, firstOf(busy, proto.ReasonDeclined), proto.ReasonDeclined)
 		return
 	}
 	c.timer.Stop()

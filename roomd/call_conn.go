@@ -66,7 +66,7 @@ func (s *Server) servePresence(m *member, reg *proto.Message) {
 		}
 		switch msg.Type {
 		case proto.TypeCallAnswer:
-			s.answer(m, reg.AppID, msg.CallID, *msg.Accept)
+			s.answer(m, reg.AppID, msg.CallID, *msg.Accept, msg.Reason)
 		case proto.TypePing:
 			m.send(&proto.Message{Type: proto.TypePong})
 		case proto.TypePong:

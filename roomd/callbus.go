@@ -118,6 +118,12 @@ func (s *Server) fromCaller(m *member, appID string, raw []byte) {
 		c := &call{id: msg.CallID, appID: appID, caller: *msg.Caller, listener: *msg.Listener,
 			roomType: msg.RoomType, presence: m, remoteCaller: true}
 		s.calls.mu.Lock()
+		if s.busyLocked(appID, c.listener.OpenID, time.Now()) { // a call rings here already, or one was just accepted
+			s.tellCallerLocked(c, callEnded(c.id, proto.ReasonListenerBusy))
+			s.calls.mu.Unlock()
+			m.log.Info("call from another gateway refused: busy", "callId", c.id, "caller", c.caller.OpenID)
+			return
+		}
 		// The caller's gateway times the ring; this one only forgets a
 		// call whose caller's gateway went silent.
 		c.timer = time.AfterFunc(s.cfg.MaxRingTimeout+5*time.Second, func() { s.ringTimedOut(c) })

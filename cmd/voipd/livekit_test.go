@@ -272,6 +272,31 @@ func TestCallAcrossGatewaysOnLiveKit(t *testing.T) {
 	door.ctl.mustOK("exitVoIPChat", nil)
 	waitEnded(t, door, "local")
 	waitEnded(t, monitor, "remote")
+
+	// The monitor in a group room on LiveKit is busy: no gateway sees
+	// that room, so the monitor's daemon answers listener_busy itself,
+	// rung through the other gateway or its own; it does not ring.
+	door0 := startNode(t, "door0", gws[0], secret, doorHz, nil)
+	eventually(t, 10*time.Second, "the monitor has left the call", func() bool {
+		return monitor.ctl.mustOK("status", nil)["state"] == "idle"
+	})
+	monitor.ctl.mustOK("joinVoIPChat", monitor.joinParams("elsewhere"))
+	door.ctl.mustFail("join1v1Chat", callParams("door", "flat", "voice"), -20013, "listener_busy")
+	door0.ctl.mustFail("join1v1Chat", callParams("door0", "flat", "voice"), -20013, "listener_busy")
+	for drained := false; !drained; {
+		select {
+		case e := <-monitor.ctl.events:
+			if e.Method == "on1v1ChatInvite" {
+				t.Fatalf("a busy monitor was invited: %v", e.Params)
+			}
+		default:
+			drained = true
+		}
+	}
+	monitor.ctl.mustOK("exitVoIPChat", nil)
+	join, callID = ringUntilInvited(t, door, monitor, callParams("door", "flat", "voice"))
+	monitor.ctl.mustOK("answer1v1Chat", map[string]any{"callId": callID, "accept": false})
+	checkFail(t, "join1v1Chat", door.ctl.await(join, 10*time.Second), -20010, "declined")
 }
 
 // TestRTCRoomOnLiveKit: token rooms on LiveKit through gateways: two

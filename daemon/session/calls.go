@@ -149,8 +149,9 @@ func (e *Engine) takeInvite(callID string) bool {
 }
 
 // ring opens the speaker for the ringtone of an incoming call and closes
-// it when stopped. A speaker in use (the device is in a room) rings
-// nothing: the invitation event still tells the UI.
+// it when stopped. A device that is no longer idle (it joined a room as
+// the invitation arrived; one already in a room answers busy, Invited)
+// rings nothing: the invitation event still tells the UI.
 func (e *Engine) ring() (stop func()) {
 	if e.State() != Idle {
 		return func() {}
@@ -172,6 +173,25 @@ type callHandler struct{ e *Engine }
 
 func (h callHandler) Invited(inv room.Invite) {
 	e := h.e
+	if st := e.State(); st != Idle {
+		// In a room or a call already: the caller hears listener_busy,
+		// as when the server sees the room (a gateway cannot see rooms
+		// on LiveKit, nor a server rooms on another).
+		e.mu.Lock()
+		pres := e.calls.presence
+		e.mu.Unlock()
+		if pres != nil {
+			go func() {
+				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+				defer cancel()
+				if err := pres.Busy(ctx, inv.CallID); err != nil {
+					e.log.Warn("declining a call as busy", "call", inv.CallID, "err", err)
+				}
+			}()
+			e.log.Info("call declined: busy", "call", inv.CallID, "caller", inv.Caller.OpenID, "state", st.String())
+			return
+		}
+	}
 	e.mu.Lock()
 	e.calls.ringing[inv.CallID] = inv
 	stopOld := e.calls.stopRing

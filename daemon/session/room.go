@@ -58,6 +58,7 @@ type Room interface {
 // Presence is a registration for incoming calls.
 type Presence interface {
 	Answer(ctx context.Context, callID string, accept bool) (*room.CallTicket, error)
+	Busy(ctx context.Context, callID string) error
 	Close() error
 }
 

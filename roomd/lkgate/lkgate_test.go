@@ -408,4 +408,35 @@ func TestCallsAcrossGateways(t *testing.T) {
 	if m := c4.next(); m.Type != proto.TypeError || m.Reason != proto.ReasonOffline {
 		t.Errorf("calling an unregistered panel: %s %s, want error offline", m.Type, m.Reason)
 	}
+
+	// The panel says it is busy (in a room on LiveKit, which no gateway
+	// sees): the caller's call ends listener_busy.
+	c5 := placeCall(t, gw1, "desk", "door-1")
+	c5.next()
+	inv = pres.next()
+	pres.send(&proto.Message{Type: proto.TypeCallAnswer, Reason: proto.ReasonListenerBusy, CallFields: proto.CallFields{CallID: inv.CallID, Accept: &no}})
+	if m := c5.next(); m.Type != proto.TypeCallEnded || m.Reason != proto.ReasonListenerBusy {
+		t.Errorf("caller after a busy answer: %s %s, want callEnded listener_busy", m.Type, m.Reason)
+	}
+	if m := pres.next(); m.Type != proto.TypeCallEnded || m.Reason != proto.ReasonDeclined {
+		t.Errorf("listener after its busy answer: %s %s", m.Type, m.Reason)
+	}
+
+	// A call rings the panel from gateway 1; a second one, placed at a
+	// third gateway that knows nothing of the first, is refused busy by
+	// the panel's gateway, and the panel is not invited twice.
+	gw2 := gateway(t, node, redis)
+	c6 := placeCall(t, gw1, "desk", "door-1")
+	c6.next()
+	inv = pres.next()
+	c7 := placeCall(t, gw2, "lobby", "door-1")
+	for _, want := range []string{proto.TypeRinging, proto.TypeCallEnded} {
+		if m := c7.next(); m.Type != want || (want == proto.TypeCallEnded && m.Reason != proto.ReasonListenerBusy) {
+			t.Errorf("a second caller: %s %s, want %s (then listener_busy)", m.Type, m.Reason, want)
+		}
+	}
+	c6.send(&proto.Message{Type: proto.TypeHangup, CallFields: proto.CallFields{CallID: inv.CallID}})
+	if m := pres.next(); m.Type != proto.TypeCallEnded || m.CallID != inv.CallID {
+		t.Errorf("the panel after the first caller hung up: %s %s for %s, want the end of %s (no second invite)", m.Type, m.Reason, m.CallID, inv.CallID)
+	}
 }
