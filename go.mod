@@ -40,6 +40,7 @@ require (
 require (
 	github.com/twitchtv/twirp v8.1.3+incompatible
 	google.golang.org/protobuf v1.36.12
+	gopkg.in/yaml.v3 v3.0.1 // internal/lktest: LiveKit node configs (the README's) for tests
 )
 
 require (
@@ -101,5 +102,4 @@ require (
 	google.golang.org/genproto/googleapis/api v0.0.0-20260526163538-3dc84a4a5aaa // indirect
 	google.golang.org/genproto/googleapis/rpc v0.0.0-20260526163538-3dc84a4a5aaa // indirect
 	google.golang.org/grpc v1.83.1 // indirect
-	gopkg.in/yaml.v3 v3.0.1 // indirect
 )

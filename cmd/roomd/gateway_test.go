@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+	"gopkg.in/yaml.v3"
 
 	"github.com/voipd/voipd/internal/lktest"
 	"github.com/voipd/voipd/proto"
@@ -181,5 +182,111 @@ func TestReadmeGatewayConfig(t *testing.T) {
 	g := f.gatewayTo
 	if g == nil || !strings.Contains(g.URL, ",") || g.APIKey == "" || g.APISecret != "secret-livekit-secret" || g.Redis == "" {
 		t.Fatalf("gateway config from the README: %+v", g)
+	}
+}
+
+// The README's two-node example runs: its LiveKit config (two nodes from
+// it, with this test's ports, addresses and Redis) and its gateway config
+// (served on 127.0.0.1 without TLS, at the two nodes) work together — the
+// gateway's apiKey is a key of the nodes', and a signed join gets a token
+// both nodes accept.
+func TestReadmeLiveKitFleet(t *testing.T) {
+	b, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	i := strings.Index(string(b), "### Scale out")
+	if i < 0 {
+		t.Fatal("README.md has no Scale out section")
+	}
+	sec := string(b[i:])
+	ym := regexp.MustCompile("(?s)```yaml\n(.*?)```").FindStringSubmatch(sec)
+	tm := regexp.MustCompile("(?s)```toml\n(.*?)```").FindStringSubmatch(sec)
+	if ym == nil || tm == nil {
+		t.Fatal("the Scale out section lacks its yaml or toml block")
+	}
+	var lkCfg struct {
+		Keys map[string]string `yaml:"keys"`
+	}
+	if err := yaml.Unmarshal([]byte(ym[1]), &lkCfg); err != nil {
+		t.Fatalf("the README's LiveKit config: %v", err)
+	}
+	apiKey := regexp.MustCompile(`(?m)^apiKey = "([^"]*)"`).FindStringSubmatch(tm[1])
+	appID := regexp.MustCompile(`(?m)^id = "([^"]*)"`).FindStringSubmatch(tm[1])
+	if apiKey == nil || appID == nil {
+		t.Fatal("the README's gateway config lacks apiKey or an app id")
+	}
+	lkSecret, ok := lkCfg.Keys[apiKey[1]]
+	if !ok {
+		t.Fatalf("the gateway's apiKey %q is not a key of the README's LiveKit config (%v)", apiKey[1], lkCfg.Keys)
+	}
+
+	redis := lktest.Redis(t)
+	nodes := []*lktest.Node{lktest.LiveKitFrom(t, redis, ym[1]), lktest.LiveKitFrom(t, redis, ym[1])}
+	dir := t.TempDir()
+	cfg := tm[1]
+	for f, content := range map[string]string{"/etc/roomd/app-secret": "readme-app-secret", "/etc/roomd/livekit-secret": lkSecret} {
+		p := filepath.Join(dir, filepath.Base(f))
+		if err := os.WriteFile(p, []byte(content+"\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		cfg = strings.ReplaceAll(cfg, f, p)
+	}
+	for _, r := range []struct{ key, value string }{
+		{"listen", "127.0.0.1:0"}, {"tlsCert", ""}, {"tlsKey", ""},
+		{"url", nodes[0].URL + ", " + nodes[1].URL}, {"redis", redis},
+	} {
+		re := regexp.MustCompile(`(?m)^` + r.key + ` = "[^"]*"$`)
+		if !re.MatchString(cfg) {
+			t.Fatalf("the README's gateway config has no %s", r.key)
+		}
+		cfg = re.ReplaceAllString(cfg, r.key+` = "`+r.value+`"`)
+	}
+	path := writeFile(t, "roomd.toml", cfg, 0o600)
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	pr, pw := io.Pipe()
+	var stderr bytes.Buffer
+	done := make(chan int, 1)
+	go func() {
+		done <- run(ctx, []string{"-config", path}, pw, &stderr, noEnv)
+		pw.Close()
+	}()
+	url := readURL(t, pr)
+	go io.Copy(io.Discard, pr)
+	c, _, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(url, "http")+"/ws", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	sg := roomd.Sign(roomd.App{ID: appID[1], Secret: "readme-app-secret"}, "door-1", "lobby", time.Now())
+	msg, _ := json.Marshal(&proto.Message{Type: proto.TypeJoin, Kind: proto.KindVoIP, AppID: sg.AppID, OpenID: sg.OpenID,
+		GroupID: sg.GroupID, NonceStr: sg.NonceStr, TimeStamp: sg.TimeStamp, Signature: sg.Signature})
+	if err := c.WriteMessage(websocket.TextMessage, msg); err != nil {
+		t.Fatal(err)
+	}
+	c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	_, reply, err := c.ReadMessage()
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := proto.Decode(reply)
+	if err != nil || m.Type != proto.TypeLiveKit || m.URL != nodes[0].URL {
+		t.Fatalf("answer %s (%v): want livekit at the first node, %s", reply, err, nodes[0].URL)
+	}
+	for i, n := range nodes {
+		if err := n.Validate(m.Token); err != nil {
+			t.Errorf("node %d refuses the README gateway's token: %v", i, err)
+		}
+	}
+	cancel()
+	select {
+	case code := <-done:
+		if code != 0 {
+			t.Fatalf("exit %d: %s", code, stderr.String())
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("run did not return after cancel")
 	}
 }

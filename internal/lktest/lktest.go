@@ -9,6 +9,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"os"
@@ -25,6 +26,7 @@ import (
 	"github.com/livekit/protocol/auth"
 	"github.com/livekit/protocol/livekit"
 	"github.com/twitchtv/twirp"
+	"gopkg.in/yaml.v3"
 )
 
 // Key and Secret are the LiveKit API key pair the test nodes accept.
@@ -196,33 +198,44 @@ func Binary(t testing.TB) string {
 // the fleet's other nodes, accepting Key and Secret.
 func LiveKit(t testing.TB, redis string) *Node {
 	t.Helper()
+	return LiveKitFrom(t, redis, fmt.Sprintf("keys:\n  %s: %s\n", Key, Secret))
+}
+
+// LiveKitFrom runs a LiveKit node from an operator's config (YAML, such as
+// the README's), with what ties it to a site replaced by this test's: its
+// ports (the kernel's picks), addresses and candidates (127.0.0.1 only),
+// Redis (redis), STUN (127.0.0.1, so that no public server is reached),
+// no TURN. The rest — its API keys first — is the config's.
+func LiveKitFrom(t testing.TB, redis, config string) *Node {
+	t.Helper()
+	var base map[string]any
+	if err := yaml.Unmarshal([]byte(config), &base); err != nil {
+		t.Fatalf("LiveKit config: %v", err)
+	}
 	bin := Binary(t)
 	for try := 0; ; try++ {
 		port, udp := freePort(t, "tcp"), freePort(t, "udp")
-		cfg := fmt.Sprintf(`port: %d
-bind_addresses: ["127.0.0.1"]
-redis:
-  address: %s
-keys:
-  %s: %s
-rtc:
-  udp_port: %d
-  tcp_port: 0
-  use_external_ip: false
-  node_ip: 127.0.0.1
-  enable_loopback_candidate: true
-  stun_servers: ["127.0.0.1:9"]
-  interfaces:
-    includes: ["lo"]
-  ips:
-    includes: ["127.0.0.0/8"]
-turn:
-  enabled: false
-logging:
-  level: info
-`, port, redis, Key, Secret, udp)
+		cfg := maps.Clone(base)
+		if cfg == nil {
+			cfg = map[string]any{}
+		}
+		cfg["port"] = port
+		cfg["bind_addresses"] = []string{"127.0.0.1"}
+		cfg["redis"] = overlay(cfg["redis"], map[string]any{"address": redis})
+		cfg["rtc"] = overlay(cfg["rtc"], map[string]any{
+			"udp_port": udp, "tcp_port": 0, "use_external_ip": false, "node_ip": "127.0.0.1",
+			"enable_loopback_candidate": true, "stun_servers": []string{"127.0.0.1:9"},
+			"interfaces": map[string]any{"includes": []string{"lo"}},
+			"ips":        map[string]any{"includes": []string{"127.0.0.0/8"}},
+		})
+		cfg["turn"] = map[string]any{"enabled": false}
+		cfg["logging"] = map[string]any{"level": "info"}
+		out, err := yaml.Marshal(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
 		path := filepath.Join(t.TempDir(), "livekit.yaml")
-		if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
+		if err := os.WriteFile(path, out, 0o600); err != nil {
 			t.Fatal(err)
 		}
 		p := start(t, fmt.Sprintf("livekit-server :%d", port), bin, "--config", path)
@@ -235,6 +248,17 @@ logging:
 		}
 		n.Kill()
 	}
+}
+
+// overlay is the YAML table v (nil or a table) with set's keys set.
+func overlay(v any, set map[string]any) map[string]any {
+	m, _ := v.(map[string]any)
+	m = maps.Clone(m)
+	if m == nil {
+		m = map[string]any{}
+	}
+	maps.Copy(m, set)
+	return m
 }
 
 // waitReady waits until the node answers its health check ("/").
