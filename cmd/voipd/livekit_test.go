@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -420,4 +421,85 @@ func TestBrowserOnLiveKit(t *testing.T) {
 	n.ctl.waitEvent(ctx, "onVoIPChatMembersChanged", func(p map[string]any) bool {
 		return !slices.Contains(strList(p["openIdList"]), "browser-1")
 	})
+}
+
+// TestBrowserOnLiveKitNodeKilled: a browser and a panel in one LiveKit
+// room; the node hosting it is SIGKILLed. The page says reconnecting,
+// LiveKit's client gives up on the dead node, the page asks its gateway
+// again with the resume ticket and joins the room where LiveKit re-created
+// it; both hear each other again.
+func TestBrowserOnLiveKitNodeKilled(t *testing.T) {
+	redis := lktest.Redis(t)
+	nodes := []*lktest.Node{lktest.LiveKit(t, redis), lktest.LiveKit(t, redis)}
+	gws, secret := lkGateways(t, 2, nodes[0].URL+","+nodes[1].URL, redis)
+	n := startNode(t, "kiosk", gws[0], secret, 440, nil)
+	n.ctl.mustOK("subscribe", map[string]any{"events": []string{"onVoIPChatMembersChanged", "onVoIPChatStateChanged", "onVoIPChatInterrupted"}})
+	n.ctl.mustOK("joinVoIPChat", n.joinParams("demo"))
+
+	b := browsertest.Start(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
+	defer cancel()
+	web := "http" + strings.TrimSuffix(strings.TrimPrefix(gws[1], "ws"), "/ws")
+	page, err := b.Open(ctx, web+"/?groupId=demo&openid=browser-1&autojoin=1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fail := func(err error) {
+		t.Helper()
+		t.Fatalf("%v\n%s", err, strings.Join(page.Console(), "\n"))
+	}
+	if err := page.WaitFor(ctx, `(await window.voipd.stats()).inboundAudio.some(a => a.member === "kiosk" && a.packetsReceived > 0 && a.audioLevel > 0)`); err != nil {
+		fail(err)
+	}
+	framesFromBrowser := func() float64 {
+		in, _ := n.ctl.mustOK("getStats", nil)["inbound"].([]any)
+		for _, x := range in {
+			if m := x.(map[string]any); m["member"] == "browser-1" {
+				return m["framesDecoded"].(float64)
+			}
+		}
+		return 0
+	}
+	eventually(t, 20*time.Second, "the panel decodes the browser's audio", func() bool { return framesFromBrowser() > 0 })
+
+	r, _ := n.ctl.mustOK("status", nil)["room"].(map[string]any)
+	port, _ := r["network"].(map[string]any)["remotePort"].(float64)
+	var host *lktest.Node
+	for _, nd := range nodes {
+		if nd.UDPPort == int(port) {
+			host = nd
+		}
+	}
+	if host == nil {
+		t.Fatalf("the panel's media goes to port %v, no node's", port)
+	}
+	var killedAt float64 // the page's clock
+	if err := page.Eval(ctx, `Date.now()`, &killedAt); err != nil {
+		t.Fatal(err)
+	}
+	host.Kill()
+	killed := time.Now()
+
+	if err := page.WaitFor(ctx, `window.voipd.reconnectCause !== null`); err != nil {
+		fail(err)
+	}
+	t.Logf("the page reconnecting %v after the kill", time.Since(killed).Round(10*time.Millisecond))
+	if err := page.WaitFor(ctx, fmt.Sprintf(`window.voipd.state === "joined" && (await window.voipd.stats()).inboundAudio.some(a => a.member === "kiosk" && a.lastPacketReceivedTimestamp > %f && a.audioLevel > 0)`, killedAt+500)); err != nil {
+		fail(err)
+	}
+	t.Logf("the page hears the panel again %v after the node hosting the room was killed", time.Since(killed).Round(10*time.Millisecond))
+	n.ctl.waitEvent(ctx, "onVoIPChatStateChanged", func(p map[string]any) bool { return p["code"] == 2.0 })
+	before := framesFromBrowser()
+	eventually(t, 20*time.Second, "the panel decodes the browser's audio again", func() bool { return framesFromBrowser() > before+10 })
+	var state string
+	if err := page.Eval(ctx, `window.voipd.state`, &state); err != nil || state != "joined" {
+		t.Fatalf("the page's state %q (%v), want joined", state, err)
+	}
+	got, err := nodes[0].Participants(lkgate.RoomName(proto.KindVoIP, testApp, "demo"))
+	if host == nodes[0] {
+		got, err = nodes[1].Participants(lkgate.RoomName(proto.KindVoIP, testApp, "demo"))
+	}
+	if err != nil || !slices.Equal(got, []string{"browser-1", "kiosk"}) {
+		t.Fatalf("the surviving node's room holds %v (%v), want the browser and the panel", got, err)
+	}
 }

@@ -6,8 +6,28 @@
 // same member, publishing the same microphone and camera tracks, and tells
 // the RoomClient what it would learn from roomd: members, members' tracks
 // (their receivers, for stats), video members, a lost session. LiveKit's
-// client reconnects by itself when the network blips; a session it gives
-// up ends the room ("unreachable").
+// client tries twice by itself to get a dropped connection back (a network
+// blip); when it gives up (its node died, say), the RoomClient asks the
+// gateway again with the resume ticket and joins the room again where
+// LiveKit now hosts it (room-client.js, toLiveKit), as voipd does
+// (room/lk/reconnect.go).
+
+// LiveKit's own reconnect: two tries, then the gateway's.
+const OWN_RETRIES_MS = [0, 300];
+const ownReconnect = {
+  nextRetryDelayInMs: (ctx) => (ctx.retryCount < OWN_RETRIES_MS.length ? OWN_RETRIES_MS[ctx.retryCount] : null),
+};
+
+// A rejoin's wait for LiveKit to take the WebSocket: LiveKit answers only
+// once the room's node has taken the member, and a dead node keeps it
+// waiting until LiveKit counts the node out (up to 5 s); a new try asks
+// LiveKit to place the room again.
+const REJOIN_ANSWER_MS = 1000;
+
+// LiveKit's DisconnectReasons that end the member for good: replaced by a
+// newer join of the same identity, removed, or the room deleted or closed.
+const FINAL = new Map([[2, 'duplicate'], [4, 'kicked'], [5, 'kicked'], [10, 'kicked']]);
+export function finalReason(reason) { return FINAL.get(reason) || null; }
 
 let loading = null;
 
@@ -27,18 +47,21 @@ function loadLiveKit() {
 }
 
 export class LiveKitLink {
-  constructor(client, msg) {
+  // rejoin: a reconnect's join (REJOIN_ANSWER_MS).
+  constructor(client, msg, { rejoin = false } = {}) {
     this.client = client;
     this.url = msg.url;
     this.token = msg.token; // a credential: never logged
+    this.rejoin = rejoin;
     this.room = null;
     this.closed = false;
+    this.up = false; // connected: from then on its losses are the RoomClient's
   }
 
   async connect() {
     const LK = await loadLiveKit();
     const c = this.client;
-    const room = new LK.Room({ adaptiveStream: false, dynacast: false });
+    const room = new LK.Room({ adaptiveStream: false, dynacast: false, reconnectPolicy: ownReconnect });
     this.room = room;
     const E = LK.RoomEvent;
     room.on(E.ParticipantConnected, () => this.members());
@@ -54,10 +77,12 @@ export class LiveKitLink {
     room.on(E.TrackUnsubscribed, (track) => {
       if (track.receiver) c.receiverMember.delete(track.receiver);
     });
-    room.on(E.Disconnected, (reason) => {
-      if (!this.closed) c.fail('unreachable', `LiveKit ended the session (${reason})`);
-    });
-    await room.connect(this.url, this.token, { autoSubscribe: true });
+    room.on(E.Reconnecting, () => { if (!this.closed && this.up) c.lkReconnecting(this); });
+    room.on(E.Reconnected, () => { if (!this.closed && this.up) c.lkReconnected(this); });
+    room.on(E.Disconnected, (reason) => { if (!this.closed && this.up) c.lkLost(this, reason); });
+    const opts = { autoSubscribe: true };
+    if (this.rejoin) Object.assign(opts, { maxRetries: 0, websocketTimeout: REJOIN_ANSWER_MS });
+    await room.connect(this.url, this.token, opts);
     const lp = room.localParticipant;
     if (c.track) {
       await lp.publishTrack(c.track, { source: LK.Track.Source.Microphone, name: 'microphone' });
@@ -66,6 +91,7 @@ export class LiveKitLink {
       await lp.publishTrack(c.camera, { source: LK.Track.Source.Camera, name: 'camera' });
     }
     await this.setMute(c.muteConfig);
+    this.up = true;
     this.members();
     this.videoMembers();
   }

@@ -243,24 +243,81 @@ export class RoomClient extends EventTarget {
     }
   }
 
-  // toLiveKit joins the LiveKit room a gateway sent the join to; the
-  // gateway's socket is done.
+  // toLiveKit joins the LiveKit room a gateway sent the join (or a
+  // reconnect's resume join) to; the gateway's socket is done. The
+  // gateway's ticket and grace are kept for coming back.
   async toLiveKit(link, msg) {
-    if (this.state !== 'joining') return;
+    if (this.state !== 'joining' && this.state !== 'reconnecting') return;
+    const rejoin = this.state === 'reconnecting';
+    clearTimeout(link.timer);
     if (link.ws) {
       link.ws.onclose = null;
       link.ws.close();
     }
-    this.link = null;
+    if (this.link === link) this.link = null;
+    this.ticket = msg.resume || null;
+    this.graceMs = msg.graceMs || 0;
+    let lk = null;
     try {
       const { LiveKitLink } = await import('./livekit-link.js');
-      if (this.state !== 'joining') return;
-      this.lk = new LiveKitLink(this, msg);
-      await this.lk.connect();
-      if (this.state === 'joining') this.setState('joined');
+      if (this.state !== 'joining' && this.state !== 'reconnecting') return;
+      lk = new LiveKitLink(this, msg, { rejoin });
+      this.lk = lk;
+      await lk.connect();
     } catch (e) {
-      this.fail('unreachable', `LiveKit: ${e.message}`);
+      if (lk) lk.close();
+      if (this.lk === lk) this.lk = null;
+      if (rejoin && this.state === 'reconnecting' && this.retry) {
+        return this.nextAttempt('unreachable', `LiveKit: ${e.message}`);
+      }
+      return this.fail('unreachable', `LiveKit: ${e.message}`);
     }
+    if (this.lk !== lk) return; // left meanwhile
+    if (this.state === 'joining') {
+      this.setState('joined');
+    } else if (this.state === 'reconnecting') {
+      if (this.retry) clearTimeout(this.retry.timer);
+      this.retry = null;
+      this.setState('joined');
+    }
+  }
+
+  // lkReconnecting: LiveKit's client lost its connection and tries to get
+  // it back by itself; lkReconnected: it did.
+  lkReconnecting(lk) {
+    if (lk !== this.lk || this.state !== 'joined') return;
+    this.retry = {
+      deadline: Date.now() + this.graceMs, delay: RECONNECT_FIRST_MS, timer: null, lkOwn: true,
+      cause: { reason: 'unreachable', message: 'the connection to LiveKit was lost' },
+    };
+    this.setState('reconnecting');
+  }
+
+  lkReconnected(lk) {
+    if (lk !== this.lk || this.state !== 'reconnecting' || !this.retry || !this.retry.lkOwn) return;
+    this.retry = null;
+    this.setState('joined');
+  }
+
+  // lkLost: LiveKit's client gave up, or LiveKit ended the session. Unless
+  // LiveKit ended the member for good, the page comes back as from a lost
+  // link to roomd: the gateway again, with the resume ticket.
+  async lkLost(lk, reason) {
+    if (lk !== this.lk) return;
+    this.lk = null;
+    lk.close();
+    const { finalReason } = await import('./livekit-link.js');
+    const message = `LiveKit ended the session (reason ${reason})`;
+    const final = finalReason(reason);
+    if (!final && this.canResume()) {
+      if (this.state === 'joined') return this.reconnect('unreachable', message);
+      if (this.state === 'reconnecting' && this.retry && this.retry.lkOwn) {
+        this.retry.lkOwn = false;
+        this.retry.cause = { reason: 'unreachable', message };
+        return this.schedule();
+      }
+    }
+    this.fail(final || 'unreachable', message);
   }
 
   openPeer(link, iceServers) {
