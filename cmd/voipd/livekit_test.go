@@ -415,6 +415,25 @@ func TestBrowserOnLiveKit(t *testing.T) {
 	if err != nil || !slices.Equal(got, []string{"browser-1", "kiosk"}) {
 		t.Fatalf("LiveKit's room holds %v (%v), want the browser and the panel", got, err)
 	}
+
+	// A quiet room is not a lost one: with both muted no media flows, and
+	// the page's media watch (3 s without a packet: lost) must hear
+	// LiveKit's RTCP and keepalives instead. Twice its limit, nothing.
+	n.ctl.mustOK("updateVoIPChatMuteConfig", map[string]any{"muteConfig": map[string]any{"muteMicrophone": true}})
+	if err := page.Eval(ctx, `window.voipd.setMute({muteMicrophone: true})`, nil); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(6 * time.Second)
+	var quiet struct {
+		State string `json:"state"`
+		Cause any    `json:"cause"`
+	}
+	if err := page.Eval(ctx, `({state: window.voipd.state, cause: window.voipd.reconnectCause})`, &quiet); err != nil {
+		t.Fatal(err)
+	}
+	if quiet.State != "joined" || quiet.Cause != nil {
+		t.Fatalf("the page in a quiet room: state %q, reconnect cause %v; want joined, never reconnecting\n%s", quiet.State, quiet.Cause, strings.Join(page.Console(), "\n"))
+	}
 	if err := page.Eval(ctx, `window.voipd.leave()`, nil); err != nil {
 		t.Fatal(err)
 	}

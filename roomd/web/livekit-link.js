@@ -24,6 +24,15 @@ const ownReconnect = {
 // LiveKit to place the room again.
 const REJOIN_ANSWER_MS = 1000;
 
+// A media connection that has received nothing — not even LiveKit's RTCP
+// and keepalives, which arrive about every second also when no member
+// speaks — for MEDIA_SILENT_MS is lost: a node that dies takes its rooms'
+// media with it while the node carrying the signalling says nothing, and
+// Chromium itself calls the connection lost only after about 18 s. Checked
+// every MEDIA_CHECK_MS while LiveKit's client says it is connected.
+const MEDIA_SILENT_MS = 3000;
+const MEDIA_CHECK_MS = 500;
+
 // LiveKit's DisconnectReasons that end the member for good: replaced by a
 // newer join of the same identity, removed, or the room deleted or closed.
 const FINAL = new Map([[2, 'duplicate'], [4, 'kicked'], [5, 'kicked'], [10, 'kicked']]);
@@ -56,6 +65,7 @@ export class LiveKitLink {
     this.room = null;
     this.closed = false;
     this.up = false; // connected: from then on its losses are the RoomClient's
+    this.watch = null; // the media watch's interval
   }
 
   async connect() {
@@ -79,7 +89,9 @@ export class LiveKitLink {
     });
     room.on(E.Reconnecting, () => { if (!this.closed && this.up) c.lkReconnecting(this); });
     room.on(E.Reconnected, () => { if (!this.closed && this.up) c.lkReconnected(this); });
-    room.on(E.Disconnected, (reason) => { if (!this.closed && this.up) c.lkLost(this, reason); });
+    room.on(E.Disconnected, (reason) => {
+      if (!this.closed && this.up) c.lkLost(this, reason, `LiveKit ended the session (reason ${reason})`);
+    });
     const opts = { autoSubscribe: true };
     if (this.rejoin) Object.assign(opts, { maxRetries: 0, websocketTimeout: REJOIN_ANSWER_MS });
     await room.connect(this.url, this.token, opts);
@@ -92,8 +104,34 @@ export class LiveKitLink {
     }
     await this.setMute(c.muteConfig);
     this.up = true;
+    this.watch = setInterval(() => this.checkMedia(), MEDIA_CHECK_MS);
     this.members();
     this.videoMembers();
+  }
+
+  // checkMedia reports the session lost when its media connection has
+  // received nothing for MEDIA_SILENT_MS (the last packet of the selected
+  // candidate pair of one of its senders' or receivers' transport).
+  async checkMedia() {
+    const room = this.room;
+    if (this.closed || !room || room.state !== 'connected') return;
+    const rtp = [...room.localParticipant.trackPublications.values()].map((p) => p.track && p.track.sender);
+    for (const p of room.remoteParticipants.values()) {
+      for (const pub of p.trackPublications.values()) rtp.push(pub.track && pub.track.receiver);
+    }
+    const one = rtp.find((x) => x);
+    if (!one) return;
+    // The transport's selected pair (its state turns "in-progress" while
+    // its consent checks go unanswered: the state says nothing here).
+    const stats = await one.getStats();
+    let pair = null;
+    stats.forEach((s) => {
+      if (s.type === 'transport' && s.selectedCandidatePairId) pair = stats.get(s.selectedCandidatePairId) || pair;
+    });
+    const silent = pair && pair.lastPacketReceivedTimestamp ? pair.timestamp - pair.lastPacketReceivedTimestamp : null;
+    if (silent !== null && silent > MEDIA_SILENT_MS && !this.closed && room.state === 'connected') {
+      this.client.lkLost(this, 'media', `no media from LiveKit for ${Math.round(silent / 100) / 10} s`);
+    }
   }
 
   // members: the remote participants and this page's member.
@@ -138,6 +176,7 @@ export class LiveKitLink {
 
   close() {
     this.closed = true;
+    clearInterval(this.watch);
     if (this.room) this.room.disconnect();
   }
 }

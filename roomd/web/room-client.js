@@ -299,15 +299,15 @@ export class RoomClient extends EventTarget {
     this.setState('joined');
   }
 
-  // lkLost: LiveKit's client gave up, or LiveKit ended the session. Unless
-  // LiveKit ended the member for good, the page comes back as from a lost
-  // link to roomd: the gateway again, with the resume ticket.
-  async lkLost(lk, reason) {
+  // lkLost: LiveKit's client gave up, LiveKit ended the session, or its
+  // media went silent (reason "media"). Unless LiveKit ended the member for
+  // good, the page comes back as from a lost link to roomd: the gateway
+  // again, with the resume ticket.
+  async lkLost(lk, reason, message) {
     if (lk !== this.lk) return;
     this.lk = null;
     lk.close();
     const { finalReason } = await import('./livekit-link.js');
-    const message = `LiveKit ended the session (reason ${reason})`;
     const final = finalReason(reason);
     if (!final && this.canResume()) {
       if (this.state === 'joined') return this.reconnect('unreachable', message);
