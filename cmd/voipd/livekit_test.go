@@ -522,3 +522,61 @@ func TestBrowserOnLiveKitNodeKilled(t *testing.T) {
 		t.Fatalf("the surviving node's room holds %v (%v), want the browser and the panel", got, err)
 	}
 }
+
+// TestCallBrowserAnswersOnLiveKit: a door panel whose room.url is gateway
+// 0 calls a resident's browser registered at gateway 1: the page rings and
+// answers, the call room is on LiveKit, audio flows both ways, the page
+// hangs up and the door sees on1v1ChatEnded.
+func TestCallBrowserAnswersOnLiveKit(t *testing.T) {
+	redis := lktest.Redis(t)
+	lkNode := lktest.LiveKit(t, redis)
+	gws, secret := lkGateways(t, 2, lkNode.URL, redis)
+	door := startNode(t, "door", gws[0], secret, doorHz, nil)
+	door.ctl.mustOK("subscribe", map[string]any{"events": []string{"on1v1ChatEnded"}})
+	b := browsertest.Start(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	web := "http" + strings.TrimSuffix(strings.TrimPrefix(gws[1], "ws"), "/ws")
+	page, err := b.Open(ctx, web+"/?openid=resident&enable1v1=1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fail := func(err error) {
+		t.Helper()
+		t.Fatalf("%v\n%s", err, strings.Join(page.Console(), "\n"))
+	}
+	if err := page.WaitFor(ctx, `window.voipd.registered === true`); err != nil {
+		fail(err)
+	}
+	join := door.ctl.send("join1v1Chat", callParams("door", "resident", "voice"))
+	if err := page.WaitFor(ctx, `window.voipd.callState === "ringing"`); err != nil {
+		fail(err)
+	}
+	if err := page.Eval(ctx, `window.voipd.answer(true)`, nil); err != nil {
+		t.Fatal(err)
+	}
+	a := door.ctl.await(join, 20*time.Second)
+	if a.Error != nil {
+		t.Fatalf("join1v1Chat: %+v", a.Error)
+	}
+	callID, _ := a.Result["callId"].(string)
+	if err := page.WaitFor(ctx, `(await window.voipd.stats()).inboundAudio.some(a => a.member === "door" && a.packetsReceived > 0 && a.audioLevel > 0)`); err != nil {
+		fail(err)
+	}
+	eventually(t, 20*time.Second, "the door receives the resident", func() bool {
+		for _, x := range door.ctl.mustOK("getStats", nil)["inbound"].([]any) {
+			if m := x.(map[string]any); m["member"] == "resident" && m["framesDecoded"].(float64) > 0 {
+				return true
+			}
+		}
+		return false
+	})
+	got, err := lkNode.Participants(lkgate.RoomName(proto.Kind1v1, testApp, proto.CallRoomPrefix+callID))
+	if err != nil || !slices.Equal(got, []string{"door", "resident"}) {
+		t.Fatalf("LiveKit's call room %q holds %v (%v), want the door and the resident", callID, got, err)
+	}
+	if err := page.Eval(ctx, `window.voipd.hangup()`, nil); err != nil {
+		t.Fatal(err)
+	}
+	waitEnded(t, door, "remote")
+}
