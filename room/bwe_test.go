@@ -8,11 +8,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pion/rtp"
 	"github.com/pion/sdp/v3"
 	"github.com/pion/webrtc/v4"
 
 	"github.com/voipd/voipd/internal/lossynet"
+	"github.com/voipd/voipd/internal/rtptest"
 	"github.com/voipd/voipd/room"
 	"github.com/voipd/voipd/roomd"
 )
@@ -53,37 +53,15 @@ func joinVideoWith(t *testing.T, srv *roomd.Server, openid, group string, h room
 	return s
 }
 
-// sendVideo writes VP8-sized RTP (30 packets of 1000 bytes a second, each
-// a frame of its own, payload "openid:...") to the session's video track
-// until ctx ends, and reads its VideoSender's RTCP, as the daemon does:
-// roomd's feedback arrives there.
+// sendVideo writes VP8-sized RTP (rtptest.SteadyVideo, payload
+// "openid:...") to the session's video track until ctx ends, and reads its
+// VideoSender's RTCP: roomd's feedback arrives there.
 func sendVideo(ctx context.Context, t *testing.T, s *room.Session, openid string) {
 	track, sender := s.VideoTrack(), s.VideoSender()
 	if track == nil || sender == nil {
 		t.Fatalf("%s: no video track in a video room", openid)
 	}
-	go func() {
-		for {
-			if _, _, err := sender.ReadRTCP(); err != nil {
-				return
-			}
-		}
-	}()
-	payload := append([]byte(openid+":"), bytes.Repeat([]byte{0x55}, 1000)...)[:1000]
-	go func() {
-		tick := time.NewTicker(33 * time.Millisecond)
-		defer tick.Stop()
-		for seq := uint16(0); ; seq++ {
-			select {
-			case <-ctx.Done():
-				return
-			case <-tick.C:
-			}
-			p := &rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: 96, Marker: true,
-				SequenceNumber: seq, Timestamp: uint32(seq) * 3000}, Payload: payload}
-			_ = track.WriteRTP(p) // through failed writes, as the pipeline does
-		}
-	}()
+	rtptest.SteadyVideo(ctx, track, sender, append([]byte(openid+":"), bytes.Repeat([]byte{0x55}, 1000)...)[:1000])
 }
 
 // roomd's offer carries transport-wide congestion control for video: the

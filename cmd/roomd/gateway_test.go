@@ -92,31 +92,63 @@ tokenTTL = "2m"
 func TestGatewayMode(t *testing.T) {
 	redis := lktest.Redis(t)
 	node := lktest.LiveKit(t, redis)
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	pr, pw := io.Pipe()
-	var stderr bytes.Buffer
-	done := make(chan int, 1)
 	env := func(k string) string {
 		if k == "ROOMD_LIVEKIT_API_SECRET" {
 			return lktest.Secret
 		}
 		return ""
 	}
+	url, stop := startRoomd(t, []string{"-listen", "127.0.0.1:0", "-app-id", "wxapp", "-app-secret", "s",
+		"-livekit-url", node.URL, "-livekit-api-key", lktest.Key, "-redis", redis}, env)
+	m := signedJoin(t, url, roomd.App{ID: "wxapp", Secret: "s"})
+	if m.Type != proto.TypeLiveKit || m.URL != node.URL {
+		t.Fatalf("answer %s %s: want livekit with %s", m.Type, m.Reason, node.URL)
+	}
+	if err := node.Validate(m.Token); err != nil {
+		t.Fatalf("LiveKit refuses the token: %v", err)
+	}
+	stop()
+}
+
+// startRoomd runs roomd's command with args in the background and returns
+// the URL it serves and stop, which ends it and checks it exits 0.
+func startRoomd(t *testing.T, args []string, env func(string) string) (url string, stop func()) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	pr, pw := io.Pipe()
+	var stderr bytes.Buffer
+	done := make(chan int, 1)
 	go func() {
-		done <- run(ctx, []string{"-listen", "127.0.0.1:0", "-app-id", "wxapp", "-app-secret", "s",
-			"-livekit-url", node.URL, "-livekit-api-key", lktest.Key, "-redis", redis}, pw, &stderr, env)
+		done <- run(ctx, args, pw, &stderr, env)
 		pw.Close()
 	}()
-	url := readURL(t, pr)
+	url = readURL(t, pr)
 	go io.Copy(io.Discard, pr)
+	return url, func() {
+		t.Helper()
+		cancel()
+		select {
+		case code := <-done:
+			if code != 0 {
+				t.Fatalf("exit %d: %s", code, stderr.String())
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatal("run did not return after cancel")
+		}
+	}
+}
 
+// signedJoin sends the roomd at url door-1's signed join into lobby, as
+// app, and returns its answer.
+func signedJoin(t *testing.T, url string, app roomd.App) *proto.Message {
+	t.Helper()
 	c, _, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(url, "http")+"/ws", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	sg := roomd.Sign(roomd.App{ID: "wxapp", Secret: "s"}, "door-1", "lobby", time.Now())
+	sg := roomd.Sign(app, "door-1", "lobby", time.Now())
 	b, _ := json.Marshal(&proto.Message{Type: proto.TypeJoin, Kind: proto.KindVoIP, AppID: sg.AppID, OpenID: sg.OpenID,
 		GroupID: sg.GroupID, NonceStr: sg.NonceStr, TimeStamp: sg.TimeStamp, Signature: sg.Signature})
 	if err := c.WriteMessage(websocket.TextMessage, b); err != nil {
@@ -128,21 +160,10 @@ func TestGatewayMode(t *testing.T) {
 		t.Fatal(err)
 	}
 	m, err := proto.Decode(reply)
-	if err != nil || m.Type != proto.TypeLiveKit || m.URL != node.URL {
-		t.Fatalf("answer %s (%v): want livekit with %s", reply, err, node.URL)
+	if err != nil {
+		t.Fatalf("answer %s: %v", reply, err)
 	}
-	if err := node.Validate(m.Token); err != nil {
-		t.Fatalf("LiveKit refuses the token: %v", err)
-	}
-	cancel()
-	select {
-	case code := <-done:
-		if code != 0 {
-			t.Fatalf("exit %d: %s", code, stderr.String())
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("run did not return after cancel")
-	}
+	return m
 }
 
 // The README's gateway config ("Scale out") is one roomd reads: every key
@@ -243,50 +264,15 @@ func TestReadmeLiveKitFleet(t *testing.T) {
 		cfg = re.ReplaceAllString(cfg, r.key+` = "`+r.value+`"`)
 	}
 	path := writeFile(t, "roomd.toml", cfg, 0o600)
-
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	pr, pw := io.Pipe()
-	var stderr bytes.Buffer
-	done := make(chan int, 1)
-	go func() {
-		done <- run(ctx, []string{"-config", path}, pw, &stderr, noEnv)
-		pw.Close()
-	}()
-	url := readURL(t, pr)
-	go io.Copy(io.Discard, pr)
-	c, _, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(url, "http")+"/ws", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	sg := roomd.Sign(roomd.App{ID: appID[1], Secret: "readme-app-secret"}, "door-1", "lobby", time.Now())
-	msg, _ := json.Marshal(&proto.Message{Type: proto.TypeJoin, Kind: proto.KindVoIP, AppID: sg.AppID, OpenID: sg.OpenID,
-		GroupID: sg.GroupID, NonceStr: sg.NonceStr, TimeStamp: sg.TimeStamp, Signature: sg.Signature})
-	if err := c.WriteMessage(websocket.TextMessage, msg); err != nil {
-		t.Fatal(err)
-	}
-	c.SetReadDeadline(time.Now().Add(10 * time.Second))
-	_, reply, err := c.ReadMessage()
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := proto.Decode(reply)
-	if err != nil || m.Type != proto.TypeLiveKit || m.URL != nodes[0].URL {
-		t.Fatalf("answer %s (%v): want livekit at the first node, %s", reply, err, nodes[0].URL)
+	url, stop := startRoomd(t, []string{"-config", path}, noEnv)
+	m := signedJoin(t, url, roomd.App{ID: appID[1], Secret: "readme-app-secret"})
+	if m.Type != proto.TypeLiveKit || m.URL != nodes[0].URL {
+		t.Fatalf("answer %s %s at %s: want livekit at the first node, %s", m.Type, m.Reason, m.URL, nodes[0].URL)
 	}
 	for i, n := range nodes {
 		if err := n.Validate(m.Token); err != nil {
 			t.Errorf("node %d refuses the README gateway's token: %v", i, err)
 		}
 	}
-	cancel()
-	select {
-	case code := <-done:
-		if code != 0 {
-			t.Fatalf("exit %d: %s", code, stderr.String())
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("run did not return after cancel")
-	}
+	stop()
 }

@@ -8,11 +8,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
 
 	"github.com/voipd/voipd/internal/lktest"
 	"github.com/voipd/voipd/internal/lossynet"
+	"github.com/voipd/voipd/internal/rtptest"
 	"github.com/voipd/voipd/proto"
 	"github.com/voipd/voipd/room/lk"
 )
@@ -45,29 +45,10 @@ func publish(ctx context.Context, t *testing.T, gw, id, group string, mod func(l
 	if track == nil || fb == nil {
 		t.Fatalf("%s: no video track in a video room", id)
 	}
-	go func() {
-		for {
-			if _, _, err := fb.ReadRTCP(); err != nil {
-				return
-			}
-		}
-	}()
 	// A VP8 payload descriptor (start of partition 0) and a key frame's
 	// first bytes (its start code and 640x480), then filler.
-	payload := append([]byte{0x10, 0x10, 0x02, 0x00, 0x9d, 0x01, 0x2a, 0x80, 0x02, 0xe0, 0x01}, bytes.Repeat([]byte{0x55}, 1000)...)[:1000]
-	go func() {
-		tick := time.NewTicker(33 * time.Millisecond)
-		defer tick.Stop()
-		for seq := uint16(0); ; seq++ {
-			select {
-			case <-ctx.Done():
-				return
-			case <-tick.C:
-			}
-			_ = track.WriteRTP(&rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: 96, Marker: true,
-				SequenceNumber: seq, Timestamp: uint32(seq) * 3000}, Payload: payload})
-		}
-	}()
+	rtptest.SteadyVideo(ctx, track, fb,
+		append([]byte{0x10, 0x10, 0x02, 0x00, 0x9d, 0x01, 0x2a, 0x80, 0x02, 0xe0, 0x01}, bytes.Repeat([]byte{0x55}, 1000)...)[:1000])
 	go speakOn(ctx, r.AudioTrack())
 	return pub
 }
