@@ -166,9 +166,9 @@ func signedJoin(t *testing.T, url string, app roomd.App) *proto.Message {
 	return m
 }
 
-// The README's gateway config ("Scale out") is one roomd reads: every key
-// known, the [livekit] table as gateway mode takes it.
-func TestReadmeGatewayConfig(t *testing.T) {
+// readmeScaleOut is the README from its "Scale out" section on.
+func readmeScaleOut(t *testing.T) string {
+	t.Helper()
 	b, err := os.ReadFile("../../README.md")
 	if err != nil {
 		t.Fatal(err)
@@ -177,7 +177,13 @@ func TestReadmeGatewayConfig(t *testing.T) {
 	if i < 0 {
 		t.Fatal("README.md has no Scale out section")
 	}
-	m := regexp.MustCompile("(?s)```toml\n(.*?)```").FindSubmatch(b[i:])
+	return string(b[i:])
+}
+
+// The README's gateway config ("Scale out") is one roomd reads: every key
+// known, the [livekit] table as gateway mode takes it.
+func TestReadmeGatewayConfig(t *testing.T) {
+	m := regexp.MustCompile("(?s)```toml\n(.*?)```").FindSubmatch([]byte(readmeScaleOut(t)))
 	if m == nil {
 		t.Fatal("the Scale out section has no toml block")
 	}
@@ -212,15 +218,7 @@ func TestReadmeGatewayConfig(t *testing.T) {
 // gateway's apiKey is a key of the nodes', and a signed join gets a token
 // both nodes accept.
 func TestReadmeLiveKitFleet(t *testing.T) {
-	b, err := os.ReadFile("../../README.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	i := strings.Index(string(b), "### Scale out")
-	if i < 0 {
-		t.Fatal("README.md has no Scale out section")
-	}
-	sec := string(b[i:])
+	sec := readmeScaleOut(t)
 	ym := regexp.MustCompile("(?s)```yaml\n(.*?)```").FindStringSubmatch(sec)
 	tm := regexp.MustCompile("(?s)```toml\n(.*?)```").FindStringSubmatch(sec)
 	if ym == nil || tm == nil {
