@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what `make bench` needs beyond scripts/deps.sh: ffmpeg (the VP8
-# anchor run through libvpx by another program) and util-linux's taskset
+# anchor run through libvpx by another program), baresip (the voice call's
+# anchor, internal/bench/anchor/baresip.sh) and util-linux's taskset
 # (pinning the measured processes apart from the load). Idempotent, like
 # scripts/deps.sh (scripts/ensure-packages.sh installs only what is
 # missing). gcc, libopus-dev and libvpx-dev (the C anchors) come from deps.sh.
@@ -8,6 +9,7 @@ set -euo pipefail
 
 pkgs=(
   ffmpeg       # the ffmpeg -c:v libvpx anchor
+  baresip-core # the voice call's anchor (issue 19)
   util-linux   # taskset
   procps
 )

@@ -21,6 +21,8 @@
 #   BENCH_GC_SECONDS=60      window of voipd's heap allocation and GC figures in its call
 #   BENCH_BEFORE=8a4ae71     commit whose voipd makes the same call for the allocation ratio ("" skips)
 #   BENCH_M2E_SECONDS=20     mouth-to-ear call length (a click every 0.5 s)
+#   BENCH_VOICE_SECONDS=30   measured window of each voice call (voipd, baresip) and of idle voipd
+#   BENCH_VOICE_ROUNDS=2     turns of each voice call, interleaved
 #   BENCH_CLIENT_CPU=0       the CPU the measured code runs on (taskset)
 #   BENCH_LOAD_CPU=1         the CPU roomd, the driver and Chromium's driver run on
 #   BENCH_CHROMIUM=1         0 skips the Chromium call (no anchor figures)
@@ -102,6 +104,7 @@ section join join -n "${BENCH_JOINS:-50}" -first-frame "${BENCH_FIRST_FRAMES:-5}
 chromium=true; [ "${BENCH_CHROMIUM:-1}" = 0 ] && chromium=false
 section call call -seconds "${BENCH_CALL_SECONDS:-30}" -gc-seconds "${BENCH_GC_SECONDS:-60}" -before "${BENCH_BEFORE-8a4ae71}" -chromium="$chromium"
 section m2e m2e -seconds "${BENCH_M2E_SECONDS:-20}"
+section voice voice -seconds "${BENCH_VOICE_SECONDS:-30}" -rounds "${BENCH_VOICE_ROUNDS:-2}"
 
 # roomd vs Janus forwarding: its own engineer's section (hook).
 section_file=$work/janus.md
@@ -178,8 +181,9 @@ fi
   echo "load average at start $load_at_start; libopus $(pkg-config --modversion opus), libvpx $(pkg-config --modversion vpx),"
   echo "$(gcc --version | head -1), $(ffmpeg -version 2>/dev/null | head -1 | awk '{print $1, $3}'), $(chromium --version 2>/dev/null | head -1)."
   echo "Settings: BENCH_COUNT=$count BENCH_TIME=$benchtime BENCH_STARTS=${BENCH_STARTS:-20} BENCH_JOINS=${BENCH_JOINS:-50} BENCH_FIRST_FRAMES=${BENCH_FIRST_FRAMES:-5}"
-  echo "BENCH_CALL_SECONDS=${BENCH_CALL_SECONDS:-30} BENCH_GC_SECONDS=${BENCH_GC_SECONDS:-60} BENCH_M2E_SECONDS=${BENCH_M2E_SECONDS:-20}."
-  for s in micro echo vp8speed startup join call profile m2e; do
+  echo "BENCH_CALL_SECONDS=${BENCH_CALL_SECONDS:-30} BENCH_GC_SECONDS=${BENCH_GC_SECONDS:-60} BENCH_M2E_SECONDS=${BENCH_M2E_SECONDS:-20}"
+  echo "BENCH_VOICE_SECONDS=${BENCH_VOICE_SECONDS:-30} BENCH_VOICE_ROUNDS=${BENCH_VOICE_ROUNDS:-2}."
+  for s in micro echo vp8speed startup join call voice profile m2e; do
     echo
     cat "$work/$s.md"
   done

@@ -83,14 +83,36 @@ func TestTreeUsage(t *testing.T) {
 		stat := p.pid + " (x) S " + p.ppid + " 0 0 0 0 0 0 0 0 0 " + p.ticks + " 0 0 0\n"
 		os.WriteFile(filepath.Join(dir, "stat"), []byte(stat), 0o644)
 		os.WriteFile(filepath.Join(dir, "smaps_rollup"), []byte("Rss: "+p.rss+" kB\nPss: "+p.pss+" kB\n"), 0o644)
+		// Each process a thread of its own id with 3 + 1 switches; 10 a
+		// second one with 100 + 20.
+		tasks := map[string]string{p.pid: "Name:\tx\nvoluntary_ctxt_switches:\t3\nnonvoluntary_ctxt_switches:\t1\n"}
+		if p.pid == "10" {
+			tasks["15"] = "Name:\tma-null\nvoluntary_ctxt_switches:\t100\nnonvoluntary_ctxt_switches:\t20\n"
+		}
+		for tid, st := range tasks {
+			os.MkdirAll(filepath.Join(dir, "task", tid), 0o755)
+			os.WriteFile(filepath.Join(dir, "task", tid, "status"), []byte(st), 0o644)
+		}
 	}
 	os.MkdirAll(filepath.Join(root, "self"), 0o755)
 	u, err := TreeUsage(root, 10)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if u.Procs != 3 || u.CPUSeconds != 2 || u.RSSKiB != 6000 || u.PSSKiB != 2000 {
+	if u.Procs != 3 || u.CPUSeconds != 2 || u.RSSKiB != 6000 || u.PSSKiB != 2000 || u.Threads != 4 || u.Switches != 3*4+120 {
 		t.Errorf("got %+v", u)
+	}
+	ts, err := Threads(root, 10)
+	if err != nil || len(ts) != 2 {
+		t.Fatalf("threads of 10: %+v, %v", ts, err)
+	}
+	for _, th := range ts {
+		if (th.TID == 15) != (th.Name == "ma-null" && th.Switches == 120) {
+			t.Errorf("thread %+v", th)
+		}
+	}
+	if _, _, err := ParseTaskStatus([]byte("Name:\tx\nvoluntary_ctxt_switches:\t3\n")); err == nil {
+		t.Error("a status without nonvoluntary_ctxt_switches parsed")
 	}
 	if _, err := TreeUsage(root, 99); err == nil {
 		t.Error("a missing process measured")

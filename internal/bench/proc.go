@@ -81,11 +81,105 @@ func ParseSmapsRollup(b []byte) (Memory, error) {
 	return m, nil
 }
 
-// Usage is a process tree's CPU time and memory at one moment.
+// Usage is a process tree's CPU time, threads, context switches and memory
+// at one moment.
 type Usage struct {
 	Procs      int
 	CPUSeconds float64
+	Threads    int
+	// Switches is the tree's threads' context switches so far, voluntary
+	// (a thread that waits: a wakeup) and not (preempted); those of
+	// threads that have exited are not counted.
+	Switches int64
 	Memory
+}
+
+// Thread is one thread's name (comm), context switches so far, and the
+// system call it is in now (/proc/PID/task/TID/syscall's number; -1 when
+// it runs or it cannot be read).
+type Thread struct {
+	TID      int
+	Name     string
+	Switches int64
+	Syscall  int
+}
+
+// SyscallName names the amd64 system calls a media daemon's threads wait
+// in (others as "syscall N"; -1 "running").
+func SyscallName(n int) string {
+	names := map[int]string{0: "read", 1: "write", 7: "poll", 23: "select", 35: "nanosleep", 44: "sendto",
+		45: "recvfrom", 46: "sendmsg", 47: "recvmsg", 202: "futex", 230: "clock_nanosleep", 232: "epoll_wait",
+		270: "pselect6", 271: "ppoll", 281: "epoll_pwait", 299: "recvmmsg"}
+	if n < 0 {
+		return "running"
+	}
+	if s, ok := names[n]; ok {
+		return s
+	}
+	return fmt.Sprintf("syscall %d", n)
+}
+
+// ParseTaskStatus reads a thread's name and its voluntary and
+// involuntary context switches from /proc/PID/task/TID/status.
+func ParseTaskStatus(b []byte) (name string, switches int64, err error) {
+	seen := 0
+	sc := bufio.NewScanner(bytes.NewReader(b))
+	for sc.Scan() {
+		k, v, ok := strings.Cut(sc.Text(), ":")
+		if !ok {
+			continue
+		}
+		v = strings.TrimSpace(v)
+		switch k {
+		case "Name":
+			name = v
+		case "voluntary_ctxt_switches", "nonvoluntary_ctxt_switches":
+			n, err := strconv.ParseInt(v, 10, 64)
+			if err != nil {
+				return "", 0, fmt.Errorf("status: %s: %w", k, err)
+			}
+			switches += n
+			seen++
+		}
+	}
+	if seen != 2 {
+		return "", 0, fmt.Errorf("status: no context switch counts")
+	}
+	return name, switches, nil
+}
+
+// Threads lists pid's threads with their context switches so far.
+func Threads(procRoot string, pid int) ([]Thread, error) {
+	dir := filepath.Join(procRoot, strconv.Itoa(pid), "task")
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	var out []Thread
+	for _, e := range ents {
+		tid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join(dir, e.Name(), "status"))
+		if err != nil {
+			continue // exited meanwhile
+		}
+		name, n, err := ParseTaskStatus(b)
+		if err != nil {
+			return nil, err
+		}
+		sc := -1
+		if b, err := os.ReadFile(filepath.Join(dir, e.Name(), "syscall")); err == nil {
+			if f := strings.Fields(string(b)); len(f) > 0 {
+				if v, err := strconv.Atoi(f[0]); err == nil {
+					sc = v
+				}
+			}
+		}
+		out = append(out, Thread{TID: tid, Name: name, Switches: n, Syscall: sc})
+	}
+	return out, nil
 }
 
 // Descendants returns pid and every process below it, reading the parent
@@ -142,10 +236,18 @@ func TreeUsage(procRoot string, pid int) (Usage, error) {
 		if err != nil {
 			return u, err
 		}
+		ts, err := Threads(procRoot, p)
+		if err != nil && p == pid {
+			return u, fmt.Errorf("process %d: %w", pid, err)
+		}
 		u.Procs++
 		u.CPUSeconds += st.CPUSeconds
 		u.RSSKiB += m.RSSKiB
 		u.PSSKiB += m.PSSKiB
+		u.Threads += len(ts)
+		for _, t := range ts {
+			u.Switches += t.Switches
+		}
 	}
 	return u, nil
 }

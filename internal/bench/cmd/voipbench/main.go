@@ -11,6 +11,7 @@
 //	voipbench join    -bin DIR                   joinVoIPChat and Chromium's first frame
 //	voipbench call    -bin DIR                   voipd ×2 vs Chromium ×2, CPU, memory, GC
 //	voipbench m2e     -bin DIR                   mouth to ear between two voipd processes
+//	voipbench voice   -bin DIR                   voice call: voipd ×2 vs baresip ×2, CPU, switches
 //	voipbench vp8speed [-- CPU-USED ...]         libvpx speed settings beside decoded PSNR
 //
 // Durations and counts come from flags whose defaults are the issue's;
@@ -60,7 +61,7 @@ func main() {
 	}
 	cmd, args := os.Args[1], os.Args[2:]
 	cmds := map[string]func([]string) error{
-		"frames": cmdFrames, "micro": cmdMicro, "startup": cmdStartup, "join": cmdJoin, "call": cmdCall, "m2e": cmdM2E, "vp8speed": cmdVP8Speed,
+		"frames": cmdFrames, "micro": cmdMicro, "startup": cmdStartup, "join": cmdJoin, "call": cmdCall, "m2e": cmdM2E, "vp8speed": cmdVP8Speed, "voice": cmdVoice,
 	}
 	run, ok := cmds[cmd]
 	if !ok {

@@ -1,0 +1,357 @@
+package main
+
+import (
+	"bufio"
+	"cmp"
+	"fmt"
+	"math"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/voipd/voipd/internal/bench"
+)
+
+// The voice subcommand: issue 19's figures. A two-member voice call of
+// voipd processes (20 ms Opus, the synthetic tone, miniaudio's null
+// speaker, through roomd on loopback) beside the same call between two
+// baresip instances (internal/bench/anchor/baresip.sh), in turns in one
+// run: each process's CPU, context switches (all its threads, voluntary
+// and not: its wakeups and preemptions), threads and RSS; where voipd's
+// switches are, by thread; and an idle voipd's wakeups.
+
+// usageRate is one process's usage over a window.
+type usageRate struct {
+	name          string
+	cpuPercent    float64 // of one core
+	switchesPerS  float64
+	threads       int
+	peakRSSKiB    int
+	threadsByRate []threadRate // voipd: its busiest threads
+}
+
+type threadRate struct {
+	name, wait string // wait: the system call it was in most often
+	perSecond  float64
+}
+
+// measureWindow samples pids' trees every second for d and returns their
+// rates over it.
+func measureWindow(names []string, pids []int, d time.Duration) ([]usageRate, error) {
+	u0 := make([]bench.Usage, len(pids))
+	t0s := make([][]bench.Thread, len(pids))
+	out := make([]usageRate, len(pids))
+	for i, pid := range pids {
+		u, err := bench.TreeUsage("/proc", pid)
+		if err != nil {
+			return nil, err
+		}
+		u0[i] = u
+		out[i] = usageRate{name: names[i], peakRSSKiB: u.RSSKiB}
+		if t0s[i], err = bench.Threads("/proc", pid); err != nil {
+			return nil, err
+		}
+	}
+	// Each thread's system call, sampled every 200 ms: a thread's usual
+	// one says what it is (Go's sysmon sleeps in nanosleep, C threads in
+	// clock_nanosleep, parked Go threads in futex, the poller in
+	// epoll_pwait).
+	waits := make([]map[int]map[int]int, len(pids)) // process, tid, syscall: samples
+	for i := range waits {
+		waits[i] = map[int]map[int]int{}
+	}
+	start := time.Now()
+	for n := 1; time.Since(start) < d; n++ {
+		time.Sleep(min(200*time.Millisecond, d-time.Since(start)))
+		for i, pid := range pids {
+			ts, _ := bench.Threads("/proc", pid)
+			for _, t := range ts {
+				if waits[i][t.TID] == nil {
+					waits[i][t.TID] = map[int]int{}
+				}
+				waits[i][t.TID][t.Syscall]++
+			}
+			if n%5 == 0 {
+				if u, err := bench.TreeUsage("/proc", pid); err == nil {
+					out[i].peakRSSKiB = max(out[i].peakRSSKiB, u.RSSKiB)
+				}
+			}
+		}
+	}
+	el := time.Since(start).Seconds()
+	for i, pid := range pids {
+		u, err := bench.TreeUsage("/proc", pid)
+		if err != nil {
+			return nil, err
+		}
+		t1, err := bench.Threads("/proc", pid)
+		if err != nil {
+			return nil, err
+		}
+		out[i].cpuPercent = 100 * (u.CPUSeconds - u0[i].CPUSeconds) / el
+		out[i].switchesPerS = float64(u.Switches-u0[i].Switches) / el
+		out[i].threads = u.Threads
+		before := map[int]int64{}
+		for _, t := range t0s[i] {
+			before[t.TID] = t.Switches
+		}
+		for _, t := range t1 {
+			usual, most := -1, 0
+			for sc, n := range waits[i][t.TID] {
+				if n > most || (n == most && sc < usual) {
+					usual, most = sc, n
+				}
+			}
+			out[i].threadsByRate = append(out[i].threadsByRate, threadRate{name: t.Name, wait: bench.SyscallName(usual),
+				perSecond: float64(t.Switches-before[t.TID]) / el})
+		}
+		slices.SortFunc(out[i].threadsByRate, func(a, b threadRate) int { return cmp.Compare(b.perSecond, a.perSecond) })
+		progress("%s: CPU %.2f %%, %.0f context switches/s, %d threads, peak RSS %d KiB", out[i].name, out[i].cpuPercent,
+			out[i].switchesPerS, out[i].threads, out[i].peakRSSKiB)
+	}
+	return out, nil
+}
+
+// voipdVoice starts two voipd processes, measures them idle for idle, then
+// in a voice room with each other for d after settle.
+func voipdVoice(rm *room, dir string, idle, d, settle time.Duration) (idleRates, callRates []usageRate, err error) {
+	var ps []*proc
+	var cs []*ctl
+	defer func() {
+		for _, c := range cs {
+			c.close()
+		}
+		for _, p := range ps {
+			p.stop()
+		}
+	}()
+	ids := []string{"voice-a", "voice-b"}
+	var pids []int
+	var names []string
+	for _, id := range ids {
+		p, err := startVoipd(dir, id, daemonConfigSpeaker(dir+"/"+id, id, rm.ws, rm.secret, "default"))
+		if err != nil {
+			return nil, nil, err
+		}
+		ps = append(ps, p)
+		c, err := p.waitSocket(10 * time.Second)
+		if err != nil {
+			return nil, nil, err
+		}
+		cs = append(cs, c)
+		pids = append(pids, p.cmd.Process.Pid)
+		names = append(names, "voipd "+id)
+	}
+	time.Sleep(3 * time.Second) // past start-up
+	if idleRates, err = measureWindow(names, pids, idle); err != nil {
+		return nil, nil, err
+	}
+	for i, id := range ids {
+		if _, err := cs[i].call("joinVoIPChat", rm.joinParams(id, "voice", "voice")); err != nil {
+			return nil, nil, err
+		}
+	}
+	for i := range cs {
+		if err := until(15*time.Second, func() bool { f, _ := audioFrames(cs[i]); return f > 0 }); err != nil {
+			return nil, nil, fmt.Errorf("%s hears nothing: %w", names[i], err)
+		}
+	}
+	time.Sleep(settle)
+	f0 := make([]float64, len(cs))
+	for i := range cs {
+		f0[i], _ = audioFrames(cs[i])
+	}
+	if callRates, err = measureWindow(names, pids, d); err != nil {
+		return nil, nil, err
+	}
+	for i := range cs { // the call did what a call does: 50 frames a second each way
+		f, err := audioFrames(cs[i])
+		if err != nil {
+			return nil, nil, err
+		}
+		if rate := (f - f0[i]) / d.Seconds(); rate < 45 {
+			return nil, nil, fmt.Errorf("%s received %.1f audio frames a second, want 50", names[i], rate)
+		}
+	}
+	for i := range cs {
+		cs[i].call("exitVoIPChat", nil)
+	}
+	return idleRates, callRates, nil
+}
+
+// audioFrames sums the audio frames c's voipd decoded, every member's.
+func audioFrames(c *ctl) (float64, error) {
+	st, err := c.call("getStats", nil)
+	if err != nil {
+		return 0, err
+	}
+	in, _ := st["inbound"].([]any)
+	var n float64
+	for _, e := range in {
+		if m, _ := e.(map[string]any); m["kind"] == "audio" {
+			f, _ := m["framesDecoded"].(float64)
+			n += f
+		}
+	}
+	return n, nil
+}
+
+// baresipVoice makes the same call between two baresip instances with
+// script (internal/bench/anchor/baresip.sh WORKDIR SECONDS) and measures
+// them for d after settle. missing says why there are no figures.
+func baresipVoice(script, dir string, d, settle time.Duration) (rates []usageRate, missing string, err error) {
+	if _, err := os.Stat(script); err != nil {
+		return nil, "the anchor script " + script + " is not there", nil
+	}
+	work := filepath.Join(dir, fmt.Sprintf("baresip-%d", time.Now().UnixNano()))
+	total := int(math.Ceil((settle + d + 2*time.Second).Seconds()))
+	argv := []string{script, work, strconv.Itoa(total)}
+	if *clientCPU != "" { // where voipd runs, as baresip's threads inherit it
+		argv = append([]string{"taskset", "-c", *clientCPU}, argv...)
+	}
+	cmd := exec.Command(argv[0], argv[1:]...)
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, "", err
+	}
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		return nil, "", err
+	}
+	defer cmd.Wait()
+	pids := map[string]int{}
+	sc := bufio.NewScanner(out)
+	for len(pids) < 2 && sc.Scan() {
+		line := sc.Text()
+		progress("baresip: %s", line)
+		for _, k := range []string{"pidA", "pidB"} {
+			if v, ok := strings.CutPrefix(line, k+"="); ok {
+				if pids[k], err = strconv.Atoi(strings.TrimSpace(v)); err != nil {
+					return nil, "", fmt.Errorf("baresip.sh: %q", line)
+				}
+			}
+		}
+	}
+	if len(pids) < 2 {
+		cmd.Wait()
+		if cmd.ProcessState != nil && cmd.ProcessState.ExitCode() == 2 {
+			return nil, "baresip is not installed (scripts/bench-deps.sh installs baresip-core)", nil
+		}
+		return nil, "", fmt.Errorf("baresip.sh gave no pids (exit %v)", cmd.ProcessState)
+	}
+	go func() { // the rest of its output (its checks), for the log
+		for sc.Scan() {
+			progress("baresip: %s", sc.Text())
+		}
+	}()
+	time.Sleep(settle)
+	rates, err = measureWindow([]string{"baresip A", "baresip B"}, []int{pids["pidA"], pids["pidB"]}, d)
+	return rates, "", err
+}
+
+func cmdVoice(args []string) error {
+	fs := newFlags("voice")
+	secs := fs.Int("seconds", 30, "measured window of each call, and of idle voipd")
+	rounds := fs.Int("rounds", 2, "turns of each call, interleaved")
+	settle := fs.Duration("settle", 5*time.Second, "wait after media flows before measuring")
+	script := fs.String("baresip", "internal/bench/anchor/baresip.sh", "the baresip anchor script (empty: none)")
+	fs.Parse(args)
+	d := time.Duration(*secs) * time.Second
+	rm, dir, done, err := roomAndDir("voipbench-voice-")
+	if err != nil {
+		return err
+	}
+	defer done()
+
+	var idle, voipd, baresip []usageRate
+	missing := ""
+	for r := 0; r < *rounds; r++ {
+		progress("voice round %d: voipd", r+1)
+		i, v, err := voipdVoice(rm, filepath.Join(dir, fmt.Sprintf("r%d", r)), d, d, *settle)
+		if err != nil {
+			return fmt.Errorf("voipd call: %w", err)
+		}
+		idle, voipd = append(idle, i...), append(voipd, v...)
+		if *script == "" {
+			missing = "not run (-baresip \"\")"
+			continue
+		}
+		progress("voice round %d: baresip", r+1)
+		b, why, err := baresipVoice(*script, dir, d, *settle)
+		if err != nil {
+			return fmt.Errorf("baresip call: %w", err)
+		}
+		if why != "" {
+			missing = why
+		}
+		baresip = append(baresip, b...)
+	}
+	fmt.Print(voiceReport(idle, voipd, baresip, missing, *rounds, d))
+	return nil
+}
+
+// voiceReport is the section: medians over the processes of all rounds.
+func voiceReport(idle, voipd, baresip []usageRate, missing string, rounds int, d time.Duration) string {
+	med := func(rs []usageRate, f func(usageRate) float64) float64 {
+		if len(rs) == 0 {
+			return math.NaN()
+		}
+		v := make([]float64, len(rs))
+		for i, r := range rs {
+			v[i] = f(r)
+		}
+		slices.Sort(v) // the middle value, or the mean of the middle two
+		return (v[(len(v)-1)/2] + v[len(v)/2]) / 2
+	}
+	cpu := func(r usageRate) float64 { return r.cpuPercent }
+	sw := func(r usageRate) float64 { return r.switchesPerS }
+	th := func(r usageRate) float64 { return float64(r.threads) }
+	rss := func(r usageRate) float64 { return float64(r.peakRSSKiB) / 1024 }
+	ratio := func(f func(usageRate) float64) string {
+		if len(baresip) == 0 {
+			return "—"
+		}
+		return fmt.Sprintf("%.2f", med(voipd, f)/med(baresip, f))
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "### Two-member voice call: what it costs beside baresip\n\n")
+	fmt.Fprintf(&b, "Issue 19. Two voipd processes in a voice room through roomd on loopback (20 ms mono Opus, 32 kbit/s,\n")
+	fmt.Fprintf(&b, "complexity 10, the synthetic 440 Hz tone as microphone, miniaudio's null backend as speaker), and the same\n")
+	fmt.Fprintf(&b, "call between two baresip instances calling each other directly (Debian's baresip-core with the same Opus\n")
+	fmt.Fprintf(&b, "settings, its sine source, and no player: baresip 1.0.0 has none without a sound card, so it decodes and\n")
+	fmt.Fprintf(&b, "drops; internal/bench/anchor/baresip.sh and BARESIP.md), in turns, %d\n", rounds)
+	fmt.Fprintf(&b, "rounds of %v each; medians over the processes of every round. Context switches are all of a process's\n", d)
+	fmt.Fprintf(&b, "threads, voluntary (it waited: a wakeup) and not (preempted), from /proc/PID/task/*/status. Idle is each\n")
+	fmt.Fprintf(&b, "voipd started and not in a room, over %v before its join.\n\n", d)
+	b.WriteString("| | voipd | baresip | voipd ÷ baresip | goal |\n| --- | --- | --- | --- | --- |\n")
+	fmt.Fprintf(&b, "| CPU, %% of a core | %.2f | %.2f | %s | ≤ 2.5 and ≤ baresip |\n", med(voipd, cpu), med(baresip, cpu), ratio(cpu))
+	fmt.Fprintf(&b, "| context switches/s | %.0f | %.0f | %s | ≤ 300 and ≤ baresip |\n", med(voipd, sw), med(baresip, sw), ratio(sw))
+	fmt.Fprintf(&b, "| threads | %.0f | %.0f | %s | |\n", med(voipd, th), med(baresip, th), ratio(th))
+	fmt.Fprintf(&b, "| peak RSS, MiB | %.1f | %.1f | %s | |\n", med(voipd, rss), med(baresip, rss), ratio(rss))
+	fmt.Fprintf(&b, "| idle voipd: CPU %%, switches/s | %.3f, %.1f | | | ≤ 2 wakeups/s |\n", med(idle, cpu), med(idle, sw))
+	if missing != "" {
+		fmt.Fprintf(&b, "\nbaresip: %s.\n", missing)
+	}
+	if len(voipd) > 0 {
+		// Where voipd's switches are: the first process of the last round.
+		v := voipd[len(voipd)-1]
+		fmt.Fprintf(&b, "\nWhere one voipd's context switches are (%s, last round), by thread, with the system call each was\n", v.name)
+		fmt.Fprintf(&b, "in most often (sampled every 200 ms): Go's sysmon sleeps in nanosleep, C threads (miniaudio's device\n")
+		fmt.Fprintf(&b, "thread) in clock_nanosleep, parked Go threads in futex, the network poller in epoll_pwait. ")
+		var parts []string
+		var rest float64
+		for i, t := range v.threadsByRate {
+			if i < 6 {
+				parts = append(parts, fmt.Sprintf("%s (%s) %.0f/s", t.name, t.wait, t.perSecond))
+			} else {
+				rest += t.perSecond
+			}
+		}
+		fmt.Fprintf(&b, "%s; the other %d threads %.0f/s together.\n", strings.Join(parts, ", "), max(0, len(v.threadsByRate)-6), rest)
+	}
+	return b.String()
+}
