@@ -4,7 +4,9 @@ import (
 	"bufio"
 	"cmp"
 	"fmt"
+	"io"
 	"math"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -117,8 +119,10 @@ func measureWindow(names []string, pids []int, d time.Duration) ([]usageRate, er
 }
 
 // voipdVoice starts two voipd processes, measures them idle for idle, then
-// in a voice room with each other for d after settle.
-func voipdVoice(rm *room, dir string, idle, d, settle time.Duration) (idleRates, callRates []usageRate, err error) {
+// in a voice room with each other for d after settle. With traceTo, the
+// first one's execution trace (runtime/trace, 5 s after the window) is
+// written there, for `go tool trace`.
+func voipdVoice(rm *room, dir string, idle, d, settle time.Duration, traceTo string) (idleRates, callRates []usageRate, err error) {
 	var ps []*proc
 	var cs []*ctl
 	defer func() {
@@ -132,8 +136,16 @@ func voipdVoice(rm *room, dir string, idle, d, settle time.Duration) (idleRates,
 	ids := []string{"voice-a", "voice-b"}
 	var pids []int
 	var names []string
-	for _, id := range ids {
-		p, err := startVoipd(dir, id, daemonConfigSpeaker(dir+"/"+id, id, rm.ws, rm.secret, "default"))
+	pprof := ""
+	for i, id := range ids {
+		conf := daemonConfigSpeaker(dir+"/"+id, id, rm.ws, rm.secret, "default")
+		if traceTo != "" && i == 0 {
+			if pprof, err = freePort(); err != nil {
+				return nil, nil, err
+			}
+			conf += fmt.Sprintf("[debug]\npprof = %q\n", pprof)
+		}
+		p, err := startVoipd(dir, id, conf)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -177,10 +189,37 @@ func voipdVoice(rm *room, dir string, idle, d, settle time.Duration) (idleRates,
 			return nil, nil, fmt.Errorf("%s received %.1f audio frames a second, want 50", names[i], rate)
 		}
 	}
+	if pprof != "" {
+		if err := fetchTo("http://"+pprof+"/debug/pprof/trace?seconds=5", traceTo); err != nil {
+			return nil, nil, fmt.Errorf("trace: %w", err)
+		}
+		progress("%s's execution trace: %s", names[0], traceTo)
+	}
 	for i := range cs {
 		cs[i].call("exitVoIPChat", nil)
 	}
 	return idleRates, callRates, nil
+}
+
+// fetchTo writes what url answers to file.
+func fetchTo(url, file string) error {
+	resp, err := http.Get(url)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("%s: %s", url, resp.Status)
+	}
+	f, err := os.Create(file)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(f, resp.Body); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }
 
 // audioFrames sums the audio frames c's voipd decoded, every member's.
@@ -259,6 +298,7 @@ func cmdVoice(args []string) error {
 	rounds := fs.Int("rounds", 2, "turns of each call, interleaved")
 	settle := fs.Duration("settle", 5*time.Second, "wait after media flows before measuring")
 	script := fs.String("baresip", "internal/bench/anchor/baresip.sh", "the baresip anchor script (empty: none)")
+	traceTo := fs.String("trace", "", "keep one voipd's execution trace (5 s, after the last window) in this file (default: a temporary one)")
 	fs.Parse(args)
 	d := time.Duration(*secs) * time.Second
 	rm, dir, done, err := roomAndDir("voipbench-voice-")
@@ -266,12 +306,19 @@ func cmdVoice(args []string) error {
 		return err
 	}
 	defer done()
+	if *traceTo == "" {
+		*traceTo = filepath.Join(dir, "voice.trace")
+	}
 
 	var idle, voipd, baresip []usageRate
 	missing := ""
 	for r := 0; r < *rounds; r++ {
 		progress("voice round %d: voipd", r+1)
-		i, v, err := voipdVoice(rm, filepath.Join(dir, fmt.Sprintf("r%d", r)), d, d, *settle)
+		tr := ""
+		if r == *rounds-1 {
+			tr = *traceTo
+		}
+		i, v, err := voipdVoice(rm, filepath.Join(dir, fmt.Sprintf("r%d", r)), d, d, *settle, tr)
 		if err != nil {
 			return fmt.Errorf("voipd call: %w", err)
 		}
@@ -290,7 +337,14 @@ func cmdVoice(args []string) error {
 		}
 		baresip = append(baresip, b...)
 	}
-	fmt.Print(voiceReport(idle, voipd, baresip, missing, *rounds, d))
+	report := voiceReport(idle, voipd, baresip, missing, *rounds, d)
+	if out, err := exec.Command("go", "tool", "trace", "-d=parsed", *traceTo).Output(); err != nil {
+		progress("go tool trace: %v", err)
+		report += "\nThe execution trace could not be read in this run.\n"
+	} else {
+		report += summarizeTrace(string(out)).markdown()
+	}
+	fmt.Print(report)
 	return nil
 }
 
@@ -353,5 +407,142 @@ func voiceReport(idle, voipd, baresip []usageRate, missing string, rounds int, d
 		}
 		fmt.Fprintf(&b, "%s; the other %d threads %.0f/s together.\n", strings.Join(parts, ", "), max(0, len(v.threadsByRate)-6), rest)
 	}
+	return b.String()
+}
+
+// traceSummary is what an execution trace says a voipd did per second:
+// its Ps woken (idle → running), goroutines woken (by who woke them),
+// system and cgo calls (by call site), and calls that lost their P (the
+// runtime's sysmon handed it to another thread while the call ran).
+type traceSummary struct {
+	seconds                        float64
+	procWakeups, goWakeups, calls  float64
+	lostP                          float64
+	topWakers, topCalls, topLostBy []siteRate
+}
+
+type siteRate struct {
+	site      string
+	perSecond float64
+}
+
+// summarizeTrace reads `go tool trace -d=parsed` output: event lines
+// ("M=.. P=.. G=.. StateTransition Time=T GoID=N From->To ...") each
+// followed by its stack ("\tfunc @ pc" and "\t\tfile:line" lines).
+func summarizeTrace(parsed string) traceSummary {
+	var s traceSummary
+	var first, last int64
+	wakers, calls, lost := map[string]int{}, map[string]int{}, map[string]int{}
+	lastCall := map[string]string{} // goroutine: the site of its latest call (a lost P's event has no stack)
+	var kind, goid string           // the current event's counted kind and goroutine; its stack follows
+	site := ""
+	flush := func() {
+		switch kind {
+		case "wake":
+			wakers[site]++
+		case "call":
+			calls[site]++
+			lastCall[goid] = site
+		case "lost":
+			if site == "" {
+				site = lastCall[goid]
+			}
+			lost[site]++
+		}
+		kind, site = "", ""
+	}
+	for _, l := range strings.Split(parsed, "\n") {
+		if strings.HasPrefix(l, "M=") {
+			flush()
+			if i := strings.Index(l, " Time="); i >= 0 {
+				if t, err := strconv.ParseInt(strings.Fields(l[i+6:])[0], 10, 64); err == nil {
+					if first == 0 || t < first {
+						first = t
+					}
+					last = max(last, t)
+				}
+			}
+			goid = ""
+			if i := strings.Index(l, " GoID="); i >= 0 {
+				goid = strings.Fields(l[i+6:])[0]
+			}
+			switch {
+			case !strings.Contains(l, " StateTransition "):
+			case strings.Contains(l, " ProcID=") && strings.Contains(l, " Idle->Running"):
+				s.procWakeups++
+			case strings.Contains(l, " GoID=") && strings.Contains(l, " Waiting->Runnable"):
+				s.goWakeups++
+				kind = "wake"
+			case strings.Contains(l, " GoID=") && strings.Contains(l, " Running->Syscall"):
+				s.calls++
+				kind = "call"
+			case strings.Contains(l, " GoID=") && strings.Contains(l, " Syscall->Runnable"):
+				s.lostP++
+				kind = "lost"
+			}
+			continue
+		}
+		// The first frame outside the runtime and the standard library's
+		// plumbing names the site.
+		if kind != "" && site == "" && strings.HasPrefix(l, "\t") && !strings.HasPrefix(l, "\t\t") {
+			f := strings.TrimSpace(l)
+			if i := strings.Index(f, " @"); i >= 0 {
+				f = f[:i]
+			}
+			if !strings.HasPrefix(f, "runtime.") && !strings.HasPrefix(f, "syscall.") && !strings.HasPrefix(f, "internal/") &&
+				!strings.HasPrefix(f, "sync.") && !strings.HasPrefix(f, "golang.org/x/sys") && !strings.HasPrefix(f, "os.") {
+				site = f
+			}
+		}
+	}
+	flush()
+	s.seconds = float64(last-first) / 1e9
+	if s.seconds <= 0 {
+		return s
+	}
+	top := func(m map[string]int) []siteRate {
+		var out []siteRate
+		for k, n := range m {
+			if k == "" {
+				k = "(no stack)"
+			}
+			out = append(out, siteRate{k, float64(n) / s.seconds})
+		}
+		slices.SortFunc(out, func(a, b siteRate) int {
+			if c := cmp.Compare(b.perSecond, a.perSecond); c != 0 {
+				return c
+			}
+			return strings.Compare(a.site, b.site)
+		})
+		return out[:min(len(out), 6)]
+	}
+	s.procWakeups /= s.seconds
+	s.goWakeups /= s.seconds
+	s.calls /= s.seconds
+	s.lostP /= s.seconds
+	s.topWakers, s.topCalls, s.topLostBy = top(wakers), top(calls), top(lost)
+	return s
+}
+
+func (s traceSummary) markdown() string {
+	if s.seconds <= 0 {
+		return ""
+	}
+	list := func(rs []siteRate) string {
+		var parts []string
+		for _, r := range rs {
+			parts = append(parts, fmt.Sprintf("`%s` %.0f", r.site, r.perSecond))
+		}
+		return strings.Join(parts, ", ")
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "\nOne voipd's execution trace (runtime/trace, %.0f s after the last window), per second: its Ps woken from\n", s.seconds)
+	fmt.Fprintf(&b, "idle %.0f times; goroutines woken %.0f times, by %s; system and cgo calls %.0f, from %s;\n",
+		s.procWakeups, s.goWakeups, list(s.topWakers), s.calls, list(s.topCalls))
+	fmt.Fprintf(&b, "calls that lost their P while they ran (the runtime's sysmon handed it on) %.0f", s.lostP)
+	if len(s.topLostBy) > 0 {
+		fmt.Fprintf(&b, ", from %s", list(s.topLostBy))
+	}
+	b.WriteString(".\n")
 	return b.String()
 }

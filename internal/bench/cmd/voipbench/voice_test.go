@@ -34,3 +34,43 @@ func TestVoiceReport(t *testing.T) {
 		t.Errorf("without baresip:\n%s", r)
 	}
 }
+
+// An execution trace's parsed events, summarized per second: P wakeups,
+// goroutine wakeups by their waker, calls by site, calls that lost their P.
+func TestSummarizeTrace(t *testing.T) {
+	parsed := `M=1 P=-1 G=-1 Sync Time=1000000000 N=1
+M=1 P=0 G=-1 StateTransition Time=1000000000 ProcID=0 Idle->Running Reason=""
+M=1 P=0 G=5 StateTransition Time=1100000000 GoID=7 Waiting->Runnable Reason=""
+Stack=
+	runtime.ready @ 0x1
+		/usr/local/go/src/runtime/proc.go:1
+	github.com/pion/srtp/v3.(*session).start.func1 @ 0x2
+		/x/session.go:1
+M=1 P=0 G=7 StateTransition Time=1200000000 GoID=7 Running->Syscall Reason=""
+Stack=
+	syscall.Syscall @ 0x3
+		/s.go:1
+	github.com/hraban/opus._Cfunc_opus_encode @ 0x4
+		/e.go:1
+M=2 P=1 G=7 StateTransition Time=1300000000 GoID=7 Syscall->Runnable Reason=""
+Stack=
+M=1 P=0 G=-1 StateTransition Time=3000000000 ProcID=0 Idle->Running Reason=""
+`
+	s := summarizeTrace(parsed)
+	if s.seconds != 2 || s.procWakeups != 1 || s.goWakeups != 0.5 || s.calls != 0.5 || s.lostP != 0.5 {
+		t.Fatalf("summary %+v", s)
+	}
+	if s.topWakers[0].site != "github.com/pion/srtp/v3.(*session).start.func1" || s.topCalls[0].site != "github.com/hraban/opus._Cfunc_opus_encode" ||
+		s.topLostBy[0].site != "github.com/hraban/opus._Cfunc_opus_encode" {
+		t.Errorf("sites %+v %+v %+v", s.topWakers, s.topCalls, s.topLostBy)
+	}
+	md := s.markdown()
+	for _, want := range []string{"its Ps woken from\nidle 1 times", "`github.com/hraban/opus._Cfunc_opus_encode` 0"} {
+		if !strings.Contains(md, want) {
+			t.Errorf("markdown lacks %q:\n%s", want, md)
+		}
+	}
+	if summarizeTrace("").markdown() != "" {
+		t.Error("an empty trace summarized")
+	}
+}
