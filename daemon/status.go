@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"context"
+	"runtime"
 	"runtime/metrics"
 	"sync"
 	"time"
@@ -53,6 +54,7 @@ type runtimeStatus struct {
 	HeapLiveBytes    uint64  `json:"heapLiveBytes"`    // as the last GC marked it; 0 before the first
 	MappedBytes      uint64  `json:"mappedBytes"`      // all memory the Go runtime maps
 	Goroutines       uint64  `json:"goroutines"`
+	MaxProcs         int     `json:"maxProcs"` // GOMAXPROCS in effect (runtime.maxProcs)
 }
 
 // runtimeSamples are the runtime/metrics names behind runtimeStatus, in
@@ -107,6 +109,7 @@ func (r *runtimeReader) read() runtimeStatus {
 		HeapLiveBytes:    v(3),
 		MappedBytes:      v(4),
 		Goroutines:       v(5),
+		MaxProcs:         runtime.GOMAXPROCS(0),
 	}
 }
 

@@ -34,10 +34,13 @@ var statusSink [][]byte
 func TestStatusRuntime(t *testing.T) {
 	d := New(Params{Config: config.Default()})
 	first := statusRuntime(t, d)
-	for _, k := range []string{"uptimeSeconds", "heapAllocBytes", "heapAllocObjects", "gcCycles", "heapLiveBytes", "mappedBytes", "goroutines"} {
+	for _, k := range []string{"uptimeSeconds", "heapAllocBytes", "heapAllocObjects", "gcCycles", "heapLiveBytes", "mappedBytes", "goroutines", "maxProcs"} {
 		if _, ok := first[k]; !ok {
 			t.Errorf("status.runtime lacks %s: %v", k, first)
 		}
+	}
+	if got := first["maxProcs"]; got != float64(runtime.GOMAXPROCS(0)) {
+		t.Errorf("status.runtime.maxProcs = %v, GOMAXPROCS is %d", got, runtime.GOMAXPROCS(0))
 	}
 	// heapLiveBytes is 0 until a GC has marked: checked after runtime.GC below.
 	for _, k := range []string{"heapAllocBytes", "heapAllocObjects", "mappedBytes", "goroutines"} {

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"runtime"
 	"syscall"
 
 	"github.com/voipd/voipd/daemon/config"
@@ -24,6 +25,7 @@ func main() {
 		fmt.Fprintln(os.Stderr, "voipd:", err)
 		os.Exit(2)
 	}
+	setMaxProcs(cfg.Runtime.MaxProcs, os.Getenv)
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
 	go func() {
@@ -34,4 +36,14 @@ func main() {
 		fmt.Fprintln(os.Stderr, "voipd:", err)
 		os.Exit(1)
 	}
+}
+
+// setMaxProcs applies runtime.maxProcs: GOMAXPROCS n, unless n is 0 (Go's
+// default) or the environment sets GOMAXPROCS (the runtime took that at
+// start). It returns the GOMAXPROCS in effect.
+func setMaxProcs(n int, getenv func(string) string) int {
+	if n > 0 && getenv("GOMAXPROCS") == "" {
+		runtime.GOMAXPROCS(n)
+	}
+	return runtime.GOMAXPROCS(0)
 }

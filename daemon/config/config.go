@@ -37,6 +37,7 @@ type Config struct {
 	Call     Call     `toml:"call"`
 	State    State    `toml:"state"`
 	Debug    Debug    `toml:"debug"`
+	Runtime  Runtime  `toml:"runtime"`
 	Log      Log      `toml:"log"`
 	Metrics  Metrics  `toml:"metrics"`
 }
@@ -153,6 +154,14 @@ type Debug struct {
 	Pprof string `toml:"pprof"` // loopback host:port for net/http/pprof; "" off
 }
 
+// Runtime tunes the Go runtime of the voipd process.
+type Runtime struct {
+	// MaxProcs is GOMAXPROCS: how many threads run Go code at once (the
+	// codecs' C calls run beside them). 0 leaves Go's default, one per
+	// CPU; the environment's GOMAXPROCS, when set, wins over either.
+	MaxProcs int `toml:"maxProcs"`
+}
+
 // Call configures two-party calls (join1v1Chat and the listener side).
 type Call struct {
 	Allowed         bool     `toml:"allowed"`         // false: the 1v1 methods answer -20000
@@ -216,6 +225,7 @@ func Default() *Config {
 		Video:   Video{Camera: "default", Width: v.Width, Height: v.Height, FPS: v.FPS, Bitrate: v.Bitrate, CPUUsed: v.CPUUsed, Threads: v.Threads},
 		Display: Display{Listen: "127.0.0.1:8090"},
 		Call:    Call{Allowed: true, AutoAnswerDelay: Duration(2 * time.Second), RingTimeout: Duration(30 * time.Second)},
+		Runtime: Runtime{MaxProcs: 1},
 		Log:     Log{Level: "info"},
 	}
 }

@@ -53,6 +53,7 @@ var Ranges = []Range{
 	{Key: "video.threads", Min: 1, Max: settings.VideoMaxThreads},
 	{Key: "call.autoAnswerDelay", Min: 0, Max: int64(maxRing - time.Second)}, // and below call.ringTimeout
 	{Key: "call.ringTimeout", Min: int64(time.Second), Max: int64(maxRing)},
+	{Key: "runtime.maxProcs", Min: 0, Max: 1024}, // 0: Go's default
 }
 
 // format writes n as the key's TOML value would say it.
