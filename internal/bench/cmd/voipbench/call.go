@@ -128,12 +128,10 @@ func voipdCall(rm *room, dir, bin string, d, settle, gcFor time.Duration, metric
 			conf += fmt.Sprintf("[metrics]\nlisten = %q\n", maddr)
 			scrapes = append(scrapes, "http://"+maddr+"/metrics")
 		}
-		p, err := startVoipd(dir, id, conf, "GODEBUG=gctrace=1")
-		if err != nil {
-			return nil, nil, err
+		p, c, err := startVoipdCtl(dir, id, conf, "GODEBUG=gctrace=1")
+		if p != nil {
+			ps = append(ps, p)
 		}
-		ps = append(ps, p)
-		c, err := p.waitSocket(10 * time.Second)
 		if err != nil {
 			return nil, nil, err
 		}

@@ -208,6 +208,18 @@ func startVoipd(dir, name, config string, env ...string) (*proc, error) {
 	return p, nil
 }
 
+// startVoipdCtl is startVoipd, then its control socket once it accepts
+// connections; the process is returned (to stop) even when the socket
+// never comes.
+func startVoipdCtl(dir, name, config string, env ...string) (*proc, *ctl, error) {
+	p, err := startVoipd(dir, name, config, env...)
+	if err != nil {
+		return nil, nil, err
+	}
+	c, err := p.waitSocket(10 * time.Second)
+	return p, c, err
+}
+
 // waitSocket waits until the control socket accepts connections.
 func (p *proc) waitSocket(d time.Duration) (*ctl, error) {
 	deadline := time.Now().Add(d)

@@ -148,6 +148,17 @@ func (c *ctl) close() { c.conn.Close() }
 // kind: framesReceived (voipd decodes no member's video), or framesDecoded
 // from a voipd built before framesReceived existed.
 func (c *ctl) inboundFrames(kind string) (float64, error) {
+	return c.inboundSum(kind, func(m map[string]any) float64 {
+		f, ok := m["framesReceived"].(float64)
+		if !ok {
+			f, _ = m["framesDecoded"].(float64)
+		}
+		return f
+	})
+}
+
+// inboundSum sums value over getStats' inbound entries of kind.
+func (c *ctl) inboundSum(kind string, value func(map[string]any) float64) (float64, error) {
 	st, err := c.call("getStats", nil)
 	if err != nil {
 		return 0, err
@@ -155,13 +166,8 @@ func (c *ctl) inboundFrames(kind string) (float64, error) {
 	in, _ := st["inbound"].([]any)
 	var n float64
 	for _, e := range in {
-		m, _ := e.(map[string]any)
-		if m["kind"] == kind {
-			f, ok := m["framesReceived"].(float64)
-			if !ok {
-				f, _ = m["framesDecoded"].(float64)
-			}
-			n += f
+		if m, _ := e.(map[string]any); m["kind"] == kind {
+			n += value(m)
 		}
 	}
 	return n, nil

@@ -145,12 +145,10 @@ func voipdVoice(rm *room, dir string, idle, d, settle time.Duration, traceTo, pl
 			}
 			conf += fmt.Sprintf("[debug]\npprof = %q\n", pprof)
 		}
-		p, err := startVoipd(dir, id, conf)
-		if err != nil {
-			return nil, nil, err
+		p, c, err := startVoipdCtl(dir, id, conf)
+		if p != nil {
+			ps = append(ps, p)
 		}
-		ps = append(ps, p)
-		c, err := p.waitSocket(10 * time.Second)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -224,19 +222,7 @@ func fetchTo(url, file string) error {
 
 // audioFrames sums the audio frames c's voipd decoded, every member's.
 func audioFrames(c *ctl) (float64, error) {
-	st, err := c.call("getStats", nil)
-	if err != nil {
-		return 0, err
-	}
-	in, _ := st["inbound"].([]any)
-	var n float64
-	for _, e := range in {
-		if m, _ := e.(map[string]any); m["kind"] == "audio" {
-			f, _ := m["framesDecoded"].(float64)
-			n += f
-		}
-	}
-	return n, nil
+	return c.inboundSum("audio", func(m map[string]any) float64 { f, _ := m["framesDecoded"].(float64); return f })
 }
 
 // baresipVoice makes the same call between two baresip instances with
