@@ -26,6 +26,8 @@ type member struct {
 	peak       bench.Memory
 	peakParts  bench.RSSParts // of a single process (voipd) at its peak RSS sample
 	fps        float64        // video frames decoded per second, from the other member
+	switches   float64        // context switches a second over the window, all threads of the tree
+	threads    int            // at the window's end
 }
 
 // sampleParts splits a single process's RSS sample into its executable,
@@ -76,6 +78,8 @@ func window(ms []*member, d time.Duration, frames func(i int) (float64, error)) 
 			return err
 		}
 		m.cpuPercent = 100 * (u.CPUSeconds - u0[i].CPUSeconds) / el
+		m.switches = float64(u.Switches-u0[i].Switches) / el
+		m.threads = u.Threads
 		f, err := frames(i)
 		if err != nil {
 			return err
@@ -91,11 +95,11 @@ func window(ms []*member, d time.Duration, frames func(i int) (float64, error)) 
 // measured window's start), at least the window itself. With metrics, both
 // serve Prometheus metrics, scraped every metricsScrape (an older build,
 // the before call's, has no [metrics]).
-func voipdCall(rm *room, dir, bin string, d, settle, gcFor time.Duration, metrics bool) ([]*member, []allocWindow, error) {
+func voipdCall(rm *room, dir, bin string, d, settle, gcFor time.Duration, metrics bool, traceTo string) ([]*member, []allocWindow, error) {
 	var ms []*member
 	var ps []*proc
 	var cs []*ctl
-	var profs []string
+	var profs, pprofs []string // each voipd's allocs profile URL, and its debug.pprof address
 	defer func() {
 		for _, c := range cs {
 			c.close()
@@ -137,6 +141,7 @@ func voipdCall(rm *room, dir, bin string, d, settle, gcFor time.Duration, metric
 		}
 		cs = append(cs, c)
 		profs = append(profs, "http://"+addr+"/debug/pprof/allocs?debug=1")
+		pprofs = append(pprofs, addr)
 		ms = append(ms, &member{name: "voipd " + id, pid: p.cmd.Process.Pid})
 	}
 	stopScrapes := scrapeEvery(metricsScrape, scrapes)
@@ -199,6 +204,11 @@ func voipdCall(rm *room, dir, bin string, d, settle, gcFor time.Duration, metric
 		ws = append(ws, w)
 		progress("%s: %.2f MiB/s, %.0f objects/s, %.1f GC cycles/min (MemStats); gctrace %.2f MiB/s, %d cycles", ms[i].name,
 			w.memstats.MiBPerSecond, w.memstats.ObjectsPerSecond, w.memstats.CyclesPerMin, w.gctrace.MBPerSecond, w.gctrace.Cycles)
+	}
+	if traceTo != "" { // the first voipd's execution trace, after the windows (voiceReport's summary)
+		if err := fetchTo("http://"+pprofs[0]+"/debug/pprof/trace?seconds=5", traceTo); err != nil {
+			return nil, nil, fmt.Errorf("trace: %w", err)
+		}
 	}
 	// Back to idle, as a kiosk between calls for months: what the call
 	// leaves behind (voipd gives memory back 1 s after it is idle).
@@ -423,7 +433,7 @@ func beforeCall(rm *room, dir, rev string, d, settle, gcFor time.Duration) befor
 		return b
 	}
 	progress("the same call with voipd at %s", short)
-	if b.ms, b.allocs, err = voipdCall(rm, filepath.Join(dir, "before"), bin, d, settle, gcFor, false); err != nil {
+	if b.ms, b.allocs, err = voipdCall(rm, filepath.Join(dir, "before"), bin, d, settle, gcFor, false, ""); err != nil {
 		progress("%v", err)
 		b.missing = fmt.Sprintf("the call with voipd at %s failed: %s", short, firstLine(err.Error()))
 	}

@@ -3,6 +3,8 @@ package main
 import (
 	"fmt"
 	"math"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -30,7 +32,8 @@ func cmdCall(args []string) error {
 	defer done()
 
 	gcFor := time.Duration(*gcSecs) * time.Second
-	vs, allocs, err := voipdCall(rm, dir, *binDir, d, *settle, gcFor, true)
+	traceTo := filepath.Join(dir, "call.trace")
+	vs, allocs, err := voipdCall(rm, dir, *binDir, d, *settle, gcFor, true, traceTo)
 	if err != nil {
 		return fmt.Errorf("voipd call: %w", err)
 	}
@@ -45,6 +48,8 @@ func cmdCall(args []string) error {
 	pss := func(m *member) float64 { return float64(m.peak.PSSKiB) / 1024 }
 	rss := func(m *member) float64 { return float64(m.peak.RSSKiB) / 1024 }
 	fps := func(m *member) float64 { return m.fps }
+	sw := func(m *member) float64 { return m.switches }
+	th := func(m *member) float64 { return float64(m.threads) }
 	idle := func(m *member) float64 { return float64(m.idle.RSSKiB) / 1024 }
 	left := func(m *member) float64 { return float64(m.left.RSSKiB) / 1024 }
 	peakOf := func(ms []*member, f func(*member) float64) float64 {
@@ -64,6 +69,8 @@ func cmdCall(args []string) error {
 		{What: "idle voipd RSS (started, not in a room), larger of 2", Ours: peakOf(vs, idle), Anchor: math.NaN(), Unit: "MiB", Goal: bench.Goal{Max: 15, Label: "≤ 15 MiB"}},
 		{What: "voipd RSS 3 s after leaving the call (idle again), larger of 2", Ours: peakOf(vs, left), Anchor: math.NaN(), Unit: "MiB", Goal: bench.Goal{Max: 15, Label: "≤ 15 MiB (idle)"}},
 		{What: "video from the other member (voipd: complete frames received, it decodes none; Chromium: frames decoded)", Ours: mean(vs, fps), Anchor: mean(cs, fps), Unit: "fps", AName: "Chromium"},
+		{What: "context switches of one member (all its threads: wakeups and preemptions), mean of 2", Ours: mean(vs, sw), Anchor: mean(cs, sw), Unit: "/s", AName: "Chromium (process tree)"},
+		{What: "threads of one member, mean of 2", Ours: mean(vs, th), Anchor: mean(cs, th), Unit: "", AName: "Chromium (process tree)"},
 	}
 	pin := "unpinned"
 	if *clientCPU != "" {
@@ -94,6 +101,11 @@ func cmdCall(args []string) error {
 		fmt.Printf("Both members of a call share CPU %s: the voipd pair used %.0f %% of it, the Chromium pair %.0f %% (the\n"+
 			"video rates above show whether a pair was short of CPU).\n", *clientCPU, 2*mean(vs, cpu), 2*mean(cs, cpu))
 	}
+	if out, err := exec.Command("go", "tool", "trace", "-d=parsed", traceTo).Output(); err != nil {
+		progress("go tool trace: %v", err)
+	} else {
+		fmt.Print(summarizeTrace(string(out)).markdown())
+	}
 
 	allocReport(vs, allocs, old, *gcSecs, *before)
 	return nil
@@ -108,8 +120,8 @@ const defaultBefore = "8a4ae71"
 func perProcess(ms []*member) string {
 	var parts []string
 	for _, m := range ms {
-		parts = append(parts, fmt.Sprintf("%s %.1f %% CPU, RSS %.1f MiB, PSS %.1f MiB, %.1f fps in", m.name, m.cpuPercent,
-			float64(m.peak.RSSKiB)/1024, float64(m.peak.PSSKiB)/1024, m.fps))
+		parts = append(parts, fmt.Sprintf("%s %.1f %% CPU, RSS %.1f MiB, PSS %.1f MiB, %.1f fps in, %.0f switches/s on %d threads", m.name, m.cpuPercent,
+			float64(m.peak.RSSKiB)/1024, float64(m.peak.PSSKiB)/1024, m.fps, m.switches, m.threads))
 	}
 	return strings.Join(parts, "; ")
 }
