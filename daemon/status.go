@@ -54,7 +54,8 @@ type runtimeStatus struct {
 	HeapLiveBytes    uint64  `json:"heapLiveBytes"`    // as the last GC marked it; 0 before the first
 	MappedBytes      uint64  `json:"mappedBytes"`      // all memory the Go runtime maps
 	Goroutines       uint64  `json:"goroutines"`
-	MaxProcs         int     `json:"maxProcs"` // GOMAXPROCS in effect (runtime.maxProcs)
+	MaxProcs         int     `json:"maxProcs"`     // GOMAXPROCS in effect (runtime.maxProcs)
+	TimerSlackNs     int64   `json:"timerSlackNs"` // the kernel's timer slack in effect (runtime.timerSlack); 0 where there is none
 }
 
 // runtimeSamples are the runtime/metrics names behind runtimeStatus, in
@@ -110,6 +111,7 @@ func (r *runtimeReader) read() runtimeStatus {
 		MappedBytes:      v(4),
 		Goroutines:       v(5),
 		MaxProcs:         runtime.GOMAXPROCS(0),
+		TimerSlackNs:     int64(timerSlack()),
 	}
 }
 

@@ -34,13 +34,16 @@ var statusSink [][]byte
 func TestStatusRuntime(t *testing.T) {
 	d := New(Params{Config: config.Default()})
 	first := statusRuntime(t, d)
-	for _, k := range []string{"uptimeSeconds", "heapAllocBytes", "heapAllocObjects", "gcCycles", "heapLiveBytes", "mappedBytes", "goroutines", "maxProcs"} {
+	for _, k := range []string{"uptimeSeconds", "heapAllocBytes", "heapAllocObjects", "gcCycles", "heapLiveBytes", "mappedBytes", "goroutines", "maxProcs", "timerSlackNs"} {
 		if _, ok := first[k]; !ok {
 			t.Errorf("status.runtime lacks %s: %v", k, first)
 		}
 	}
 	if got := first["maxProcs"]; got != float64(runtime.GOMAXPROCS(0)) {
 		t.Errorf("status.runtime.maxProcs = %v, GOMAXPROCS is %d", got, runtime.GOMAXPROCS(0))
+	}
+	if got := first["timerSlackNs"]; got != float64(timerSlack()) || (runtime.GOOS == "linux" && got <= 0) {
+		t.Errorf("status.runtime.timerSlackNs = %v, the thread's slack is %v", got, timerSlack())
 	}
 	// heapLiveBytes is 0 until a GC has marked: checked after runtime.GC below.
 	for _, k := range []string{"heapAllocBytes", "heapAllocObjects", "mappedBytes", "goroutines"} {

@@ -12,6 +12,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/voipd/voipd/internal/timerslack"
 )
 
 // voipd under a NOTIFY_SOCKET the test owns: READY=1 once the socket
@@ -89,8 +91,15 @@ playback = "null"
 }
 
 // Socket activation: systemd-socket-activate holds the socket and starts
-// voipd on the first connection, which voipd serves on the inherited fd.
+// voipd on the first connection, which voipd serves on the inherited fd;
+// also when voipd executes itself again at start for a timer slack other
+// than its default (runtime.timerSlack): same pid, same fd.
 func TestSocketActivation(t *testing.T) {
+	t.Run("default", func(t *testing.T) { socketActivation(t, "", timerslack.Default) })
+	t.Run("timerSlack 2ms", func(t *testing.T) { socketActivation(t, "[runtime]\ntimerSlack = \"2ms\"\n", 2*time.Millisecond) })
+}
+
+func socketActivation(t *testing.T, extra string, slack time.Duration) {
 	bin, err := exec.LookPath("systemd-socket-activate")
 	if err != nil {
 		t.Fatal("systemd-socket-activate not found: install the Debian package systemd")
@@ -111,7 +120,7 @@ capture = "tone:440"
 playback = "null"
 [display]
 listen = "127.0.0.1:0"
-`, testApp, filepath.Join(dir, "unused.sock"))), 0o600)
+`, testApp, filepath.Join(dir, "unused.sock"))+extra), 0o600)
 	cmd := exec.Command(bin, "-l", sock, filepath.Join(binDir, "voipd"), "-config", cfg)
 	out := &syncBuf{}
 	cmd.Stdout, cmd.Stderr = out, out
@@ -133,6 +142,9 @@ listen = "127.0.0.1:0"
 	st := c.mustOK("status", nil)
 	if st["state"] != "idle" {
 		t.Fatalf("status over the activated socket: %v", st)
+	}
+	if got := time.Duration(st["runtime"].(map[string]any)["timerSlackNs"].(float64)); got != slack {
+		t.Errorf("timer slack %v, want %v", got, slack)
 	}
 	if _, err := os.Stat(filepath.Join(dir, "unused.sock")); err == nil {
 		t.Fatal("voipd listened on control.socket although systemd passed it a socket")

@@ -160,6 +160,11 @@ type Runtime struct {
 	// codecs' C calls run beside them). 0 leaves Go's default, one per
 	// CPU; the environment's GOMAXPROCS, when set, wins over either.
 	MaxProcs int `toml:"maxProcs"`
+	// TimerSlack is how late the kernel may fire the process's timers to
+	// serve wakeups due close together with one (Linux's timer slack, for
+	// every thread). 0 keeps what voipd inherited (a unit's
+	// TimerSlackNSec=, else the kernel's 50 µs).
+	TimerSlack Duration `toml:"timerSlack"`
 }
 
 // Call configures two-party calls (join1v1Chat and the listener side).
@@ -225,7 +230,7 @@ func Default() *Config {
 		Video:   Video{Camera: "default", Width: v.Width, Height: v.Height, FPS: v.FPS, Bitrate: v.Bitrate, CPUUsed: v.CPUUsed, Threads: v.Threads},
 		Display: Display{Listen: "127.0.0.1:8090"},
 		Call:    Call{Allowed: true, AutoAnswerDelay: Duration(2 * time.Second), RingTimeout: Duration(30 * time.Second)},
-		Runtime: Runtime{MaxProcs: 1},
+		Runtime: Runtime{MaxProcs: 1, TimerSlack: Duration(time.Millisecond)},
 		Log:     Log{Level: "info"},
 	}
 }

@@ -54,6 +54,9 @@ var Ranges = []Range{
 	{Key: "call.autoAnswerDelay", Min: 0, Max: int64(maxRing - time.Second)}, // and below call.ringTimeout
 	{Key: "call.ringTimeout", Min: int64(time.Second), Max: int64(maxRing)},
 	{Key: "runtime.maxProcs", Min: 0, Max: 1024}, // 0: Go's default
+	// 0: the inherited slack; above 10 ms a timer could slip past a 10-ms
+	// audio frame.
+	{Key: "runtime.timerSlack", Min: 0, Max: int64(10 * time.Millisecond)},
 }
 
 // format writes n as the key's TOML value would say it.
