@@ -121,7 +121,7 @@ func TestNullPlaybackPaced(t *testing.T) {
 	if elapsed < (frames-playbackRingFrames-5)*20*time.Millisecond {
 		t.Fatalf("wrote %d frames in %v: playback is not paced", frames, elapsed)
 	}
-	pulled := float64(p.(*playback).samples.Load())
+	pulled := float64(p.(*playback).spk.samples().Load())
 	if want := elapsed.Seconds() * hw.SampleRate; pulled < 0.5*want || pulled > 1.5*want+float64(5*hw.FrameSamples) {
 		t.Fatalf("device pulled %v samples in %v, want about %v", pulled, elapsed, want)
 	}

@@ -61,21 +61,31 @@ func (s *System) OpenPlayback(id string) (hw.Playback, error) {
 		return nil, &hw.DeviceError{Op: "open playback", Device: id, Kind: hw.ErrClosed}
 	}
 	defer s.release()
-	p := &playback{ring: newRing(playbackRingFrames), space: make(chan struct{}, 1), done: make(chan struct{})}
-	p.period = time.Duration(s.period) * time.Millisecond
-	dev, info, err := s.start("open playback", id, malgo.Playback, malgo.DeviceCallbacks{Data: p.onData, Stop: p.onStop})
+	p, err := newPlayback(time.Duration(s.period) * time.Millisecond)
 	if err != nil {
+		return nil, &hw.DeviceError{Op: "open playback", Device: id, Kind: hw.ErrUnavailable, Err: err}
+	}
+	// The device calls the speaker's C callback, attached before it starts.
+	dev, info, err := s.startWith("open playback", id, malgo.Playback, malgo.DeviceCallbacks{Stop: p.onStop}, p.spk.attach)
+	if err != nil {
+		p.Close()
 		return nil, err
 	}
 	p.sys, p.dev, p.info = s, dev, info
 	s.track(p)
-	go watchStall(&p.samples, p.done, p.stall)
+	go watchStall(p.spk.samples(), p.done, p.stall)
 	return p, nil
 }
 
 // start opens and starts the device id in the fixed voipd format.
 // The caller holds the context (acquire) until the device is tracked.
 func (s *System) start(op, id string, kind malgo.DeviceType, cb malgo.DeviceCallbacks) (*malgo.Device, hw.DeviceInfo, error) {
+	return s.startWith(op, id, kind, cb, nil)
+}
+
+// startWith is start with attach run on the opened device before it
+// starts (to give it a C callback).
+func (s *System) startWith(op, id string, kind malgo.DeviceType, cb malgo.DeviceCallbacks, attach func(*malgo.Device) error) (*malgo.Device, hw.DeviceInfo, error) {
 	s.ctxMu.Lock()
 	defer s.ctxMu.Unlock()
 	devID, info, err := s.resolve(kind, id)
@@ -101,6 +111,12 @@ func (s *System) start(op, id string, kind malgo.DeviceType, cb malgo.DeviceCall
 	pin.Unpin()
 	if err != nil {
 		return nil, info, deviceError(op, id, err)
+	}
+	if attach != nil {
+		if err := attach(dev); err != nil {
+			dev.Uninit()
+			return nil, info, &hw.DeviceError{Op: op, Device: id, Kind: hw.ErrUnavailable, Err: err}
+		}
 	}
 	if err := dev.Start(); err != nil {
 		dev.Uninit()

@@ -1,10 +1,10 @@
 package audio
 
 import (
+	"errors"
 	"sync"
 	"sync/atomic"
 	"time"
-	"unsafe"
 
 	"github.com/gen2brain/malgo"
 	"github.com/voipd/voipd/hw"
@@ -17,52 +17,55 @@ import (
 const playbackRingFrames = 4
 
 // playback is an open speaker. It implements hw.Playback and hw.DropCounter.
+//
+// Its device callback is C (speaker.go): it plays from a ring in C memory
+// and wakes the writer through an fd in Go's poller, so a device period
+// costs no call into Go. A C thread calling Go keeps a P in its system-call
+// state after each return, which Go's monitor thread then has to take
+// back: with the callback in Go, each period cost about four more context
+// switches (docs/BENCHMARKS.md).
 type playback struct {
 	sys  *System
 	dev  *malgo.Device
 	info hw.DeviceInfo
+	spk  *speaker
 
-	ring  *ring
-	space chan struct{} // signalled (never blocking) after each callback
-	done  chan struct{}
+	done chan struct{}
 
-	started   atomic.Bool   // a frame has been written: silence counts as underrun
-	stopped   atomic.Bool   // the backend stopped the device
-	stalled   atomic.Bool   // stopped because the callbacks stopped (watchStall)
-	underruns atomic.Uint64 // callbacks that found too little queued
-	samples   atomic.Uint64 // samples pulled by the device: for watchStall and tests
-	once      sync.Once
-	lateness
+	stopped atomic.Bool // the backend stopped the device
+	stalled atomic.Bool // stopped because the callbacks stopped (watchStall)
+	once    sync.Once
+	period  time.Duration
+
+	// The one writer's wait: want samples of room (or done, or stopped).
+	// Made once, so waiting allocates nothing.
+	want    int
+	waitFor func(uintptr) bool
 }
 
-// onData runs on miniaudio's audio thread: it takes what is queued and plays
-// silence for the rest, never waiting for the writer.
-func (p *playback) onData(out, _ []byte, _ uint32) {
-	if len(out) < 2 {
-		return
+func newPlayback(period time.Duration) (*playback, error) {
+	spk, err := newSpeaker(playbackRingFrames, period)
+	if err != nil {
+		return nil, err
 	}
-	pcm := unsafe.Slice((*int16)(unsafe.Pointer(&out[0])), len(out)/2)
-	p.observe(len(pcm))
-	n := p.ring.get(pcm)
-	if n < len(pcm) {
-		clear(pcm[n:])
-		if p.started.Load() {
-			p.underruns.Add(1)
-		}
-	}
-	p.samples.Add(uint64(len(pcm)))
+	p := &playback{spk: spk, done: make(chan struct{}), period: period}
+	p.waitFor = spk.waitFunc(p.ready)
+	return p, nil
+}
+
+// ready is the writer's wait condition.
+func (p *playback) ready() bool {
 	select {
-	case p.space <- struct{}{}:
+	case <-p.done:
+		return true
 	default:
 	}
+	return p.stopped.Load() || p.spk.room() >= p.want
 }
 
 func (p *playback) onStop() {
 	p.stopped.Store(true)
-	select {
-	case p.space <- struct{}{}:
-	default:
-	}
+	p.spk.signal()
 }
 
 // stall is watchStall's verdict: the device stopped calling back.
@@ -81,28 +84,24 @@ func (p *playback) why() error {
 
 // Write queues one frame, blocking while the ring is full.
 func (p *playback) Write(frame []int16) error {
-	if !hw.ValidFrameLen(len(frame)) || len(frame) > len(p.ring.buf) {
+	if !hw.ValidFrameLen(len(frame)) || len(frame) > len(p.spk.buf) {
 		return &hw.DeviceError{Op: "write", Device: p.info.ID, Kind: hw.ErrInvalid}
 	}
-	for {
-		select {
-		case <-p.done:
-			return &hw.DeviceError{Op: "write", Device: p.info.ID, Kind: hw.ErrClosed}
-		default:
+	if err := p.WaitReady(len(frame)); err != nil {
+		if de, ok := err.(*hw.DeviceError); ok {
+			de.Op = "write"
 		}
-		if p.ring.tryPut(frame) {
-			p.started.Store(true)
-			return nil
-		}
-		if p.stopped.Load() {
-			return stoppedError("write", p.info.ID, p.done, p.why())
-		}
-		select {
-		case <-p.space:
-		case <-p.done:
-		}
+		return err
 	}
+	if !p.spk.tryPut(frame) { // one writer: the room WaitReady saw is still there
+		return &hw.DeviceError{Op: "write", Device: p.info.ID, Kind: hw.ErrUnavailable, Err: errOneWriter}
+	}
+	p.spk.start()
+	return nil
 }
+
+// errOneWriter: a speaker takes one writer at a time.
+var errOneWriter = errors.New("concurrent writers")
 
 // WaitReady blocks until the ring has room for samples, so the next Write
 // of that many does not block and the writer can produce the frame as late
@@ -114,15 +113,19 @@ func (p *playback) WaitReady(samples int) error {
 			return &hw.DeviceError{Op: "wait", Device: p.info.ID, Kind: hw.ErrClosed}
 		default:
 		}
-		if p.ring.room() >= samples {
+		if p.spk.room() >= samples {
 			return nil
 		}
 		if p.stopped.Load() {
 			return stoppedError("wait", p.info.ID, p.done, p.why())
 		}
-		select {
-		case <-p.space:
-		case <-p.done:
+		p.want = samples
+		if err := p.spk.wait(p.waitFor); err != nil {
+			select {
+			case <-p.done:
+			default:
+				return &hw.DeviceError{Op: "wait", Device: p.info.ID, Kind: hw.ErrUnavailable, Err: err}
+			}
 		}
 	}
 }
@@ -134,19 +137,34 @@ func (p *playback) Info() hw.DeviceInfo { return p.info }
 // and the period the device is playing (its own buffer may hold more:
 // never over-reported).
 func (p *playback) Latency() time.Duration {
-	return time.Duration(p.ring.buffered())*time.Second/hw.SampleRate + p.period
+	return time.Duration(p.spk.buffered())*time.Second/hw.SampleRate + p.period
 }
 
 // Dropped counts underruns: device periods that found less than a period
 // queued once playback had begun, and were padded with silence.
-func (p *playback) Dropped() uint64 { return p.underruns.Load() }
+func (p *playback) Dropped() uint64 { return p.spk.underruns() }
 
-// Close unblocks a pending Write, then stops and frees the device.
+// CallbackLateness reports the worst lateness of a device callback since
+// the device opened (see lateness: the same rule, kept in C), and how many
+// came more than one period late.
+func (p *playback) CallbackLateness() (worst time.Duration, late, callbacks uint64) {
+	return p.spk.lateness()
+}
+
+// Close unblocks a pending Write, then stops and frees the device, then
+// closes the wakeup fds (no callback runs after the device is freed); the
+// ring's memory goes with the last reference (newSpeaker).
 func (p *playback) Close() error {
 	p.once.Do(func() {
 		close(p.done)
-		p.sys.untrack(p)
-		stopAndFree(p.dev)
+		p.spk.signal()
+		if p.sys != nil {
+			p.sys.untrack(p)
+		}
+		if p.dev != nil {
+			stopAndFree(p.dev)
+		}
+		p.spk.close()
 	})
 	return nil
 }

@@ -107,7 +107,7 @@ func TestPulsePlayback(t *testing.T) {
 	if elapsed := time.Since(start); elapsed < 500*time.Millisecond {
 		t.Fatalf("wrote %d frames (1 s) in %v: playback is not paced", frames, elapsed)
 	}
-	if pulled := p.(*playback).samples.Load(); pulled < 30*hw.FrameSamples {
+	if pulled := p.(*playback).spk.samples().Load(); pulled < 30*hw.FrameSamples {
 		t.Fatalf("server pulled only %d samples", pulled)
 	}
 }

@@ -237,7 +237,7 @@ type counters struct {
 	packets   float64         // RTP packets sent and received, every stream
 	sentBytes float64
 	// speaker is status.devices.playback.callbacks: how late miniaudio's
-	// callbacks reached Go since the device opened (nil: not a malgo device).
+	// callbacks ran since the device opened (nil: not a malgo device).
 	speaker *callbacks
 }
 

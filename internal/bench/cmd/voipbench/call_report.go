@@ -205,15 +205,18 @@ func allocReport(vs []*member, now []allocWindow, old before, secs int, rev stri
 	fmt.Printf("one reading, measured by a second right after the window's, took %s.\n", strings.Join(kib, ", "))
 }
 
-// speakerReport prints how late the speaker's callbacks reached Go in the
-// call: the Go scheduler can hold a C thread's callback while every P is
-// busy, and each voipd here shares one CPU with the other and encodes VP8.
+// speakerReport prints how late the speaker's callbacks ran in the call
+// and the underruns: the callback is C (hw/audio) and plays from a ring Go
+// fills, so Go falling behind (each voipd here shares one CPU with the
+// other and encodes VP8) shows as underruns.
 func speakerReport(vs []*member, now []allocWindow) {
 	fmt.Printf("\n#### Audio callbacks under the call's load\n\n")
-	fmt.Printf("Each voipd's speaker is miniaudio's null backend (paced 20 ms periods through malgo): `status.devices.playback.callbacks`\n")
-	fmt.Printf("after the window, since the device opened at the join. Lateness is against the device clock (the\n")
-	fmt.Printf("samples handed over so far); \"late\" counts callbacks more than one period behind it; underruns are\n")
-	fmt.Printf("`status.devices.playback.dropped`, periods the speaker played as silence for want of audio queued.\n\n")
+	fmt.Printf("Each voipd's speaker is miniaudio's null backend (paced 20 ms periods through malgo; the callback is C\n")
+	fmt.Printf("on miniaudio's thread, playing from a ring Go fills): `status.devices.playback.callbacks` after the window,\n")
+	fmt.Printf("since the device opened at the join. Lateness is against the device clock (the samples handed over so\n")
+	fmt.Printf("far); \"late\" counts callbacks more than one period behind it; underruns are\n")
+	fmt.Printf("`status.devices.playback.dropped`, periods the speaker played as silence for want of audio queued:\n")
+	fmt.Printf("where Go falling behind shows.\n\n")
 	fmt.Printf("| process | callbacks | more than one period late | worst lateness | underruns |\n| --- | --- | --- | --- | --- |\n")
 	for i, w := range now {
 		if w.speaker == nil {

@@ -1,0 +1,121 @@
+package audio
+
+import (
+	"errors"
+	"slices"
+	"testing"
+	"time"
+	"unsafe"
+
+	"github.com/voipd/voipd/hw"
+)
+
+// The speaker's C callback plays what Write queued, in order across the
+// ring's wrap, and silence when nothing is queued: an underrun only once
+// a frame was written. Each callback counts toward the lateness figures.
+func TestSpeakerPlaysInOrder(t *testing.T) {
+	p, err := newPlayback(20 * time.Millisecond)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	out := make([]int16, hw.FrameSamples)
+	p.spk.fill(out) // before any Write: silence, no underrun
+	if p.Dropped() != 0 || slices.ContainsFunc(out, func(v int16) bool { return v != 0 }) {
+		t.Fatalf("before any write: %d underruns, out %v...", p.Dropped(), out[:4])
+	}
+	next := 0
+	for i := range 3 * playbackRingFrames { // wraps the ring twice
+		if err := p.Write(seq(i*hw.FrameSamples, hw.FrameSamples)); err != nil {
+			t.Fatal(err)
+		}
+		if i%2 == 1 { // half-frame reads too: the callback's size is the device's
+			for range 2 {
+				half := out[:hw.FrameSamples/2]
+				p.spk.fill(half)
+				if want := seq(next, len(half)); !slices.Equal(half, want) {
+					t.Fatalf("frame %d: played %v.., want %v..", i, half[:3], want[:3])
+				}
+				next += len(half)
+			}
+			p.spk.fill(out)
+			if want := seq(next, len(out)); !slices.Equal(out, want) {
+				t.Fatalf("frame %d: played %v.., want %v..", i, out[:3], want[:3])
+			}
+			next += len(out)
+		}
+	}
+	if p.Dropped() != 0 {
+		t.Fatalf("%d underruns while the ring had audio", p.Dropped())
+	}
+	p.spk.fill(out)
+	if p.Dropped() != 1 || slices.ContainsFunc(out, func(v int16) bool { return v != 0 }) {
+		t.Fatalf("empty ring: %d underruns (want 1), out %v..", p.Dropped(), out[:4])
+	}
+	if _, _, n := p.CallbackLateness(); n != 1+3*playbackRingFrames/2*3+1 {
+		t.Fatalf("%d callbacks counted", n)
+	}
+	if got := p.Latency(); got != p.period {
+		t.Fatalf("latency of an empty ring %v, want the period %v", got, p.period)
+	}
+}
+
+// A writer blocked on a full ring wakes when the callback (on another
+// thread) makes room, through the fd in Go's poller; Close wakes it too.
+func TestSpeakerWakesWriter(t *testing.T) {
+	p, err := newPlayback(20 * time.Millisecond)
+	if err != nil {
+		t.Fatal(err)
+	}
+	frame := make([]int16, hw.FrameSamples)
+	for range playbackRingFrames {
+		if err := p.Write(frame); err != nil {
+			t.Fatal(err)
+		}
+	}
+	wrote := make(chan error)
+	go func() { wrote <- p.Write(frame) }()
+	select {
+	case err := <-wrote:
+		t.Fatalf("Write into a full ring returned %v", err)
+	case <-time.After(50 * time.Millisecond):
+	}
+	out := make([]int16, hw.FrameSamples)
+	go p.spk.fill(out) // as miniaudio's thread would
+	if err := <-wrote; err != nil {
+		t.Fatal(err)
+	}
+	go func() { wrote <- p.Write(frame) }() // full again: blocks
+	select {
+	case err := <-wrote:
+		t.Fatalf("Write into a full ring returned %v", err)
+	case <-time.After(50 * time.Millisecond):
+	}
+	p.Close()
+	if err := <-wrote; !errors.Is(err, hw.ErrClosed) {
+		t.Fatalf("Write blocked across Close: %v, want closed", err)
+	}
+	if err := p.WaitReady(len(frame)); !errors.Is(err, hw.ErrClosed) {
+		t.Fatalf("WaitReady after Close: %v", err)
+	}
+}
+
+// attach writes nothing into a device that does not look like malgo's
+// (what a miniaudio with another layout would be).
+func TestSpeakerAttachChecksLayout(t *testing.T) {
+	p, err := newPlayback(20 * time.Millisecond)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	fake := make([]uint64, 32)
+	fake[1] = 1 | hw.SampleRate<<32 // a playback device at 48 kHz, but another onData
+	if err := p.spk.attachAt(unsafe.Pointer(&fake[0])); !errors.Is(err, errLayout) {
+		t.Fatalf("attach to a foreign device: %v", err)
+	}
+	for i, v := range fake {
+		if v != 0 && i != 1 {
+			t.Fatalf("attach wrote word %d of a foreign device: %#x", i, v)
+		}
+	}
+}
