@@ -4,19 +4,22 @@ import (
 	"encoding/binary"
 	"math/rand/v2"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/pion/interceptor"
 	"github.com/pion/rtcp"
 )
 
-// The generator's timing. It looks for missing packets every tick, asks
-// for a newly missing one at the first tick after the gap shows (libwebrtc
-// asks at once too), and asks again once a retransmission had time to
-// come: 1.5 round trips, measured from the packets it asked for that
-// arrived (the first answer to a first ask), or pion's 100 ms until one
-// did; never more often than every minRetry, at most maxAsks times (then
-// the receiver gives the frame up and asks for a keyframe).
+// The generator's timing. It asks for a newly missing packet as soon as the
+// gap shows (libwebrtc asks at once too), and asks again once a
+// retransmission had time to come: 1.5 round trips, measured from the
+// packets it asked for that arrived (the first answer to a first ask), or
+// pion's 100 ms until one did; never more often than every minRetry, at
+// most maxAsks times (then the receiver gives the frame up and asks for a
+// keyframe). While some packet is missing and may still be asked for, it
+// looks every tick; while none is, it has no timer at all, so a call
+// without loss costs it no wakeup (issue 19: it was 50 a second).
 const (
 	tick        = 20 * time.Millisecond
 	minRetry    = 20 * time.Millisecond
@@ -46,7 +49,7 @@ func NewGenerator() *Generator { return &Generator{} }
 func (g *Generator) NewInterceptor(string) (interceptor.Interceptor, error) {
 	epoch := time.Now()
 	n := &generator{senderSSRC: rand.Uint32(), streams: map[uint32]*recvLog{},
-		now: func() time.Duration { return time.Since(epoch) }, done: make(chan struct{})}
+		now: func() time.Duration { return time.Since(epoch) }, done: make(chan struct{}), wake: make(chan struct{}, 1)}
 	n.out[0] = &n.pkt
 	n.pkt.SenderSSRC = n.senderSSRC
 	n.pkt.Nacks = make([]rtcp.NackPair, 0, maxPairs)
@@ -67,7 +70,9 @@ type generator struct {
 
 	startOnce, closeOnce sync.Once
 	done                 chan struct{}
+	wake                 chan struct{} // a stream logged a gap (never blocks: one slot)
 	wg                   sync.WaitGroup
+	ticks                atomic.Uint64 // looks the loop took: for the tests
 }
 
 // recvLog is the receive log of one stream: which of the last
@@ -99,15 +104,15 @@ func (s *recvLog) set(seq uint16, v bool) {
 	}
 }
 
-// add logs the arrival of seq at now. A jump forward marks the numbers
-// skipped as missing; a number behind the top (reordered, or resent) fills
-// its slot if the log still covers it, and, answering a first ask, gives a
-// round-trip sample.
-func (s *recvLog) add(seq uint16, now time.Duration) {
+// add logs the arrival of seq at now and reports whether it showed a gap.
+// A jump forward marks the numbers skipped as missing; a number behind the
+// top (reordered, or resent) fills its slot if the log still covers it,
+// and, answering a first ask, gives a round-trip sample.
+func (s *recvLog) add(seq uint16, now time.Duration) (gap bool) {
 	if !s.started {
 		s.started, s.top, s.span = true, seq, 1
 		s.set(seq, true)
-		return
+		return false
 	}
 	d := int16(seq - s.top)
 	switch {
@@ -123,6 +128,7 @@ func (s *recvLog) add(seq uint16, now time.Duration) {
 		s.top = seq
 		s.span = min(s.span+int(d), recvLogSize)
 		s.set(seq, true)
+		return d > 1 && int(d) < recvLogSize
 	case int(-d) < s.span:
 		i := seq % recvLogSize
 		if !s.has(seq) && s.tries[i] == 1 {
@@ -135,6 +141,7 @@ func (s *recvLog) add(seq uint16, now time.Duration) {
 		}
 		s.set(seq, true)
 	}
+	return false
 }
 
 // retry is how long after an ask the same packet is asked for again.
@@ -147,13 +154,18 @@ func (s *recvLog) retry() time.Duration {
 
 // missing appends to pairs, oldest first, the numbers missing at now that
 // are due (never asked for, or asked for a retry ago, fewer than maxAsks
-// times), and records the ask.
-func (s *recvLog) missing(pairs []rtcp.NackPair, now time.Duration) []rtcp.NackPair {
+// times), and records the ask. pending reports whether any missing number
+// may still be asked for later (fewer than maxAsks asks so far).
+func (s *recvLog) missing(pairs []rtcp.NackPair, now time.Duration) (_ []rtcp.NackPair, pending bool) {
 	retry := s.retry()
 	for off := s.span - 1; off > 0; off-- {
 		seq := s.top - uint16(off)
 		i := seq % recvLogSize
-		if s.has(seq) || s.tries[i] >= maxAsks || (s.tries[i] > 0 && now-s.asked[i] < retry) {
+		if s.has(seq) || s.tries[i] >= maxAsks {
+			continue
+		}
+		if s.tries[i] > 0 && now-s.asked[i] < retry {
+			pending = true
 			continue
 		}
 		if n := len(pairs); n > 0 && seq-pairs[n-1].PacketID <= 16 {
@@ -161,12 +173,13 @@ func (s *recvLog) missing(pairs []rtcp.NackPair, now time.Duration) []rtcp.NackP
 		} else if n < cap(pairs) {
 			pairs = append(pairs, rtcp.NackPair{PacketID: seq})
 		} else {
-			break
+			return pairs, true // the rest next tick
 		}
 		s.tries[i]++
 		s.asked[i] = now
+		pending = pending || s.tries[i] < maxAsks
 	}
-	return pairs
+	return pairs, pending
 }
 
 // BindRTCPWriter starts the loop that writes the NACKs.
@@ -193,8 +206,14 @@ func (n *generator) BindRemoteStream(info *interceptor.StreamInfo, r interceptor
 		if err == nil && i >= 12 {
 			now := n.now()
 			n.mu.Lock()
-			s.add(binary.BigEndian.Uint16(b[2:]), now) // the sequence number
+			gap := s.add(binary.BigEndian.Uint16(b[2:]), now) // the sequence number
 			n.mu.Unlock()
+			if gap {
+				select {
+				case n.wake <- struct{}{}:
+				default: // the loop has one to take already
+				}
+			}
 		}
 		return i, a, err
 	})
@@ -214,34 +233,51 @@ func (n *generator) Close() error {
 	return nil
 }
 
+// loop asks at once when a gap shows, then every tick while anything may
+// still be asked for; with nothing missing it waits on the wake channel
+// alone.
 func (n *generator) loop(w interceptor.RTCPWriter) {
 	defer n.wg.Done()
-	t := time.NewTicker(tick)
+	t := time.NewTimer(tick)
+	t.Stop()
 	defer t.Stop()
+	var tc <-chan time.Time // nil (never ready) while nothing is pending
 	for {
 		select {
 		case <-n.done:
 			return
-		case <-t.C:
+		case <-n.wake:
+		case <-tc:
 		}
-		n.tick(w, n.now())
+		n.ticks.Add(1)
+		if n.tick(w, n.now()) {
+			t.Reset(tick) // Go 1.23 timers: no stale value survives Reset
+			tc = t.C
+		} else {
+			t.Stop()
+			tc = nil
+		}
 	}
 }
 
-// tick writes, at now, one NACK per stream with missing packets due.
-func (n *generator) tick(w interceptor.RTCPWriter, now time.Duration) {
+// tick writes, at now, one NACK per stream with missing packets due, and
+// reports whether any stream has a missing packet to ask for later.
+func (n *generator) tick(w interceptor.RTCPWriter, now time.Duration) (pending bool) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	for ssrc, s := range n.streams {
 		n.pkt.MediaSSRC = ssrc
-		n.pkt.Nacks = s.missing(n.pkt.Nacks[:0], now)
+		var more bool
+		n.pkt.Nacks, more = s.missing(n.pkt.Nacks[:0], now)
+		pending = pending || more
 		if len(n.pkt.Nacks) == 0 {
 			continue
 		}
 		// The writer marshals before it returns (pion's srtp session), so
 		// the packet is ours again at once.
 		if _, err := w.Write(n.out[:], nil); err != nil {
-			return
+			return pending
 		}
 	}
+	return pending
 }

@@ -113,7 +113,9 @@ func TestGeneratorAsksForLostPackets(t *testing.T) {
 	}
 	var sink rtcpSink
 	now := time.Duration(0)
-	g.tick(&sink, now)
+	if !g.tick(&sink, now) {
+		t.Error("after the first asks, nothing pending: the loop would stop before the retries")
+	}
 	got := sink.take()
 	if len(got) != 1 {
 		t.Fatalf("wrote %d RTCP packets, want 1 NACK", len(got))
@@ -135,7 +137,9 @@ func TestGeneratorAsksForLostPackets(t *testing.T) {
 		r.Read(buf, nil)
 	}
 	now += retryNoRTT
-	g.tick(&sink, now)
+	if g.tick(&sink, now) {
+		t.Error("after the resends, still pending")
+	}
 	if got := sink.take(); len(got) != 0 {
 		t.Errorf("after the resends, wrote %v", got)
 	}
@@ -150,6 +154,80 @@ func TestGeneratorAsksForLostPackets(t *testing.T) {
 	}
 	if asked != maxAsks {
 		t.Errorf("asked %d times for packet 11, want %d", asked, maxAsks)
+	}
+	if g.tick(&sink, now+retryNoRTT) {
+		t.Error("pending after the last ask for packet 11")
+	}
+}
+
+// The loop has no timer while nothing is missing: a stream without loss
+// costs it no wakeup. A gap is asked for at once (no tick to wait for),
+// asked again while it stays missing, and the loop goes quiet again when
+// the resend arrives, or after the last ask for one that never does.
+func TestGeneratorLoopWakesOnlyForLoss(t *testing.T) {
+	i, _ := NewGenerator().NewInterceptor("")
+	g := i.(*generator)
+	defer g.Close()
+	var sink rtcpSink
+	g.BindRTCPWriter(&sink)
+	src := &rtpSource{}
+	r := g.BindRemoteStream(&nackInfo, src)
+	buf := make([]byte, 1500)
+	send := func(seq uint16) {
+		src.pkt = rtpPacket(seq)
+		r.Read(buf, nil)
+	}
+	for seq := range uint16(100) {
+		send(seq)
+	}
+	time.Sleep(5 * tick) // a ticker would have fired here
+	if n := g.ticks.Load(); n != 0 {
+		t.Fatalf("the loop looked %d times with nothing missing", n)
+	}
+	asks := func(seq uint16) (n int) {
+		for _, p := range sink.take() {
+			for _, pair := range p.(*rtcp.TransportLayerNack).Nacks {
+				for _, q := range pair.PacketList() {
+					if q == seq {
+						n++
+					}
+				}
+			}
+		}
+		return n
+	}
+	// quiet waits until the loop stops looking, and returns how many
+	// times it asked for seq meanwhile.
+	quiet := func(seq uint16) (asked int) {
+		t.Helper()
+		deadline := time.Now().Add(10 * time.Second)
+		last := g.ticks.Load()
+		for {
+			time.Sleep(10 * tick)
+			asked += asks(seq)
+			n := g.ticks.Load()
+			if n == last {
+				return asked
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("the loop still looks every tick (%d looks) with nothing to ask for", n)
+			}
+			last = n
+		}
+	}
+	send(101) // 100 lost
+	eventually := time.Now().Add(10 * time.Second)
+	for asks(100) == 0 {
+		if time.Now().After(eventually) {
+			t.Fatal("no NACK for packet 100")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	send(100) // the resend
+	quiet(100)
+	send(103) // 102 never comes: maxAsks asks, then quiet
+	if got := quiet(102); got != maxAsks {
+		t.Errorf("asked %d times for a packet that never came, want %d", got, maxAsks)
 	}
 }
 
