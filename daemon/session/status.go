@@ -83,9 +83,9 @@ type ProcessingStatus struct {
 	ClockDriftPpm *float64 `json:"clockDriftPpm"`
 }
 
-// CallbackStatus is how late the driver's callbacks ran. A microphone's
-// enters Go, whose scheduler can hold it when every P is busy; a speaker's
-// is C (hw/audio), so Go falling behind shows as underruns instead.
+// CallbackStatus is how late the driver's callbacks ran. They are C
+// (hw/audio) and never wait for Go, so Go falling behind shows as dropped
+// frames and underruns instead.
 type CallbackStatus struct {
 	Count       uint64  `json:"count"`
 	Late        uint64  `json:"late"` // more than one period behind the device clock

@@ -5,7 +5,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-	"unsafe"
 
 	"github.com/gen2brain/malgo"
 	"github.com/voipd/voipd/hw"
@@ -34,49 +33,53 @@ func stoppedError(op, id string, done <-chan struct{}, why error) error {
 }
 
 // capture is an open microphone. It implements hw.Capture and hw.DropCounter.
+//
+// Its device callback is C (mic.go, callbacks.c): it puts what the device
+// captured into a ring in C memory and wakes the reader through an fd in
+// Go's poller, so a device period costs no call into Go (see playback for
+// what that call cost).
 type capture struct {
 	sys  *System
 	dev  *malgo.Device
 	info hw.DeviceInfo
+	mic  *mic
 
-	ring  *ring
-	ready chan struct{} // signalled (never blocking) after each callback
-	done  chan struct{} // closed by Close
+	done chan struct{} // closed by Close
 
 	stopped atomic.Bool
-	stalled atomic.Bool   // stopped because the callbacks stopped (watchStall)
-	dropped atomic.Uint64 // frames lost to overruns
-	samples atomic.Uint64 // samples delivered by the device: for watchStall and tests
+	stalled atomic.Bool // stopped because the callbacks stopped (watchStall)
 	once    sync.Once
-	lateness
+	period  time.Duration
+
+	// The one reader's wait: a frame of want samples (or done, or
+	// stopped). Made once, so waiting allocates nothing.
+	want    int
+	waitFor func(uintptr) bool
 }
 
-// onData runs on miniaudio's audio thread. miniaudio reuses in, so it is
-// copied into the ring before returning; nothing here blocks or allocates.
-func (c *capture) onData(_, in []byte, _ uint32) {
-	if len(in) < 2 {
-		return
+func newCapture(period time.Duration) (*capture, error) {
+	m, err := newMic(captureRingFrames, period)
+	if err != nil {
+		return nil, err
 	}
-	// S16 in the machine's byte order, as miniaudio delivers it; its buffers
-	// are aligned for the sample type.
-	pcm := unsafe.Slice((*int16)(unsafe.Pointer(&in[0])), len(in)/2)
-	c.observe(len(pcm))
-	if n := c.ring.put(pcm); n > 0 {
-		c.dropped.Add(uint64(n))
-	}
-	c.samples.Add(uint64(len(pcm)))
+	c := &capture{mic: m, done: make(chan struct{}), period: period}
+	c.waitFor = m.waitFunc(c.ready)
+	return c, nil
+}
+
+// ready is the reader's wait condition.
+func (c *capture) ready() bool {
 	select {
-	case c.ready <- struct{}{}:
+	case <-c.done:
+		return true
 	default:
 	}
+	return c.stopped.Load() || c.mic.buffered() >= c.want
 }
 
 func (c *capture) onStop() {
 	c.stopped.Store(true)
-	select {
-	case c.ready <- struct{}{}:
-	default:
-	}
+	c.mic.signal()
 }
 
 // stall is watchStall's verdict: the device stopped calling back.
@@ -96,7 +99,7 @@ func (c *capture) why() error {
 // Read blocks until a whole frame (of the reader's length) has been
 // captured and copies it out.
 func (c *capture) Read(frame []int16) error {
-	if !hw.ValidFrameLen(len(frame)) || len(frame) > len(c.ring.buf)/2 {
+	if !hw.ValidFrameLen(len(frame)) || len(frame) > c.mic.capacity()/2 {
 		return &hw.DeviceError{Op: "read", Device: c.info.ID, Kind: hw.ErrInvalid}
 	}
 	for {
@@ -105,15 +108,19 @@ func (c *capture) Read(frame []int16) error {
 			return &hw.DeviceError{Op: "read", Device: c.info.ID, Kind: hw.ErrClosed}
 		default:
 		}
-		if c.ring.tryGet(frame) {
+		if c.mic.tryGet(frame) {
 			return nil
 		}
 		if c.stopped.Load() {
 			return stoppedError("read", c.info.ID, c.done, c.why())
 		}
-		select {
-		case <-c.ready:
-		case <-c.done:
+		c.want = len(frame)
+		if err := c.mic.wait(c.waitFor); err != nil {
+			select {
+			case <-c.done:
+			default:
+				return &hw.DeviceError{Op: "read", Device: c.info.ID, Kind: hw.ErrUnavailable, Err: err}
+			}
 		}
 	}
 }
@@ -124,19 +131,33 @@ func (c *capture) Info() hw.DeviceInfo { return c.info }
 // Latency is what was captured and not yet read (the device's own buffer
 // may hold more: never over-reported).
 func (c *capture) Latency() time.Duration {
-	return time.Duration(c.ring.buffered()) * time.Second / hw.SampleRate
+	return time.Duration(c.mic.buffered()) * time.Second / hw.SampleRate
 }
 
 // Dropped counts frames lost because the reader fell behind.
-func (c *capture) Dropped() uint64 { return c.dropped.Load() }
+func (c *capture) Dropped() uint64 { return c.mic.dropped() }
+
+// CallbackLateness reports the worst lateness of a device callback since
+// the device opened (see lateness: the same rule, kept in C), and how many
+// came more than one period late.
+func (c *capture) CallbackLateness() (worst time.Duration, late, callbacks uint64) {
+	return c.mic.lateness()
+}
 
 // Close unblocks a pending Read, then stops and frees the device (which
-// waits for a running callback to return).
+// waits for a running callback to return), then closes the wakeup fds; the
+// ring's memory goes with the last reference (newMic).
 func (c *capture) Close() error {
 	c.once.Do(func() {
 		close(c.done)
-		c.sys.untrack(c)
-		stopAndFree(c.dev)
+		c.mic.signal()
+		if c.sys != nil {
+			c.sys.untrack(c)
+		}
+		if c.dev != nil {
+			stopAndFree(c.dev)
+		}
+		c.mic.close()
 	})
 	return nil
 }

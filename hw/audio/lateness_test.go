@@ -28,7 +28,7 @@ func TestLateness(t *testing.T) {
 		{"jitter under a period", []time.Duration{0, 20, 45, 60, 85, 100}, 5 * time.Millisecond, 0, 6},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			l := &lateness{period: period}
+			l := newLateness(period)
 			for _, ms := range tc.at {
 				l.observeAt(t0.Add(ms*time.Millisecond), hw.FrameSamples)
 			}
@@ -41,8 +41,8 @@ func TestLateness(t *testing.T) {
 }
 
 func TestLatenessAllocs(t *testing.T) {
-	l := &lateness{period: 20 * time.Millisecond}
-	if n := testing.AllocsPerRun(100, func() { l.observe(hw.FrameSamples) }); n != 0 {
+	l := newLateness(20 * time.Millisecond)
+	if n := testing.AllocsPerRun(100, func() { l.observeAt(time.Now(), hw.FrameSamples) }); n != 0 {
 		t.Fatalf("observe allocates %v times", n)
 	}
 }

@@ -34,15 +34,19 @@ func (s *System) OpenCapture(id string) (hw.Capture, error) {
 		return nil, &hw.DeviceError{Op: "open capture", Device: id, Kind: hw.ErrClosed}
 	}
 	defer s.release()
-	c := &capture{ring: newRing(captureRingFrames), ready: make(chan struct{}, 1), done: make(chan struct{})}
-	c.period = time.Duration(s.period) * time.Millisecond
-	dev, info, err := s.start("open capture", id, malgo.Capture, malgo.DeviceCallbacks{Data: c.onData, Stop: c.onStop})
+	c, err := newCapture(time.Duration(s.period) * time.Millisecond)
 	if err != nil {
+		return nil, &hw.DeviceError{Op: "open capture", Device: id, Kind: hw.ErrUnavailable, Err: err}
+	}
+	// The device calls the mic's C callback, attached before it starts.
+	dev, info, err := s.start("open capture", id, malgo.Capture, malgo.DeviceCallbacks{Stop: c.onStop}, c.mic.attach)
+	if err != nil {
+		c.Close()
 		return nil, err
 	}
 	c.sys, c.dev, c.info = s, dev, info
 	s.track(c)
-	go watchStall(&c.samples, c.done, c.stall)
+	go watchStall(c.mic.samples(), c.done, c.stall)
 	return c, nil
 }
 
@@ -66,7 +70,7 @@ func (s *System) OpenPlayback(id string) (hw.Playback, error) {
 		return nil, &hw.DeviceError{Op: "open playback", Device: id, Kind: hw.ErrUnavailable, Err: err}
 	}
 	// The device calls the speaker's C callback, attached before it starts.
-	dev, info, err := s.startWith("open playback", id, malgo.Playback, malgo.DeviceCallbacks{Stop: p.onStop}, p.spk.attach)
+	dev, info, err := s.start("open playback", id, malgo.Playback, malgo.DeviceCallbacks{Stop: p.onStop}, p.spk.attach)
 	if err != nil {
 		p.Close()
 		return nil, err
@@ -77,15 +81,10 @@ func (s *System) OpenPlayback(id string) (hw.Playback, error) {
 	return p, nil
 }
 
-// start opens and starts the device id in the fixed voipd format.
-// The caller holds the context (acquire) until the device is tracked.
-func (s *System) start(op, id string, kind malgo.DeviceType, cb malgo.DeviceCallbacks) (*malgo.Device, hw.DeviceInfo, error) {
-	return s.startWith(op, id, kind, cb, nil)
-}
-
-// startWith is start with attach run on the opened device before it
-// starts (to give it a C callback).
-func (s *System) startWith(op, id string, kind malgo.DeviceType, cb malgo.DeviceCallbacks, attach func(*malgo.Device) error) (*malgo.Device, hw.DeviceInfo, error) {
+// start opens the device id in the fixed voipd format, runs attach on it
+// (which gives it its C data callback) and starts it. The caller holds the
+// context (acquire) until the device is tracked.
+func (s *System) start(op, id string, kind malgo.DeviceType, cb malgo.DeviceCallbacks, attach func(*malgo.Device) error) (*malgo.Device, hw.DeviceInfo, error) {
 	s.ctxMu.Lock()
 	defer s.ctxMu.Unlock()
 	devID, info, err := s.resolve(kind, id)
@@ -112,11 +111,9 @@ func (s *System) startWith(op, id string, kind malgo.DeviceType, cb malgo.Device
 	if err != nil {
 		return nil, info, deviceError(op, id, err)
 	}
-	if attach != nil {
-		if err := attach(dev); err != nil {
-			dev.Uninit()
-			return nil, info, &hw.DeviceError{Op: op, Device: id, Kind: hw.ErrUnavailable, Err: err}
-		}
+	if err := attach(dev); err != nil {
+		dev.Uninit()
+		return nil, info, &hw.DeviceError{Op: op, Device: id, Kind: hw.ErrUnavailable, Err: err}
 	}
 	if err := dev.Start(); err != nil {
 		dev.Uninit()

@@ -18,10 +18,21 @@ func seq(start, n int) []int16 {
 	return s
 }
 
+// newTestMic is a microphone ring of frames frames, no device.
+func newTestMic(t *testing.T, frames int) *mic {
+	t.Helper()
+	m, err := newMic(frames, 20*time.Millisecond)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(m.close)
+	return m
+}
+
 func TestRingWrap(t *testing.T) {
-	g := newRing(3)
+	g := newTestMic(t, 3)
 	out := make([]int16, hw.FrameSamples)
-	next := 0
+	next, read := 0, 0
 	// Odd-sized puts walk the write index around the ring many times.
 	for round := range 20 {
 		in := seq(next, hw.FrameSamples+round*7)
@@ -32,9 +43,10 @@ func TestRingWrap(t *testing.T) {
 			if !g.tryGet(out) {
 				t.Fatal("tryGet failed with a frame buffered")
 			}
-			if want := seq(int(g.r)-hw.FrameSamples, hw.FrameSamples); !slices.Equal(out, want) {
+			if want := seq(read, hw.FrameSamples); !slices.Equal(out, want) {
 				t.Fatalf("round %d: frame out of order", round)
 			}
+			read += hw.FrameSamples
 		}
 		next += len(in)
 	}
@@ -44,7 +56,7 @@ func TestRingWrap(t *testing.T) {
 }
 
 func TestRingOverrunDropsOldest(t *testing.T) {
-	g := newRing(3)
+	g := newTestMic(t, 3)
 	for f := range 3 {
 		if d := g.put(seq(f*hw.FrameSamples, hw.FrameSamples)); d != 0 {
 			t.Fatalf("frame %d dropped %d", f, d)
@@ -59,7 +71,7 @@ func TestRingOverrunDropsOldest(t *testing.T) {
 		t.Fatalf("after overrun the oldest frame was not the one dropped: got %d..", out[0])
 	}
 	// A put larger than the ring keeps only its newest ring-full.
-	g = newRing(2)
+	g = newTestMic(t, 2)
 	g.put(seq(0, 100))
 	if d := g.put(seq(100, 3*hw.FrameSamples)); d != 2 {
 		t.Fatalf("oversized put dropped %d frames, want 2", d)
@@ -70,31 +82,18 @@ func TestRingOverrunDropsOldest(t *testing.T) {
 	}
 }
 
-func TestRingPlaybackSide(t *testing.T) {
-	g := newRing(2)
-	if !g.tryPut(seq(0, hw.FrameSamples)) || !g.tryPut(seq(hw.FrameSamples, hw.FrameSamples)) {
-		t.Fatal("tryPut failed with room")
-	}
-	if g.tryPut(seq(0, hw.FrameSamples)) {
-		t.Fatal("tryPut succeeded on a full ring")
-	}
-	dst := make([]int16, 3*hw.FrameSamples)
-	if n := g.get(dst); n != 2*hw.FrameSamples || !slices.Equal(dst[:n], seq(0, n)) {
-		t.Fatalf("get returned %d samples", n)
-	}
-	if n := g.get(dst); n != 0 {
-		t.Fatalf("get on empty ring returned %d", n)
-	}
-}
-
-// TestCallbackCopyAllocs: the code that runs on the audio thread allocates
-// nothing, including the signal to the reader.
+// TestCallbackCopyAllocs: the reader's and writer's side allocate nothing,
+// nor does the callbacks' code (C) with them.
 func TestCallbackCopyAllocs(t *testing.T) {
-	c := &capture{ring: newRing(captureRingFrames), ready: make(chan struct{}, 1), done: make(chan struct{})}
-	in := make([]byte, 2*hw.FrameSamples)
+	c, err := newCapture(20 * time.Millisecond)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	in := make([]int16, hw.FrameSamples)
 	frame := make([]int16, hw.FrameSamples)
 	if a := testing.AllocsPerRun(100, func() {
-		c.onData(nil, in, hw.FrameSamples)
+		c.mic.deliver(in)
 		_ = c.Read(frame)
 	}); a != 0 {
 		t.Errorf("capture callback + Read: %v allocs", a)
@@ -113,7 +112,7 @@ func TestCallbackCopyAllocs(t *testing.T) {
 		t.Errorf("WaitReady + Write + playback callback: %v allocs", a)
 	}
 	// Overruns are allocation-free too, and counted.
-	if a := testing.AllocsPerRun(100, func() { c.onData(nil, in, hw.FrameSamples) }); a != 0 {
+	if a := testing.AllocsPerRun(100, func() { c.mic.deliver(in) }); a != 0 {
 		t.Errorf("overrunning capture callback: %v allocs", a)
 	}
 	if c.Dropped() == 0 {

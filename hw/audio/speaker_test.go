@@ -119,3 +119,58 @@ func TestSpeakerAttachChecksLayout(t *testing.T) {
 		}
 	}
 }
+
+// A reader blocked on an empty ring wakes when the callback (on another
+// thread) delivers a frame, through the fd in Go's poller, and gets that
+// frame; Close wakes it too. A mic attaches only to a capture device of
+// malgo's layout.
+func TestMicWakesReader(t *testing.T) {
+	c, err := newCapture(20 * time.Millisecond)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := make(chan error)
+	frame := make([]int16, hw.FrameSamples)
+	go func() { got <- c.Read(frame) }()
+	select {
+	case err := <-got:
+		t.Fatalf("Read of an empty ring returned %v", err)
+	case <-time.After(50 * time.Millisecond):
+	}
+	go c.mic.deliver(seq(7, hw.FrameSamples)) // as miniaudio's thread would
+	if err := <-got; err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(frame, seq(7, hw.FrameSamples)) {
+		t.Fatalf("read %v.., want the frame delivered", frame[:3])
+	}
+	if _, _, n := c.CallbackLateness(); n != 1 {
+		t.Fatalf("%d callbacks counted, want 1", n)
+	}
+	go func() { got <- c.Read(frame) }()
+	select {
+	case err := <-got:
+		t.Fatalf("Read of an empty ring returned %v", err)
+	case <-time.After(50 * time.Millisecond):
+	}
+	c.Close()
+	if err := <-got; !errors.Is(err, hw.ErrClosed) {
+		t.Fatalf("Read blocked across Close: %v, want closed", err)
+	}
+
+	fake := make([]uint64, 32)
+	fake[1] = 2 | hw.SampleRate<<32 // a capture device at 48 kHz, but another onStop
+	m, err := newMic(2, 20*time.Millisecond)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.close()
+	if err := m.attachAt(unsafe.Pointer(&fake[0])); !errors.Is(err, errLayout) {
+		t.Fatalf("attach to a foreign device: %v", err)
+	}
+	for i, v := range fake {
+		if v != 0 && i != 1 {
+			t.Fatalf("attach wrote word %d of a foreign device: %#x", i, v)
+		}
+	}
+}

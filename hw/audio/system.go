@@ -5,10 +5,11 @@
 // "null" ids give the synthetic devices of hw/synth through the same calls,
 // so configuration alone decides what is real.
 //
-// The malgo callbacks copy into a preallocated ring and return at once (see
-// ring.go); Read and Write block on channel signals from the callback, so the
-// device clock paces the daemon. Native errors become hw kinds in one
-// function (errors.go).
+// The device callbacks are C (callbacks.c): they copy into or out of a
+// preallocated ring in C memory and wake the Go reader or writer through an
+// eventfd in Go's poller, so a device period costs no call into Go; Read and
+// Write wait on those wakeups, so the device clock paces the daemon. Native
+// errors become hw kinds in one function (errors.go).
 package audio
 
 import (

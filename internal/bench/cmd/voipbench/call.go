@@ -127,7 +127,7 @@ func voipdCall(rm *room, dir, bin string, d, settle, gcFor time.Duration, metric
 		if err != nil {
 			return nil, nil, err
 		}
-		conf := daemonConfigSpeaker(dir+"/"+id, id, rm.ws, rm.secret, "default") + fmt.Sprintf("[debug]\npprof = %q\n", addr)
+		conf := daemonConfigSpeaker(dir+"/"+id, id, rm.ws, rm.secret, "tone:440", "default") + fmt.Sprintf("[debug]\npprof = %q\n", addr)
 		if metrics {
 			conf += fmt.Sprintf("[metrics]\nlisten = %q\n", maddr)
 			scrapes = append(scrapes, "http://"+maddr+"/metrics")

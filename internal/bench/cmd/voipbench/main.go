@@ -136,13 +136,13 @@ func (r *room) joinParams(openid, group, roomType string) map[string]any {
 // tone, a null speaker and the pattern camera at 640x480@30 (the
 // defaults), the display feed off (it would need a fixed port).
 func daemonConfig(dir, openid, roomURL, secret string) string {
-	return daemonConfigSpeaker(dir, openid, roomURL, secret, "null")
+	return daemonConfigSpeaker(dir, openid, roomURL, secret, "tone:440", "null")
 }
 
 // daemonConfigSpeaker is daemonConfig with audio.playback set: "null" is
 // hw/synth's sink, "default" miniaudio's null backend through malgo (the
 // device path a sound card takes, with its callbacks on miniaudio's thread).
-func daemonConfigSpeaker(dir, openid, roomURL, secret, playback string) string {
+func daemonConfigSpeaker(dir, openid, roomURL, secret, capture, playback string) string {
 	sessionKey := ""
 	if secret != "" {
 		sessionKey = proto.SessionKey(secret, openid)
@@ -161,13 +161,13 @@ socket = %q
 listen = ""
 [audio]
 backend = "null"
-capture = "tone:440"
+capture = %q
 playback = %q
 [video]
 camera = "pattern:%s"
 [log]
 level = "warn"
-`, appID, openid, sessionKey, roomURL, dir+"/control.sock", playback, openid)
+`, appID, openid, sessionKey, roomURL, dir+"/control.sock", capture, playback, openid)
 }
 
 // proc is a voipd process the bench started.
