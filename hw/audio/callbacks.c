@@ -75,6 +75,19 @@ static int attach(void *pDevice, int type, uint32_t sampleRate, void *user,
 	return 0;
 }
 
+// ring_read copies n samples out of a ring of size samples from position
+// r (samples since open), wrapping.
+static void ring_read(const int16_t *buf, uint64_t size, uint64_t r, int16_t *dst, uint64_t n) {
+	while (n > 0) {
+		uint64_t i = r % size;
+		uint64_t k = size - i < n ? size - i : n;
+		memcpy(dst, buf + i, k * sizeof(int16_t));
+		dst += k;
+		n -= k;
+		r += k;
+	}
+}
+
 // voipd_speaker_fill plays what is queued into out (n samples) and silence
 // for the rest, then wakes the writer. It never blocks.
 void voipd_speaker_fill(voipd_speaker *s, int16_t *out, uint64_t n) {
@@ -82,15 +95,7 @@ void voipd_speaker_fill(voipd_speaker *s, int16_t *out, uint64_t n) {
 	uint64_t r = s->r;
 	uint64_t w = __atomic_load_n(&s->w, __ATOMIC_ACQUIRE);
 	uint64_t take = w - r < n ? w - r : n;
-	for (uint64_t done = 0; done < take;) {
-		uint64_t i = (r + done) % s->size;
-		uint64_t k = s->size - i;
-		if (k > take - done) {
-			k = take - done;
-		}
-		memcpy(out + done, s->buf + i, k * sizeof(int16_t));
-		done += k;
-	}
+	ring_read(s->buf, s->size, r, out, take);
 	__atomic_store_n(&s->r, r + take, __ATOMIC_RELEASE);
 	if (take < n) {
 		memset(out + take, 0, (n - take) * sizeof(int16_t));
@@ -164,14 +169,8 @@ int voipd_mic_get(voipd_mic *m, int16_t *dst, uint64_t n) {
 		pthread_mutex_unlock(&m->mu);
 		return 0;
 	}
-	while (n > 0) {
-		uint64_t i = m->r % m->size;
-		uint64_t k = m->size - i < n ? m->size - i : n;
-		memcpy(dst, m->buf + i, k * sizeof(int16_t));
-		dst += k;
-		n -= k;
-		m->r += k;
-	}
+	ring_read(m->buf, m->size, m->r, dst, n);
+	m->r += n;
 	pthread_mutex_unlock(&m->mu);
 	return 1;
 }
