@@ -155,3 +155,35 @@ func TestJoinTimesDistinct(t *testing.T) {
 		t.Fatalf("order %v", order)
 	}
 }
+
+// A roomd shutting down tells no member that another left: each ends with
+// "shutdown" and keeps its list for the resume. (A list without the first
+// member, racing the second's final error out, made TestBrowserReconnect's
+// page wait for a member it had dropped.)
+func TestShutdownAnnouncesNoDeparture(t *testing.T) {
+	s := startTest(t, Config{})
+	now := time.Now()
+	rawJoin(t, s, joinMsg(testApp, "a", "g", now))
+	_, b := rawJoin(t, s, joinMsg(testApp, "b", "g", now))
+	membersUntil(t, b, func(l []string) bool { return slices.Equal(l, []string{"a", "b"}) })
+	s.mu.Lock()
+	r := s.rooms[testApp.ID+"\x00g"]
+	a, bm := r.members["a"], r.members["b"]
+	s.closing = true // Close's first step, without the rest racing this test
+	s.mu.Unlock()
+	bm.listMu.Lock()
+	before := bm.listVer
+	bm.listMu.Unlock()
+	if !s.leave(a) {
+		t.Fatal("a was not in the room")
+	}
+	bm.listMu.Lock()
+	after := bm.listVer
+	bm.listMu.Unlock()
+	if after != before {
+		t.Fatalf("b was sent a member list (version %d -> %d) while the server shut down", before, after)
+	}
+	s.mu.Lock()
+	s.closing = false // so the test's cleanup runs Close whole
+	s.mu.Unlock()
+}

@@ -118,9 +118,15 @@ func (s *Server) leave(m *member) bool {
 	}
 	others := s.detachLocked(r, m)
 	list, ver := r.list(), s.stampLocked()
+	closing := s.closing
 	s.mu.Unlock()
 	m.log.Info("member gone")
-	s.announce(others, list, ver)
+	if !closing {
+		// Shutting down, the others are ending too ("shutdown") and keep
+		// their member lists for the resume: a list without m, racing their
+		// final error out, made a client drop a member it would get back.
+		s.announce(others, list, ver)
+	}
 	return true
 }
 
