@@ -7,6 +7,8 @@ import (
 	"time"
 	"unsafe"
 
+	"github.com/gen2brain/malgo"
+
 	"github.com/voipd/voipd/hw"
 )
 
@@ -173,4 +175,26 @@ func TestMicWakesReader(t *testing.T) {
 			t.Fatalf("attach wrote word %d of a foreign device: %#x", i, v)
 		}
 	}
+}
+
+// A device whose C callback cannot be attached (another miniaudio layout)
+// is not started: opening it fails as unavailable, naming the cause, and the
+// device is released (the same device opens afterwards).
+func TestAttachFailureFailsTheOpen(t *testing.T) {
+	s := newNull(t)
+	defer s.Close()
+	if !s.acquire() {
+		t.Fatal("system closed")
+	}
+	_, _, err := s.start("open playback", "default", malgo.Playback, malgo.DeviceCallbacks{}, func(*malgo.Device) error { return errLayout })
+	s.release()
+	var de *hw.DeviceError
+	if !errors.As(err, &de) || de.Kind != hw.ErrUnavailable || !errors.Is(err, errLayout) {
+		t.Fatalf("open with a failing attach: %v, want unavailable wrapping %v", err, errLayout)
+	}
+	p, err := s.OpenPlayback("default")
+	if err != nil {
+		t.Fatalf("the device after a failed attach: %v", err)
+	}
+	p.Close()
 }
