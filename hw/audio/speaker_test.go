@@ -3,6 +3,7 @@ package audio
 import (
 	"errors"
 	"slices"
+	"syscall"
 	"testing"
 	"time"
 	"unsafe"
@@ -197,4 +198,31 @@ func TestAttachFailureFailsTheOpen(t *testing.T) {
 		t.Fatalf("the device after a failed attach: %v", err)
 	}
 	p.Close()
+}
+
+// A signal after close (a stall verdict racing Close) writes nothing, even
+// where the closed fd's number now names another file.
+func TestWakerSignalAfterClose(t *testing.T) {
+	k, err := newWaker("test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var p [2]int
+	if err := syscall.Pipe2(p[:], syscall.O_NONBLOCK|syscall.O_CLOEXEC); err != nil {
+		t.Fatal(err)
+	}
+	defer syscall.Close(p[0])
+	defer syscall.Close(p[1])
+	k.close()
+	// The old number now names the pipe's writing end.
+	if err := syscall.Dup3(p[1], k.w, syscall.O_CLOEXEC); err != nil {
+		t.Fatal(err)
+	}
+	defer syscall.Close(k.w)
+	k.signal()
+	var b [16]byte
+	if n, _ := syscall.Read(p[0], b[:]); n > 0 {
+		t.Fatalf("signal after close wrote %d bytes into the file that took the fd's number", n)
+	}
+	k.close() // twice: nothing
 }

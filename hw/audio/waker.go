@@ -8,6 +8,7 @@ import "C"
 import (
 	"fmt"
 	"os"
+	"sync"
 	"syscall"
 )
 
@@ -21,6 +22,12 @@ type waker struct {
 	rc     syscall.RawConn
 	w      int  // the writing end (the same fd for an eventfd)
 	drains bool // a pipe: the waiter reads what the callback wrote
+
+	// Go's own writes (signal) and close: a signal after close (a stall
+	// verdict racing Close) must not write into an fd number that was
+	// closed and maybe reused by another file.
+	mu     sync.Mutex
+	closed bool
 }
 
 func newWaker(name string) (*waker, error) {
@@ -62,8 +69,14 @@ func (k *waker) waitFunc(ok func() bool) func(uintptr) bool {
 // wakeup.
 func (k *waker) wait(f func(uintptr) bool) error { return k.rc.Read(f) }
 
-// signal wakes a waiter from Go (Close, the device stopping).
+// signal wakes a waiter from Go (Close, the device stopping); after close
+// it does nothing.
 func (k *waker) signal() {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.closed {
+		return
+	}
 	one := [8]byte{1}
 	if k.drains {
 		syscall.Write(k.w, one[:1])
@@ -75,6 +88,12 @@ func (k *waker) signal() {
 // close closes the fds (a waiter returns an error): only once no callback
 // can run, as the callback writes to one.
 func (k *waker) close() {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.closed {
+		return
+	}
+	k.closed = true
 	k.file.Close()
 	if k.drains {
 		syscall.Close(k.w)
