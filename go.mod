@@ -39,6 +39,7 @@ require (
 // (internal/lktest).
 require (
 	github.com/twitchtv/twirp v8.1.3+incompatible
+	golang.org/x/exp v0.0.0-20260603202125-055de637280b // internal/rawudp's test: reads an execution trace
 	google.golang.org/protobuf v1.36.12
 	gopkg.in/yaml.v3 v3.0.1 // internal/lktest: LiveKit node configs (the README's) for tests
 )
@@ -94,7 +95,6 @@ require (
 	go.uber.org/zap/exp v0.3.0 // indirect
 	go.yaml.in/yaml/v3 v3.0.5 // indirect
 	golang.org/x/crypto v0.54.0 // indirect
-	golang.org/x/exp v0.0.0-20260603202125-055de637280b // indirect
 	golang.org/x/net v0.57.0 // indirect
 	golang.org/x/sync v0.22.0 // indirect
 	golang.org/x/text v0.40.0 // indirect

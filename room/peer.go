@@ -14,6 +14,7 @@ import (
 	"github.com/pion/webrtc/v4"
 
 	"github.com/voipd/voipd/intercept"
+	"github.com/voipd/voipd/internal/rawudp"
 	"github.com/voipd/voipd/nack"
 	"github.com/voipd/voipd/proto"
 	"github.com/voipd/voipd/proto/rtpcodecs"
@@ -37,6 +38,14 @@ func newAPI(loopback bool, mediaTimeout time.Duration, adjust func(*webrtc.Setti
 	}
 	ir := &interceptor.Registry{}
 	var se webrtc.SettingEngine
+	// IPv4 sockets whose reads and writes do not wake the runtime's
+	// monitor thread (internal/rawudp; issue 19); an option or adjust (a
+	// test's lossy or cut network) may set its own over it.
+	n, err := rawudp.New()
+	if err != nil {
+		return nil, fmt.Errorf("network interfaces: %w", err)
+	}
+	se.SetNet(n)
 	// Options before the defaults: an interceptor registered earlier sits
 	// nearer the wire, and congestion control must see the packets the
 	// NACK responder retransmits.
