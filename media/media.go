@@ -70,6 +70,14 @@ type CallParams struct {
 	// nowhere to play — until SetCapture or SetPlayback hands it a reopened
 	// one. Without it, Run returns the device's error instead.
 	DeviceLost func(device string, err error)
+	// LevelsChanged, when set, is told (on the call's goroutines, or the
+	// caller's of AddMember, RemoveMember and SetMute; it must not block)
+	// each time this device's audio level or a member's crosses
+	// SpeakingLevel (0..1 linear, as CallStats reports levels), a member is
+	// added or removed, or the mute changes: whoever decides from Stats who
+	// is speaking need look only then, and sleep in between.
+	LevelsChanged func()
+	SpeakingLevel float64
 }
 
 // Call is one room's running audio: capture → encode → send, and receive

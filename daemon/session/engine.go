@@ -255,12 +255,20 @@ func (e *Engine) join(ctx context.Context, s *session) (Joined, error) {
 	e.mu.Unlock()
 	callCtx, stop := context.WithCancel(context.Background())
 	var call media.Call
+	levels := make(chan struct{}, 1) // watchSpeakers' wakeup
 	call, err = e.p.Media.NewCall(media.CallParams{
 		Capture: capture, Playback: playback, Out: r.AudioOut(), LevelExtID: r.AudioLevelExtID(), Volume: e.vol,
 		// A device that fails leaves the call going without it; it is
 		// opened again until it is back (devices.go). call is set before
 		// the call runs, so before this can be called.
 		DeviceLost: func(device string, err error) { e.deviceLost(callCtx, s, call, device, err) },
+		LevelsChanged: func() {
+			select {
+			case levels <- struct{}{}:
+			default:
+			}
+		},
+		SpeakingLevel: speakThreshold,
 	})
 	if err != nil {
 		stop()
@@ -309,7 +317,7 @@ func (e *Engine) join(ctx context.Context, s *session) (Joined, error) {
 	}
 	s.fam.joined(e, s)
 	e.keep(s)
-	go e.watchSpeakers(callCtx, s)
+	go e.watchSpeakers(callCtx, s, levels)
 	e.log.Info("joined room", "kind", s.kind, "room", id, "members", len(res.Members))
 	return res, nil
 }

@@ -860,3 +860,52 @@ func TestCallPeerLeftDuringTheJoin(t *testing.T) {
 		t.Fatalf("Ended %+v, want one with reason remote", e)
 	}
 }
+
+// TestSpeakersFollowTheCall: the speaker list follows the call's word that
+// a level crossed (no polling): a member and this device join it when
+// loud, this device leaves it when muted and a member when quiet, each
+// after the hold.
+func TestSpeakersFollowTheCall(t *testing.T) {
+	r := newRig(t, nil)
+	s, _ := joinsTo("u1", "u2")
+	r.rooms.script = s
+	if _, err := r.e.Join(context.Background(), 1, RTC{AppID: "a", RoomID: "r", UserID: "u1", Token: "t", AutoPublish: true, AutoSubscribe: true}); err != nil {
+		t.Fatal(err)
+	}
+	call := r.media.last()
+	if call.params.LevelsChanged == nil || call.params.SpeakingLevel != speakThreshold {
+		t.Fatalf("the call was not asked to tell of level crossings (threshold %v)", call.params.SpeakingLevel)
+	}
+	last := func() []string {
+		var sp []string
+		for _, e := range r.events.all() {
+			if e, ok := e.(SpeakersChanged); ok {
+				sp = e.Speakers
+			}
+		}
+		return sp
+	}
+	want := func(what string, w ...string) {
+		t.Helper()
+		r.waitFor(what, func() bool { return slices.Equal(last(), w) })
+	}
+	call.AddMember("u2", nil)
+	call.setLevel("u2", 0.5)
+	want("u2 speaking", "u2")
+	call.setLevel("", 0.3)
+	want("this device speaking too", "u1", "u2")
+	if err := r.e.SetMute(proto.MuteConfig{MuteMicrophone: true}); err != nil {
+		t.Fatal(err)
+	}
+	want("this device muted, after the hold", "u2")
+	call.setLevel("u2", 0)
+	want("u2 quiet, after the hold", []string{}...)
+	if sp := last(); sp == nil {
+		t.Fatal("the last SpeakersChanged listed nil, not an empty list")
+	}
+	// A member leaving while loud leaves the list at once.
+	call.setLevel("u2", 0.5)
+	want("u2 speaking again", "u2")
+	call.RemoveMember("u2")
+	want("u2 removed", []string{}...)
+}

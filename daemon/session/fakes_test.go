@@ -130,7 +130,27 @@ type fakeCall struct {
 	mic     bool
 	ear     bool
 	members map[string]bool
-	loss    []float64 // SetUplinkLoss's fractions
+	loss    []float64          // SetUplinkLoss's fractions
+	levels  map[string]float64 // Stats' levels: members', and "" for this device's
+}
+
+// poke is what the pipeline does on each change LevelsChanged covers.
+func (c *fakeCall) poke() {
+	if f := c.params.LevelsChanged; f != nil {
+		f()
+	}
+}
+
+// setLevel sets a member's level ("" for this device's) and says so, as
+// the pipeline does when a level crosses SpeakingLevel.
+func (c *fakeCall) setLevel(member string, v float64) {
+	c.mu.Lock()
+	if c.levels == nil {
+		c.levels = map[string]float64{}
+	}
+	c.levels[member] = v
+	c.mu.Unlock()
+	c.poke()
 }
 
 func (c *fakeCall) Run(ctx context.Context) error {
@@ -149,18 +169,21 @@ func (c *fakeCall) AddMember(member string, _ media.RTPReader) {
 	c.mu.Lock()
 	c.members[member] = true
 	c.mu.Unlock()
+	c.poke()
 }
 
 func (c *fakeCall) RemoveMember(member string) {
 	c.mu.Lock()
 	delete(c.members, member)
 	c.mu.Unlock()
+	c.poke()
 }
 
 func (c *fakeCall) SetMute(mic, ear bool) {
 	c.mu.Lock()
 	c.mic, c.ear = mic, ear
 	c.mu.Unlock()
+	c.poke()
 }
 
 func (c *fakeCall) SetCapture(d hw.Capture)   { c.swapped <- d }
@@ -184,7 +207,13 @@ func (c *fakeCall) has(member string) bool {
 }
 
 func (c *fakeCall) Stats() media.CallStats {
-	return media.CallStats{Outbound: media.OutboundStats{Kind: "audio", PacketsSent: 1, BytesSent: 100}}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	cs := media.CallStats{Outbound: media.OutboundStats{Kind: "audio", PacketsSent: 1, BytesSent: 100, AudioLevel: c.levels[""]}}
+	for m := range c.members {
+		cs.Inbound = append(cs.Inbound, media.InboundStats{Member: m, AudioLevel: c.levels[m]})
+	}
+	return cs
 }
 
 // fakeRoom is a joined room that records what the engine asks of it.

@@ -48,6 +48,10 @@ func (f *Factory) NewCall(p media.CallParams) (media.Call, error) {
 	}
 	rcv := NewAudioReceiver(p.Playback, f.audio, p.LevelExtID, p.Volume, f.log)
 	snd.totals, rcv.totals = &f.totals, &f.totals
+	if p.LevelsChanged != nil {
+		w := &levelWatch{threshold: p.SpeakingLevel, changed: p.LevelsChanged}
+		snd.watch, rcv.watch = w, w
+	}
 	if lost := p.DeviceLost; lost != nil {
 		snd.OnLost(func(err error) { lost("microphone", err) })
 		rcv.OnLost(func(err error) { lost("speaker", err) })

@@ -54,6 +54,8 @@ type inbound struct {
 
 	// Written by the mix loop, read by AppendStats.
 	level     atomic.Uint64 // float64 bits, 0..1
+	loud      bool          // mix loop: level is above watch's threshold
+	watch     *levelWatch   // the receiver's; nil: none
 	decoded   atomic.Uint64
 	concealed atomic.Uint64
 	malformed atomic.Uint64
@@ -149,7 +151,7 @@ func (m *inbound) next() bool {
 	m.used, m.have = 0, 0
 	switch kind {
 	case pullEmpty:
-		m.level.Store(0)
+		m.watch.store(&m.level, &m.loud, 0)
 		return false
 	case pullPacket:
 		got, err := m.dec.Decode(m.pcm[:], m.pay[:n])
@@ -172,9 +174,9 @@ func (m *inbound) next() bool {
 		m.have = m.conceal(fecN)
 	}
 	if level != noLevel {
-		m.level.Store(math.Float64bits(dsp.DBovToLinear(uint8(level))))
+		m.watch.store(&m.level, &m.loud, dsp.DBovToLinear(uint8(level)))
 	} else {
-		m.level.Store(math.Float64bits(dsp.LevelLinear(m.pcm[:m.have])))
+		m.watch.store(&m.level, &m.loud, dsp.LevelLinear(m.pcm[:m.have]))
 	}
 	return m.have > 0
 }

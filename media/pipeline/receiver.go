@@ -33,6 +33,7 @@ type AudioReceiver struct {
 	members atomic.Pointer[[]*inbound] // copy-on-write: the mix loop reads it lock-free
 
 	muted atomic.Bool
+	watch *levelWatch // members' level crossings; nil: none (set before AddMember)
 	// lost, when set, hears that the playback failed; Run then mixes on
 	// its own clock (to nowhere) until the next one comes on swap.
 	lost func(error)
@@ -73,6 +74,7 @@ func (r *AudioReceiver) AddMember(member string, src media.RTPReader) {
 		r.log.Error("cannot receive member audio", "member", member, "err", err)
 		return
 	}
+	m.watch = r.watch
 	r.mu.Lock()
 	old := *r.members.Load()
 	next := make([]*inbound, 0, len(old)+1)
@@ -89,6 +91,7 @@ func (r *AudioReceiver) AddMember(member string, src media.RTPReader) {
 	next = append(next, m)
 	r.members.Store(&next)
 	r.mu.Unlock()
+	r.watch.poke()
 	go m.readLoop()
 }
 
@@ -105,11 +108,16 @@ func (r *AudioReceiver) RemoveMember(member string) {
 	old[i].removed.Store(true)
 	next := slices.Delete(slices.Clone(old), i, i+1)
 	r.members.Store(&next)
+	r.watch.poke()
 }
 
 // SetMuted mutes the earphone: silence is played, but every member is
 // still pulled and decoded, so statistics and levels stay live.
-func (r *AudioReceiver) SetMuted(muted bool) { r.muted.Store(muted) }
+func (r *AudioReceiver) SetMuted(muted bool) {
+	if r.muted.Swap(muted) != muted {
+		r.watch.poke()
+	}
+}
 
 // OnLost makes Run go on when the playback fails: fn hears the error (on
 // Run's goroutine) and Run mixes on its own clock until SetPlayback. Call

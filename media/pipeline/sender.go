@@ -58,6 +58,8 @@ type AudioSender struct {
 	bytes       atomic.Uint64
 	totals      *media.Totals // the daemon's (Factory's), or the sender's own
 	level       atomic.Uint64 // float64 bits
+	loud        bool          // Run's: level is above watch's threshold
+	watch       *levelWatch   // nil: none; set before Run
 	writeErrors atomic.Uint64
 }
 
@@ -145,7 +147,11 @@ func (s *AudioSender) SetCapture(c hw.Capture) {
 // SetMuted mutes the microphone: the device is still drained (so it
 // neither overruns nor stops), nothing is sent, and timestamps keep
 // counting so the receiver sees the pause.
-func (s *AudioSender) SetMuted(muted bool) { s.muted.Store(muted) }
+func (s *AudioSender) SetMuted(muted bool) {
+	if s.muted.Swap(muted) != muted {
+		s.watch.poke()
+	}
+}
 
 // Stats returns the counters so far.
 func (s *AudioSender) Stats() media.OutboundStats {
@@ -219,7 +225,7 @@ func (s *AudioSender) sendFrame() error {
 	pcm := s.pcm[:s.frame]
 	s.vol.ApplyCapture(pcm)
 	dbov := dsp.LevelDBov(pcm)
-	s.level.Store(math.Float64bits(dsp.DBovToLinear(dbov)))
+	s.watch.store(&s.level, &s.loud, dsp.DBovToLinear(dbov))
 	if s.muted.Load() {
 		s.pk.Skip(s.frame)
 		return nil
