@@ -26,6 +26,7 @@ import (
 	"github.com/pion/ice/v4"
 	"github.com/pion/webrtc/v4"
 
+	"github.com/voipd/voipd/internal/rawudp"
 	"github.com/voipd/voipd/proto"
 )
 
@@ -337,7 +338,19 @@ func listenUDPMux(host string, port int) (ice.UDPMux, int, error) {
 		if err != nil {
 			return nil, 0, fmt.Errorf("roomd: listen UDP %s: %w", net.JoinHostPort(host, strconv.Itoa(port)), err)
 		}
-		return webrtc.NewICEUDPMux(nil, conn), conn.LocalAddr().(*net.UDPAddr).Port, nil
+		port := conn.LocalAddr().(*net.UDPAddr).Port
+		// An IPv4 socket reads and writes without a system call the
+		// runtime sees (internal/rawudp): forwarding a packet then wakes no
+		// sysmon.
+		raw, err := rawudp.Wrap(conn)
+		if err != nil {
+			conn.Close()
+			return nil, 0, fmt.Errorf("roomd: UDP socket: %w", err)
+		}
+		if raw != nil {
+			return webrtc.NewICEUDPMux(nil, raw), port, nil
+		}
+		return webrtc.NewICEUDPMux(nil, conn), port, nil
 	}
 	if port == 0 {
 		// MultiUDPMux binds every address to the same fixed port: pick a
@@ -349,8 +362,12 @@ func listenUDPMux(host string, port int) (ice.UDPMux, int, error) {
 		port = probe.LocalAddr().(*net.UDPAddr).Port
 		probe.Close()
 	}
+	n, err := rawudp.New()
+	if err != nil {
+		return nil, 0, fmt.Errorf("roomd: network interfaces: %w", err)
+	}
 	mux, err := ice.NewMultiUDPMuxFromPort(port, ice.UDPMuxFromPortWithLoopback(),
-		ice.UDPMuxFromPortWithNetworks(ice.NetworkTypeUDP4))
+		ice.UDPMuxFromPortWithNetworks(ice.NetworkTypeUDP4), ice.UDPMuxFromPortWithNet(n))
 	if err != nil {
 		return nil, 0, fmt.Errorf("roomd: listen UDP port %d: %w", port, err)
 	}

@@ -41,14 +41,14 @@ var allowed = []struct {
 	// room/lk is the device's client of a LiveKit room (where a gateway
 	// sends a join): package room's errors, stats, dialling and pion setup.
 	{"room/lk", []string{"room", "proto", "proto/rtpcodecs"}},
-	// internal/rawudp: the IPv4 sockets pion's ICE agent reads and writes
-	// without a system call the runtime sees (issue 19).
+	// internal/rawudp (room and roomd): IPv4 sockets pion's ICE reads and
+	// writes without a system call the runtime sees (issue 19).
 	{"room", []string{"proto", "nack", "intercept", "internal/rawudp"}},
 	// roomd/lkgate is roomd's gateway onto LiveKit: it fills roomd's
 	// Gateway interface, kept out of roomd so that voipd (which embeds
 	// roomd) links no LiveKit.
 	{"roomd/lkgate", []string{"roomd", "proto"}},
-	{"roomd", []string{"proto", "roomd/", "nack", "web"}},
+	{"roomd", []string{"proto", "roomd/", "nack", "web", "internal/rawudp"}},
 	{"nack", nil}, // both halves of NACK: the generator and the responder
 	// intercept.Register puts nack's generator and responder beside the
 	// reports and congestion control.
