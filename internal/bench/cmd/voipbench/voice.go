@@ -410,6 +410,11 @@ type traceSummary struct {
 	procWakeups, goWakeups, calls  float64
 	lostP                          float64
 	topWakers, topCalls, topLostBy []siteRate
+	// Goroutines woken by no goroutine (the network poller: a packet, a C
+	// callback's eventfd; or a timer), by what they waited in: the
+	// wakeups that start the process's activity.
+	unprompted float64
+	topWaits   []siteRate
 }
 
 type siteRate struct {
@@ -423,10 +428,11 @@ type siteRate struct {
 func summarizeTrace(parsed string) traceSummary {
 	var s traceSummary
 	var first, last int64
-	wakers, calls, lost := map[string]int{}, map[string]int{}, map[string]int{}
+	wakers, calls, lost, waits := map[string]int{}, map[string]int{}, map[string]int{}, map[string]int{}
 	lastCall := map[string]string{} // goroutine: the site of its latest call (a lost P's event has no stack)
-	var kind, goid string           // the current event's counted kind and goroutine; its stack follows
-	site := ""
+	waitedIn := map[string]string{} // goroutine: why and where it last blocked
+	var kind, goid, reason string   // the current event's counted kind, goroutine and reason; its stack follows
+	site, outer := "", ""           // the counted site; the outermost frame of a blocking goroutine's stack
 	flush := func() {
 		switch kind {
 		case "wake":
@@ -439,8 +445,16 @@ func summarizeTrace(parsed string) traceSummary {
 				site = lastCall[goid]
 			}
 			lost[site]++
+		case "block":
+			if site == "" {
+				site = outer // the runtime's own goroutine: its start function
+			}
+			if site == "" {
+				site = "(no stack)"
+			}
+			waitedIn[goid] = reason + "\x00" + site
 		}
-		kind, site = "", ""
+		kind, site, outer = "", "", ""
 	}
 	for _, l := range strings.Split(parsed, "\n") {
 		if strings.HasPrefix(l, "M=") {
@@ -464,6 +478,19 @@ func summarizeTrace(parsed string) traceSummary {
 			case strings.Contains(l, " GoID=") && strings.Contains(l, " Waiting->Runnable"):
 				s.goWakeups++
 				kind = "wake"
+				if strings.Contains(l, " G=-1 ") {
+					s.unprompted++
+					w := waitedIn[goid]
+					if w == "" {
+						w = "\x00(blocked before the trace)"
+					}
+					waits[w]++
+				}
+			case strings.Contains(l, " GoID=") && strings.Contains(l, " Running->Waiting"):
+				kind, reason = "block", ""
+				if i := strings.Index(l, ` Reason="`); i >= 0 {
+					reason, _, _ = strings.Cut(l[i+9:], `"`)
+				}
 			case strings.Contains(l, " GoID=") && strings.Contains(l, " Running->Syscall"):
 				s.calls++
 				kind = "call"
@@ -475,13 +502,21 @@ func summarizeTrace(parsed string) traceSummary {
 		}
 		// The first frame outside the runtime and the standard library's
 		// plumbing names the site.
-		if kind != "" && site == "" && strings.HasPrefix(l, "\t") && !strings.HasPrefix(l, "\t\t") {
+		if kind != "" && strings.HasPrefix(l, "\t") && !strings.HasPrefix(l, "\t\t") {
 			f := strings.TrimSpace(l)
 			if i := strings.Index(f, " @"); i >= 0 {
 				f = f[:i]
 			}
+			if kind == "block" {
+				outer = f
+			}
+			if site != "" {
+				continue
+			}
 			if !strings.HasPrefix(f, "runtime.") && !strings.HasPrefix(f, "syscall.") && !strings.HasPrefix(f, "internal/") &&
-				!strings.HasPrefix(f, "sync.") && !strings.HasPrefix(f, "golang.org/x/sys") && !strings.HasPrefix(f, "os.") {
+				!strings.HasPrefix(f, "sync.") && !strings.HasPrefix(f, "golang.org/x/sys") && !strings.HasPrefix(f, "os.") &&
+				// Where a goroutine waits is its caller's, not net's or time's.
+				!(kind == "block" && (strings.HasPrefix(f, "net.") || strings.HasPrefix(f, "time."))) {
 				site = f
 			}
 		}
@@ -511,7 +546,8 @@ func summarizeTrace(parsed string) traceSummary {
 	s.goWakeups /= s.seconds
 	s.calls /= s.seconds
 	s.lostP /= s.seconds
-	s.topWakers, s.topCalls, s.topLostBy = top(wakers), top(calls), top(lost)
+	s.unprompted /= s.seconds
+	s.topWakers, s.topCalls, s.topLostBy, s.topWaits = top(wakers), top(calls), top(lost), top(waits)
 	return s
 }
 
@@ -526,6 +562,17 @@ func (s traceSummary) markdown() string {
 		}
 		return strings.Join(parts, ", ")
 	}
+	listf := func(rs []siteRate) string {
+		var parts []string
+		for _, r := range rs {
+			why, site, _ := strings.Cut(r.site, "\x00")
+			if why != "" {
+				why += " "
+			}
+			parts = append(parts, fmt.Sprintf("%s`%s` %.1f", why, site, r.perSecond))
+		}
+		return strings.Join(parts, ", ")
+	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "\nOne voipd's execution trace (runtime/trace, %.0f s after the last window), per second: its Ps woken from\n", s.seconds)
 	fmt.Fprintf(&b, "idle %.0f times; goroutines woken %.0f times, by %s; system and cgo calls %.0f, from %s;\n",
@@ -535,5 +582,11 @@ func (s traceSummary) markdown() string {
 		fmt.Fprintf(&b, ", from %s", list(s.topLostBy))
 	}
 	b.WriteString(".\n")
+	if s.unprompted > 0 {
+		// What starts each burst of work: a goroutine woken by no other
+		// goroutine, by why and where it waited.
+		fmt.Fprintf(&b, "Goroutines woken by no goroutine (a packet or a C callback's eventfd through the poller, or a timer) %.1f times,\nwaiting in %s.\n",
+			s.unprompted, listf(s.topWaits))
+	}
 	return b.String()
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -36,7 +37,8 @@ func TestVoiceReport(t *testing.T) {
 }
 
 // An execution trace's parsed events, summarized per second: P wakeups,
-// goroutine wakeups by their waker, calls by site, calls that lost their P.
+// goroutine wakeups by their waker, calls by site, calls that lost their P,
+// and goroutines woken by no goroutine by where they waited.
 func TestSummarizeTrace(t *testing.T) {
 	parsed := `M=1 P=-1 G=-1 Sync Time=1000000000 N=1
 M=1 P=0 G=-1 StateTransition Time=1000000000 ProcID=0 Idle->Running Reason=""
@@ -54,18 +56,36 @@ Stack=
 		/e.go:1
 M=2 P=1 G=7 StateTransition Time=1300000000 GoID=7 Syscall->Runnable Reason=""
 Stack=
+M=1 P=0 G=9 StateTransition Time=1400000000 GoID=9 Running->Waiting Reason="chan receive"
+Stack=
+	runtime.gopark @ 0x5
+		/usr/local/go/src/runtime/proc.go:2
+	net.(*netFD).Read @ 0x6
+		/n.go:1
+	github.com/voipd/voipd/hw/audio.(*waker).wait @ 0x7
+		/w.go:1
+M=1 P=0 G=-1 StateTransition Time=1500000000 GoID=9 Waiting->Runnable Reason=""
+Stack=
+M=1 P=0 G=-1 StateTransition Time=1600000000 GoID=11 Waiting->Runnable Reason=""
+Stack=
 M=1 P=0 G=-1 StateTransition Time=3000000000 ProcID=0 Idle->Running Reason=""
 `
 	s := summarizeTrace(parsed)
-	if s.seconds != 2 || s.procWakeups != 1 || s.goWakeups != 0.5 || s.calls != 0.5 || s.lostP != 0.5 {
+	if s.seconds != 2 || s.procWakeups != 1 || s.goWakeups != 1.5 || s.calls != 0.5 || s.lostP != 0.5 || s.unprompted != 1 {
 		t.Fatalf("summary %+v", s)
 	}
-	if s.topWakers[0].site != "github.com/pion/srtp/v3.(*session).start.func1" || s.topCalls[0].site != "github.com/hraban/opus._Cfunc_opus_encode" ||
+	if !slices.ContainsFunc(s.topWakers, func(r siteRate) bool {
+		return r.site == "github.com/pion/srtp/v3.(*session).start.func1" && r.perSecond == 0.5
+	}) || s.topCalls[0].site != "github.com/hraban/opus._Cfunc_opus_encode" ||
 		s.topLostBy[0].site != "github.com/hraban/opus._Cfunc_opus_encode" {
 		t.Errorf("sites %+v %+v %+v", s.topWakers, s.topCalls, s.topLostBy)
 	}
 	md := s.markdown()
-	for _, want := range []string{"its Ps woken from\nidle 1 times", "`github.com/hraban/opus._Cfunc_opus_encode` 0"} {
+	// Woken by no goroutine: 9 where it waited (past net's frames), 11
+	// blocked before the trace began.
+	for _, want := range []string{"its Ps woken from\nidle 1 times", "`github.com/hraban/opus._Cfunc_opus_encode` 0",
+		"woken by no goroutine (a packet or a C callback's eventfd through the poller, or a timer) 1.0 times",
+		"chan receive `github.com/voipd/voipd/hw/audio.(*waker).wait` 0.5", "`(blocked before the trace)` 0.5"} {
 		if !strings.Contains(md, want) {
 			t.Errorf("markdown lacks %q:\n%s", want, md)
 		}
