@@ -11,13 +11,19 @@
 //   - runs go vet with CGO_ENABLED=0 over every package that needs no cgo,
 //     and go build with CGO_ENABLED=0 over those whose own code needs none but
 //     whose tests do (vet type-checks the tests too);
+//   - type-checks from source, with go/types, every package and test
+//     variant that needs cgo, its Go and cgo files as that system picks
+//     them (typecheck.go): `import "C"` is faked, so what C names is not
+//     checked, but everything written in Go is;
 //   - fails if a package that must stay cgo-free (mustBeCgoFree: the
 //     daemon's control surface, the room protocol's two ends, voipctl,
 //     roomd) needs cgo there (its tests may: an end-to-end test of roomd's
 //     command runs a voipd).
 //
 // The cgo packages themselves cannot be compiled here (no macOS SDK, no
-// Homebrew libraries): for them the listing is the whole proof.
+// Homebrew libraries): their C, and how the Go uses C's names, is unproven.
+//
+// It runs the go command named by $GO (make lint passes its $(GO)), or go.
 package main
 
 import (
@@ -53,15 +59,71 @@ type pkg struct {
 	Deps       []string
 	Error      *struct{ Err string }
 	DepsErrors []*struct{ Err string }
+
+	// For the type check (typecheck.go).
+	Dir       string
+	GoFiles   []string
+	Imports   []string
+	ImportMap map[string]string
+	Module    *struct{ GoVersion string }
+	Export    string
+}
+
+// goTool runs the go command in one module for one target system.
+type goTool struct {
+	bin     string   // the go command
+	dir     string   // the module's root, or "" for the working directory
+	env     []string // the environment, GOOS and GOARCH set
+	overlay map[string]string
+	// overlayFile is overlay as go's -overlay flag reads it (tests break
+	// files through it, leaving the tree alone); "" for none.
+	overlayFile string
+}
+
+func (g goTool) command(env []string, args ...string) *exec.Cmd {
+	if g.overlayFile != "" && len(args) > 0 {
+		args = append([]string{args[0], "-overlay=" + g.overlayFile}, args[1:]...)
+	}
+	cmd := exec.Command(g.bin, args...)
+	cmd.Env, cmd.Dir = env, g.dir
+	return cmd
+}
+
+// output runs go with args and returns its standard output.
+func (g goTool) output(env []string, args ...string) ([]byte, error) {
+	cmd := g.command(env, args...)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	b, err := cmd.Output()
+	if err != nil {
+		return nil, fmt.Errorf("go %s: %v\n%s", args[0], err, stderr.String())
+	}
+	return b, nil
+}
+
+// quiet runs go with args, its output kept for the error.
+func (g goTool) quiet(env []string, args ...string) error {
+	if b, err := g.command(env, args...).CombinedOutput(); err != nil {
+		return fmt.Errorf("go %s: %v\n%s", strings.Join(args, " "), err, b)
+	}
+	return nil
+}
+
+func (g goTool) run(env []string, args ...string) error {
+	cmd := g.command(env, args...)
+	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	return cmd.Run()
 }
 
 func main() {
 	goos := flag.String("goos", "darwin", "the system to check")
 	goarch := flag.String("goarch", "arm64,amd64", "its architectures, comma-separated")
 	flag.Parse()
+	bin := goBin()
 	failed := false
 	for _, arch := range strings.Split(*goarch, ",") {
-		if err := check(*goos, arch, os.Stdout); err != nil {
+		g := goTool{bin: bin, env: append(os.Environ(), "GOOS="+*goos, "GOARCH="+arch)}
+		if err := check(g, *goos, arch, os.Stdout); err != nil {
 			fmt.Fprintf(os.Stderr, "crosscheck %s/%s: %v\n", *goos, arch, err)
 			failed = true
 		}
@@ -71,43 +133,52 @@ func main() {
 	}
 }
 
-func check(goos, goarch string, out io.Writer) error {
-	env := append(os.Environ(), "GOOS="+goos, "GOARCH="+goarch)
-	listed, err := goList(append(env, "CGO_ENABLED=1"))
+// goBin is the go command: $GO, as make passes it, or go.
+func goBin() string {
+	if bin := os.Getenv("GO"); bin != "" {
+		return bin
+	}
+	return "go"
+}
+
+// check checks the module for g's system, goos/goarch.
+func check(g goTool, goos, goarch string, out io.Writer) error {
+	listed, err := goList(g)
 	if err != nil {
 		return err
 	}
-	if err := sameTree(listed, goos+"/"+goarch); err != nil {
+	if err := sameTree(g, listed, goos+"/"+goarch); err != nil {
 		return err
 	}
-	noCgo := append(env, "CGO_ENABLED=0")
-	vet, build, cgo, err := split(listed, func(path string) bool { return quiet(noCgo, "build", path) != nil })
+	noCgo := append(g.env, "CGO_ENABLED=0")
+	vet, build, cgo, err := split(listed, func(path string) bool { return g.quiet(noCgo, "build", path) != nil })
 	if err != nil {
 		return err
 	}
-	if err := run(noCgo, append([]string{"vet"}, vet...)...); err != nil {
+	if err := g.run(noCgo, append([]string{"vet"}, vet...)...); err != nil {
 		return fmt.Errorf("go vet without cgo: %w", err)
 	}
 	if len(build) > 0 {
-		if err := run(noCgo, append([]string{"build"}, build...)...); err != nil {
+		if err := g.run(noCgo, append([]string{"build"}, build...)...); err != nil {
 			return fmt.Errorf("go build without cgo: %w", err)
 		}
 	}
-	fmt.Fprintf(out, "%s/%s: go vet without cgo: %d packages; go build without cgo (their tests need cgo): %s; needing cgo, listed only (constraints resolve): %s\n",
-		goos, goarch, len(vet), short(build), short(cgo))
+	n, err := typeCheck(g, listed, goarch)
+	if err != nil {
+		return fmt.Errorf("type check with C faked:\n%w", err)
+	}
+	fmt.Fprintf(out, "%s/%s: go vet without cgo: %d packages; go build without cgo (their tests need cgo): %s; needing cgo: %s; type-checked from source with C faked: %d packages and test variants (all that link cgo files)\n",
+		goos, goarch, len(vet), short(build), short(cgo), n)
 	return nil
 }
 
 // goList lists the module's packages and everything they link, tests
-// included, as env builds them.
-func goList(env []string) ([]pkg, error) {
-	cmd := exec.Command("go", "list", "-e", "-test", "-deps", "-json=ImportPath,ForTest,Standard,CgoFiles,Deps,Error,DepsErrors", "./...")
-	cmd.Env = env
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	b, err := cmd.Output()
+// included, as g's system builds them with cgo.
+func goList(g goTool) ([]pkg, error) {
+	b, err := g.output(append(g.env, "CGO_ENABLED=1"), "list", "-e", "-test", "-deps",
+		"-json=ImportPath,ForTest,Standard,CgoFiles,Deps,Error,DepsErrors,Dir,GoFiles,Imports,ImportMap,Module", "./...")
 	if err != nil {
-		return nil, fmt.Errorf("go list: %v\n%s", err, stderr.String())
+		return nil, err
 	}
 	var out []pkg
 	dec := json.NewDecoder(bytes.NewReader(b))
@@ -209,13 +280,11 @@ func split(listed []pkg, buildFails func(path string) bool) (vet, build, cgo []s
 // sameTree fails for every package of the module that this machine builds
 // and listed does not hold: go list's ./... passes over a directory whose
 // every file the target's build constraints exclude, without a word.
-func sameTree(listed []pkg, target string) error {
-	cmd := exec.Command("go", "list", "./...")
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	b, err := cmd.Output()
+func sameTree(g goTool, listed []pkg, target string) error {
+	here := goTool{bin: g.bin, dir: g.dir, env: os.Environ(), overlayFile: g.overlayFile}
+	b, err := here.output(here.env, "list", "./...")
 	if err != nil {
-		return fmt.Errorf("go list (this machine): %v\n%s", err, stderr.String())
+		return fmt.Errorf("this machine: %w", err)
 	}
 	there := map[string]bool{}
 	for _, p := range listed {
@@ -234,23 +303,6 @@ func sameTree(listed []pkg, target string) error {
 func base(importPath string) string {
 	p, _, _ := strings.Cut(importPath, " ")
 	return p
-}
-
-// quiet runs go with args, its output kept for the error.
-func quiet(env []string, args ...string) error {
-	cmd := exec.Command("go", args...)
-	cmd.Env = env
-	if b, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("go %s: %v\n%s", strings.Join(args, " "), err, b)
-	}
-	return nil
-}
-
-func run(env []string, args ...string) error {
-	cmd := exec.Command("go", args...)
-	cmd.Env = env
-	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
-	return cmd.Run()
 }
 
 // short names packages relative to the module.

@@ -1,6 +1,12 @@
 package main
 
 import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -65,5 +71,82 @@ func TestSplit(t *testing.T) {
 	broken := must(pkg{ImportPath: m("broken"), Error: &struct{ Err string }{"build constraints exclude all Go files"}})
 	if _, _, _, err := split(broken, func(string) bool { return true }); err == nil || !strings.Contains(err.Error(), m("broken")+": build constraints") {
 		t.Errorf("split with a package that does not list: %v", err)
+	}
+}
+
+// The check fails on each of these macOS-only breakages, none of which a
+// listing sees: a type error in a darwin file of a cgo package, a darwin
+// file deleted (its names then undefined where a cgo package uses them), a
+// Linux-only syscall in a cgo package. The module is this one, each file
+// changed through go's -overlay, never on disk; no network is used.
+func TestCheckFailsOnDarwinBreakage(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the check six times (about 3 s each with a warm cache)")
+	}
+	bin := goBin()
+	root, err := exec.Command(bin, "list", "-m", "-f", "{{.Dir}}").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := strings.TrimSpace(string(root))
+	scratch := t.TempDir()
+	write := func(name, text string) string {
+		path := filepath.Join(scratch, name)
+		if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	backends, err := os.ReadFile(filepath.Join(dir, "hw/audio/backends_darwin.go"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	i := 0
+	for _, tc := range []struct {
+		name    string
+		overlay map[string]string // file under dir -> replacement ("" deletes)
+		says    string            // in the error; "" for none
+	}{
+		{"unchanged", nil, ""},
+		{"type error in hw/audio/backends_darwin.go",
+			map[string]string{"hw/audio/backends_darwin.go": write("backends.go", string(backends)+"\nvar broken int = \"macOS\"\n")},
+			"backends_darwin.go"},
+		{"hw/audio/permission_darwin.go deleted",
+			map[string]string{"hw/audio/permission_darwin.go": ""}, "undefined: micAccessNow"},
+		{"daemon/sdnotify/sdnotify_darwin.go deleted",
+			map[string]string{"daemon/sdnotify/sdnotify_darwin.go": ""}, "sdnotify.Ready"},
+		{"hw/camera/new_darwin.go deleted",
+			map[string]string{"hw/camera/new_darwin.go": ""}, "camera.New"},
+		{"Linux-only syscall in codec/mjpeg",
+			map[string]string{"codec/mjpeg/linuxonly.go": write("linuxonly.go", "package mjpeg\n\nimport \"syscall\"\n\nvar _ = syscall.SYS_PRCTL\n")},
+			"undefined: syscall.SYS_PRCTL"},
+	} {
+		i++
+		t.Run(tc.name, func(t *testing.T) {
+			g := goTool{bin: bin, dir: dir, env: append(os.Environ(), "GOOS=darwin", "GOARCH=arm64", "GOPROXY=off", "GOFLAGS=-mod=mod")}
+			if tc.overlay != nil {
+				g.overlay = map[string]string{}
+				for rel, repl := range tc.overlay {
+					g.overlay[filepath.Join(dir, rel)] = repl
+				}
+				b, err := json.Marshal(struct{ Replace map[string]string }{g.overlay})
+				if err != nil {
+					t.Fatal(err)
+				}
+				g.overlayFile = write(fmt.Sprintf("overlay%d.json", i), string(b))
+			}
+			err := check(g, "darwin", "arm64", io.Discard)
+			switch {
+			case tc.says == "" && err != nil:
+				t.Fatalf("the unchanged module: %v", err)
+			case tc.says != "" && err == nil:
+				t.Fatal("passes")
+			case tc.says != "" && !strings.Contains(err.Error(), tc.says):
+				t.Fatalf("fails, but not naming %q:\n%v", tc.says, err)
+			}
+			if err != nil {
+				t.Log(err)
+			}
+		})
 	}
 }
