@@ -1,9 +1,12 @@
 package audio
 
 import (
+	"bytes"
 	"errors"
+	"log/slog"
 	"runtime"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/voipd/voipd/hw"
@@ -52,4 +55,66 @@ func TestMicAccess(t *testing.T) {
 	if runtime.GOOS == "linux" && micAccessNow() != accessAllowed {
 		t.Errorf("micAccessNow() = %v on Linux, want accessAllowed", micAccessNow())
 	}
+}
+
+// OpenCapture asks the system's answer once the System is known open: a
+// refusal fails as hw.ErrPermission naming the reason, "not asked yet"
+// opens the device and warns, and a closed System answers closed whatever
+// the answer. The null backend stands in for CoreAudio, the answer for TCC.
+func TestOpenCaptureAsksAccess(t *testing.T) {
+	for _, tc := range []struct {
+		access micAccess
+		reason error // nil: opens
+	}{
+		{accessDenied, errMicDenied},
+		{accessRestricted, errMicRestricted},
+		{accessUndetermined, nil},
+		{accessAllowed, nil},
+	} {
+		var log lockedBuffer
+		s, err := New(Config{Backend: "null", Logger: slog.New(slog.NewTextHandler(&log, nil))})
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.micAccess = func() micAccess { return tc.access }
+		c, err := s.OpenCapture("default")
+		if tc.reason != nil {
+			if err == nil {
+				c.Close()
+				t.Errorf("access %v: the microphone opened", tc.access)
+			} else if hw.Kind(err) != hw.ErrPermission || !errors.Is(err, tc.reason) {
+				t.Errorf("access %v: %v, want hw.ErrPermission wrapping %q", tc.access, err, tc.reason)
+			}
+		} else if err != nil {
+			t.Errorf("access %v: %v, want the microphone open", tc.access, err)
+		} else {
+			c.Close()
+		}
+		warned := strings.Contains(log.String(), "has not been asked yet")
+		if warned != (tc.access == accessUndetermined) {
+			t.Errorf("access %v: warned %v; log:\n%s", tc.access, warned, log.String())
+		}
+		s.Close()
+		if _, err := s.OpenCapture("default"); hw.Kind(err) != hw.ErrClosed {
+			t.Errorf("access %v, System closed: %v, want hw.ErrClosed", tc.access, err)
+		}
+	}
+}
+
+// lockedBuffer is a log's destination that devices' threads may write.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }

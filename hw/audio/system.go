@@ -43,6 +43,11 @@ type System struct {
 	log     *slog.Logger
 	ctx     *malgo.AllocatedContext
 
+	// micAccess is the system's answer to "may this process record?",
+	// asked by OpenCapture (permission.go): micAccessNow, or always allowed
+	// for the null backend, which records nothing. Tests replace it.
+	micAccess func() micAccess
+
 	// life is held shared while the context is in use (listing, opening)
 	// and exclusively to mark the System closed, so Close never frees the
 	// context under a concurrent OpenCapture.
@@ -81,7 +86,7 @@ func New(cfg Config) (*System, error) {
 	if name == "" {
 		name = "auto"
 	}
-	s := &System{period: period, log: log, open: map[closer]struct{}{}}
+	s := &System{period: period, log: log, open: map[closer]struct{}{}, micAccess: micAccessNow}
 	if name == "auto" {
 		if name = s.chooseAuto(); s.ctx != nil {
 			return s, nil
@@ -92,6 +97,9 @@ func New(cfg Config) (*System, error) {
 		return nil, err
 	}
 	s.backend, s.ctx = name, ctx
+	if name == "null" {
+		s.micAccess = func() micAccess { return accessAllowed }
+	}
 	return s, nil
 }
 
