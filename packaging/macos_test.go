@@ -5,7 +5,9 @@ import (
 	"encoding/xml"
 	"fmt"
 	"io"
+	"maps"
 	"os"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strconv"
@@ -148,6 +150,27 @@ func TestLaunchdAgent(t *testing.T) {
 	for _, k := range []string{"StandardErrorPath", "ProcessType"} {
 		if s, _ := p[k].(string); s == "" {
 			t.Errorf("%s is missing", k)
+		}
+	}
+	// launchd makes no directory: the README's steps make every one the
+	// agent names (its state, its log's, its config's).
+	readme, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, mac, _ := strings.Cut(string(readme), "\n## macOS\n")
+	mac, _, _ = strings.Cut(mac, "\n## ")
+	made := map[string]bool{}
+	for _, m := range regexp.MustCompile(`(?m)^mkdir -p (.*)$`).FindAllStringSubmatch(mac, -1) {
+		for _, d := range strings.Fields(m[1]) {
+			made[d] = true
+		}
+	}
+	stateDir, _ := env["STATE_DIRECTORY"].(string)
+	logPath, _ := p["StandardErrorPath"].(string)
+	for _, d := range []string{stateDir, filepath.Dir(logPath), filepath.Dir(argv[len(argv)-1])} {
+		if !made[d] {
+			t.Errorf("the plist names %s, which the README's macOS steps do not make (mkdir -p: %v)", d, slices.Sorted(maps.Keys(made)))
 		}
 	}
 	known := []string{"Label", "ProgramArguments", "EnvironmentVariables", "RunAtLoad", "KeepAlive", "ExitTimeOut", "ProcessType", "StandardErrorPath"}
