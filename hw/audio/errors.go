@@ -26,8 +26,10 @@ func deviceError(op, device string, err error) *hw.DeviceError {
 //
 // CoreAudio's OSStatus reaches Go as miniaudio's ma_result too
 // (ma_result_from_OSStatus): kAudioDevicePermissionsError becomes
-// MA_ACCESS_DENIED, hence hw.ErrPermission (Apple's name for it; another
-// process holding the device in hog mode reports the same);
+// MA_ACCESS_DENIED, hence hw.ErrPermission (Apple's name for it). A device
+// another process holds in hog mode is refused with that same OSStatus
+// ('!hog'), so it too is permission, not busy: nothing in the result tells
+// them apart, and the README's macOS section tells users so;
 // kAudioDeviceUnsupportedFormatError MA_FORMAT_NOT_SUPPORTED, and a device
 // unknown to CoreAudio never reaches it (resolve finds no such id: absent).
 // The permission macOS refuses most often, the user's "no" to recording,
