@@ -122,8 +122,9 @@ type devicesResult struct {
 	Playback []hw.DeviceInfo `json:"playback"`
 	Cameras  []hw.CameraInfo `json:"cameras"`
 	// CamerasUnsupported says why no camera can be listed on this system
-	// (macOS so far: no camera backend); absent where cameras are listed.
-	CamerasUnsupported string `json:"camerasUnsupported,omitempty"`
+	// (macOS so far: no camera backend); "" where there is a camera
+	// backend (Linux's V4L2), even when it lists no camera.
+	CamerasUnsupported string `json:"camerasUnsupported"`
 }
 
 // cameraSupport is implemented by a camera system without a backend on
