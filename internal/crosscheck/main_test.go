@@ -123,7 +123,7 @@ func TestCheckFailsOnDarwinBreakage(t *testing.T) {
 	} {
 		i++
 		t.Run(tc.name, func(t *testing.T) {
-			g := goTool{bin: bin, dir: dir, env: append(os.Environ(), "GOOS=darwin", "GOARCH=arm64", "GOPROXY=off", "GOFLAGS=-mod=mod")}
+			g := goTool{bin: bin, dir: dir, env: append(os.Environ(), "GOOS=darwin", "GOARCH=arm64", "GOPROXY=off")}
 			if tc.overlay != nil {
 				g.overlay = map[string]string{}
 				for rel, repl := range tc.overlay {
