@@ -121,7 +121,15 @@ type devicesResult struct {
 	Capture  []hw.DeviceInfo `json:"capture"`
 	Playback []hw.DeviceInfo `json:"playback"`
 	Cameras  []hw.CameraInfo `json:"cameras"`
+	// CamerasUnsupported says why no camera can be listed on this system
+	// (macOS so far: no camera backend); "" where there is a camera
+	// backend (Linux's V4L2), even when it lists no camera.
+	CamerasUnsupported string `json:"camerasUnsupported"`
 }
+
+// cameraSupport is implemented by a camera system without a backend on
+// this system (hw/camera.NoBackend): why it lists none.
+type cameraSupport interface{ Unsupported() string }
 
 // listDevices lists the backend's devices, and first the synthetic ones
 // the config chose (a tone, a null speaker, a pattern camera: usable, and
@@ -156,6 +164,9 @@ func (d *Daemon) listDevices(ctx context.Context, r *control.Request, _ *noParam
 		return nil, err
 	}
 	res.Cameras = append(res.Cameras, list...)
+	if u, ok := d.cameras.(cameraSupport); ok {
+		res.CamerasUnsupported = u.Unsupported()
+	}
 	return res, nil
 }
 

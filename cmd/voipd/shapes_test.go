@@ -15,7 +15,8 @@ import (
 // TestWhatClientsSee holds the answers a kiosk's UI reads to their shapes,
 // over the socket: status has its stats outside a room, and every stream's
 // bytes in one (video too); speakers is a list while muted; listDevices
-// lists the synthetic devices status shows in use.
+// lists the synthetic devices status shows in use, and camerasUnsupported
+// "" (Linux has a camera backend).
 func TestWhatClientsSee(t *testing.T) {
 	srv, secret := testRoomd(t, nil)
 	url := wsURL(srv.URL())
@@ -32,6 +33,9 @@ func TestWhatClientsSee(t *testing.T) {
 	camera := devs["cameras"].([]any)[0].(map[string]any)
 	if capture["id"] != "tone:440" || capture["synthetic"] != true || camera["id"] != "pattern" || camera["synthetic"] != true {
 		t.Fatalf("listDevices leads with %v and %v; want the configured tone and pattern, synthetic", capture, camera)
+	}
+	if why, ok := devs["camerasUnsupported"]; !ok || why != "" {
+		t.Fatalf("listDevices' camerasUnsupported = %v (present %v), want \"\"", why, ok)
 	}
 
 	a.ctl.mustOK("joinVoIPChat", videoParams(a, "shapes"))

@@ -1,3 +1,7 @@
+//go:build linux
+
+// Timer slack is Linux's (prctl's PR_SET_TIMERSLACK): macOS has none.
+
 package main
 
 import (

@@ -8,10 +8,15 @@
 // the caller's I420. 4:2:0 JPEGs decode directly into the caller's planes.
 // Nothing is allocated per frame once the scratch frame exists. TurboJPEG's
 // results become errors in one function, mapError.
+//
+// On macOS Homebrew's jpeg-turbo is found through its pkg-config file
+// (libturbojpeg.pc): Homebrew's prefix is not on Apple's compiler's default
+// paths. Debian's library is, so Linux links it by name.
 package mjpeg
 
 /*
-#cgo LDFLAGS: -lturbojpeg
+#cgo linux LDFLAGS: -lturbojpeg
+#cgo darwin pkg-config: libturbojpeg
 #include <stdlib.h>
 #include <turbojpeg.h>
 

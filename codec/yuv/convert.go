@@ -2,7 +2,11 @@ package yuv
 
 // libyuv is C++ with a C API. Debian ships it as a shared library that
 // itself links libstdc++ and libjpeg, so -lyuv is all the linker needs
-// here (a static libyuv.a would also need -lstdc++ -ljpeg).
+// here (a static libyuv.a would also need -lstdc++ -ljpeg). Upstream's
+// build installs no pkg-config file, and Homebrew has no libyuv formula
+// that this project could find: on macOS, where libyuv is built from source
+// (or MacPorts'), CGO_CFLAGS and CGO_LDFLAGS name its prefix (README.md,
+// "macOS").
 
 /*
 #cgo LDFLAGS: -lyuv

@@ -115,7 +115,7 @@ type Scopes struct {
 
 // Audio picks the backend and the devices.
 type Audio struct {
-	Backend     string `toml:"backend"`  // auto | alsa | pulse | null
+	Backend     string `toml:"backend"`  // auto | alsa | pulse | null (macOS: auto | coreaudio | null): hw.AudioBackends
 	Capture     string `toml:"capture"`  // device name or id, or "tone:440"
 	Playback    string `toml:"playback"` // device name or id, or "null"
 	FrameMs     int    `toml:"frameMs"`  // 20 | 10: Opus frames and device periods

@@ -5,9 +5,11 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"runtime"
 	"strings"
 	"testing"
 
+	"github.com/voipd/voipd/hw"
 	"github.com/voipd/voipd/proto"
 )
 
@@ -213,6 +215,29 @@ func TestMetricsLoopbackOnly(t *testing.T) {
 		_, err := Parse([]byte("[metrics]\nlisten = \"" + bad + "\"\n"))
 		if err == nil || !strings.Contains(err.Error(), "metrics.listen") || !strings.Contains(err.Error(), "loopback") {
 			t.Errorf("metrics.listen %q: %v, want a refusal naming the key and loopback", bad, err)
+		}
+	}
+}
+
+// audio.backend takes this system's backends (hw.AudioBackends) and
+// refuses another system's, naming the system and the choices.
+func TestAudioBackendPerSystem(t *testing.T) {
+	for _, b := range hw.AudioBackends {
+		if _, err := Parse([]byte("[audio]\nbackend = \"" + b + "\"\n")); err != nil {
+			t.Errorf("backend %q: %v", b, err)
+		}
+	}
+	other := "coreaudio"
+	if runtime.GOOS == "darwin" {
+		other = "alsa"
+	}
+	_, err := Parse([]byte("[audio]\nbackend = \"" + other + "\"\n"))
+	if err == nil {
+		t.Fatalf("backend %q accepted on %s", other, runtime.GOOS)
+	}
+	for _, want := range []string{"audio.backend", other, runtime.GOOS, strings.Join(hw.AudioBackends[:len(hw.AudioBackends)-1], ", ")} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not name %q", err, want)
 		}
 	}
 }

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -76,10 +78,8 @@ func (c *Config) Validate() error {
 			}
 		}
 	}
-	switch c.Audio.Backend {
-	case "auto", "alsa", "pulse", "null":
-	default:
-		bad("audio.backend", "%q must be auto, alsa, pulse or null", c.Audio.Backend)
+	if !slices.Contains(hw.AudioBackends, c.Audio.Backend) {
+		bad("audio.backend", "%q is not a backend on %s: must be %s", c.Audio.Backend, runtime.GOOS, orList(hw.AudioBackends))
 	}
 	if c.Audio.Capture == "" {
 		bad("audio.capture", "must not be empty (\"default\" picks the backend's default)")
@@ -170,4 +170,12 @@ func (c *Config) validateMedia(bad func(key, format string, a ...any)) {
 	if v.Camera == "" {
 		bad("video.camera", "must not be empty (\"default\", a camera id, or \"pattern\")")
 	}
+}
+
+// orList is "a, b or c".
+func orList(words []string) string {
+	if len(words) < 2 {
+		return strings.Join(words, "")
+	}
+	return strings.Join(words[:len(words)-1], ", ") + " or " + words[len(words)-1]
 }

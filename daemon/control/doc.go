@@ -3,7 +3,8 @@
 // (the control API, README.md).
 //
 // The package knows nothing of rooms or devices. It accepts clients, reads
-// their peer credentials (SO_PEERCRED plus supplementary groups), decodes
+// their peer credentials (SO_PEERCRED plus supplementary groups on Linux,
+// LOCAL_PEERCRED on macOS: peer.go), decodes
 // request lines, hands each request to a Handler in its own goroutine so a
 // slow method never holds up a later one, and writes the answers and the
 // published events through one writer goroutine per connection (conn.go:

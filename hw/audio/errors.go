@@ -23,6 +23,18 @@ func deviceError(op, device string, err error) *hw.DeviceError {
 // device was opened by an explicit id: with a nil id it tries several
 // defaults and reports the generic MA_FAILED_TO_OPEN_BACKEND_DEVICE (-401),
 // which is why this package never passes a nil id.
+//
+// CoreAudio's OSStatus reaches Go as miniaudio's ma_result too
+// (ma_result_from_OSStatus): kAudioDevicePermissionsError becomes
+// MA_ACCESS_DENIED, hence hw.ErrPermission (Apple's name for it). A device
+// another process holds in hog mode is refused with that same OSStatus
+// ('!hog'), so it too is permission, not busy: nothing in the result tells
+// them apart, and the README's macOS section tells users so;
+// kAudioDeviceUnsupportedFormatError MA_FORMAT_NOT_SUPPORTED, and a device
+// unknown to CoreAudio never reaches it (resolve finds no such id: absent).
+// The permission macOS refuses most often, the user's "no" to recording,
+// makes no error at all (CoreAudio records silence): OpenCapture asks for
+// it first (permission.go).
 func kindOf(err error) error {
 	if k := hw.Kind(err); k != nil {
 		return k // already classified (a nested DeviceError)

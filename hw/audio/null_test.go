@@ -3,6 +3,7 @@ package audio
 import (
 	"errors"
 	"runtime"
+	"strings"
 	"testing"
 	"time"
 
@@ -200,8 +201,16 @@ func TestOpenErrors(t *testing.T) {
 			t.Errorf("OpenCapture(%q) = %v, want a DeviceError of kind %v", tc.id, err, tc.want)
 		}
 	}
-	if _, err := New(Config{Backend: "oss"}); err == nil {
-		t.Error("New accepted an unknown backend")
+	if _, err := New(Config{Backend: "oss"}); err == nil || !strings.Contains(err.Error(), `"oss"`) || !strings.Contains(err.Error(), runtime.GOOS) {
+		t.Errorf("New(oss) = %v, want a refusal naming the backend and the system", err)
+	}
+	// Another system's backend is refused here the same way.
+	other := "coreaudio"
+	if runtime.GOOS == "darwin" {
+		other = "alsa"
+	}
+	if _, err := New(Config{Backend: other}); err == nil || !strings.Contains(err.Error(), strings.Join(hw.AudioBackends, ", ")) {
+		t.Errorf("New(%s) = %v, want a refusal listing %v", other, err, hw.AudioBackends)
 	}
 }
 

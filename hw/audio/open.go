@@ -34,6 +34,14 @@ func (s *System) OpenCapture(id string) (hw.Capture, error) {
 		return nil, &hw.DeviceError{Op: "open capture", Device: id, Kind: hw.ErrClosed}
 	}
 	defer s.release()
+	// Asked once the System is known open, so a closed one answers closed.
+	a := s.micAccess()
+	if err := micAccessError(id, a); err != nil {
+		return nil, err
+	}
+	if a == accessUndetermined {
+		s.log.Warn("macOS has not been asked yet whether voipd may record: it asks the user now, and the microphone records silence until allowed", "id", id)
+	}
 	c, err := newCapture(time.Duration(s.period) * time.Millisecond)
 	if err != nil {
 		return nil, &hw.DeviceError{Op: "open capture", Device: id, Kind: hw.ErrUnavailable, Err: err}

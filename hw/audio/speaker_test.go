@@ -9,6 +9,7 @@ import (
 	"unsafe"
 
 	"github.com/gen2brain/malgo"
+	"golang.org/x/sys/unix"
 
 	"github.com/voipd/voipd/hw"
 )
@@ -208,14 +209,19 @@ func TestWakerSignalAfterClose(t *testing.T) {
 		t.Fatal(err)
 	}
 	var p [2]int
-	if err := syscall.Pipe2(p[:], syscall.O_NONBLOCK|syscall.O_CLOEXEC); err != nil {
+	// Pipe and Dup2 as macOS has them too (no pipe2 or dup3 there; x/sys's
+	// Dup2 is dup3 on Linux's arm64, which has no dup2).
+	if err := unix.Pipe(p[:]); err != nil {
 		t.Fatal(err)
 	}
 	defer syscall.Close(p[0])
 	defer syscall.Close(p[1])
+	if err := unix.SetNonblock(p[0], true); err != nil {
+		t.Fatal(err)
+	}
 	k.close()
 	// The old number now names the pipe's writing end.
-	if err := syscall.Dup3(p[1], k.w, syscall.O_CLOEXEC); err != nil {
+	if err := unix.Dup2(p[1], k.w); err != nil {
 		t.Fatal(err)
 	}
 	defer syscall.Close(k.w)

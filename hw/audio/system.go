@@ -1,5 +1,5 @@
 // Package audio opens microphones and speakers through miniaudio (malgo):
-// PulseAudio/PipeWire, ALSA or miniaudio's null backend, always as 48 kHz
+// PulseAudio/PipeWire, ALSA, CoreAudio (macOS) or miniaudio's null backend, always as 48 kHz
 // mono S16 in periods of the configured frame (20 ms, or 10 ms with
 // audio.frameMs = 10). It implements hw.AudioSystem; "tone:N" and
 // "null" ids give the synthetic devices of hw/synth through the same calls,
@@ -16,6 +16,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime"
+	"strings"
 	"sync"
 
 	"github.com/gen2brain/malgo"
@@ -24,7 +26,7 @@ import (
 
 // Config selects the backend of a System.
 type Config struct {
-	Backend      string // "auto" (default), "alsa", "pulse" or "null"
+	Backend      string // "auto" (default) or one of hw.AudioBackends: "alsa", "pulse", "null"; "coreaudio", "null" on macOS
 	PeriodMillis int    // device period, the pipeline's frame; 0 means hw.FrameMillis (20)
 	Logger       *slog.Logger
 }
@@ -33,12 +35,6 @@ type Config struct {
 // constant has the wrong value (it selects the custom backend).
 const backendNull = malgo.Backend(14)
 
-var backends = map[string]malgo.Backend{
-	"pulse": malgo.BackendPulseaudio,
-	"alsa":  malgo.BackendAlsa,
-	"null":  backendNull,
-}
-
 // System is one miniaudio context of one backend. It implements
 // hw.AudioSystem and is safe for concurrent use.
 type System struct {
@@ -46,6 +42,11 @@ type System struct {
 	period  int
 	log     *slog.Logger
 	ctx     *malgo.AllocatedContext
+
+	// micAccess is the system's answer to "may this process record?",
+	// asked by OpenCapture (permission.go): micAccessNow, or always allowed
+	// for the null backend, which records nothing. Tests replace it.
+	micAccess func() micAccess
 
 	// life is held shared while the context is in use (listing, opening)
 	// and exclusively to mark the System closed, so Close never frees the
@@ -67,8 +68,8 @@ type System struct {
 type closer interface{ Close() error }
 
 // New makes the miniaudio context of cfg.Backend. For "auto" it uses
-// PulseAudio (or PipeWire's pulse server) when a server answers, else ALSA,
-// and logs the choice.
+// PulseAudio (or PipeWire's pulse server) when a server answers, else ALSA;
+// on macOS CoreAudio; and logs the choice (backends_*.go).
 func New(cfg Config) (*System, error) {
 	log := cfg.Logger
 	if log == nil {
@@ -85,32 +86,27 @@ func New(cfg Config) (*System, error) {
 	if name == "" {
 		name = "auto"
 	}
-	s := &System{period: period, log: log, open: map[closer]struct{}{}}
+	s := &System{period: period, log: log, open: map[closer]struct{}{}, micAccess: micAccessNow}
 	if name == "auto" {
-		ctx, err := newContext("pulse", log)
-		if err == nil {
-			if _, _, err = enumerate(ctx); err == nil {
-				s.backend, s.ctx = "pulse", ctx
-				log.Info("audio backend chosen", "backend", "pulse", "reason", "a pulse server answered")
-				return s, nil
-			}
-			freeContext(ctx)
+		if name = s.chooseAuto(); s.ctx != nil {
+			return s, nil
 		}
-		log.Info("audio backend chosen", "backend", "alsa", "reason", "no pulse server", "pulse_error", err)
-		name = "alsa"
 	}
 	ctx, err := newContext(name, log)
 	if err != nil {
 		return nil, err
 	}
 	s.backend, s.ctx = name, ctx
+	if name == "null" {
+		s.micAccess = func() micAccess { return accessAllowed }
+	}
 	return s, nil
 }
 
 func newContext(name string, log *slog.Logger) (*malgo.AllocatedContext, error) {
 	b, ok := backends[name]
 	if !ok {
-		return nil, fmt.Errorf("audio: unknown backend %q (want auto, alsa, pulse or null)", name)
+		return nil, fmt.Errorf("audio: backend %q is not one of %s's (want one of %s)", name, runtime.GOOS, strings.Join(hw.AudioBackends, ", "))
 	}
 	ctx, err := malgo.InitContext([]malgo.Backend{b}, malgo.ContextConfig{}, func(msg string) {
 		log.Debug("miniaudio", "backend", name, "msg", msg)
@@ -126,7 +122,7 @@ func freeContext(ctx *malgo.AllocatedContext) {
 	ctx.Free()
 }
 
-// Backend returns the backend in use: "pulse", "alsa" or "null".
+// Backend returns the backend in use: "pulse", "alsa", "coreaudio" or "null".
 func (s *System) Backend() string { return s.backend }
 
 // Close closes the devices still open and frees the context.

@@ -14,8 +14,9 @@ import (
 // Mouth to ear between processes: a click source stands in for the
 // microphone of one daemon and a click detector for the speaker of
 // another. Both append what they did to a file named in the device id, in
-// CLOCK_MONOTONIC nanoseconds (shared by the processes of one machine),
-// one event a line:
+// nanoseconds of the machine's shared monotonic clock (CLOCK_MONOTONIC on
+// Linux, CLOCK_UPTIME_RAW on macOS: monoclock.go; one clock for all the
+// processes of one machine), one event a line:
 //
 //	click CAPTURED DELIVERED   a click's first sample entered the microphone
 //	                           (the start of its frame on the device clock)
@@ -127,6 +128,10 @@ type ClickSource struct {
 // appended to). Its device clock starts now.
 func NewClickSource(path string) (*ClickSource, error) {
 	id := hw.ClickPrefix + path
+	clock, err := newMonoClock()
+	if err != nil {
+		return nil, &hw.DeviceError{Op: "open capture", Device: id, Kind: hw.ErrUnavailable, Err: err}
+	}
 	l, err := openEventLog("open capture", id, path)
 	if err != nil {
 		return nil, err
@@ -134,7 +139,7 @@ func NewClickSource(path string) (*ClickSource, error) {
 	return &ClickSource{
 		p:     newPacer(),
 		info:  hw.DeviceInfo{ID: id, Name: "synthetic click source (mouth-to-ear measurement)", Backend: "synth", Synthetic: true},
-		clock: newMonoClock(),
+		clock: clock,
 		log:   l,
 		next:  ClickEvery,
 	}, nil
@@ -188,13 +193,17 @@ type ClickDetector struct {
 // appended to). Its device clock starts now.
 func NewClickDetector(path string) (*ClickDetector, error) {
 	id := hw.DetectPrefix + path
+	clock, err := newMonoClock()
+	if err != nil {
+		return nil, &hw.DeviceError{Op: "open playback", Device: id, Kind: hw.ErrUnavailable, Err: err}
+	}
 	l, err := openEventLog("open playback", id, path)
 	if err != nil {
 		return nil, err
 	}
 	return &ClickDetector{
 		Sink:  newSink(id, "synthetic click detector (mouth-to-ear measurement)"),
-		clock: newMonoClock(), det: NewDetector(), log: l,
+		clock: clock, det: NewDetector(), log: l,
 	}, nil
 }
 

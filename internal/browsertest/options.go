@@ -66,10 +66,12 @@ func (o Options) allocatorOptions() ([]chromedp.ExecAllocatorOption, *procGroup,
 		// DevTools pipes) are inherited.
 		cmd.Path = ip
 		cmd.Args = append([]string{"ip", "netns", "exec", o.Netns}, cmd.Args...)
-		// Pdeathsig as chromedp's own default: Chromium dies with the
-		// thread that started it, should the test binary die. Its own
-		// process group, so the cleanup can kill what it forked too.
-		cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL, Setpgid: true}
+		// Its own process group, so the cleanup can kill what it forked
+		// too; on Linux also chromedp's own default, Pdeathsig: Chromium
+		// dies with the thread that started it, should the test binary die
+		// (procattr_linux.go).
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+		dieWithParent(cmd.SysProcAttr)
 		g.cmd = cmd
 	}))
 	return opts, g, nil

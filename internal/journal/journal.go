@@ -77,7 +77,7 @@ func (w *writer) send(b []byte) error {
 	if w.fd < 0 {
 		return syscall.EBADF
 	}
-	return syscall.Sendto(w.fd, b, syscall.MSG_DONTWAIT|syscall.MSG_NOSIGNAL, &w.addr)
+	return syscall.Sendto(w.fd, b, sendFlags, &w.addr)
 }
 
 // New returns a Handler that sends to the journal socket at path (Socket
@@ -85,7 +85,7 @@ func (w *writer) send(b []byte) error {
 // when no socket can be opened; a journal that is not there yet is not an
 // error (the records written meanwhile are lost, as syslog's would be).
 func New(path, ident string, opts *slog.HandlerOptions) (*Handler, error) {
-	fd, err := syscall.Socket(syscall.AF_UNIX, syscall.SOCK_DGRAM|syscall.SOCK_CLOEXEC, 0)
+	fd, err := datagramSocket()
 	if err != nil {
 		return nil, fmt.Errorf("journal: socket: %w", err)
 	}
