@@ -3,9 +3,12 @@ package audio
 import (
 	"errors"
 	"runtime"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/voipd/voipd/hw"
 )
@@ -37,6 +40,7 @@ func waitGoroutines(t *testing.T, n int) {
 
 func TestNullCaptureRate(t *testing.T) {
 	g0 := runtime.NumGoroutine()
+	deadline := awaitNullClock(t)
 	s := newNull(t)
 	capt, _, err := s.Devices()
 	if err != nil || len(capt) == 0 || !capt[0].Synthetic {
@@ -59,6 +63,9 @@ func TestNullCaptureRate(t *testing.T) {
 	}
 	elapsed := time.Since(start)
 	got := float64(c.(*capture).mic.samples().Load())
+	if !deadline.IsZero() && time.Now().After(deadline) {
+		t.Fatalf("the test outlasted the 4.29 s of correct clock miniaudio's null backend has on 32-bit systems (awaitNullClock): the machine is too slow for its pace to be judged")
+	}
 	// Generous bounds: this checks that the device clock paces capture at
 	// roughly 48 kHz (not unpaced, not stalled), not the machine's speed.
 	want := elapsed.Seconds() * hw.SampleRate
@@ -100,8 +107,37 @@ func TestNullCaptureRate(t *testing.T) {
 	waitGoroutines(t, g0)
 }
 
+// awaitNullClock leaves a test that judges the null device's pace 4.29 s
+// of a correct clock on 32-bit Linux (armhf, under qemu in the ARM test).
+// miniaudio's null backend (malgo v0.11.24's miniaudio) reads its clock as
+// tv_sec * 1000000000 + tv_nsec in C long, 32 bits there: the product wraps
+// modulo 2^32, and when the wrapped count passes 2^31 (every 2^32 ns) the
+// time since the device started drops by 2^32 ns, so the device plays as
+// fast as it is fed for about 2 s, then stalls until the real time catches
+// up. Started just after a passing, the device has 2^32 ns before the next.
+// On 64-bit systems there is nothing to wait for.
+func awaitNullClock(t *testing.T) (deadline time.Time) {
+	t.Helper()
+	if strconv.IntSize == 64 {
+		return time.Time{}
+	}
+	for {
+		var ts unix.Timespec
+		if err := unix.ClockGettime(unix.CLOCK_MONOTONIC, &ts); err != nil {
+			t.Fatal(err)
+		}
+		v := uint32(uint64(ts.Sec)*1e9 + uint64(ts.Nsec)) // miniaudio's count, as its 32-bit long wraps it
+		if v >= 1<<31 && v < 1<<31+200e6 {
+			since := uint64(v) - 1<<31 // ns since the passing
+			return time.Now().Add(time.Duration(1<<32-since) - 100*time.Millisecond)
+		}
+		time.Sleep(time.Duration(uint32(1<<31-v)) + time.Millisecond) // to the next passing
+	}
+}
+
 func TestNullPlaybackPaced(t *testing.T) {
 	g0 := runtime.NumGoroutine()
+	deadline := awaitNullClock(t)
 	s := newNull(t)
 	defer s.Close()
 	p, err := s.OpenPlayback("default")
@@ -123,6 +159,9 @@ func TestNullPlaybackPaced(t *testing.T) {
 		t.Fatalf("wrote %d frames in %v: playback is not paced", frames, elapsed)
 	}
 	pulled := float64(p.(*playback).spk.samples().Load())
+	if !deadline.IsZero() && time.Now().After(deadline) {
+		t.Fatalf("the test outlasted the 4.29 s of correct clock miniaudio's null backend has on 32-bit systems (awaitNullClock): the machine is too slow for its pace to be judged")
+	}
 	if want := elapsed.Seconds() * hw.SampleRate; pulled < 0.5*want || pulled > 1.5*want+float64(5*hw.FrameSamples) {
 		t.Fatalf("device pulled %v samples in %v, want about %v", pulled, elapsed, want)
 	}
