@@ -23,6 +23,13 @@ import (
 type echoRun struct {
 	name    string
 	windows []float64 // dB, from the first second on; NaN where the echo was silent
+	// devices is what the panel's status said of its devices at the end:
+	// frames dropped, late callbacks, canceller restarts.
+	devices string
+	// disturbed says the panel's devices lost audio or ran late during the
+	// measurement (a machine starved of CPU): its figures are not the
+	// canceller's alone.
+	disturbed bool
 }
 
 func (r echoRun) first() float64 { return r.windows[0] }
@@ -156,6 +163,7 @@ func measureEcho(t *testing.T, mode string) echoRun {
 	st := pc.mustOK("status", nil)
 	received := far.audio.rec.Snapshot(nil)
 	stop()
+	devices, disturbed := deviceTrouble(st)
 	if mode == "voipd" {
 		proc, _ := st["devices"].(map[string]any)["capture"].(map[string]any)["processing"].(map[string]any)
 		if proc["echoCancellation"] != true || proc["noiseSuppression"] != true || proc["autoGainControl"] != true {
@@ -175,7 +183,7 @@ func measureEcho(t *testing.T, mode string) echoRun {
 	}
 	n := secs * hw.SampleRate
 	echo, received = echo[len(echo)-n:], received[len(received)-n:]
-	run := echoRun{name: mode}
+	run := echoRun{name: mode, devices: devices, disturbed: disturbed}
 	var loudest float64
 	for s := 0; s < secs; s++ {
 		loudest = max(loudest, energy(echo[s*hw.SampleRate:(s+1)*hw.SampleRate]))
@@ -190,6 +198,37 @@ func measureEcho(t *testing.T, mode string) echoRun {
 		run.windows = append(run.windows, min(10*math.Log10(e/max(r, 1)), erleCap))
 	}
 	return run
+}
+
+// deviceTrouble sums up what a status says of the panel's devices: frames
+// dropped at the microphone or played as silence at the speaker, driver
+// callbacks over a period late, and echo canceller restarts. disturbed is
+// whether any of those happened, but for the speaker's first callback: it
+// comes when PulseAudio resumes the suspended null sink, about 1.9 s late
+// in every run here.
+func deviceTrouble(st map[string]any) (summary string, disturbed bool) {
+	devs, _ := st["devices"].(map[string]any)
+	var parts []string
+	for _, name := range []string{"capture", "playback"} {
+		d, _ := devs[name].(map[string]any)
+		dropped, _ := d["dropped"].(float64)
+		cb, _ := d["callbacks"].(map[string]any)
+		late, _ := cb["late"].(float64)
+		worst, _ := cb["worstLateMs"].(float64)
+		parts = append(parts, fmt.Sprintf("%s %.0f dropped, %.0f late callbacks (worst %.0f ms)", name, dropped, late, worst))
+		expected := 0.0
+		if name == "playback" {
+			expected = 1
+		}
+		disturbed = disturbed || dropped > 0 || late > expected
+	}
+	capture, _ := devs["capture"].(map[string]any)
+	if p, ok := capture["processing"].(map[string]any); ok {
+		resets, _ := p["resets"].(float64)
+		parts = append(parts, fmt.Sprintf("%.0f canceller restarts", resets))
+		disturbed = disturbed || resets > 0
+	}
+	return strings.Join(parts, ", "), disturbed
 }
 
 func energy(pcm []int16) float64 {
@@ -213,38 +252,72 @@ func TestEchoCancellationOverPulse(t *testing.T) {
 	for _, mode := range []string{"voipd", "pulse", "none"} {
 		runs = append(runs, measureEcho(t, mode))
 	}
-	var b strings.Builder
-	for _, r := range runs {
-		fmt.Fprintf(&b, "\n  %-6s first second %5.1f dB, after 3 s median %5.1f, lowest %5.1f; mean %5.1f; windows %.1f",
-			r.name, r.first(), r.median(3), r.min(3), r.mean(), r.windows)
+	problems := judgeEcho(runs)
+	// The figures are the canceller's only while the audio ran on time. A
+	// machine starved of CPU (another heavy job beside the suite) can make
+	// the panel's devices drop frames or run late, and an echo path that
+	// jumps is reconverged, not cancelled: where a bar was missed and the
+	// panel's status counted such trouble in that run, the set-ups are
+	// measured once more, and that second measurement is judged.
+	if len(problems) > 0 && slices.ContainsFunc(runs, func(r echoRun) bool { return r.disturbed }) {
+		logEcho(t, runs)
+		t.Logf("missed %q with the panel's devices disturbed: measuring again", problems)
+		runs = runs[:0]
+		for _, mode := range []string{"voipd", "pulse", "none"} {
+			runs = append(runs, measureEcho(t, mode))
+		}
+		problems = judgeEcho(runs)
 	}
-	t.Logf("ERLE of what the far end received:%s", b.String())
+	logEcho(t, runs)
 	for _, r := range runs { // for scripts/bench.sh's table
 		t.Logf("echo-row %s %.1f %.1f %.1f %.1f", r.name, r.first(), r.median(3), r.min(3), r.mean())
 	}
-	voipd, pulse, none := runs[0], runs[1], runs[2]
-	if m := none.median(3); m > 6 {
-		t.Errorf("without processing the far end got its echo %.1f dB down: the set-up is not a loop", m)
-	}
-	if m := voipd.median(3); m < 30 {
-		t.Errorf("voipd's median ERLE after 3 s is %.1f dB, want ≥ 30", m)
-	}
-	if lo := voipd.min(3); lo < 20 {
-		t.Errorf("voipd's lowest 1 s window after 3 s is %.1f dB, want ≥ 20", lo)
-	}
-	if voipd.first() < 10 {
-		t.Errorf("voipd's first second is %.1f dB, want ≥ 10", voipd.first())
-	}
+	voipd, pulse := runs[0], runs[1]
 	t.Logf("voipd − PulseAudio's module-echo-cancel: mean %+.1f dB, first second %+.1f, lowest after 3 s %+.1f",
 		voipd.mean()-pulse.mean(), voipd.first()-pulse.first(), voipd.min(3)-pulse.min(3))
+	for _, p := range problems {
+		t.Error(p)
+	}
+}
+
+// logEcho logs each set-up's figures and what the panel's status said of
+// its devices.
+func logEcho(t *testing.T, runs []echoRun) {
+	t.Helper()
+	var b strings.Builder
+	for _, r := range runs {
+		fmt.Fprintf(&b, "\n  %-6s first second %5.1f dB, after 3 s median %5.1f, lowest %5.1f; mean %5.1f; windows %.1f\n         devices: %s",
+			r.name, r.first(), r.median(3), r.min(3), r.mean(), r.windows, r.devices)
+	}
+	t.Logf("ERLE of what the far end received:%s", b.String())
+}
+
+// judgeEcho returns the bars that runs (voipd, pulse, none) missed, each
+// with its figures.
+func judgeEcho(runs []echoRun) []string {
+	voipd, pulse, none := runs[0], runs[1], runs[2]
+	var p []string
+	if m := none.median(3); m > 6 {
+		p = append(p, fmt.Sprintf("without processing the far end got its echo %.1f dB down: the set-up is not a loop", m))
+	}
+	if m := voipd.median(3); m < 30 {
+		p = append(p, fmt.Sprintf("voipd's median ERLE after 3 s is %.1f dB, want ≥ 30", m))
+	}
+	if lo := voipd.min(3); lo < 20 {
+		p = append(p, fmt.Sprintf("voipd's lowest 1 s window after 3 s is %.1f dB, want ≥ 20", lo))
+	}
+	if voipd.first() < 10 {
+		p = append(p, fmt.Sprintf("voipd's first second is %.1f dB, want ≥ 10", voipd.first()))
+	}
 	// The anchor: at least 10 dB better while the cancellers converge, where
 	// the far end hears echo at all. After that both often reach the cap,
 	// and PulseAudio's lowest window varies from run to run (23–55 dB
 	// here): it is logged, not judged.
 	if d := voipd.first() - pulse.first(); d < 10 {
-		t.Errorf("voipd's first second is %+.1f dB against PulseAudio's module-echo-cancel, want ≥ +10", d)
+		p = append(p, fmt.Sprintf("voipd's first second is %+.1f dB against PulseAudio's module-echo-cancel (%.1f against %.1f), want ≥ +10",
+			d, voipd.first(), pulse.first()))
 	}
-
+	return p
 }
 
 // nearLevels has a visitor talk in front of the panel (12 s of the
@@ -368,4 +441,37 @@ func medianOf(v []float64) float64 {
 	s := slices.Clone(v)
 	slices.Sort(s)
 	return s[len(s)/2]
+}
+
+// TestDeviceTrouble: the echo measurement's re-measure rule counts dropped
+// frames, late callbacks beyond the resumed sink's first, and canceller
+// restarts, and nothing else.
+func TestDeviceTrouble(t *testing.T) {
+	status := func(capLate, playLate, dropped, resets float64) map[string]any {
+		return map[string]any{"devices": map[string]any{
+			"capture": map[string]any{"dropped": dropped, "callbacks": map[string]any{"late": capLate, "worstLateMs": 30.0},
+				"processing": map[string]any{"resets": resets}},
+			"playback": map[string]any{"dropped": 0.0, "callbacks": map[string]any{"late": playLate, "worstLateMs": 1900.0}},
+		}}
+	}
+	for _, c := range []struct {
+		st   map[string]any
+		want bool
+	}{
+		{status(0, 1, 0, 0), false}, // the sink resumed: every run
+		{status(0, 0, 0, 0), false},
+		{status(1, 1, 0, 0), true},
+		{status(0, 2, 0, 0), true},
+		{status(0, 1, 3, 0), true},
+		{status(0, 1, 0, 1), true},
+		{map[string]any{}, false}, // no devices: nothing counted
+	} {
+		summary, got := deviceTrouble(c.st)
+		if got != c.want {
+			t.Errorf("deviceTrouble(%v) = %v (%s), want %v", c.st, got, summary, c.want)
+		}
+	}
+	if s, _ := deviceTrouble(status(1, 2, 3, 4)); s != "capture 3 dropped, 1 late callbacks (worst 30 ms), playback 0 dropped, 2 late callbacks (worst 1900 ms), 4 canceller restarts" {
+		t.Errorf("summary %q", s)
+	}
 }
