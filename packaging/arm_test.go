@@ -116,7 +116,7 @@ func TestARMUnderEmulation(t *testing.T) {
 	}
 
 	// The codec tests, cross-compiled, under emulation.
-	pkgs := []string{"./codec/opus", "./codec/vp8", "./codec/yuv", "./codec/mjpeg", "./codec/apm", "./codec/dsp", "./codec/opusrtp", "./codec/vp8rtp", "./hw/audio"}
+	pkgs := []string{"./internal/ccall", "./codec/opus", "./codec/vp8", "./codec/yuv", "./codec/mjpeg", "./codec/apm", "./codec/dsp", "./codec/opusrtp", "./codec/vp8rtp", "./hw/audio"}
 	// hw/audio's tests on miniaudio's null backend and its rings: the
 	// speaker's C callback finds its place in miniaudio's ma_device by a
 	// layout that differs between 32- and 64-bit ABIs. (Its PulseAudio and

@@ -27,6 +27,8 @@ import (
 	"sync"
 	"time"
 	"unsafe"
+
+	"github.com/voipd/voipd/internal/ccall"
 )
 
 // The processing frame: 10 ms of 48 kHz mono.
@@ -113,12 +115,7 @@ func (p *Processor) Render(pcm []int16) error {
 	if len(pcm)%FrameSamples != 0 {
 		return ErrFrame
 	}
-	for i := 0; i < len(pcm); i += FrameSamples {
-		if rc := C.apm_render(p.a, (*C.short)(unsafe.Pointer(&pcm[i]))); rc != 0 {
-			return Error(rc)
-		}
-	}
-	return nil
+	return p.process(pcm, 0, 1)
 }
 
 // Capture processes what the microphone captured, in place. delay is the
@@ -129,11 +126,25 @@ func (p *Processor) Capture(pcm []int16, delay time.Duration) error {
 	if len(pcm)%FrameSamples != 0 {
 		return ErrFrame
 	}
-	ms := C.int(max(delay.Milliseconds(), 0))
-	for i := 0; i < len(pcm); i += FrameSamples {
-		if rc := C.apm_capture(p.a, (*C.short)(unsafe.Pointer(&pcm[i])), ms); rc != 0 {
-			return Error(rc)
-		}
+	return p.process(pcm, max(delay.Milliseconds(), 0), 0)
+}
+
+// processC is the shim's apm_process, for internal/ccall.
+var processC = unsafe.Pointer(C.apm_process)
+
+// process runs pcm's frames through the module in one short call
+// (internal/ccall: a frame's processing takes well under a millisecond, and
+// as cgo calls, one per 10 ms, they woke the runtime's monitor thread each
+// period, issue 19).
+func (p *Processor) process(pcm []int16, delayMs int64, render C.int) error {
+	if len(pcm) == 0 {
+		return nil
+	}
+	f := C.apm_frames{a: p.a, pcm: (*C.short)(unsafe.Pointer(&pcm[0])), frames: C.int(len(pcm) / FrameSamples),
+		delay_ms: C.int(delayMs), render: render}
+	ccall.Call(processC, unsafe.Pointer(&f))
+	if f.rc != 0 {
+		return Error(f.rc)
 	}
 	return nil
 }

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/voipd/voipd/internal/syscalltrace"
 )
 
 // speech is n samples of a speech-like sound: a voiced, pitch-gliding
@@ -299,5 +301,29 @@ func BenchmarkFrame(b *testing.B) {
 		copy(frame, mic[at:at+len(frame)])
 		p.Render(far[at : at+len(frame)])
 		p.Capture(frame, 60*time.Millisecond)
+	}
+}
+
+// TestNoSyscallState: Render and Capture make short calls
+// (internal/ccall): a period's processing enters no syscall state, which
+// after an idle moment would wake the runtime's monitor thread.
+func TestNoSyscallState(t *testing.T) {
+	p := mustNew(t, Config{EchoCancellation: true, NoiseSuppression: true, AutoGainControl: true, HighPassFilter: true})
+	far, mic := speech(2*FrameSamples, 1), speech(2*FrameSamples, 2)
+	var failed error
+	if n := syscalltrace.Entries(t, func() {
+		for range 50 {
+			if err := p.Render(far); err != nil {
+				failed = err
+			}
+			if err := p.Capture(mic, 40*time.Millisecond); err != nil {
+				failed = err
+			}
+		}
+	}); n != 0 {
+		t.Errorf("%d syscall-state entries in 50 periods of Render and Capture, want 0", n)
+	}
+	if failed != nil {
+		t.Fatal(failed)
 	}
 }

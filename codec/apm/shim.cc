@@ -98,6 +98,15 @@ int apm_capture(apm *a, short *frame, int delay_ms) {
   return rc;
 }
 
+void apm_process(void *p) {
+  apm_frames *f = static_cast<apm_frames *>(p);
+  f->rc = 0;
+  for (int i = 0; i < f->frames && f->rc == 0; i++) {
+    short *frame = f->pcm + i * f->a->samples;
+    f->rc = f->render ? apm_render(f->a, frame) : apm_capture(f->a, frame, f->delay_ms);
+  }
+}
+
 void apm_stats_get(apm *a, apm_stats *s) {
   memset(s, 0, sizeof(*s));
   s->delay_median_ms = -1;

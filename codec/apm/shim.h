@@ -39,6 +39,19 @@ int apm_render(apm *a, const short *frame);
 // its echo arriving in a capture frame.
 int apm_capture(apm *a, short *frame, int delay_ms);
 void apm_stats_get(apm *a, apm_stats *s);
+
+// apm_frames is apm_process' argument block (internal/ccall's shape):
+// frames 10 ms frames at pcm, rendered (render != 0) or captured in place
+// with delay_ms; rc is the first failure's code, 0 if none.
+typedef struct {
+  apm *a;
+  short *pcm;
+  int frames;
+  int delay_ms;
+  int render;
+  int rc;
+} apm_frames;
+void apm_process(void *p);
 // apm_reset starts the echo canceller afresh (a device restarted, the
 // timing broke); the other stages keep their state.
 int apm_reset(apm *a);

@@ -1,6 +1,8 @@
 package opus
 
 import (
+	"unsafe"
+
 	hopus "github.com/hraban/opus"
 )
 
@@ -8,6 +10,7 @@ import (
 // It is not safe for concurrent use: one decoder per incoming stream.
 type Decoder struct {
 	dec *hopus.Decoder
+	st  unsafe.Pointer // dec's libopus state, for the short calls (short.go); nil: through hraban/opus
 }
 
 // NewDecoder creates a 48 kHz mono decoder.
@@ -16,7 +19,7 @@ func NewDecoder() (*Decoder, error) {
 	if err != nil {
 		return nil, mapError("opus: new decoder", err)
 	}
-	return &Decoder{dec: dec}, nil
+	return &Decoder{dec: dec, st: statePointer(dec, "OpusDecoder")}, nil
 }
 
 // Decode decodes pkt into dst and returns the number of samples written.
@@ -25,6 +28,13 @@ func NewDecoder() (*Decoder, error) {
 func (d *Decoder) Decode(dst []int16, pkt []byte) (int, error) {
 	if len(dst) == 0 || len(pkt) == 0 {
 		return 0, ErrBadArg
+	}
+	if d.st != nil {
+		n := decode(d.st, dst, pkt, false)
+		if n < 0 {
+			return 0, mapError("opus: decode", hopus.Error(n))
+		}
+		return n, nil
 	}
 	n, err := d.dec.Decode(pkt, dst[:len(dst):len(dst)])
 	if err != nil {
@@ -43,6 +53,9 @@ func (d *Decoder) DecodeFEC(dst []int16, nextPkt []byte) error {
 	}
 	// libopus takes the frame size from the buffer's capacity: it must be
 	// exactly the missing duration, so cap is clamped to len.
+	if d.st != nil {
+		return shortError("opus: decode FEC", decode(d.st, dst, nextPkt, true))
+	}
 	return mapError("opus: decode FEC", d.dec.DecodeFEC(nextPkt, dst[:len(dst):len(dst)]))
 }
 
@@ -51,6 +64,9 @@ func (d *Decoder) DecodeFEC(dst []int16, nextPkt []byte) error {
 func (d *Decoder) DecodePLC(dst []int16) error {
 	if len(dst) == 0 {
 		return ErrBadArg
+	}
+	if d.st != nil {
+		return shortError("opus: decode PLC", decode(d.st, dst, nil, false))
 	}
 	return mapError("opus: decode PLC", d.dec.DecodePLC(dst[:len(dst):len(dst)]))
 }

@@ -2,6 +2,7 @@ package opus
 
 import (
 	"fmt"
+	"unsafe"
 
 	hopus "github.com/hraban/opus"
 )
@@ -44,6 +45,10 @@ func DefaultEncoderParams() EncoderParams {
 // It is not safe for concurrent use.
 type Encoder struct {
 	enc *hopus.Encoder
+	st  unsafe.Pointer // enc's libopus state, for the short calls (short.go); nil: through hraban/opus
+	// inDTX is OPUS_GET_IN_DTX as read after the last short-call encode:
+	// 1 or 0; -1 unknown (no frame yet, or the ctl failed).
+	inDTX int
 }
 
 // NewEncoder creates an encoder for 48 kHz mono with the VOIP application.
@@ -76,7 +81,7 @@ func NewEncoder(p EncoderParams) (*Encoder, error) {
 	if err := enc.SetComplexity(p.Complexity); err != nil {
 		return nil, mapError("opus: set complexity", err)
 	}
-	return &Encoder{enc: enc}, nil
+	return &Encoder{enc: enc, st: statePointer(enc, "OpusEncoder"), inDTX: -1}, nil
 }
 
 // Encode encodes one frame of pcm (normally FrameSamples samples) into dst
@@ -86,6 +91,14 @@ func NewEncoder(p EncoderParams) (*Encoder, error) {
 func (e *Encoder) Encode(dst []byte, pcm []int16) (int, error) {
 	if len(pcm) == 0 || len(dst) == 0 {
 		return 0, ErrBadArg
+	}
+	if e.st != nil {
+		n, inDTX := encode(e.st, dst, pcm)
+		e.inDTX = inDTX
+		if n < 0 {
+			return 0, mapError("opus: encode", hopus.Error(n))
+		}
+		return n, nil
 	}
 	// hraban/opus passes cap(data) to libopus; limit it to len(dst) so a
 	// caller's sub-slice is respected.
@@ -98,6 +111,9 @@ func (e *Encoder) Encode(dst []byte, pcm []int16) (int, error) {
 
 // InDTX reports whether the encoder is currently in DTX (silence).
 func (e *Encoder) InDTX() bool {
+	if e.inDTX >= 0 { // read with the last frame, on the same call
+		return e.inDTX == 1
+	}
 	in, err := e.enc.InDTX()
 	return err == nil && in
 }

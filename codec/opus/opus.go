@@ -14,8 +14,8 @@ import (
 )
 
 // The one format voipd speaks (the same values as hw.SampleRate and
-// hw.FrameSamples; codec imports nothing of the project, so they are
-// repeated here).
+// hw.FrameSamples; codec imports nothing of the project but
+// internal/ccall, so they are repeated here).
 const (
 	SampleRate   = 48000
 	Channels     = 1

@@ -182,6 +182,11 @@ uint64_t voipd_mic_buffered(voipd_mic *m) {
 	return n;
 }
 
+void voipd_mic_get_short(void *p) {
+	voipd_mic_short *a = p;
+	a->ret = a->dst ? (uint64_t)voipd_mic_get(a->m, a->dst, a->n) : voipd_mic_buffered(a->m);
+}
+
 // voipd_mic_deliver is the callback's work: count, put, wake the reader.
 void voipd_mic_deliver(voipd_mic *m, const int16_t *in, uint64_t n) {
 	observe(&m->late, n / m->channels);

@@ -53,6 +53,15 @@ int voipd_speaker_attach(void *pDevice, voipd_speaker *s, uint32_t sampleRate);
 uint64_t voipd_mic_put(voipd_mic *m, const int16_t *in, uint64_t n);
 int voipd_mic_get(voipd_mic *m, int16_t *dst, uint64_t n);
 uint64_t voipd_mic_buffered(voipd_mic *m);
+// voipd_mic_get_short is the reader's call (internal/ccall's shape): with
+// dst, voipd_mic_get of n samples (ret 1 or 0); without, voipd_mic_buffered.
+typedef struct {
+	voipd_mic *m;
+	int16_t *dst;
+	uint64_t n;
+	uint64_t ret;
+} voipd_mic_short;
+void voipd_mic_get_short(void *p);
 void voipd_mic_deliver(voipd_mic *m, const int16_t *in, uint64_t n);
 int voipd_mic_attach(void *pDevice, voipd_mic *m, uint32_t sampleRate);
 

@@ -15,6 +15,7 @@ import (
 	"github.com/gen2brain/malgo"
 
 	"github.com/voipd/voipd/hw"
+	"github.com/voipd/voipd/internal/ccall"
 )
 
 // mic is the C side of an open microphone (see capture): the ring the
@@ -74,12 +75,23 @@ func (m *mic) capacity() int { return int(m.c.size) }
 
 // tryGet fills all of dst if that many samples are captured and reports
 // whether it did.
+// It is a short call (internal/ccall): the ring's lock is held by the
+// device thread only for a copy, and a cgo call here each period woke the
+// runtime's monitor thread (issue 19).
 func (m *mic) tryGet(dst []int16) bool {
-	return C.voipd_mic_get(m.c, (*C.int16_t)(unsafe.Pointer(&dst[0])), C.uint64_t(len(dst))) == 1
+	a := C.voipd_mic_short{m: m.c, dst: (*C.int16_t)(unsafe.Pointer(&dst[0])), n: C.uint64_t(len(dst))}
+	ccall.Call(micGetC, unsafe.Pointer(&a))
+	return a.ret == 1
 }
 
-// buffered is how many samples wait to be read.
-func (m *mic) buffered() int { return int(C.voipd_mic_buffered(m.c)) }
+// buffered is how many samples wait to be read (a short call, as tryGet).
+func (m *mic) buffered() int {
+	a := C.voipd_mic_short{m: m.c}
+	ccall.Call(micGetC, unsafe.Pointer(&a))
+	return int(a.ret)
+}
+
+var micGetC = unsafe.Pointer(C.voipd_mic_get_short)
 
 func (m *mic) dropped() uint64 { return atomic.LoadUint64(u64(&m.c.dropped)) }
 

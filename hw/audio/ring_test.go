@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/voipd/voipd/hw"
+	"github.com/voipd/voipd/internal/syscalltrace"
 )
 
 // seq returns n samples counting up from start (mod 2^16), so any reordering
@@ -117,5 +118,36 @@ func TestCallbackCopyAllocs(t *testing.T) {
 	}
 	if c.Dropped() == 0 {
 		t.Error("overruns not counted")
+	}
+}
+
+// TestRingReaderNoSyscallState: the reader's side of the microphone ring
+// (tryGet, buffered) and the writer's side of the speaker's (tryPut,
+// buffered) enter no syscall state: each entry after the process went idle
+// would wake the runtime's monitor thread, once a period (issue 19).
+func TestRingReaderNoSyscallState(t *testing.T) {
+	m := newTestMic(t, 3)
+	s, err := newSpeaker(3, 20*time.Millisecond)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.close)
+	frame, out := seq(0, hw.FrameSamples), make([]int16, hw.FrameSamples)
+	for range 3 {
+		m.deliver(frame) // the device thread's side, a cgo call here
+	}
+	got, put := 0, 0
+	if n := syscalltrace.Entries(t, func() {
+		for m.buffered() >= hw.FrameSamples && m.tryGet(out) {
+			got++
+		}
+		for s.buffered() < 3*hw.FrameSamples && s.tryPut(frame) {
+			put++
+		}
+	}); n != 0 {
+		t.Errorf("%d syscall-state entries reading the microphone's ring and filling the speaker's, want 0", n)
+	}
+	if got != 3 || put != 3 {
+		t.Errorf("read %d frames, queued %d, want 3 and 3", got, put)
 	}
 }

@@ -3,18 +3,16 @@
 package rawudp
 
 import (
-	"bytes"
 	"errors"
 	"net"
 	"net/netip"
 	"os"
 	"runtime"
-	"runtime/trace"
 	"strings"
 	"testing"
 	"time"
 
-	xtrace "golang.org/x/exp/trace"
+	"github.com/voipd/voipd/internal/syscalltrace"
 )
 
 func listen(t *testing.T) *Conn {
@@ -199,66 +197,10 @@ func TestRuntimeSeesNoSyscall(t *testing.T) {
 			}
 		}
 	}
-	if got := syscallsIn(t, raw); got != 0 {
+	if got := syscalltrace.Entries(t, raw); got != 0 {
 		t.Errorf("%d system calls the runtime saw in %d raw writes and reads, want 0", got, rounds)
 	}
-	if got := syscallsIn(t, std); got < 2*rounds {
+	if got := syscalltrace.Entries(t, std); got < 2*rounds {
 		t.Errorf("%d system calls the runtime saw in %d of net's writes and reads, want at least %d: the trace does not show them", got, rounds, 2*rounds)
 	}
-}
-
-// syscallsIn runs f on a goroutine of its own under an execution trace and
-// counts that goroutine's entries into the syscall state.
-func syscallsIn(t *testing.T, f func()) int {
-	t.Helper()
-	var out bytes.Buffer
-	if err := trace.Start(&out); err != nil {
-		t.Fatal(err)
-	}
-	id := make(chan xtrace.GoID, 1)
-	done := make(chan struct{})
-	go func() {
-		id <- xtrace.GoID(goid())
-		f()
-		close(done)
-	}()
-	g := <-id
-	<-done
-	trace.Stop()
-	r, err := xtrace.NewReader(&out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	n := 0
-	for {
-		ev, err := r.ReadEvent()
-		if err != nil {
-			break
-		}
-		if ev.Kind() != xtrace.EventStateTransition {
-			continue
-		}
-		st := ev.StateTransition()
-		if st.Resource.Kind != xtrace.ResourceGoroutine || st.Resource.Goroutine() != g {
-			continue
-		}
-		if _, to := st.Goroutine(); to == xtrace.GoSyscall {
-			n++
-		}
-	}
-	return n
-}
-
-// goid is the calling goroutine's id, from its stack's header line.
-func goid() int64 {
-	var b [64]byte
-	s := strings.TrimPrefix(string(b[:runtime.Stack(b[:], false)]), "goroutine ")
-	var id int64
-	for _, c := range s {
-		if c < '0' || c > '9' {
-			break
-		}
-		id = id*10 + int64(c-'0')
-	}
-	return id
 }
