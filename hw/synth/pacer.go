@@ -3,9 +3,10 @@
 // it was given, and a click source and click detector that time-stamp what
 // they send and hear (for measuring mouth to ear between processes). They
 // implement the hw interfaces and are paced by a timer at the real sample
-// rate, in frames of whatever length the caller reads or writes (20 ms, or
-// 10 ms with audio.frameMs = 10), so the rest of voipd cannot tell them from
-// a device by timing alone. They are chosen explicitly by configuration
+// rate (a timerfd in Go's poller on Linux, a Go timer elsewhere), in
+// frames of whatever length the caller reads or writes (20 ms, or 10 ms
+// with audio.frameMs = 10), so the rest of voipd cannot tell them from a
+// device by timing alone. They are chosen explicitly by configuration
 // ("tone:440", "null", "click:PATH", "detect:PATH"), never as a silent
 // fallback, and report Synthetic.
 package synth
@@ -29,22 +30,66 @@ const framePeriod = hw.FrameMillis * time.Millisecond
 // (they are counted as dropped) instead of receiving a burst, as a real
 // device's overrun would lose them.
 //
+// It sleeps on a kernel timer in Go's poller where there is one (Linux's
+// timerfd, pacer_linux.go), as a device's wakeup would come, and on a Go
+// timer elsewhere: a Go timer due every period also wakes the runtime's
+// monitor thread (sysmon sleeps until the next timer), two more context
+// switches a period in a call (issue 19).
+//
 // One goroutine calls wait; any goroutine may call close.
 type pacer struct {
 	start   time.Time
 	pos     uint64 // samples handed out (or skipped) so far
-	timer   *time.Timer
+	sleeper sleeper
 	done    chan struct{}
 	once    sync.Once
 	dropped atomic.Uint64
 	frames  atomic.Uint64
 }
 
+// sleeper waits until an instant on Go's clock. One goroutine calls until;
+// close (any goroutine, once) makes it return false at once.
+type sleeper interface {
+	until(due time.Time) (ok bool)
+	close()
+}
+
 func newPacer() *pacer {
+	p := &pacer{start: time.Now(), done: make(chan struct{})}
+	p.sleeper = newSleeper(p.done)
+	return p
+}
+
+// timerSleeper is a sleeper on a Go timer.
+type timerSleeper struct {
+	timer *time.Timer
+	done  <-chan struct{}
+}
+
+func newTimerSleeper(done <-chan struct{}) *timerSleeper {
 	t := time.NewTimer(time.Hour)
 	t.Stop()
-	return &pacer{start: time.Now(), timer: t, done: make(chan struct{})}
+	return &timerSleeper{timer: t, done: done}
 }
+
+func (s *timerSleeper) until(due time.Time) bool {
+	d := time.Until(due)
+	if d <= 0 {
+		return true
+	}
+	// Go ≥ 1.23 timers have no stale value after Stop/Reset, so a single
+	// Reset per frame is enough and allocates nothing.
+	s.timer.Reset(d)
+	select {
+	case <-s.timer.C:
+		return true
+	case <-s.done:
+		s.timer.Stop()
+		return false
+	}
+}
+
+func (s *timerSleeper) close() {} // done is the pacer's, closed by it
 
 // at is the instant sample s of the device clock is due.
 func (p *pacer) at(s uint64) time.Time { return p.start.Add(samplesToDuration(s)) }
@@ -70,16 +115,8 @@ func (p *pacer) wait(op, dev string, n int) (due time.Time, skipped uint64, err 
 	default:
 	}
 	due = p.at(p.pos + uint64(n))
-	if d := time.Until(due); d > 0 {
-		// Go ≥ 1.23 timers have no stale value after Stop/Reset, so a
-		// single Reset per frame is enough and allocates nothing.
-		p.timer.Reset(d)
-		select {
-		case <-p.timer.C:
-		case <-p.done:
-			p.timer.Stop()
-			return time.Time{}, 0, &hw.DeviceError{Op: op, Device: dev, Kind: hw.ErrClosed}
-		}
+	if time.Until(due) > 0 && !p.sleeper.until(due) {
+		return time.Time{}, 0, &hw.DeviceError{Op: op, Device: dev, Kind: hw.ErrClosed}
 	}
 	// Samples fully elapsed by now; whole frames before the newest are lost.
 	avail := durationToSamples(time.Since(p.start))
@@ -95,7 +132,10 @@ func (p *pacer) wait(op, dev string, n int) (due time.Time, skipped uint64, err 
 }
 
 func (p *pacer) close() {
-	p.once.Do(func() { close(p.done) })
+	p.once.Do(func() {
+		close(p.done)
+		p.sleeper.close()
+	})
 }
 
 // checkLen accepts the frames voipd's pipelines use: a whole number of
