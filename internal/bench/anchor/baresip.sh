@@ -72,7 +72,7 @@ opus_stereo		no
 opus_sprop_stereo	no
 opus_application	voip
 opus_bitrate		32000
-opus_complexity		10
+opus_complexity		9
 opus_inbandfec		yes
 opus_packet_loss	10
 opus_dtx		yes

@@ -364,7 +364,7 @@ func voiceReport(idle, voipd, baresip []usageRate, missing string, rounds int, d
 	var b strings.Builder
 	fmt.Fprintf(&b, "### Two-member voice call: what it costs beside baresip\n\n")
 	fmt.Fprintf(&b, "Issue 19. Two voipd processes in a voice room through roomd on loopback (20 ms mono Opus, 32 kbit/s,\n")
-	fmt.Fprintf(&b, "complexity 10, the synthetic 440 Hz tone as microphone, miniaudio's null backend as speaker, its callback\n")
+	fmt.Fprintf(&b, "complexity 9 (voipd's default; baresip set to match), the synthetic 440 Hz tone as microphone, miniaudio's null backend as speaker, its callback\n")
 	fmt.Fprintf(&b, "in C; voipd's runtime defaults: GOMAXPROCS 1, 1 ms of timer slack), and the same\n")
 	fmt.Fprintf(&b, "call between two baresip instances calling each other directly (Debian's baresip-core with the same Opus\n")
 	fmt.Fprintf(&b, "settings, its sine source, and no player: baresip 1.0.0 has none without a sound card, so it decodes and\n")
