@@ -61,7 +61,7 @@ func main() {
 	}
 	cmd, args := os.Args[1], os.Args[2:]
 	cmds := map[string]func([]string) error{
-		"frames": cmdFrames, "micro": cmdMicro, "startup": cmdStartup, "join": cmdJoin, "call": cmdCall, "m2e": cmdM2E, "vp8speed": cmdVP8Speed, "voice": cmdVoice,
+		"frames": cmdFrames, "micro": cmdMicro, "startup": cmdStartup, "join": cmdJoin, "call": cmdCall, "m2e": cmdM2E, "vp8speed": cmdVP8Speed, "voice": cmdVoice, "codec": cmdCodec,
 	}
 	run, ok := cmds[cmd]
 	if !ok {

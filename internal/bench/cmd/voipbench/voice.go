@@ -301,6 +301,7 @@ func cmdVoice(args []string) error {
 	}
 
 	var idle, voipd, baresip []usageRate
+	var codec []codecCost
 	missing := ""
 	for r := 0; r < *rounds; r++ {
 		progress("voice round %d: voipd", r+1)
@@ -313,6 +314,12 @@ func cmdVoice(args []string) error {
 			return fmt.Errorf("voipd call: %w", err)
 		}
 		idle, voipd = append(idle, i...), append(voipd, v...)
+		progress("voice round %d: the codec alone", r+1)
+		c, err := codecChild(d)
+		if err != nil {
+			return err
+		}
+		codec = append(codec, c)
 		if *script == "" {
 			missing = "not run (-baresip \"\")"
 			continue
@@ -327,7 +334,7 @@ func cmdVoice(args []string) error {
 		}
 		baresip = append(baresip, b...)
 	}
-	report := voiceReport(idle, voipd, baresip, missing, *rounds, d)
+	report := voiceReport(idle, voipd, baresip, codec, missing, *rounds, d)
 	if out, err := exec.Command("go", "tool", "trace", "-d=parsed", *traceTo).Output(); err != nil {
 		progress("go tool trace: %v", err)
 		report += "\nThe execution trace could not be read in this run.\n"
@@ -339,7 +346,7 @@ func cmdVoice(args []string) error {
 }
 
 // voiceReport is the section: medians over the processes of all rounds.
-func voiceReport(idle, voipd, baresip []usageRate, missing string, rounds int, d time.Duration) string {
+func voiceReport(idle, voipd, baresip []usageRate, codec []codecCost, missing string, rounds int, d time.Duration) string {
 	med := func(rs []usageRate, f func(usageRate) float64) float64 {
 		if len(rs) == 0 {
 			return math.NaN()
@@ -371,9 +378,28 @@ func voiceReport(idle, voipd, baresip []usageRate, missing string, rounds int, d
 	fmt.Fprintf(&b, "drops; internal/bench/anchor/baresip.sh and BARESIP.md), in turns, %d\n", rounds)
 	fmt.Fprintf(&b, "rounds of %v each; medians over the processes of every round. Context switches are all of a process's\n", d)
 	fmt.Fprintf(&b, "threads, voluntary (it waited: a wakeup) and not (preempted), from /proc/PID/task/*/status. Idle is each\n")
-	fmt.Fprintf(&b, "voipd started and not in a room, over %v before its join.\n\n", d)
+	fmt.Fprintf(&b, "voipd started and not in a room, over %v before its join. The codec alone is `voipbench codec` on the same\n", d)
+	fmt.Fprintf(&b, "CPU, each round for as long: the tone a voipd's tone:440 gives, paced at 20 ms as in the call, encoded with\n")
+	fmt.Fprintf(&b, "voipd's Opus settings and the packet decoded, counting the thread's CPU time in the two calls only: the\n")
+	fmt.Fprintf(&b, "floor each process's call stands on (both encode and decode one stream each way); beyond it is the rest.\n\n")
 	b.WriteString("| | voipd | baresip | voipd ÷ baresip | goal |\n| --- | --- | --- | --- | --- |\n")
 	fmt.Fprintf(&b, "| CPU, %% of a core | %.2f | %.2f | %s | ≤ 2.5 and ≤ baresip |\n", med(voipd, cpu), med(baresip, cpu), ratio(cpu))
+	floor := math.NaN()
+	if len(codec) > 0 {
+		v := make([]float64, len(codec))
+		for i, c := range codec {
+			v[i] = c.percent
+		}
+		slices.Sort(v)
+		floor = (v[(len(v)-1)/2] + v[len(v)/2]) / 2
+	}
+	beyond := func(rs []usageRate) float64 { return med(rs, cpu) - floor }
+	beyondRatio := "—"
+	if len(baresip) > 0 {
+		beyondRatio = fmt.Sprintf("%.2f", beyond(voipd)/beyond(baresip))
+	}
+	fmt.Fprintf(&b, "| the codec alone (encode + decode, 50 frames/s), %% of a core | %.2f | %.2f | | the floor |\n", floor, floor)
+	fmt.Fprintf(&b, "| CPU beyond the codec, %% of a core | %.2f | %.2f | %s | |\n", beyond(voipd), beyond(baresip), beyondRatio)
 	fmt.Fprintf(&b, "| context switches/s | %.0f | %.0f | %s | ≤ 300 and ≤ baresip |\n", med(voipd, sw), med(baresip, sw), ratio(sw))
 	fmt.Fprintf(&b, "| threads | %.0f | %.0f | %s | |\n", med(voipd, th), med(baresip, th), ratio(th))
 	fmt.Fprintf(&b, "| peak RSS, MiB | %.1f | %.1f | %s | |\n", med(voipd, rss), med(baresip, rss), ratio(rss))

@@ -18,9 +18,12 @@ func TestVoiceReport(t *testing.T) {
 	b := []usageRate{{name: "baresip A", cpuPercent: 3.5, switchesPerS: 300, threads: 2, peakRSSKiB: 8 * 1024},
 		{name: "baresip B", cpuPercent: 3.5, switchesPerS: 320, threads: 2, peakRSSKiB: 8 * 1024}}
 	idle := []usageRate{{cpuPercent: 0, switchesPerS: 0}, {cpuPercent: 0.01, switchesPerS: 1}}
-	r := voiceReport(idle, v, b, "", 2, 30*time.Second)
+	codec := []codecCost{{percent: 1.5}, {percent: 2.5}}
+	r := voiceReport(idle, v, b, codec, "", 2, 30*time.Second)
 	for _, want := range []string{
 		"| CPU, % of a core | 7.00 | 3.50 | 2.00 |",
+		"| the codec alone (encode + decode, 50 frames/s), % of a core | 2.00 | 2.00 | | the floor |",
+		"| CPU beyond the codec, % of a core | 5.00 | 1.50 | 3.33 | |",
 		"| context switches/s | 3200 | 310 | 10.32 |",
 		"| threads | 10 | 2 | 5.00 |",
 		"| idle voipd: CPU %, switches/s | 0.005, 0.5 |",
@@ -30,7 +33,7 @@ func TestVoiceReport(t *testing.T) {
 			t.Errorf("the report lacks %q:\n%s", want, r)
 		}
 	}
-	if r := voiceReport(idle, v, nil, "baresip is not installed", 1, time.Second); !strings.Contains(r, "baresip: baresip is not installed.") ||
+	if r := voiceReport(idle, v, nil, nil, "baresip is not installed", 1, time.Second); !strings.Contains(r, "baresip: baresip is not installed.") ||
 		!strings.Contains(r, "| CPU, % of a core | 7.00 | NaN | — |") {
 		t.Errorf("without baresip:\n%s", r)
 	}
@@ -92,5 +95,17 @@ M=1 P=0 G=-1 StateTransition Time=3000000000 ProcID=0 Idle->Running Reason=""
 	}
 	if summarizeTrace("").markdown() != "" {
 		t.Error("an empty trace summarized")
+	}
+}
+
+// The codec floor encodes and decodes the tone in real time and counts
+// the CPU time of both calls.
+func TestCodecFloor(t *testing.T) {
+	c, err := codecFloor(300 * time.Millisecond)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.percent <= 0 || c.encodeUs <= 0 || c.decodeUs <= 0 {
+		t.Errorf("codec floor %+v: every figure should be above 0", c)
 	}
 }
