@@ -164,7 +164,7 @@ func TestBrowserReconnect(t *testing.T) {
 	for _, s := range sides {
 		// The old peer connection is closed: nothing comes in meanwhile.
 		waitOn(ctx, t, s.id, s.p, `window.voipd.state === "reconnecting" &&
-			document.querySelector("#state").textContent === "reconnecting" &&
+			document.querySelector("#state").textContent === "Reconnecting…" &&
 			document.querySelector("#state").dataset.state === "reconnecting" &&
 			document.querySelector("#join").disabled && !document.querySelector("#leave").disabled &&
 			window.voipd.members.join() === "alice,bob" && window.voipd.lastError === null &&

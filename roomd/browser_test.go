@@ -285,15 +285,16 @@ func TestBrowserBadSignature(t *testing.T) {
 		t.Fatal(err)
 	}
 	var shown struct {
-		Reason, Text string
-		Hidden       bool
+		Reason, Text, Words string
+		Hidden              bool
 	}
 	if err := p.Eval(ctx, `({reason: window.voipd.lastError.reason,
 		text: document.querySelector("#error .reason").textContent,
+		words: document.querySelector("#error .words").textContent,
 		hidden: document.querySelector("#error").hidden})`, &shown); err != nil {
 		t.Fatal(err)
 	}
-	if shown.Reason != "signature" || shown.Text != "signature" || shown.Hidden {
-		t.Errorf("page shows %+v, want reason and text \"signature\", visible", shown)
+	if shown.Reason != "signature" || shown.Text != "signature" || shown.Words != "the join was not signed correctly" || shown.Hidden {
+		t.Errorf("page shows %+v, want reason and text \"signature\" in words, visible", shown)
 	}
 }

@@ -34,6 +34,11 @@ type Options struct {
 	// place of Chromium's beep (--use-file-for-fake-audio-capture): to send
 	// the same sound a synthetic device of the daemon does.
 	FakeAudioFile string
+
+	// Lang is the browser's language ("zh-CN"): navigator.languages and
+	// Accept-Language (--lang and --accept-lang). Empty: Chromium's own,
+	// English here.
+	Lang string
 }
 
 // allocatorOptions returns the allocator options o adds to Start's, and the
@@ -48,6 +53,9 @@ func (o Options) allocatorOptions() ([]chromedp.ExecAllocatorOption, *procGroup,
 			return nil, nil, fmt.Errorf("fake audio file: %w", err)
 		}
 		opts = append(opts, chromedp.Flag("use-file-for-fake-audio-capture", o.FakeAudioFile))
+	}
+	if o.Lang != "" {
+		opts = append(opts, chromedp.Flag("lang", o.Lang), chromedp.Flag("accept-lang", o.Lang))
 	}
 	if o.Netns == "" {
 		return opts, nil, nil

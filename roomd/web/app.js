@@ -47,6 +47,7 @@
 import { RoomClient } from './room-client.js';
 import { readFrameNumber } from './framenumber.js';
 import { VoipRoomElement } from './voip-room.js';
+import { t, reasonWords } from './i18n.js';
 
 // voip-room.js is not in this directory: roomd serves it from package web,
 // which it shares with the daemon's local display. This page feeds every
@@ -95,7 +96,9 @@ const audios = new Map();  // openid -> <audio>
 const streams = new Map(); // openid -> MediaStream of that member
 
 $('#group-id').value = query.get('groupId') || 'demo';
-if (roomType === 'video') $('#join').textContent = 'Join with camera and microphone';
+const joinKey = roomType === 'video' ? 'join.video' : 'join.voice';
+$('#join').dataset.i18n = joinKey;
+$('#join').textContent = t(joinKey);
 $('#openid').value = query.get('openid') || 'browser-' + Math.random().toString(36).slice(2, 8);
 
 async function join() {
@@ -146,12 +149,17 @@ function setMute(mc) {
   hook.muteConfig = { ...hook.muteConfig, ...mc };
   if (client) client.setMute(hook.muteConfig);
   for (const a of audios.values()) a.muted = hook.muteConfig.muteEarphone;
+  renderMute();
+}
+
+// renderMute shows the mute state on the buttons and the own tile.
+function renderMute() {
   const mic = hook.muteConfig.muteMicrophone;
   const ear = hook.muteConfig.muteEarphone;
   $('#mute').setAttribute('aria-pressed', String(mic));
-  $('#mute').textContent = mic ? 'Unmute microphone' : 'Mute microphone';
+  $('#mute').textContent = t(mic ? 'mute.off' : 'mute.on');
   $('#deafen').setAttribute('aria-pressed', String(ear));
-  $('#deafen').textContent = ear ? 'Unmute speaker' : 'Mute speaker';
+  $('#deafen').textContent = t(ear ? 'deafen.off' : 'deafen.on');
   const self = tiles.get(hook.openid);
   if (self) self.muted = mic;
 }
@@ -199,7 +207,7 @@ function failure(reason, message) {
 function setState(state) {
   hook.state = state;
   const el = $('#state');
-  el.textContent = state;
+  el.textContent = t('state.' + state);
   el.dataset.state = state;
   // Reconnecting is still in the room: the seat is kept, and leaving or
   // muting then works as when joined.
@@ -207,7 +215,7 @@ function setState(state) {
   $('#join').disabled = state === 'joining' || inRoom;
   $('#group-id').disabled = $('#openid').disabled = state === 'joining' || inRoom;
   for (const id of ['#mute', '#deafen', '#leave']) $(id).disabled = !inRoom;
-  el.title = state === 'reconnecting' ? 'connection to the room server lost: getting back into the room' : '';
+  el.title = state === 'reconnecting' ? t('state.reconnectingTitle') : '';
 }
 
 // showVideoHint says so when this page joined a room as voice while its
@@ -228,6 +236,7 @@ function showVideoHint() {
 function showError(reason, message) {
   hook.lastError = { reason, message };
   const box = $('#error');
+  box.querySelector('.words').textContent = reasonWords(reason);
   box.querySelector('.reason').textContent = reason;
   box.querySelector('.message').textContent = message;
   box.hidden = false;
@@ -340,5 +349,12 @@ $('#join-form').addEventListener('submit', (ev) => { ev.preventDefault(); join()
 $('#mute').addEventListener('click', () => setMute({ muteMicrophone: !hook.muteConfig.muteMicrophone }));
 $('#deafen').addEventListener('click', () => setMute({ muteEarphone: !hook.muteConfig.muteEarphone }));
 $('#leave').addEventListener('click', leave);
+// A language switch (i18n.js) re-applied the static text; the rest is
+// written again from the page's state.
+window.addEventListener('voipd-lang', () => {
+  setState(hook.state);
+  renderMute();
+  if (hook.lastError) $('#error .words').textContent = reasonWords(hook.lastError.reason);
+});
 setState('idle');
 if (query.get('autojoin') === '1') join();

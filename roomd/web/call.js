@@ -26,6 +26,7 @@
 //   stats()      the call room's while in a call, else the group room's
 
 import { RoomClient } from './room-client.js';
+import { t, reasonWords } from './i18n.js';
 
 const RETRY_MS = 2000; // presence reconnect delay: the daemon's re-register, in small
 const PING_MS = 20000;
@@ -247,13 +248,15 @@ function end(reason) {
 function setCallState(state) {
   hook.callState = state;
   const el = $('#call-state');
-  el.textContent = state === 'ended' && hook.lastCallEnd ? `ended: ${hook.lastCallEnd.reason}` : state;
+  el.textContent = state === 'ended' && hook.lastCallEnd
+    ? t('callState.endedBecause', { reason: reasonWords(hook.lastCallEnd.reason) })
+    : t('callState.' + state);
   el.dataset.state = state;
   const inc = hook.incoming;
   $('#incoming').hidden = state !== 'ringing';
   if (inc) {
     $('#incoming .caller').textContent = inc.caller.nickname || inc.caller.openid;
-    $('#incoming .type').textContent = inc.roomType;
+    $('#incoming .type').textContent = t(inc.roomType === 'video' ? 'call.video' : 'call.voice');
   }
   $('#call-button').disabled = !(state === 'idle' || state === 'ended');
   $('#hangup').disabled = !(state === 'calling' || state === 'inCall' || state === 'ringing' || state === 'reconnecting');
@@ -268,5 +271,7 @@ $('#call-form').addEventListener('submit', (ev) => {
 $('#accept').addEventListener('click', () => answer(true));
 $('#decline').addEventListener('click', () => answer(false));
 $('#hangup').addEventListener('click', hangup);
+// A language switch (i18n.js): the call's state in the new words.
+window.addEventListener('voipd-lang', () => setCallState(hook.callState));
 setCallState('idle');
 if (query.get('enable1v1') === '1') register();
