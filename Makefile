@@ -8,7 +8,7 @@ PROGRAMS  := voipd voipctl roomd
 # emulation test (internal/testlock: they never overlap), about 10 min.
 TEST_TIMEOUT ?= 30m
 
-.PHONY: all deps cross-deps livekit livekit-client build run test lint bench soak fuzz deb clean
+.PHONY: all deps cross-deps livekit livekit-client axe-core build run test lint bench soak fuzz deb clean
 
 all: build
 
@@ -22,6 +22,11 @@ cross-deps:
 # fetched once into a cache outside the repository; scripts/livekit-client.sh).
 livekit-client: deps
 	@scripts/livekit-client.sh
+
+# axe-core, the accessibility checker the browser tests run in Chromium
+# (npm's axe-core, fetched once into the same cache; scripts/axe-core.sh).
+axe-core: deps
+	@scripts/axe-core.sh
 
 # The LiveKit server the gateway tests run, built once into a cache outside
 # the repository (scripts/livekit.sh; about 2 minutes the first time).
@@ -58,7 +63,7 @@ RACE_PKGS := ./daemon/... ./media/
 # The ARM toolchains and qemu for packaging's cross-build and emulation
 # tests (scripts/cross-deps.sh), and the LiveKit server for the gateway's
 # (scripts/livekit.sh); make run needs neither.
-test: livekit-client lint build cross-deps livekit
+test: livekit-client axe-core lint build cross-deps livekit
 	@set -o pipefail; { $(GO) test -json -count=1 -timeout $(TEST_TIMEOUT) ./...; \
 	  $(GO) test -race -json -count=1 -timeout $(TEST_TIMEOUT) $(RACE_PKGS) | sed -E 's/"Package":"([^"]*)"/"Package":"\1 (-race)"/g'; } \
 	  | $(GO) run ./internal/testsum

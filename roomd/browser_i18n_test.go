@@ -126,7 +126,7 @@ func TestBrowserLanguages(t *testing.T) {
 			document.querySelector("#state").textContent === "未连接" &&
 			document.querySelector("#call-state").textContent === "无通话" &&
 			document.querySelector("#lang").textContent === "English" &&
-			document.querySelector("#lang").getAttribute("aria-label") === "将页面切换为英文"`
+			document.querySelector("#lang").title === "将页面切换为英文"`
 		if err := p.WaitFor(ctx, chinese); err != nil {
 			t.Fatal(err)
 		}
