@@ -89,6 +89,22 @@ func (p *Page) WaitFor(ctx context.Context, condition string) error {
 	}
 }
 
+// Viewport makes the tab's screen width × height CSS pixels, a phone's
+// (touch, mobile viewport rules) when mobile.
+func (p *Page) Viewport(ctx context.Context, width, height int64, mobile bool) error {
+	opts := []chromedp.EmulateViewportOption{chromedp.EmulatePortrait}
+	if width > height {
+		opts[0] = chromedp.EmulateLandscape
+	}
+	if mobile {
+		opts = append(opts, chromedp.EmulateMobile, chromedp.EmulateTouch)
+	}
+	if err := p.run(ctx, chromedp.EmulateViewport(width, height, opts...)); err != nil {
+		return fmt.Errorf("browsertest: viewport: %w", err)
+	}
+	return nil
+}
+
 // Screenshot writes a PNG of the page's viewport to path.
 func (p *Page) Screenshot(ctx context.Context, path string) error {
 	png, err := run(ctx, p, chromedp.CaptureScreenshot())

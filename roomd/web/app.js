@@ -261,6 +261,8 @@ function setMembers(list) {
     const tile = document.createElement('voip-room');
     tile.openid = id;
     tile.mode = id === hook.openid ? 'camera' : 'video';
+    // The own tile is the small one (style.css): the others are who matters.
+    tile.classList.toggle('self', id === hook.openid);
     tile.addEventListener('error', (ev) => console.warn('voip-room', id, ev.detail.errMsg));
     const stream = id === hook.openid ? localStream : streams.get(id);
     if (stream) tile.srcObject = stream;
