@@ -263,6 +263,9 @@ function setMembers(list) {
     tile.mode = id === hook.openid ? 'camera' : 'video';
     // The own tile is the small one (style.css): the others are who matters.
     tile.classList.toggle('self', id === hook.openid);
+    // A picture keeps its shape in a tile of another shape (the element's
+    // default, WeChat's, stretches it).
+    tile.objectFit = 'contain';
     tile.addEventListener('error', (ev) => console.warn('voip-room', id, ev.detail.errMsg));
     const stream = id === hook.openid ? localStream : streams.get(id);
     if (stream) tile.srcObject = stream;
