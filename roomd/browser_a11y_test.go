@@ -10,8 +10,8 @@ import (
 
 // TestBrowserAccessibility (issue 20): axe-core finds no serious or
 // critical violation on the page in each state a visitor meets it in
-// (before joining, in a room with another member, after an error), in
-// both languages; lesser findings are logged.
+// (before joining, in a room with another member, after an error, with
+// the microphone refused), in both languages; lesser findings are logged.
 func TestBrowserAccessibility(t *testing.T) {
 	srv := startRoomd(t)
 	b := browsertest.Start(t)
@@ -62,6 +62,14 @@ func TestBrowserAccessibility(t *testing.T) {
 				t.Fatal(err)
 			}
 			check(t, pe, "after an error")
+			pr, err := b.OpenWith(ctx, srv.URL()+"/?lang="+lang+"&groupId=a11y&openid=shy&autojoin=1", refuseMedia)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := pr.WaitFor(ctx, `window.voipd.state === "error" && !document.querySelector("#error .help").hidden`); err != nil {
+				t.Fatal(err)
+			}
+			check(t, pr, "the microphone refused, with advice")
 		})
 	}
 }

@@ -95,6 +95,9 @@ func TestBrowserLanguages(t *testing.T) {
 			"no_answer", "offline", "listener_busy", "remote", "local"} {
 			used = append(used, "reason."+r)
 		}
+		for _, k := range []string{"chromium", "firefox", "safari-ios", "safari", "wechat", "other"} {
+			used = append(used, "help.permission."+k)
+		}
 		if len(used) < 50 {
 			t.Fatalf("found only %d keys in the page's files", len(used))
 		}

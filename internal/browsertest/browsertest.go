@@ -51,6 +51,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 )
 
@@ -149,6 +151,14 @@ func StartWith(t testing.TB, o Options) *Browser {
 // Open opens url in a new tab and waits for its load event. The tab lives
 // until Page.Close or the end of the test.
 func (b *Browser) Open(ctx context.Context, url string) (*Page, error) {
+	return b.OpenWith(ctx, url, "")
+}
+
+// OpenWith is Open with a script that runs in the tab's every document
+// before the page's own (CDP's addScriptToEvaluateOnNewDocument): to stand
+// in for what the test machine lacks, such as a user who refuses the
+// microphone.
+func (b *Browser) OpenWith(ctx context.Context, url, initScript string) (*Page, error) {
 	tabCtx, cancel := chromedp.NewContext(b.ctx)
 	p := &Page{ctx: tabCtx, cancel: cancel, url: url}
 	// The tab is created by its first Run, which must use the tab's own
@@ -162,6 +172,16 @@ func (b *Browser) Open(ctx context.Context, url string) (*Page, error) {
 	}
 	// Subscribe before navigating so no console line of the page is lost.
 	go p.collectConsole(chromedp.Console(tabCtx))
+	if initScript != "" {
+		err := p.run(ctx, chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+			_, err := cdp.Call(ctx, t, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: initScript})
+			return err
+		}))
+		if err != nil {
+			cancel()
+			return nil, fmt.Errorf("browsertest: the tab's init script: %w", err)
+		}
+	}
 	if err := p.run(ctx, chromedp.Navigate(url)); err != nil {
 		cancel()
 		return nil, fmt.Errorf("browsertest: open %s: %w", url, err)

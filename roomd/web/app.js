@@ -47,7 +47,7 @@
 import { RoomClient } from './room-client.js';
 import { readFrameNumber } from './framenumber.js';
 import { VoipRoomElement } from './voip-room.js';
-import { t, reasonWords } from './i18n.js';
+import { t, reasonWords, browserKind } from './i18n.js';
 
 // voip-room.js is not in this directory: roomd serves it from package web,
 // which it shares with the daemon's local display. This page feeds every
@@ -239,9 +239,19 @@ function showError(reason, message) {
   box.querySelector('.words').textContent = reasonWords(reason);
   box.querySelector('.reason').textContent = reason;
   box.querySelector('.message').textContent = message;
+  showHelp();
   box.hidden = false;
   setState('error');
   teardown();
+}
+
+// showHelp says, for a refused microphone or camera, how to allow it in
+// the browser at hand.
+function showHelp() {
+  const help = $('#error .help');
+  const refused = hook.lastError && hook.lastError.reason === 'permission';
+  help.hidden = !refused;
+  help.textContent = refused ? t('help.permission.' + browserKind()) : '';
 }
 
 function setMembers(list) {
@@ -360,6 +370,7 @@ window.addEventListener('voipd-lang', () => {
   setState(hook.state);
   renderMute();
   if (hook.lastError) $('#error .words').textContent = reasonWords(hook.lastError.reason);
+  showHelp();
 });
 setState('idle');
 if (query.get('autojoin') === '1') join();

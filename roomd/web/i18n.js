@@ -77,6 +77,12 @@ export const strings = {
     'reason.remote': 'the other side hung up',
     'reason.local': 'you hung up',
     'reason.shutdown': 'the room server is shutting down',
+    'help.permission.chromium': 'To allow it: click the icon at the left of the address bar, set Microphone (and Camera) to Allow, then join again.',
+    'help.permission.firefox': 'To allow it: click the crossed-out microphone in the address bar, clear the block, then join again.',
+    'help.permission.safari-ios': 'To allow it: open Settings › Safari › Microphone (and Camera), choose Allow, then reload this page.',
+    'help.permission.safari': 'To allow it: choose Safari › Settings for This Website, set Microphone (and Camera) to Allow, then reload this page.',
+    'help.permission.wechat': "To allow it: open the phone's Settings › WeChat, turn on Microphone (and Camera), then reopen this page.",
+    'help.permission.other': "To allow it: allow this site the microphone (and camera) in the browser's site settings, then join again.",
   },
   zh: {
     title: 'voipd 房间',
@@ -142,6 +148,12 @@ export const strings = {
     'reason.remote': '对方已挂断',
     'reason.local': '你已挂断',
     'reason.shutdown': '房间服务器正在关闭',
+    'help.permission.chromium': '如需允许：点击地址栏左侧的图标，将麦克风（和摄像头）设为“允许”，然后重新加入。',
+    'help.permission.firefox': '如需允许：点击地址栏中被划掉的麦克风图标，解除阻止，然后重新加入。',
+    'help.permission.safari-ios': '如需允许：打开“设置 › Safari 浏览器 › 麦克风（和摄像头）”，选择“允许”，然后重新载入本页。',
+    'help.permission.safari': '如需允许：选择“Safari 浏览器 › 此网站的设置”，将麦克风（和摄像头）设为“允许”，然后重新载入本页。',
+    'help.permission.wechat': '如需允许：打开手机的“设置 › 微信”，开启麦克风（和摄像头），然后重新打开本页。',
+    'help.permission.other': '如需允许：在浏览器的网站设置中允许本站使用麦克风（和摄像头），然后重新加入。',
   },
 };
 
@@ -180,6 +192,17 @@ export function t(key, vars) {
 // a word it does not know is shown as it is.
 export function reasonWords(reason) {
   return strings[lang]['reason.' + reason] ?? reason;
+}
+
+// browserKind names the browser at hand for advice that differs between
+// them (where a refused permission is given back).
+export function browserKind(ua = navigator.userAgent) {
+  if (/MicroMessenger/i.test(ua)) return 'wechat';
+  if (/Firefox\//.test(ua)) return 'firefox';
+  if (/(iPhone|iPad|iPod).*AppleWebKit/.test(ua) && !/(CriOS|FxiOS|EdgiOS)/.test(ua)) return 'safari-ios';
+  if (/Chrome\/|Chromium\/|CriOS\/|Edg\//.test(ua)) return 'chromium';
+  if (/Safari\//.test(ua)) return 'safari';
+  return 'other';
 }
 
 // apply writes the static text under root.
