@@ -69,3 +69,56 @@ func TestBrowserPermissionRefused(t *testing.T) {
 		t.Errorf("browserKind: %v, want %v", kinds, want)
 	}
 }
+
+// noCamera stands in for a machine without a camera: asking for video
+// fails as it does there; the microphone alone is Chromium's fake one.
+const noCamera = `(() => {
+	const real = navigator.mediaDevices.getUserMedia.bind(navigator.mediaDevices);
+	navigator.mediaDevices.getUserMedia = (c) => c && c.video
+		? Promise.reject(new DOMException("Requested device not found", "NotFoundError"))
+		: real(c);
+})();`
+
+// TestBrowserNoCamera (issue 20): without a camera a video room is joined
+// with the microphone alone, the page says so in its language, and the
+// other member's video still comes.
+func TestBrowserNoCamera(t *testing.T) {
+	srv := startRoomd(t)
+	b := browsertest.Start(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	door, err := b.Open(ctx, srv.URL()+"/?lang=en&roomType=video&groupId=nocam&openid=door&autojoin=1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer door.Close()
+	for _, c := range []struct{ lang, notice string }{
+		{"en", "No camera found: you joined with voice only, and still see the others' video."},
+		{"zh", "未找到摄像头：你已仅用语音加入，仍可看到其他成员的视频。"},
+	} {
+		p, err := b.OpenWith(ctx, srv.URL()+"/?lang="+c.lang+"&roomType=video&groupId=nocam&openid=resident-"+c.lang+"&autojoin=1", noCamera)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := p.WaitFor(ctx, `window.voipd.state === "joined" && window.voipd.noCamera &&
+			!document.querySelector("#no-camera").hidden && window.voipd.lastError === null`); err != nil {
+			t.Fatalf("%s: %v", c.lang, err)
+		}
+		var notice string
+		if err := p.Eval(ctx, `document.querySelector("#no-camera").textContent`, &notice); err != nil {
+			t.Fatal(err)
+		}
+		if notice != c.notice {
+			t.Errorf("%s: the notice says %q, want %q", c.lang, notice, c.notice)
+		}
+		// The door's picture arrives all the same.
+		if err := p.WaitFor(ctx, `(() => {
+			const door = [...document.querySelectorAll("#members voip-room")].find((t) => t.openid === "door");
+			const v = door && door.shadowRoot.querySelector("video");
+			return !!v && v.videoWidth > 0;
+		})()`); err != nil {
+			t.Errorf("%s: the door's video did not arrive: %v", c.lang, err)
+		}
+		p.Close()
+	}
+}

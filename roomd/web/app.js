@@ -23,6 +23,8 @@
 //   members     openids in the room, this page's own included
 //   speakers    openids talking now
 //   lastError   null | {reason, message}
+//   noCamera    true when a video room was joined with the microphone alone
+//               (no camera found); the page says so
 //   muteConfig  {muteMicrophone, muteEarphone}
 //   videoMembers openids publishing video (video rooms), as the server says
 //   stats()     Promise of {inboundAudio, outboundAudio: {packetsSent, bytesSent},
@@ -74,6 +76,7 @@ const hook = {
   members: [],
   speakers: [],
   lastError: null,
+  noCamera: false,
   reconnectCause: null,
   muteConfig: { muteMicrophone: false, muteEarphone: false },
   videoMembers: [],
@@ -114,9 +117,7 @@ async function join() {
   let creds;
   try {
     creds = await credentials(openid, groupId);
-    const video = roomType === 'video' ? { width: 640, height: 480 } : false;
-    localStream = await navigator.mediaDevices.getUserMedia({ audio: true, video })
-      .catch((e) => { throw failure(mediaReason(e), `${video ? 'camera or ' : ''}microphone: ${e.message}`); });
+    localStream = await localMedia();
   } catch (e) {
     return showError(e.reason || 'internal', e.message);
   }
@@ -185,6 +186,26 @@ async function credentials(openid, groupId) {
 
 function wsURL() {
   return (location.protocol === 'https:' ? 'wss:' : 'ws:') + '//' + location.host + '/ws';
+}
+
+// localMedia asks for the microphone, and the camera in a video room. A
+// video room without a camera is joined with the microphone alone (the
+// others' video still comes) and the page says so; anything else refused
+// is an error with the control API's reason word.
+async function localMedia() {
+  const video = roomType === 'video' ? { width: 640, height: 480 } : false;
+  hook.noCamera = false;
+  $('#no-camera').hidden = true;
+  try {
+    return await navigator.mediaDevices.getUserMedia({ audio: true, video });
+  } catch (e) {
+    if (!video || mediaReason(e) !== 'absent') throw failure(mediaReason(e), `${video ? 'camera or ' : ''}microphone: ${e.message}`);
+  }
+  const stream = await navigator.mediaDevices.getUserMedia({ audio: true, video: false })
+    .catch((e) => { throw failure(mediaReason(e), `microphone: ${e.message}`); });
+  hook.noCamera = true;
+  $('#no-camera').hidden = false;
+  return stream;
 }
 
 // mediaReason maps getUserMedia's errors to the reason words of the control
