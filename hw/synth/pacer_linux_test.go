@@ -1,7 +1,6 @@
 package synth
 
 import (
-	"errors"
 	"testing"
 	"time"
 
@@ -56,25 +55,7 @@ func TestPacerOnGoTimer(t *testing.T) {
 	if got := int64(10 + c.Dropped()); got > after || got < before {
 		t.Fatalf("read 10 + dropped %d frames; %d..%d periods elapsed", c.Dropped(), before, after)
 	}
-	errc := make(chan error, 1)
-	go func() {
-		for {
-			if err := c.Read(frame); err != nil {
-				errc <- err
-				return
-			}
-		}
-	}()
-	time.Sleep(30 * time.Millisecond)
-	c.Close()
-	select {
-	case err := <-errc:
-		if !errors.Is(err, hw.ErrClosed) {
-			t.Fatalf("after Close: %v, want ErrClosed", err)
-		}
-	case <-time.After(5 * time.Second):
-		t.Fatal("Close did not unblock the pending read")
-	}
+	closeUnblocks(t, c.Close, func() error { return c.Read(frame) })
 }
 
 // TestPacerReArm: a wait whose instant has passed returns at once, and a

@@ -140,32 +140,37 @@ func TestCloseUnblocks(t *testing.T) {
 		{"tone", tone.Close, func() error { return tone.Read(frame) }},
 		{"sink", sink.Close, func() error { return sink.Write(frame) }},
 	} {
-		t.Run(tc.name, func(t *testing.T) {
-			errc := make(chan error, 1)
-			go func() {
-				for {
-					if err := tc.op(); err != nil {
-						errc <- err
-						return
-					}
-				}
-			}()
-			time.Sleep(50 * time.Millisecond)
-			if err := tc.close(); err != nil {
-				t.Fatal(err)
+		t.Run(tc.name, func(t *testing.T) { closeUnblocks(t, tc.close, tc.op) })
+	}
+}
+
+// closeUnblocks runs op until it fails, calls close meanwhile, and checks
+// that the pending op ended with ErrClosed and that a later one fails so.
+func closeUnblocks(t *testing.T, close, op func() error) {
+	t.Helper()
+	errc := make(chan error, 1)
+	go func() {
+		for {
+			if err := op(); err != nil {
+				errc <- err
+				return
 			}
-			select {
-			case err := <-errc:
-				if !errors.Is(err, hw.ErrClosed) {
-					t.Fatalf("after Close: %v, want ErrClosed", err)
-				}
-			case <-time.After(5 * time.Second):
-				t.Fatal("Close did not unblock the pending call")
-			}
-			if err := tc.op(); !errors.Is(err, hw.ErrClosed) {
-				t.Fatalf("call after Close: %v", err)
-			}
-		})
+		}
+	}()
+	time.Sleep(50 * time.Millisecond)
+	if err := close(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-errc:
+		if !errors.Is(err, hw.ErrClosed) {
+			t.Fatalf("after Close: %v, want ErrClosed", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Close did not unblock the pending call")
+	}
+	if err := op(); !errors.Is(err, hw.ErrClosed) {
+		t.Fatalf("call after Close: %v", err)
 	}
 }
 
