@@ -19,17 +19,7 @@ func TestBrowserAccessibility(t *testing.T) {
 	defer cancel()
 	check := func(t *testing.T, p *browsertest.Page, what string) {
 		t.Helper()
-		vs, err := p.Axe(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, v := range vs {
-			if v.Impact == "serious" || v.Impact == "critical" {
-				t.Errorf("%s: %s", what, v)
-			} else {
-				t.Logf("%s (not judged): %s", what, v)
-			}
-		}
+		p.CheckAxe(ctx, t, what)
 	}
 	for _, lang := range []string{"en", "zh"} {
 		t.Run(lang, func(t *testing.T) {

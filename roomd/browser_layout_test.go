@@ -60,7 +60,8 @@ func openRoom(ctx context.Context, t *testing.T, b *browsertest.Browser, url str
 		}
 	}
 	if err := first.WaitFor(ctx, fmt.Sprintf(`window.voipd.state === "joined" && window.voipd.members.length === %d &&
-		document.querySelectorAll("#members voip-room").length === %d`, n, n)); err != nil {
+		document.querySelectorAll("#members voip-room").length === %d &&
+		getComputedStyle(document.querySelector("#join-form")).display === "none"`, n, n)); err != nil {
 		t.Fatal(err)
 	}
 	return first
@@ -69,7 +70,7 @@ func openRoom(ctx context.Context, t *testing.T, b *browsertest.Browser, url str
 // TestBrowserLayout (issue 20): on a phone (390 × 844) the member who
 // matters fills the width, the own tile is small, mirrored and in the
 // corner, and the controls sit at the bottom of the screen, wide enough to
-// hit; on a desktop (1280 × 800) with four members the others' tiles are
+// hit (the join form gone while in the room); on a desktop (1280 × 800) with four members the others' tiles are
 // at least 320 px wide side by side and the own tile is the small one.
 // Bounding boxes, not pixels.
 func TestBrowserLayout(t *testing.T) {

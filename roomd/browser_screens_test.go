@@ -15,7 +15,8 @@ import (
 // TestBrowserScreens (issue 20) takes the page's main screens at a phone's
 // size (390 × 844) and a desktop's (1280 × 800) as PNGs: before joining, in
 // a video room of two with the other's picture arriving, the same in
-// Chinese, and after an error. make screenshots keeps them
+// Chinese, after an error, a video call ringing and the call answered
+// with video. make screenshots keeps them
 // (VOIPD_SCREENSHOTS=dir; else they go to the test's temporary directory)
 // for a person to look at; each is checked to be a PNG of the screen's
 // size.
@@ -96,6 +97,32 @@ func TestBrowserScreens(t *testing.T) {
 				t.Fatal(err)
 			}
 			shot(t, pe, "error-"+size.name, size.w, size.h)
+
+			// A video call between two pages: ringing, then answered with video.
+			callee := open("/?lang=en&openid=resident-" + size.name + "&enable1v1=1")
+			caller := open("/?lang=en&openid=door-" + size.name)
+			defer caller.Close()
+			if err := callee.WaitFor(ctx, `window.voipd.registered`); err != nil {
+				t.Fatal(err)
+			}
+			if err := caller.Eval(ctx, `window.voipd.call("resident-`+size.name+`", "video")`, nil); err != nil {
+				t.Fatal(err)
+			}
+			if err := callee.WaitFor(ctx, `window.voipd.callState === "ringing" && !document.querySelector("#incoming").hidden`); err != nil {
+				t.Fatal(err)
+			}
+			shot(t, callee, "incoming-"+size.name, size.w, size.h)
+			if err := callee.Eval(ctx, `document.querySelector("#accept-video").click()`, nil); err != nil {
+				t.Fatal(err)
+			}
+			if err := callee.WaitFor(ctx, `window.voipd.callState === "inCall" && window.voipd.callVideo &&
+				!document.querySelector("#call-self").hidden && window.voipd.callSeconds >= 1 && (() => {
+					const v = document.querySelector("#call-video");
+					return v.videoWidth > 0 && v.currentTime > 0.5;
+				})()`); err != nil {
+				t.Fatalf("the call's picture did not arrive: %v", err)
+			}
+			shot(t, callee, "call-"+size.name, size.w, size.h)
 		})
 	}
 }

@@ -249,10 +249,19 @@ func energy(pcm []int16) float64 {
 func TestEchoCancellationOverPulse(t *testing.T) {
 	testlock.Heavy(t) // not beside the ARM emulation: the figures need the audio on time
 	var runs []echoRun
+	var problems []string
+	// Registered first, so run last: after the set-ups' cleanups have
+	// logged their daemons' shutdown, the test's last lines say why it
+	// failed (CI keeps only the tail of a failing test's output).
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("verdict: %s", verdict(runs, problems))
+		}
+	})
 	for _, mode := range []string{"voipd", "pulse", "none"} {
 		runs = append(runs, measureEcho(t, mode))
 	}
-	problems := judgeEcho(runs)
+	problems = judgeEcho(runs)
 	// The figures are the canceller's only while the audio ran on time. A
 	// machine starved of CPU (another heavy job beside the suite) can make
 	// the panel's devices drop frames or run late, and an echo path that
@@ -278,6 +287,22 @@ func TestEchoCancellationOverPulse(t *testing.T) {
 	for _, p := range problems {
 		t.Error(p)
 	}
+}
+
+// verdict sums up in one line the bars missed and each set-up's figures
+// and device trouble: or, where a set-up stopped the test before judging,
+// how far it got.
+func verdict(runs []echoRun, problems []string) string {
+	var b strings.Builder
+	if len(problems) == 0 {
+		fmt.Fprintf(&b, "no bar judged missed: the error above (after %d of 3 set-ups)", len(runs))
+	} else {
+		fmt.Fprintf(&b, "missed %s", strings.Join(problems, "; "))
+	}
+	for _, r := range runs {
+		fmt.Fprintf(&b, " | %s: first %.1f dB, median %.1f, lowest %.1f; %s", r.name, r.first(), r.median(3), r.min(3), r.devices)
+	}
+	return b.String()
 }
 
 // logEcho logs each set-up's figures and what the panel's status said of

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"testing"
 )
 
 // AxeViolation is one rule axe-core found broken on a page, with the
@@ -47,4 +48,21 @@ func (p *Page) Axe(ctx context.Context) ([]AxeViolation, error) {
 		return nil, fmt.Errorf("axe-core: running it: %w", err)
 	}
 	return vs, nil
+}
+
+// CheckAxe runs Axe and fails t for each serious or critical violation,
+// logging the lesser ones; what names the page's state in the messages.
+func (p *Page) CheckAxe(ctx context.Context, t testing.TB, what string) {
+	t.Helper()
+	vs, err := p.Axe(ctx)
+	if err != nil {
+		t.Fatalf("%s: %v", what, err)
+	}
+	for _, v := range vs {
+		if v.Impact == "serious" || v.Impact == "critical" {
+			t.Errorf("%s: %s", what, v)
+		} else {
+			t.Logf("%s (not judged): %s", what, v)
+		}
+	}
 }

@@ -227,6 +227,8 @@ function failure(reason, message) {
 
 function setState(state) {
   hook.state = state;
+  // style.css reads it: in a room the join form goes.
+  document.body.dataset.room = state;
   const el = $('#state');
   el.textContent = t('state.' + state);
   el.dataset.state = state;
