@@ -25,6 +25,9 @@
 //   lastError   null | {reason, message}
 //   noCamera    true when a video room was joined with the microphone alone
 //               (no camera found); the page says so
+//   network     {quality: "unknown" | "good" | "poor", loss, sendLoss, rtt}: the
+//               room's media as the browser's statistics show it (netquality.js);
+//               poor is shown beside the state, with the figures
 //   muteConfig  {muteMicrophone, muteEarphone}
 //   videoMembers openids publishing video (video rooms), as the server says
 //   stats()     Promise of {inboundAudio, outboundAudio: {packetsSent, bytesSent},
@@ -34,6 +37,8 @@
 //                 concealedSamples, silentConcealedSamples, concealmentEvents,
 //                 insertedSamplesForDeceleration, removedSamplesForAcceleration,
 //                 fecPacketsReceived, lastPacketReceivedTimestamp}]
+//               network: {rtt (s, the selected candidate pair's), sendLoss (0..1, the
+//                 far side's receiver report of what it lost of ours)}
 //               inboundVideo: one per member whose video comes, [{member, framesDecoded,
 //                 frameWidth, frameHeight, packetsReceived, framesReceived, framesDropped,
 //                 freezeCount, totalFreezesDuration, pauseCount, totalPausesDuration,
@@ -50,6 +55,7 @@ import { RoomClient } from './room-client.js';
 import { readFrameNumber } from './framenumber.js';
 import { VoipRoomElement } from './voip-room.js';
 import { t, reasonWords, browserKind } from './i18n.js';
+import { NetWatch, showQuality } from './netquality.js';
 
 // voip-room.js is not in this directory: roomd serves it from package web,
 // which it shares with the daemon's local display. This page feeds every
@@ -68,7 +74,7 @@ const query = new URLSearchParams(location.search);
 const roomType = query.get('roomType') === 'video' ? 'video' : 'voice';
 const noStats = () => ({
   inboundAudio: [], outboundAudio: { packetsSent: 0, bytesSent: 0 }, localAudioLevel: 0,
-  inboundVideo: [], outboundVideo: { framesEncoded: 0, packetsSent: 0 },
+  inboundVideo: [], outboundVideo: { framesEncoded: 0, packetsSent: 0 }, network: { rtt: 0, sendLoss: 0 },
 });
 
 const hook = {
@@ -77,6 +83,7 @@ const hook = {
   speakers: [],
   lastError: null,
   noCamera: false,
+  network: new NetWatch().summary(),
   reconnectCause: null,
   muteConfig: { muteMicrophone: false, muteEarphone: false },
   videoMembers: [],
@@ -94,6 +101,7 @@ window.voipd = hook;
 let client = null;
 let localStream = null;
 let statsTimer = null;
+const netWatch = new NetWatch();
 const tiles = new Map();   // openid -> <voip-room>
 const audios = new Map();  // openid -> <audio>
 const streams = new Map(); // openid -> MediaStream of that member
@@ -127,6 +135,8 @@ async function join() {
     setState(ev.detail.state);
     if (ev.detail.state === 'joined') startStats();
     if (ev.detail.state === 'reconnecting') {
+      netWatch.reset(); // no media meanwhile: judged afresh when back
+      showNetwork();
       hook.reconnectCause = ev.detail.cause;
       showSpeakers([]); // no media meanwhile
     }
@@ -356,7 +366,15 @@ function startStats() {
     const speakers = s.inboundAudio.filter((a) => a.audioLevel > SPEAKING_LEVEL).map((a) => a.member);
     if (!hook.muteConfig.muteMicrophone && s.localAudioLevel > SPEAKING_LEVEL) speakers.push(hook.openid);
     showSpeakers(speakers);
+    netWatch.update(s);
+    showNetwork();
   }, STATS_MS);
+}
+
+// showNetwork shows a poor network beside the state, with its figures.
+function showNetwork() {
+  hook.network = netWatch.summary();
+  showQuality($('#network'), hook.network);
 }
 
 function showSpeakers(speakers) {
@@ -368,6 +386,8 @@ function showSpeakers(speakers) {
 function teardown() {
   clearInterval(statsTimer);
   statsTimer = null;
+  netWatch.reset();
+  showNetwork();
   if (localStream) localStream.getTracks().forEach((t) => t.stop());
   localStream = null;
   client = null;
@@ -394,6 +414,7 @@ window.addEventListener('voipd-lang', () => {
   renderMute();
   if (hook.lastError) $('#error .words').textContent = reasonWords(hook.lastError.reason);
   showHelp();
+  showNetwork();
 });
 setState('idle');
 if (query.get('autojoin') === '1') join();

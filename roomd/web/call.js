@@ -32,6 +32,7 @@
 //   callMembers  the call room's members
 //   callVideo    whether this side sends video in the call
 //   callSeconds  the running call's duration, whole seconds (0 before)
+//   callNetwork  the call's network as netquality.js judges it (as app.js's network)
 //   callMuted    whether this side's microphone is muted in the call
 //                (setCallMute(bool); a new call starts unmuted)
 //   call(openid, roomType, {ringTimeoutMs}?), answer(accept, "video"|"voice"?)
@@ -42,6 +43,7 @@
 import { RoomClient } from './room-client.js';
 import { t, reasonWords } from './i18n.js';
 import { ring, stopRing } from './ring.js';
+import { NetWatch, showQuality } from './netquality.js';
 
 const RETRY_MS = 2000; // presence reconnect delay: the daemon's re-register, in small
 const PING_MS = 20000;
@@ -61,6 +63,7 @@ Object.assign(hook, {
   callVideo: false,
   callSeconds: 0,
   callMuted: false,
+  callNetwork: new NetWatch().summary(),
   call: (openid, roomType, opts) => placeCall(openid, roomType, opts),
   answer: (accept, how) => answer(accept, how),
   setCallMute: (m) => setCallMute(m),
@@ -79,6 +82,8 @@ let appId = '';        // from the last signature: the call room's join names it
 let peer = null;       // {nickname, headImage?, openid} of the other side
 let inCallSince = 0;   // performance.now() when the call room was first joined
 let durationTimer = null;
+let netTimer = null;
+const netWatch = new NetWatch();
 
 const self = () => query.get('openid') || $('#openid').value.trim();
 const wsURL = () => (location.protocol === 'https:' ? 'wss:' : 'ws:') + '//' + location.host + '/ws';
@@ -248,7 +253,11 @@ async function enterRoom(acc) {
       if (!inCallSince) startDuration();
       setCallState('inCall');
     }
-    else if (ev.detail.state === 'reconnecting') setCallState('reconnecting');
+    if (ev.detail.state === 'reconnecting') {
+      netWatch.reset(); // no media meanwhile: judged afresh when back
+      showNetwork();
+      setCallState('reconnecting');
+    }
   });
   r.addEventListener('members', (ev) => {
     hook.callMembers = ev.detail.members;
@@ -299,8 +308,23 @@ function renderMute() {
   b.textContent = t(b.dataset.i18n);
 }
 
+// showNetwork shows the call's network in its card.
+function showNetwork() {
+  hook.callNetwork = netWatch.summary();
+  showQuality($('#call-network'), hook.callNetwork);
+}
+
 function startDuration() {
   inCallSince = performance.now();
+  clearInterval(netTimer);
+  netTimer = setInterval(async () => {
+    const r = room;
+    if (!r || hook.callState !== 'inCall') return;
+    const s = await r.stats().catch(() => null);
+    if (!s || room !== r || hook.callState !== 'inCall') return;
+    netWatch.update(s);
+    showNetwork();
+  }, 500);
   hook.callSeconds = 0;
   clearInterval(durationTimer);
   durationTimer = setInterval(() => {
@@ -349,6 +373,10 @@ function end(reason) {
   peerWait = null;
   clearInterval(durationTimer);
   durationTimer = null;
+  clearInterval(netTimer);
+  netTimer = null;
+  netWatch.reset();
+  showNetwork();
   inCallSince = 0;
   hook.callMuted = false;
   renderMute();
@@ -458,7 +486,7 @@ $('#decline').addEventListener('click', () => answer(false));
 $('#hangup').addEventListener('click', hangup);
 $('#call-mute').addEventListener('click', () => setCallMute(!hook.callMuted));
 // A language switch (i18n.js): the call's state in the new words.
-window.addEventListener('voipd-lang', () => setCallState(hook.callState));
+window.addEventListener('voipd-lang', () => { setCallState(hook.callState); showNetwork(); });
 stopRing();
 setCallState('idle');
 if (query.get('enable1v1') === '1') register();

@@ -559,6 +559,7 @@ export class RoomClient extends EventTarget {
       localAudioLevel: 0,
       inboundVideo: [],
       outboundVideo: { framesEncoded: 0, packetsSent: 0 },
+      network: { rtt: 0, sendLoss: 0 },
     };
     const pc = this.pc;
     if (!this.lk && (!pc || pc.signalingState === 'closed')) return out;
@@ -624,7 +625,13 @@ export class RoomClient extends EventTarget {
     out.inboundVideo = [...videoByMember.values()];
     const reports = this.lk ? await this.lk.senderStats() : [await pc.getStats()];
     for (const r of reports) r.forEach((s) => {
-      if (s.type === 'outbound-rtp' && s.kind === 'audio') {
+      if (s.type === 'transport' && s.selectedCandidatePairId) {
+        const pair = r.get(s.selectedCandidatePairId);
+        if (pair) out.network.rtt = Math.max(out.network.rtt, pair.currentRoundTripTime || 0);
+      } else if (s.type === 'remote-inbound-rtp') {
+        // The far side's receiver report: the share of ours it lost.
+        out.network.sendLoss = Math.max(out.network.sendLoss, s.fractionLost || 0);
+      } else if (s.type === 'outbound-rtp' && s.kind === 'audio') {
         out.outboundAudio.packetsSent += s.packetsSent || 0;
         out.outboundAudio.bytesSent += s.bytesSent || 0;
       } else if (s.type === 'outbound-rtp' && s.kind === 'video') {
