@@ -30,6 +30,8 @@ const pageText = `(() => {
 	for (let n = walk.nextNode(); n; n = walk.nextNode()) {
 		const el = n.parentElement;
 		if (!n.textContent.trim() || !el || el.closest("[hidden]") || el.closest("script,style,voip-room")) continue;
+		// A device's name is the system's, not the page's (the Devices panel).
+		if (el.closest('.devices option:not([value=""])')) continue;
 		out.push(n.textContent.trim());
 	}
 	for (const el of document.querySelectorAll("[title],[aria-label]")) {

@@ -36,7 +36,8 @@ func headImage(t *testing.T) string {
 // and decline, the first focused; answered with voice, the page sends no
 // picture and shows the door's across the phone's width (the group room's
 // parts give the call the page), the call's duration runs, its mute stops
-// what the page sends, and hanging up ends it at the door. A voice call offers answer and decline (in Chinese
+// what the page sends, another microphone chosen is sent at once, and
+// hanging up ends it at the door. A voice call offers answer and decline (in Chinese
 // after the switch), and declining fails the door's join1v1Chat with
 // -20010. The page calls an indoor monitor (voipd): the card says it
 // rings, the ring-back plays, cancel ends it at the monitor; then the
@@ -151,6 +152,25 @@ func TestCallPageFlows(t *testing.T) {
 		document.querySelector("#call-mute").innerText === "Unmute microphone" && (([a, b]) => a > 0 && a === b)(`+sent+`)`)
 	click("#call-mute")
 	waitFor("unmuted in the call", `!window.voipd.callMuted && (([a, b]) => b > a)(`+sent+`)`)
+
+	// Another microphone chosen in the call: sent at once, the door hears it.
+	if err := page.Eval(ctx, `(async () => {
+		const d = (await window.voipd.devices()).microphone.find((x) => x.label === "Fake Audio Input 1");
+		await window.voipd.chooseDevice("microphone", d.deviceId);
+	})()`, nil); err != nil {
+		t.Fatal(err)
+	}
+	waitFor("the chosen microphone sent", `window.voipd.callSending().microphone.label === "Fake Audio Input 1"`)
+	heard := func() float64 {
+		for _, x := range door.ctl.mustOK("getStats", nil)["inbound"].([]any) {
+			if m := x.(map[string]any); m["member"] == "resident" {
+				return m["framesDecoded"].(float64)
+			}
+		}
+		return 0
+	}
+	h0 := heard()
+	eventually(t, 20*time.Second, "the door hears the new microphone", func() bool { return heard() > h0+25 })
 	click("#hangup")
 	waitEnded(t, door, "remote")
 	waitFor("the end said", `window.voipd.callState === "ended" && window.voipd.lastCallEnd.reason === "local" &&

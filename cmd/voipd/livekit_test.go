@@ -411,6 +411,29 @@ func TestBrowserOnLiveKit(t *testing.T) {
 		}
 		return false
 	})
+	// Another microphone chosen (the page's Devices panel): LiveKit's
+	// publication sends it at once, and the panel still hears the page.
+	if err := page.Eval(ctx, `(async () => {
+		const d = (await window.voipd.devices()).microphone.find((x) => x.label === "Fake Audio Input 1");
+		await window.voipd.chooseDevice("microphone", d.deviceId);
+	})()`, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := page.WaitFor(ctx, `window.voipd.sending().microphone.label === "Fake Audio Input 1"`); err != nil {
+		t.Fatalf("%v\n%s", err, strings.Join(page.Console(), "\n"))
+	}
+	decoded := func() float64 {
+		in, _ := n.ctl.mustOK("getStats", nil)["inbound"].([]any)
+		for _, x := range in {
+			if m := x.(map[string]any); m["member"] == "browser-1" {
+				return m["framesDecoded"].(float64)
+			}
+		}
+		return 0
+	}
+	d0 := decoded()
+	eventually(t, 20*time.Second, "the panel hears the page's new microphone", func() bool { return decoded() > d0+25 })
+
 	got, err := lkNode.Participants(lkgate.RoomName(proto.KindVoIP, testApp, "demo"))
 	if err != nil || !slices.Equal(got, []string{"browser-1", "kiosk"}) {
 		t.Fatalf("LiveKit's room holds %v (%v), want the browser and the panel", got, err)

@@ -35,6 +35,10 @@ type Options struct {
 	// the same sound a synthetic device of the daemon does.
 	FakeAudioFile string
 
+	// FakeCameras is how many fake cameras Chromium lists (its
+	// use-fake-device-for-media-stream device-count); 0 or 1: one.
+	FakeCameras int
+
 	// Lang is the browser's language ("zh-CN"): navigator.languages and
 	// Accept-Language (--lang and --accept-lang). Empty: Chromium's own,
 	// English here.
@@ -53,6 +57,9 @@ func (o Options) allocatorOptions() ([]chromedp.ExecAllocatorOption, *procGroup,
 			return nil, nil, fmt.Errorf("fake audio file: %w", err)
 		}
 		opts = append(opts, chromedp.Flag("use-file-for-fake-audio-capture", o.FakeAudioFile))
+	}
+	if o.FakeCameras > 1 {
+		opts = append(opts, chromedp.Flag("use-fake-device-for-media-stream", fmt.Sprintf("device-count=%d", o.FakeCameras)))
 	}
 	if o.Lang != "" {
 		opts = append(opts, chromedp.Flag("lang", o.Lang), chromedp.Flag("accept-lang", o.Lang))

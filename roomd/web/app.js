@@ -48,6 +48,9 @@
 //               in seconds, samples at the decoder's rate), 0 when the browser omits it.
 //   join(), leave(), setMute({muteMicrophone?, muteEarphone?})
 //   subscribeVideo(list)  receive only these members' video ([]: none)
+//   sending()   {microphone, camera}: {deviceId, label} of the tracks the room's
+//               senders carry now (devices.js switches them)
+//   deviceError null | {kind, reason, message}: the last device switch that failed
 //   frameNumber(member)   the frame number voipd's pattern camera drew on the
 //               member's current video frame, or null when unreadable
 
@@ -56,6 +59,7 @@ import { readFrameNumber } from './framenumber.js';
 import { VoipRoomElement } from './voip-room.js';
 import { t, reasonWords, browserKind } from './i18n.js';
 import { NetWatch, showQuality } from './netquality.js';
+import { getMedia, refresh as refreshDevices, track as trackSwitch, sink, replaceIn } from './devices.js';
 
 // voip-room.js is not in this directory: roomd serves it from package web,
 // which it shares with the daemon's local display. This page feeds every
@@ -77,7 +81,8 @@ const noStats = () => ({
   inboundVideo: [], outboundVideo: { framesEncoded: 0, packetsSent: 0 }, network: { rtt: 0, sendLoss: 0 },
 });
 
-const hook = {
+// devices.js, imported above, ran first and put its part in window.voipd.
+const hook = Object.assign(window.voipd || {}, {
   state: 'idle',
   members: [],
   speakers: [],
@@ -95,7 +100,8 @@ const hook = {
   setMute: (mc) => setMute(mc),
   subscribeVideo: (list) => { if (client) client.subscribeVideo(list); },
   frameNumber: (member) => frameNumber(member),
-};
+  sending: () => (client ? client.sending() : {}),
+});
 window.voipd = hook;
 
 let client = null;
@@ -207,15 +213,43 @@ async function localMedia() {
   hook.noCamera = false;
   $('#no-camera').hidden = true;
   try {
-    return await navigator.mediaDevices.getUserMedia({ audio: true, video });
+    const stream = await getMedia(true, video);
+    refreshDevices(); // the browser names its devices now
+    return stream;
   } catch (e) {
     if (!video || mediaReason(e) !== 'absent') throw failure(mediaReason(e), `${video ? 'camera or ' : ''}microphone: ${e.message}`);
   }
-  const stream = await navigator.mediaDevices.getUserMedia({ audio: true, video: false })
+  const stream = await getMedia(true, false)
     .catch((e) => { throw failure(mediaReason(e), `microphone: ${e.message}`); });
   hook.noCamera = true;
   $('#no-camera').hidden = false;
+  refreshDevices();
   return stream;
+}
+
+// switchDevice sends from the microphone or camera just chosen (devices.js)
+// while in the room: the new track replaces the old on its sender, the
+// own tile shows it. A device that cannot be opened leaves the old one
+// sending and says so in the console and hook.deviceError.
+async function switchDevice(kind) {
+  const c = client;
+  if (!c || !localStream || (hook.state !== 'joined' && hook.state !== 'reconnecting')) return;
+  if (kind === 'camera' && !localStream.getVideoTracks().length) return; // not sending video
+  let next;
+  try {
+    const s = await (kind === 'camera' ? getMedia(false, { width: 640, height: 480 }) : getMedia(true, false));
+    next = s.getTracks()[0];
+  } catch (e) {
+    hook.deviceError = { kind, reason: mediaReason(e), message: e.message };
+    console.warn('device switch:', kind, e.message);
+    return;
+  }
+  if (client !== c || !localStream) { next.stop(); return; }
+  hook.deviceError = null;
+  replaceIn(localStream, next);
+  await c.replaceTrack(next);
+  const self = tiles.get(hook.openid);
+  if (self) self.updateVideo();
 }
 
 // mediaReason maps getUserMedia's errors to the reason words of the control
@@ -332,6 +366,7 @@ function addStream(member, stream) {
   }
   if (a.srcObject !== stream) a.srcObject = stream;
   a.muted = hook.muteConfig.muteEarphone;
+  sink(a);
   a.play().catch((e) => console.warn('audio of', member, 'did not start:', e.message));
   const tile = tiles.get(member);
   if (tile && tile.srcObject !== stream) tile.srcObject = stream;
@@ -407,6 +442,7 @@ $('#join-form').addEventListener('submit', (ev) => { ev.preventDefault(); join()
 $('#mute').addEventListener('click', () => setMute({ muteMicrophone: !hook.muteConfig.muteMicrophone }));
 $('#deafen').addEventListener('click', () => setMute({ muteEarphone: !hook.muteConfig.muteEarphone }));
 $('#leave').addEventListener('click', leave);
+window.addEventListener('voipd-device', (ev) => trackSwitch(switchDevice(ev.detail.kind)));
 // A language switch (i18n.js) re-applied the static text; the rest is
 // written again from the page's state.
 window.addEventListener('voipd-lang', () => {

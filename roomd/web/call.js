@@ -32,6 +32,7 @@
 //   callMembers  the call room's members
 //   callVideo    whether this side sends video in the call
 //   callSeconds  the running call's duration, whole seconds (0 before)
+//   callSending() the call room's senders' devices (as app.js's sending())
 //   callNetwork  the call's network as netquality.js judges it (as app.js's network)
 //   callMuted    whether this side's microphone is muted in the call
 //                (setCallMute(bool); a new call starts unmuted)
@@ -44,6 +45,7 @@ import { RoomClient } from './room-client.js';
 import { t, reasonWords } from './i18n.js';
 import { ring, stopRing } from './ring.js';
 import { NetWatch, showQuality } from './netquality.js';
+import { getMedia, refresh as refreshDevices, track as trackSwitch, sink, replaceIn } from './devices.js';
 
 const RETRY_MS = 2000; // presence reconnect delay: the daemon's re-register, in small
 const PING_MS = 20000;
@@ -69,6 +71,7 @@ Object.assign(hook, {
   setCallMute: (m) => setCallMute(m),
   hangup: () => hangup(),
   stats: () => (room ? room.stats() : groupStats()),
+  callSending: () => (room ? room.sending() : {}),
 });
 
 let presence = null;   // presence WebSocket
@@ -285,14 +288,36 @@ async function enterRoom(acc) {
 // callMedia asks for the microphone, and the camera when video: a camera
 // that is absent or refused leaves the call with voice, as a group room does.
 async function callMedia(video) {
+  let stream = null;
   if (video) {
     try {
-      return await navigator.mediaDevices.getUserMedia({ audio: true, video: { width: 640, height: 480 } });
+      stream = await getMedia(true, { width: 640, height: 480 });
     } catch (e) {
       console.warn('call: no camera, answering with voice:', e.message);
     }
   }
-  return navigator.mediaDevices.getUserMedia({ audio: true, video: false });
+  stream = stream || await getMedia(true, false);
+  refreshDevices(); // the browser names its devices now
+  return stream;
+}
+
+// switchDevice sends from the microphone or camera just chosen
+// (devices.js) while in the call, as app.js does in a group room.
+async function switchDevice(kind) {
+  const r = room;
+  if (!r || !localStream || (hook.callState !== 'inCall' && hook.callState !== 'reconnecting')) return;
+  if (kind === 'camera' && !localStream.getVideoTracks().length) return;
+  let next;
+  try {
+    const s = await (kind === 'camera' ? getMedia(false, { width: 640, height: 480 }) : getMedia(true, false));
+    next = s.getTracks()[0];
+  } catch (e) {
+    console.warn('call: device switch:', kind, e.message);
+    return;
+  }
+  if (room !== r || !localStream) { next.stop(); return; }
+  replaceIn(localStream, next);
+  await r.replaceTrack(next);
 }
 
 function setCallMute(muted) {
@@ -355,6 +380,7 @@ function playStream(member, stream) {
     a.autoplay = true;
     a.dataset.member = member;
     $('#call-audio').append(a);
+    sink(a);
   }
   if (a.srcObject !== stream) a.srcObject = stream;
   a.play().catch((e) => console.warn('call audio did not start:', e.message));
@@ -485,6 +511,7 @@ $('#accept-video').addEventListener('click', () => answer(true, 'video'));
 $('#decline').addEventListener('click', () => answer(false));
 $('#hangup').addEventListener('click', hangup);
 $('#call-mute').addEventListener('click', () => setCallMute(!hook.callMuted));
+window.addEventListener('voipd-device', (ev) => trackSwitch(switchDevice(ev.detail.kind)));
 // A language switch (i18n.js): the call's state in the new words.
 window.addEventListener('voipd-lang', () => { setCallState(hook.callState); showNetwork(); });
 stopRing();

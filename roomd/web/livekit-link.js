@@ -152,6 +152,23 @@ export class LiveKitLink {
     this.client.emit('videomembers', { members: list });
   }
 
+  // replaceTrack sends track in place of our published track of its kind.
+  async replaceTrack(track) {
+    const room = this.room;
+    if (!room) return;
+    const LK = await loadLiveKit();
+    const source = track.kind === 'video' ? LK.Track.Source.Camera : LK.Track.Source.Microphone;
+    const pub = room.localParticipant.getTrackPublication(source);
+    if (pub && pub.track) await pub.track.replaceTrack(track, { userProvidedTrack: true });
+  }
+
+  // sendingTracks: the MediaStreamTracks our publications send now.
+  sendingTracks() {
+    const room = this.room;
+    if (!room) return [];
+    return [...room.localParticipant.trackPublications.values()].map((p) => p.track && p.track.mediaStreamTrack).filter(Boolean);
+  }
+
   // setMute mutes or unmutes our microphone's publication (LiveKit tells
   // the others).
   async setMute(muteConfig) {

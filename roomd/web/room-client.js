@@ -495,6 +495,34 @@ export class RoomClient extends EventTarget {
     return tr.sender;
   }
 
+  // replaceTrack sends track (a microphone or camera the visitor chose) in
+  // place of the one of its kind sent now, without renegotiating: the
+  // sender keeps its parameters (a muted microphone stays muted). A
+  // reconnect sends the new one too.
+  async replaceTrack(track) {
+    const video = track.kind === 'video';
+    if (video) this.camera = track;
+    else this.track = track;
+    if (this.lk) return this.lk.replaceTrack(track);
+    const link = this.link;
+    const sender = link && (video ? link.videoSender : link.sender);
+    if (sender) await sender.replaceTrack(track);
+  }
+
+  // sending says which devices the senders carry now: {microphone,
+  // camera}, each {deviceId, label} or absent.
+  sending() {
+    const out = {};
+    const link = this.link;
+    const tracks = this.lk ? this.lk.sendingTracks()
+      : [link && link.sender && link.sender.track, link && link.videoSender && link.videoSender.track];
+    for (const tr of tracks) {
+      if (!tr) continue;
+      out[tr.kind === 'video' ? 'camera' : 'microphone'] = { deviceId: tr.getSettings().deviceId || '', label: tr.label };
+    }
+    return out;
+  }
+
   // subscribeVideo sets whose video this member receives (an empty list:
   // none); the server renegotiates.
   subscribeVideo(list) {
