@@ -170,7 +170,8 @@ func TestBrowserLanguages(t *testing.T) {
 			t.Fatal(err)
 		}
 		if err := p.WaitFor(ctx, `document.querySelector("#mute").textContent === "打开麦克风" &&
-			document.querySelector("#mute").getAttribute("aria-pressed") === "true"`); err != nil {
+			document.querySelector("#mute").getAttribute("aria-pressed") === "true" &&
+			document.querySelector("#members voip-room.self").shadowRoot.querySelector(".badge").textContent === "已静音"`); err != nil {
 			t.Fatal(err)
 		}
 		assertNoEnglish(ctx, t, p)
@@ -179,7 +180,8 @@ func TestBrowserLanguages(t *testing.T) {
 			t.Fatal(err)
 		}
 		if err := p.WaitFor(ctx, `document.querySelector("#state").textContent === "In the room" &&
-			document.querySelector("#mute").textContent === "Unmute microphone"`); err != nil {
+			document.querySelector("#mute").textContent === "Unmute microphone" &&
+			document.querySelector("#members voip-room.self").shadowRoot.querySelector(".badge").textContent === "muted"`); err != nil {
 			t.Fatal(err)
 		}
 		// An error's reason in words (the reason word and the server's

@@ -81,7 +81,7 @@ const noCamera = `(() => {
 
 // TestBrowserNoCamera (issue 20): without a camera a video room is joined
 // with the microphone alone, the page says so in its language, and the
-// other member's video still comes.
+// other member's video still comes; axe-core finds nothing serious.
 func TestBrowserNoCamera(t *testing.T) {
 	srv := startRoomd(t)
 	b := browsertest.Start(t)
@@ -119,6 +119,7 @@ func TestBrowserNoCamera(t *testing.T) {
 		})()`); err != nil {
 			t.Errorf("%s: the door's video did not arrive: %v", c.lang, err)
 		}
+		p.CheckAxe(ctx, t, c.lang+": joined without a camera, the notice shown")
 		p.Close()
 	}
 }

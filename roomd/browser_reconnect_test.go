@@ -129,7 +129,8 @@ func noExceptions(t *testing.T, who string, p *browsertest.Page) {
 
 // TestBrowserReconnect: two pages in a group room, roomd closed (it says
 // shutdown) and started again on the same address: both pages show
-// "reconnecting" meanwhile (still listing the room, Leave usable, Join not)
+// "reconnecting" meanwhile (still listing the room, Leave usable, Join not;
+// a banner says what happened and the tiles dim)
 // and come back into their seats by themselves: joined, the members in
 // their first join's order, and each hears the other again on its new
 // peer connection. After that the room works as before: a leave shows.
@@ -168,8 +169,12 @@ func TestBrowserReconnect(t *testing.T) {
 			document.querySelector("#state").dataset.state === "reconnecting" &&
 			document.querySelector("#join").disabled && !document.querySelector("#leave").disabled &&
 			window.voipd.members.join() === "alice,bob" && window.voipd.lastError === null &&
-			document.querySelector("#error").hidden`)
+			document.querySelector("#error").hidden && !document.querySelector("#reconnecting").hidden &&
+			getComputedStyle(document.querySelector("#members voip-room").shadowRoot.querySelector("video")).opacity === "0.45"`)
 		waitOn(ctx, t, s.id, s.p, `(await window.voipd.stats()).inboundAudio.length === 0`)
+		if s.id == "alice" {
+			s.p.CheckAxe(ctx, t, "reconnecting")
+		}
 		mark(ctx, t, s.p, "joined", `window.voipd.state === "joined"`)
 		mark(ctx, t, s.p, "heard", `window.voipd.state === "joined" && `+hears(s.other))
 	}
@@ -188,7 +193,8 @@ func TestBrowserReconnect(t *testing.T) {
 	for _, s := range sides {
 		waitOn(ctx, t, s.id, s.p, `window.voipd.state === "joined" && window.voipd.members.length === 2 &&
 			document.querySelectorAll("#members voip-room").length === 2 &&
-			document.querySelectorAll("#audio audio").length === 1 && !document.querySelector("#leave").disabled`)
+			document.querySelectorAll("#audio audio").length === 1 && !document.querySelector("#leave").disabled &&
+			document.querySelector("#reconnecting").hidden && getComputedStyle(document.querySelector("#members voip-room").shadowRoot.querySelector("video")).opacity === "1"`)
 		var got []string
 		if err := s.p.Eval(ctx, `window.voipd.members`, &got); err != nil {
 			t.Fatal(err)

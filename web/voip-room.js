@@ -27,6 +27,12 @@
 //                    the source or server changed.
 //   speaking         boolean: the member is talking now (a ring around the tile)
 //   muted            boolean: the member's microphone is muted (a badge)
+//   ::part(video), ::part(avatar), ::part(label)
+//                    the picture, the initials shown without one, the name bar:
+//                    for the page's own styling (roomd's dims a stale picture)
+//   VoipRoomElement.setStrings({muted, me})
+//                    static: the words the element shows ("muted", "me"), for a
+//                    page in another language
 //   srcObject        property: a MediaStream the page shows in the tile. Like a
 //                    <video>'s srcObject over its src, it takes precedence: while
 //                    it is set the element connects nowhere (a WHEP session ends
@@ -95,7 +101,7 @@ const TEMPLATE = `
   .dot { width: 8px; height: 8px; border-radius: 50%; background: #667; flex: none; }
   :host([speaking]) .dot { background: #3ccf6a; }
 </style>
-<video playsinline autoplay muted></video>
+<video part="video" playsinline autoplay muted></video>
 <div class="avatar" part="avatar"></div>
 <div class="label" part="label"><span class="dot"></span><span class="name"></span><span class="badge"></span></div>`;
 
@@ -105,6 +111,16 @@ export class VoipRoomElement extends HTMLElement {
   // defaultServer is the server of the elements without a server attribute
   // (the header says more); set it before making elements.
   static defaultServer = SCRIPT_ORIGIN;
+
+  // strings are the words the element shows of its own: the muted badge,
+  // and the label of one's own camera without an openid. A page in another
+  // language sets them with setStrings, which redraws the elements in the
+  // document.
+  static strings = { muted: 'muted', me: 'me' };
+  static setStrings(s) {
+    VoipRoomElement.strings = { ...VoipRoomElement.strings, ...s };
+    for (const el of document.querySelectorAll('voip-room')) el.render();
+  }
 
   constructor() {
     super();
@@ -229,13 +245,15 @@ export class VoipRoomElement extends HTMLElement {
 
   render() {
     const root = this.shadowRoot;
-    const label = this.openid || (this.mode === 'camera' ? 'me' : '');
+    const words = VoipRoomElement.strings;
+    const label = this.openid || (this.mode === 'camera' ? words.me : '');
     root.querySelector('.name').textContent = label;
     this.title = label;
     const avatar = root.querySelector('.avatar');
     avatar.textContent = initials(label);
-    avatar.style.background = `hsl(${hue(label)} 45% 42%)`;
-    root.querySelector('.badge').textContent = this.muted ? 'muted' : '';
+    // Dark enough for the white initials (4.5:1 and more at every hue).
+    avatar.style.background = `hsl(${hue(label)} 45% 30%)`;
+    root.querySelector('.badge').textContent = this.muted ? words.muted : '';
     this.video.style.objectFit = this.objectFit;
     // Only one's own front camera is mirrored, as every video-call app does.
     const mirror = this.mode === 'camera' && this.devicePosition === 'front';

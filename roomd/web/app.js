@@ -67,6 +67,9 @@ import { getMedia, refresh as refreshDevices, track as trackSwitch, sink, replac
 // no tile is to look for a WHEP source meanwhile, and roomd has none (the
 // element's header).
 VoipRoomElement.defaultServer = '';
+// The tiles' own words, in the page's language.
+const tileWords = () => VoipRoomElement.setStrings({ muted: t('tile.muted'), me: t('tile.me') });
+tileWords();
 
 // audioLevel is linear 0..1 (WebRTC stats); 0.01 is about -40 dBov, above
 // the comfort noise of a quiet room and below any voice.
@@ -283,6 +286,8 @@ function setState(state) {
   $('#group-id').disabled = $('#openid').disabled = state === 'joining' || inRoom;
   for (const id of ['#mute', '#deafen', '#leave']) $(id).disabled = !inRoom;
   el.title = state === 'reconnecting' ? t('state.reconnectingTitle') : '';
+  // The banner says it in full (the state badge above is the live region).
+  $('#reconnecting').hidden = state !== 'reconnecting';
 }
 
 // showVideoHint says so when this page joined a room as voice while its
@@ -446,6 +451,7 @@ window.addEventListener('voipd-device', (ev) => trackSwitch(switchDevice(ev.deta
 // A language switch (i18n.js) re-applied the static text; the rest is
 // written again from the page's state.
 window.addEventListener('voipd-lang', () => {
+  tileWords();
   setState(hook.state);
   renderMute();
   if (hook.lastError) $('#error .words').textContent = reasonWords(hook.lastError.reason);
