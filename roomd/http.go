@@ -1,7 +1,6 @@
 package roomd
 
 import (
-	"bytes"
 	"embed"
 	"encoding/json"
 	"io/fs"
@@ -31,25 +30,24 @@ func (s *Server) Handler() http.Handler {
 	if s.cfg.Dev {
 		mux.HandleFunc("GET /dev/sign", s.serveDevSign)
 	}
-	mux.HandleFunc("GET /voip-room.js", serveVoipRoomJS)
 	// Gateway mode: LiveKit's browser client, which the page loads when a
 	// join goes to LiveKit (web/livekit-link.js).
 	if a, ok := s.cfg.Gateway.(interface{ Assets() fs.FS }); ok {
-		mux.Handle("GET /vendor/", http.StripPrefix("/vendor/", http.FileServer(http.FS(a.Assets()))))
+		if vendor, err := newStaticFiles(a.Assets(), nil); err == nil {
+			mux.Handle("GET /vendor/", http.StripPrefix("/vendor", vendor))
+		} else {
+			s.log.Error("the gateway's browser assets cannot be read: /vendor/ answers 404", "err", err)
+		}
 	}
-	sub, err := fs.Sub(webFS, "web")
-	if err == nil { // fs.Sub fails only on a bad pattern, and "web" is not one
-		mux.Handle("GET /", http.FileServer(http.FS(sub)))
+	// The client and its <voip-room> element, gzipped and with ETags
+	// (static.go). The embedded files always read.
+	sub, _ := fs.Sub(webFS, "web")
+	client, err := newStaticFiles(sub, map[string][]byte{"voip-room.js": web.VoipRoomJS()})
+	if err != nil {
+		panic("roomd: the embedded browser client cannot be read: " + err.Error())
 	}
+	mux.Handle("GET /", client)
 	return mux
-}
-
-// serveVoipRoomJS serves the <voip-room> element as the file server serves
-// the client's other files: http.FileServer and ServeContent share one
-// implementation, so the content type (by the name's extension), ranges
-// and headers are the same.
-func serveVoipRoomJS(w http.ResponseWriter, r *http.Request) {
-	http.ServeContent(w, r, "voip-room.js", time.Time{}, bytes.NewReader(web.VoipRoomJS()))
 }
 
 // serveDevSign mints a join for the first app, so that the browser client

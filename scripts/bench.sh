@@ -147,6 +147,32 @@ else
   printf '### Echo: what the far end gets back\n\n**Failed in this run**: see %s.\n' "$work/echo.log" >"$work/echo.md"
 fi
 
+# The browser page's first load: roomd's TestPageFirstPaint, its figures as a table.
+echo "bench: paint"
+go test -c -o "$work/roomd.test" ./roomd
+if (cd roomd && VOIPD_PAINT_ROUNDS=${BENCH_PAINT_ROUNDS:-5} on "$client_cpu" "$work/roomd.test" -test.run '^TestPageFirstPaint$' -test.v >"$work/paint.log" 2>&1); then
+  {
+    echo "### Browser page: first paint"
+    echo
+    echo "roomd's TestPageFirstPaint: the page's first load in a fresh headless Chromium (empty cache) from roomd"
+    echo "on loopback, by Chromium's own timings (first contentful paint and the load event's end, from the"
+    echo "navigation's start; median of ${BENCH_PAINT_ROUNDS:-5} rounds). The anchor, loaded in the same rounds"
+    echo "interleaved, is a minimal HTML page (one heading) from a server in the test: the floor of a first paint"
+    echo "in this Chromium on this machine. Bytes are what crossed the wire (gzipped where the browser accepts it,"
+    echo "headers included). Goal (issue 20): first paint under 1 s on loopback."
+    echo
+    echo "| page | first contentful paint | load event end | bytes transferred | files | first paint ÷ anchor |"
+    echo "| --- | --- | --- | --- | --- | --- |"
+    awk '/paint-row/ { for (i = 1; i <= NF; i++) if ($i == "paint-row") { name = $(i+1); fcp[name] = $(i+2);
+      load[name] = $(i+3); kb[name] = $(i+4); files[name] = $(i+5) } }
+      END { for (n in fcp) printf "| %s | %s ms | %s ms | %s KB | %s | %s |\n",
+        (n == "page" ? "roomd'"'"'s page" : "anchor: minimal HTML"), fcp[n], load[n], kb[n], files[n],
+        (fcp["anchor"] > 0 ? sprintf("%.2f×", fcp[n] / fcp["anchor"]) : "—") }' "$work/paint.log" | sort -r
+  } >"$work/paint.md"
+else
+  printf '### Browser page: first paint\n\n**Failed in this run**: see %s.\n' "$work/paint.log" >"$work/paint.md"
+fi
+
 "$work/bin/voipbench" micro -raw "$raw" >"$work/micro.md"
 echo "bench: vp8speed"
 if ! on "$client_cpu" "$work/bin/voipbench" vp8speed >"$work/vp8speed.md"; then
@@ -182,8 +208,8 @@ fi
   echo "$(gcc --version | head -1), $(ffmpeg -version 2>/dev/null | head -1 | awk '{print $1, $3}'), $(chromium --version 2>/dev/null | head -1)."
   echo "Settings: BENCH_COUNT=$count BENCH_TIME=$benchtime BENCH_STARTS=${BENCH_STARTS:-20} BENCH_JOINS=${BENCH_JOINS:-50} BENCH_FIRST_FRAMES=${BENCH_FIRST_FRAMES:-5}"
   echo "BENCH_CALL_SECONDS=${BENCH_CALL_SECONDS:-30} BENCH_GC_SECONDS=${BENCH_GC_SECONDS:-60} BENCH_M2E_SECONDS=${BENCH_M2E_SECONDS:-20}"
-  echo "BENCH_VOICE_SECONDS=${BENCH_VOICE_SECONDS:-30} BENCH_VOICE_ROUNDS=${BENCH_VOICE_ROUNDS:-2}."
-  for s in micro echo vp8speed startup join call voice profile m2e; do
+  echo "BENCH_VOICE_SECONDS=${BENCH_VOICE_SECONDS:-30} BENCH_VOICE_ROUNDS=${BENCH_VOICE_ROUNDS:-2} BENCH_PAINT_ROUNDS=${BENCH_PAINT_ROUNDS:-5}."
+  for s in micro echo paint vp8speed startup join call voice profile m2e; do
     echo
     cat "$work/$s.md"
   done
