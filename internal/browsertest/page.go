@@ -105,6 +105,15 @@ func (p *Page) Viewport(ctx context.Context, width, height int64, mobile bool) e
 	return nil
 }
 
+// Press types keys into the focused element as a keyboard would (trusted
+// key events): "\t" is Tab, "\r" Enter, " " Space.
+func (p *Page) Press(ctx context.Context, keys string) error {
+	if err := p.run(ctx, chromedp.KeyEvent(keys)); err != nil {
+		return fmt.Errorf("browsertest: press %q: %w", keys, err)
+	}
+	return nil
+}
+
 // Screenshot writes a PNG of the page's viewport to path.
 func (p *Page) Screenshot(ctx context.Context, path string) error {
 	png, err := run(ctx, p, chromedp.CaptureScreenshot())

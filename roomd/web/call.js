@@ -456,6 +456,14 @@ function setCallState(state) {
   const inc = hook.incoming;
   const asking = state === 'ringing' && !!inc && !inc.answered;
   $('#incoming').hidden = !asking;
+  // The ringing box is modal: the rest of the page is out of reach (and out
+  // of a screen reader's way) until it is answered.
+  for (const el of [$('header'), ...$('main').children]) {
+    if (el !== $('#call')) el.inert = asking;
+  }
+  for (const el of $('#call').children) {
+    if (el !== $('#incoming')) el.inert = asking;
+  }
   if (inc) {
     const box = $('#incoming');
     showParty(box, inc.caller);
