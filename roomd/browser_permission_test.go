@@ -70,6 +70,56 @@ func TestBrowserPermissionRefused(t *testing.T) {
 	}
 }
 
+// refuseCamera stands in for a visitor who allows the microphone and
+// refuses the camera: asking for video fails as a refusal does.
+const refuseCamera = `(() => {
+	const real = navigator.mediaDevices.getUserMedia.bind(navigator.mediaDevices);
+	navigator.mediaDevices.getUserMedia = (c) => c && c.video
+		? Promise.reject(new DOMException("Permission denied", "NotAllowedError"))
+		: real(c);
+})();`
+
+// TestBrowserCameraRefused (issue 20): with the camera refused and the
+// microphone allowed, a video room is joined with voice; the page says the
+// camera is not allowed and how to allow it in this browser, in its
+// language, and the other member's video still comes. (Both refused is
+// TestBrowserPermissionRefused's error.)
+func TestBrowserCameraRefused(t *testing.T) {
+	srv := startRoomd(t)
+	b := browsertest.Start(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	door, err := b.Open(ctx, srv.URL()+"/?lang=en&roomType=video&groupId=camref&openid=door&autojoin=1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer door.Close()
+	for _, c := range []struct{ lang, notice string }{
+		{"en", "The camera is not allowed: you joined with voice only, and still see the others' video. " +
+			"To allow it: click the icon at the left of the address bar, set Microphone (and Camera) to Allow, then join again."},
+		{"zh", "摄像头未获允许：你已仅用语音加入，仍可看到其他成员的视频。 如需允许：点击地址栏左侧的图标，将麦克风（和摄像头）设为“允许”，然后重新加入。"},
+	} {
+		p, err := b.OpenWith(ctx, srv.URL()+"/?lang="+c.lang+"&roomType=video&groupId=camref&openid=resident-"+c.lang+"&autojoin=1", refuseCamera)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := p.WaitFor(ctx, `window.voipd.state === "joined" && window.voipd.cameraRefused && !window.voipd.noCamera &&
+			!document.querySelector("#camera-refused").hidden && document.querySelector("#no-camera").hidden && window.voipd.lastError === null &&
+			(await window.voipd.stats()).inboundVideo.some((v) => v.member === "door" && v.framesDecoded > 0)`); err != nil {
+			t.Fatalf("%s: %v", c.lang, err)
+		}
+		var notice string
+		if err := p.Eval(ctx, `document.querySelector("#camera-refused").textContent`, &notice); err != nil {
+			t.Fatal(err)
+		}
+		if notice != c.notice {
+			t.Errorf("%s: the notice says %q, want %q", c.lang, notice, c.notice)
+		}
+		p.CheckAxe(ctx, t, c.lang+": joined with the camera refused")
+		p.Close()
+	}
+}
+
 // noCamera stands in for a machine without a camera: asking for video
 // fails as it does there; the microphone alone is Chromium's fake one.
 const noCamera = `(() => {

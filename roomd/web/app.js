@@ -25,6 +25,8 @@
 //   lastError   null | {reason, message}
 //   noCamera    true when a video room was joined with the microphone alone
 //               (no camera found); the page says so
+//   cameraRefused  the same where the camera was refused (the microphone
+//               allowed); the page says so, with how to allow it
 //   network     {quality: "unknown" | "good" | "poor", loss, sendLoss, rtt}: the
 //               room's media as the browser's statistics show it (netquality.js);
 //               poor is shown beside the state, with the figures
@@ -91,6 +93,7 @@ const hook = Object.assign(window.voipd || {}, {
   speakers: [],
   lastError: null,
   noCamera: false,
+  cameraRefused: false,
   network: new NetWatch().summary(),
   reconnectCause: null,
   muteConfig: { muteMicrophone: false, muteEarphone: false },
@@ -215,19 +218,39 @@ async function localMedia() {
   const video = roomType === 'video' ? { width: 640, height: 480 } : false;
   hook.noCamera = false;
   $('#no-camera').hidden = true;
+  hook.cameraRefused = false;
+  $('#camera-refused').hidden = true;
+  let why;
   try {
     const stream = await getMedia(true, video);
     refreshDevices(); // the browser names its devices now
     return stream;
   } catch (e) {
-    if (!video || mediaReason(e) !== 'absent') throw failure(mediaReason(e), `${video ? 'camera or ' : ''}microphone: ${e.message}`);
+    why = mediaReason(e);
+    if (!video || (why !== 'absent' && why !== 'permission')) {
+      throw failure(why, `${video ? 'camera or ' : ''}microphone: ${e.message}`);
+    }
   }
+  // No camera, or the camera refused: the microphone alone, if it is
+  // allowed (a refusal of both fails here, with the permission's advice).
   const stream = await getMedia(true, false)
     .catch((e) => { throw failure(mediaReason(e), `microphone: ${e.message}`); });
-  hook.noCamera = true;
-  $('#no-camera').hidden = false;
+  if (why === 'absent') {
+    hook.noCamera = true;
+    $('#no-camera').hidden = false;
+  } else {
+    hook.cameraRefused = true;
+    showCameraRefused();
+  }
   refreshDevices();
   return stream;
+}
+
+// showCameraRefused says the camera was refused and how to allow it.
+function showCameraRefused() {
+  const el = $('#camera-refused');
+  el.hidden = !hook.cameraRefused;
+  el.textContent = hook.cameraRefused ? t('cameraRefused') + ' ' + t('help.permission.' + browserKind()) : '';
 }
 
 // switchDevice sends from the microphone or camera just chosen (devices.js)
@@ -456,6 +479,7 @@ window.addEventListener('voipd-lang', () => {
   renderMute();
   if (hook.lastError) $('#error .words').textContent = reasonWords(hook.lastError.reason);
   showHelp();
+  showCameraRefused();
   showNetwork();
 });
 setState('idle');
