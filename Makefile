@@ -73,14 +73,15 @@ bench: build
 
 # The browser page's main screens at a phone's and a desktop's size, as PNGs
 # in dist/screenshots for a person to look at (roomd's TestBrowserScreens;
-# a Chinese font so the Chinese screens show characters); two of them are
+# a Chinese font so the Chinese screens show characters); three of them are
 # kept in docs/ for the README.
 screenshots: deps
 	@scripts/ensure-packages.sh screenshots fonts-wqy-microhei
 	VOIPD_SCREENSHOTS=$(CURDIR)/dist/screenshots $(GO) test -count=1 -run '^TestBrowserScreens$$' ./roomd/
 	cp dist/screenshots/room-phone.png docs/screen-phone.png
 	cp dist/screenshots/room-desktop.png docs/screen-desktop.png
-	@echo "screenshots: dist/screenshots/*.png; docs/screen-phone.png and docs/screen-desktop.png updated"
+	cp dist/screenshots/incoming-phone.png docs/screen-incoming-phone.png
+	@echo "screenshots: dist/screenshots/*.png; docs/screen-phone.png, docs/screen-desktop.png and docs/screen-incoming-phone.png updated"
 
 # 1,000 join/leave cycles of a voice and of a video room, 1,000 calls rung,
 # answered and hung up, and 10,000 member joins on a roomd, each process's

@@ -122,6 +122,16 @@ func TestBrowserScreens(t *testing.T) {
 				})()`); err != nil {
 				t.Fatalf("the call's picture did not arrive: %v", err)
 			}
+			// The call's controls stay on the screen under its picture.
+			var hang struct{ Bottom, Video float64 }
+			if err := callee.Eval(ctx, `({bottom: document.querySelector("#hangup").getBoundingClientRect().bottom,
+				video: document.querySelector("#call-video").getBoundingClientRect().width})`, &hang); err != nil {
+				t.Fatal(err)
+			}
+			if hang.Bottom > float64(size.h) || hang.Video < 320 {
+				t.Errorf("in a call: hang-up's bottom at %.0f px of %d, the picture %.0f px wide; want hang-up on the screen, the picture ≥ 320 px",
+					hang.Bottom, size.h, hang.Video)
+			}
 			shot(t, callee, "call-"+size.name, size.w, size.h)
 		})
 	}
