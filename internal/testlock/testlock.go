@@ -1,7 +1,8 @@
 // Package testlock keeps apart, on one machine, the tests that must not
 // overlap: the ARM emulation test (qemu and two cross-builds saturate both
-// cores for minutes) and the real-time audio measurements over PulseAudio
-// (an echo canceller's figures need its audio on time). Each takes the
+// cores for minutes), the packages' build and install test (two cgo
+// builds, xz and lintian), and the real-time audio measurements over
+// PulseAudio (an echo canceller's figures need its audio on time). Each takes the
 // machine-wide lock for its whole run; the others wait. It holds across
 // test binaries and across two make test runs side by side, since the lock
 // is a file in the system's temporary directory.
