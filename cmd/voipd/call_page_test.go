@@ -39,7 +39,8 @@ func headImage(t *testing.T) string {
 // what the page sends, another microphone chosen is sent at once, and
 // hanging up ends it at the door. A voice call offers answer and decline (in Chinese
 // after the switch), and declining fails the door's join1v1Chat with
-// -20010. The page calls an indoor monitor (voipd): the card says it
+// -20010; a video call answered with video sends the page's picture to
+// the door, its own shown small and mirrored. The page calls an indoor monitor (voipd): the card says it
 // rings, the ring-back plays, cancel ends it at the monitor; then the
 // monitor declines, does not answer, is busy, and an openid nobody holds
 // is offline, each said in words. axe-core finds nothing serious in the
@@ -190,6 +191,22 @@ func TestCallPageFlows(t *testing.T) {
 	checkFail(t, "join1v1Chat", door.ctl.await(join, 10*time.Second), -20010, "declined")
 	waitFor("declined said", `document.querySelector("#call-state").innerText === "通话已结束：你已拒绝"`)
 	click("#lang")
+
+	// A video call answered with video: the door gets the page's picture,
+	// the page shows its own small and mirrored.
+	join = door.ctl.send("join1v1Chat", callParams("door", "resident", "video"))
+	waitFor("the video call rings again", `window.voipd.callState === "ringing" && !document.querySelector("#accept-video").hidden`)
+	click("#accept-video")
+	if a := door.ctl.await(join, 20*time.Second); a.Error != nil {
+		t.Fatalf("join1v1Chat: %+v", a.Error)
+	}
+	waitFor("in the call with video", `window.voipd.callState === "inCall" && window.voipd.callVideo &&
+		!document.querySelector("#call-self").hidden && document.querySelector("#call-self").videoWidth > 0 &&
+		getComputedStyle(document.querySelector("#call-self")).transform === "matrix(-1, 0, 0, 1, 0, 0)" &&
+		(await window.voipd.stats()).outboundVideo.framesEncoded > 0`)
+	eventually(t, 20*time.Second, "the door receives the page's video", func() bool { return videoInboundOK(t, door, "resident") })
+	click("#hangup")
+	waitEnded(t, door, "remote")
 
 	// The page calls the monitor; the card says it rings; cancel.
 	call := func() {
