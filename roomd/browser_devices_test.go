@@ -84,12 +84,7 @@ func TestBrowserDevices(t *testing.T) {
 	if err := p.WaitFor(ctx, `window.voipd.sending().microphone.deviceId === "`+mic+`" && window.voipd.sending().camera.deviceId === "`+cam+`"`); err != nil {
 		t.Fatalf("the senders do not carry the chosen devices: %v", err)
 	}
-	sent := `await (async () => {
-		const n = async () => (await window.voipd.stats()).outboundAudio.packetsSent;
-		const a = await n();
-		await new Promise((r) => setTimeout(r, 600));
-		return [a, await n()];
-	})()`
+	sent := browsertest.Twice(`(await window.voipd.stats()).outboundAudio.packetsSent`, 600*time.Millisecond)
 	if err := p.WaitFor(ctx, `window.voipd.muteConfig.muteMicrophone && (([a, b]) => a === b)(`+sent+`)`); err != nil {
 		t.Fatalf("the new microphone is sent though muted: %v", err)
 	}

@@ -2,6 +2,7 @@ package roomd_test
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"testing"
 	"time"
@@ -70,14 +71,61 @@ func TestBrowserPermissionRefused(t *testing.T) {
 	}
 }
 
-// refuseCamera stands in for a visitor who allows the microphone and
-// refuses the camera: asking for video fails as a refusal does.
-const refuseCamera = `(() => {
+// failVideo is an init script under which asking for video fails with the
+// DOMException name (and message) a browser gives, while the microphone
+// alone is Chromium's fake one.
+func failVideo(name, message string) string {
+	return fmt.Sprintf(`(() => {
 	const real = navigator.mediaDevices.getUserMedia.bind(navigator.mediaDevices);
 	navigator.mediaDevices.getUserMedia = (c) => c && c.video
-		? Promise.reject(new DOMException("Permission denied", "NotAllowedError"))
+		? Promise.reject(new DOMException(%q, %q))
 		: real(c);
-})();`
+})();`, message, name)
+}
+
+// videoless is a way to be in a video room without sending video: the
+// init script that brings it about, the page's flag and notice for it, and
+// the notice's words in each language.
+type videoless struct {
+	script, flag, notice string
+	words                map[string]string
+}
+
+// joinVideoless opens a video room where a door sends video, then joins it
+// in each language as v has it: the page must join with voice, say so
+// with v's notice alone, receive the door's picture, and pass axe-core.
+func joinVideoless(t *testing.T, group string, v videoless) {
+	srv := startRoomd(t)
+	b := browsertest.Start(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	door, err := b.Open(ctx, srv.URL()+"/?lang=en&roomType=video&groupId="+group+"&openid=door&autojoin=1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer door.Close()
+	for _, lang := range []string{"en", "zh"} {
+		p, err := b.OpenWith(ctx, srv.URL()+"/?lang="+lang+"&roomType=video&groupId="+group+"&openid=resident-"+lang+"&autojoin=1", v.script)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := p.WaitFor(ctx, `window.voipd.state === "joined" && window.voipd.lastError === null &&
+			window.voipd.`+v.flag+` && !document.querySelector("#`+v.notice+`").hidden &&
+			[...document.querySelectorAll("#no-camera, #camera-refused")].filter((n) => !n.hidden).length === 1 &&
+			(await window.voipd.stats()).inboundVideo.some((x) => x.member === "door" && x.framesDecoded > 0)`); err != nil {
+			t.Fatalf("%s: %v", lang, err)
+		}
+		var notice string
+		if err := p.Eval(ctx, `document.querySelector("#`+v.notice+`").textContent`, &notice); err != nil {
+			t.Fatal(err)
+		}
+		if notice != v.words[lang] {
+			t.Errorf("%s: the notice says %q, want %q", lang, notice, v.words[lang])
+		}
+		p.CheckAxe(ctx, t, lang+": joined with "+v.flag)
+		p.Close()
+	}
+}
 
 // TestBrowserCameraRefused (issue 20): with the camera refused and the
 // microphone allowed, a video room is joined with voice; the page says the
@@ -85,91 +133,22 @@ const refuseCamera = `(() => {
 // language, and the other member's video still comes. (Both refused is
 // TestBrowserPermissionRefused's error.)
 func TestBrowserCameraRefused(t *testing.T) {
-	srv := startRoomd(t)
-	b := browsertest.Start(t)
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	door, err := b.Open(ctx, srv.URL()+"/?lang=en&roomType=video&groupId=camref&openid=door&autojoin=1")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer door.Close()
-	for _, c := range []struct{ lang, notice string }{
-		{"en", "The camera is not allowed: you joined with voice only, and still see the others' video. " +
-			"To allow it: click the icon at the left of the address bar, set Microphone (and Camera) to Allow, then join again."},
-		{"zh", "摄像头未获允许：你已仅用语音加入，仍可看到其他成员的视频。 如需允许：点击地址栏左侧的图标，将麦克风（和摄像头）设为“允许”，然后重新加入。"},
-	} {
-		p, err := b.OpenWith(ctx, srv.URL()+"/?lang="+c.lang+"&roomType=video&groupId=camref&openid=resident-"+c.lang+"&autojoin=1", refuseCamera)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := p.WaitFor(ctx, `window.voipd.state === "joined" && window.voipd.cameraRefused && !window.voipd.noCamera &&
-			!document.querySelector("#camera-refused").hidden && document.querySelector("#no-camera").hidden && window.voipd.lastError === null &&
-			(await window.voipd.stats()).inboundVideo.some((v) => v.member === "door" && v.framesDecoded > 0)`); err != nil {
-			t.Fatalf("%s: %v", c.lang, err)
-		}
-		var notice string
-		if err := p.Eval(ctx, `document.querySelector("#camera-refused").textContent`, &notice); err != nil {
-			t.Fatal(err)
-		}
-		if notice != c.notice {
-			t.Errorf("%s: the notice says %q, want %q", c.lang, notice, c.notice)
-		}
-		p.CheckAxe(ctx, t, c.lang+": joined with the camera refused")
-		p.Close()
-	}
+	joinVideoless(t, "camref", videoless{script: failVideo("NotAllowedError", "Permission denied"),
+		flag: "cameraRefused", notice: "camera-refused", words: map[string]string{
+			"en": "The camera is not allowed: you joined with voice only, and still see the others' video. " +
+				"To allow it: click the icon at the left of the address bar, set Microphone (and Camera) to Allow, then join again.",
+			"zh": "摄像头未获允许：你已仅用语音加入，仍可看到其他成员的视频。 如需允许：点击地址栏左侧的图标，将麦克风（和摄像头）设为“允许”，然后重新加入。",
+		}})
 }
 
-// noCamera stands in for a machine without a camera: asking for video
-// fails as it does there; the microphone alone is Chromium's fake one.
-const noCamera = `(() => {
-	const real = navigator.mediaDevices.getUserMedia.bind(navigator.mediaDevices);
-	navigator.mediaDevices.getUserMedia = (c) => c && c.video
-		? Promise.reject(new DOMException("Requested device not found", "NotFoundError"))
-		: real(c);
-})();`
-
-// TestBrowserNoCamera (issue 20): without a camera a video room is joined
-// with the microphone alone, the page says so in its language, and the
-// other member's video still comes; axe-core finds nothing serious.
+// TestBrowserNoCamera (issue 20): without a camera (asking for video fails
+// as it does on a machine without one) a video room is joined with the
+// microphone alone, the page says so in its language, and the other
+// member's video still comes; axe-core finds nothing serious.
 func TestBrowserNoCamera(t *testing.T) {
-	srv := startRoomd(t)
-	b := browsertest.Start(t)
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	door, err := b.Open(ctx, srv.URL()+"/?lang=en&roomType=video&groupId=nocam&openid=door&autojoin=1")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer door.Close()
-	for _, c := range []struct{ lang, notice string }{
-		{"en", "No camera found: you joined with voice only, and still see the others' video."},
-		{"zh", "未找到摄像头：你已仅用语音加入，仍可看到其他成员的视频。"},
-	} {
-		p, err := b.OpenWith(ctx, srv.URL()+"/?lang="+c.lang+"&roomType=video&groupId=nocam&openid=resident-"+c.lang+"&autojoin=1", noCamera)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := p.WaitFor(ctx, `window.voipd.state === "joined" && window.voipd.noCamera &&
-			!document.querySelector("#no-camera").hidden && window.voipd.lastError === null`); err != nil {
-			t.Fatalf("%s: %v", c.lang, err)
-		}
-		var notice string
-		if err := p.Eval(ctx, `document.querySelector("#no-camera").textContent`, &notice); err != nil {
-			t.Fatal(err)
-		}
-		if notice != c.notice {
-			t.Errorf("%s: the notice says %q, want %q", c.lang, notice, c.notice)
-		}
-		// The door's picture arrives all the same.
-		if err := p.WaitFor(ctx, `(() => {
-			const door = [...document.querySelectorAll("#members voip-room")].find((t) => t.openid === "door");
-			const v = door && door.shadowRoot.querySelector("video");
-			return !!v && v.videoWidth > 0;
-		})()`); err != nil {
-			t.Errorf("%s: the door's video did not arrive: %v", c.lang, err)
-		}
-		p.CheckAxe(ctx, t, c.lang+": joined without a camera, the notice shown")
-		p.Close()
-	}
+	joinVideoless(t, "nocam", videoless{script: failVideo("NotFoundError", "Requested device not found"),
+		flag: "noCamera", notice: "no-camera", words: map[string]string{
+			"en": "No camera found: you joined with voice only, and still see the others' video.",
+			"zh": "未找到摄像头：你已仅用语音加入，仍可看到其他成员的视频。",
+		}})
 }

@@ -142,12 +142,7 @@ func TestCallPageFlows(t *testing.T) {
 
 	// Muting the microphone in the call stops what the page sends; unmuting
 	// brings it back.
-	sent := `await (async () => {
-		const n = async () => (await window.voipd.stats()).outboundAudio.packetsSent;
-		const a = await n();
-		await new Promise((r) => setTimeout(r, 600));
-		return [a, await n()];
-	})()`
+	sent := browsertest.Twice(`(await window.voipd.stats()).outboundAudio.packetsSent`, 600*time.Millisecond)
 	click("#call-mute")
 	waitFor("muted in the call", `window.voipd.callMuted && document.querySelector("#call-mute").getAttribute("aria-pressed") === "true" &&
 		document.querySelector("#call-mute").innerText === "Unmute microphone" && (([a, b]) => a > 0 && a === b)(`+sent+`)`)

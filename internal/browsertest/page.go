@@ -105,6 +105,19 @@ func (p *Page) Viewport(ctx context.Context, width, height int64, mobile bool) e
 	return nil
 }
 
+// Twice is a JavaScript expression, for a WaitFor condition, whose value
+// is [a, b]: the async expression expr evaluated, then again gap later.
+// Comparing them says whether something moved meanwhile (packets sent),
+// with the waiting in the browser rather than in a Go sleep.
+func Twice(expr string, gap time.Duration) string {
+	return fmt.Sprintf(`await (async () => {
+		const f = async () => (%s);
+		const a = await f();
+		await new Promise((r) => setTimeout(r, %d));
+		return [a, await f()];
+	})()`, expr, gap.Milliseconds())
+}
+
 // Press types keys into the focused element as a keyboard would (trusted
 // key events): "\t" is Tab, "\r" Enter, " " Space.
 func (p *Page) Press(ctx context.Context, keys string) error {
