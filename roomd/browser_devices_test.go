@@ -14,7 +14,8 @@ import (
 // once the page has the microphone; choosing another microphone and camera
 // while in a video room switches what the room's senders carry without
 // leaving (the other member keeps receiving both; a muted microphone stays
-// muted), choosing a speaker moves every member's <audio> to it, and the
+// muted), choosing a speaker moves every member's <audio> to it, a device
+// that cannot be opened is said in words (the one before goes on), and the
 // choice is kept for the next visit, whose join asks for those devices (or
 // the default for a device unplugged since). axe-core with the panel open.
 func TestBrowserDevices(t *testing.T) {
@@ -109,6 +110,28 @@ func TestBrowserDevices(t *testing.T) {
 	if err := p.WaitFor(ctx, `(() => { const a = [...document.querySelectorAll("#audio audio")];
 		return a.length === 1 && a.every((x) => x.sinkId === "`+spk+`"); })()`); err != nil {
 		t.Fatal(err)
+	}
+
+	// A chosen microphone that cannot be opened (another application
+	// holds it): the page says so, and the one before goes on.
+	if err := p.Eval(ctx, `window.realGUM = navigator.mediaDevices.getUserMedia.bind(navigator.mediaDevices);
+		navigator.mediaDevices.getUserMedia = () => Promise.reject(new DOMException("Could not start audio source", "NotReadableError"))`, nil); err != nil {
+		t.Fatal(err)
+	}
+	first := pick(devs.Microphone, "Fake Audio Input 1")
+	choose("microphone", first)
+	if err := p.WaitFor(ctx, `window.voipd.deviceError && window.voipd.deviceError.reason === "busy" &&
+		!document.querySelector("#device-error").hidden &&
+		document.querySelector("#device-error").textContent === "Could not switch to the chosen microphone: the device is in use by another application" &&
+		window.voipd.sending().microphone.deviceId === "`+mic+`"`); err != nil {
+		t.Fatalf("a microphone that cannot be opened: %v", err)
+	}
+	if err := p.Eval(ctx, `navigator.mediaDevices.getUserMedia = window.realGUM`, nil); err != nil {
+		t.Fatal(err)
+	}
+	choose("microphone", mic)
+	if err := p.WaitFor(ctx, `window.voipd.deviceError === null && document.querySelector("#device-error").hidden`); err != nil {
+		t.Fatalf("a switch that works clears the error: %v", err)
 	}
 
 	// The next visit joins with the chosen devices.

@@ -61,7 +61,7 @@ import { readFrameNumber } from './framenumber.js';
 import { VoipRoomElement } from './voip-room.js';
 import { t, reasonWords, browserKind } from './i18n.js';
 import { NetWatch, showQuality } from './netquality.js';
-import { getMedia, refresh as refreshDevices, track as trackSwitch, sink, replaceIn } from './devices.js';
+import { getMedia, mediaReason, refresh as refreshDevices, track as trackSwitch, sink, replaceIn, reportSwitch } from './devices.js';
 
 // voip-room.js is not in this directory: roomd serves it from package web,
 // which it shares with the daemon's local display. This page feeds every
@@ -267,26 +267,17 @@ async function switchDevice(kind) {
     next = s.getTracks()[0];
   } catch (e) {
     hook.deviceError = { kind, reason: mediaReason(e), message: e.message };
+    reportSwitch(kind, hook.deviceError.reason);
     console.warn('device switch:', kind, e.message);
     return;
   }
   if (client !== c || !localStream) { next.stop(); return; }
   hook.deviceError = null;
+  reportSwitch(kind, null);
   replaceIn(localStream, next);
   await c.replaceTrack(next);
   const self = tiles.get(hook.openid);
   if (self) self.updateVideo();
-}
-
-// mediaReason maps getUserMedia's errors to the reason words of the control
-// API (README.md, "Error codes").
-function mediaReason(e) {
-  switch (e.name) {
-    case 'NotAllowedError': case 'SecurityError': return 'permission';
-    case 'NotFoundError': case 'OverconstrainedError': return 'absent';
-    case 'NotReadableError': case 'AbortError': return 'busy';
-    default: return 'internal';
-  }
 }
 
 function failure(reason, message) {

@@ -45,7 +45,7 @@ import { RoomClient } from './room-client.js';
 import { t, reasonWords } from './i18n.js';
 import { ring, stopRing } from './ring.js';
 import { NetWatch, showQuality } from './netquality.js';
-import { getMedia, refresh as refreshDevices, track as trackSwitch, sink, replaceIn } from './devices.js';
+import { getMedia, mediaReason, refresh as refreshDevices, track as trackSwitch, sink, replaceIn, reportSwitch } from './devices.js';
 
 const RETRY_MS = 2000; // presence reconnect delay: the daemon's re-register, in small
 const PING_MS = 20000;
@@ -312,10 +312,12 @@ async function switchDevice(kind) {
     const s = await (kind === 'camera' ? getMedia(false, { width: 640, height: 480 }) : getMedia(true, false));
     next = s.getTracks()[0];
   } catch (e) {
+    reportSwitch(kind, mediaReason(e));
     console.warn('call: device switch:', kind, e.message);
     return;
   }
   if (room !== r || !localStream) { next.stop(); return; }
+  reportSwitch(kind, null);
   replaceIn(localStream, next);
   await r.replaceTrack(next);
 }

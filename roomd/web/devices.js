@@ -15,7 +15,7 @@
 //   chooseDevice(kind, id) as the chooser does; a Promise that settles once
 //                          the page sends from it
 
-import { t } from './i18n.js';
+import { t, reasonWords } from './i18n.js';
 
 const STORE = 'voipd.devices';
 const KINDS = { camera: 'videoinput', microphone: 'audioinput', speaker: 'audiooutput' };
@@ -59,6 +59,17 @@ export async function getMedia(audio, video) {
     if (!chose || (e.name !== 'OverconstrainedError' && e.name !== 'NotFoundError')) throw e;
     console.warn('a chosen device is gone, using the default:', e.message);
     return navigator.mediaDevices.getUserMedia({ audio, video });
+  }
+}
+
+// mediaReason maps getUserMedia's errors to the reason words of the control
+// API (README.md, "Error codes").
+export function mediaReason(e) {
+  switch (e.name) {
+    case 'NotAllowedError': case 'SecurityError': return 'permission';
+    case 'NotFoundError': case 'OverconstrainedError': return 'absent';
+    case 'NotReadableError': case 'AbortError': return 'busy';
+    default: return 'internal';
   }
 }
 
@@ -121,6 +132,22 @@ export function track(p) {
   return p;
 }
 
+let failed = null; // {kind, reason} of the last switch that failed, while it stands
+
+// reportSwitch shows under the choosers that switching to the chosen
+// camera or microphone failed (reason: the control API's word), or clears
+// it (reason null); what was sent before goes on.
+export function reportSwitch(kind, reason) {
+  failed = reason ? { kind, reason } : null;
+  showFailed();
+}
+
+function showFailed() {
+  const el = $('#device-error');
+  el.hidden = !failed;
+  el.textContent = failed ? t('devices.failed.' + failed.kind, { reason: reasonWords(failed.reason) }) : '';
+}
+
 // sink sends el's sound to the chosen speaker.
 export function sink(el) {
   if (!canChooseSpeaker) return Promise.resolve();
@@ -151,5 +178,5 @@ for (const kind of Object.keys(KINDS)) {
   if (sel) sel.addEventListener('change', () => choose(kind, sel.value));
 }
 if (navigator.mediaDevices) navigator.mediaDevices.addEventListener('devicechange', () => refresh());
-window.addEventListener('voipd-lang', () => refresh());
+window.addEventListener('voipd-lang', () => { refresh(); showFailed(); });
 refresh();
