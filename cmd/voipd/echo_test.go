@@ -107,6 +107,25 @@ func (r echoRun) mean() float64 {
 	return sum / float64(len(w))
 }
 
+// converging is the average over the windows with echo of the first
+// convergeSeconds: while the cancellers converge (PulseAudio's reaches the
+// cap after about 4 s here, voipd's after 1).
+func (r echoRun) converging() float64 {
+	sum, n := 0.0, 0
+	for _, v := range r.windows[:min(convergeSeconds, len(r.windows))] {
+		if !math.IsNaN(v) {
+			sum += v
+			n++
+		}
+	}
+	if n == 0 {
+		return math.NaN()
+	}
+	return sum / float64(n)
+}
+
+const convergeSeconds = 3
+
 // echoSeconds is how long each set-up is measured.
 const echoSeconds = 12
 
@@ -325,8 +344,8 @@ func TestEchoCancellationOverPulse(t *testing.T) {
 		t.Logf("echo-row %s %.1f %.1f %.1f %.1f", r.name, r.first(), r.median(3), r.min(3), r.mean())
 	}
 	voipd, pulse := runs[0], runs[1]
-	t.Logf("voipd − PulseAudio's module-echo-cancel: mean %+.1f dB, first second %+.1f, lowest after 3 s %+.1f",
-		voipd.mean()-pulse.mean(), voipd.first()-pulse.first(), voipd.min(3)-pulse.min(3))
+	t.Logf("voipd − PulseAudio's module-echo-cancel: mean %+.1f dB, first %d s %+.1f, first second %+.1f, lowest after 3 s %+.1f",
+		voipd.mean()-pulse.mean(), convergeSeconds, voipd.converging()-pulse.converging(), voipd.first()-pulse.first(), voipd.min(3)-pulse.min(3))
 	for _, p := range problems {
 		t.Error(p)
 	}
@@ -377,13 +396,16 @@ func judgeEcho(runs []echoRun) []string {
 	if voipd.first() < 10 {
 		p = append(p, fmt.Sprintf("voipd's first second is %.1f dB, want ≥ 10", voipd.first()))
 	}
-	// The anchor: at least 10 dB better while the cancellers converge, where
-	// the far end hears echo at all. After that both often reach the cap,
-	// and PulseAudio's lowest window varies from run to run (23–55 dB
-	// here): it is logged, not judged.
-	if d := voipd.first() - pulse.first(); d < 10 {
-		p = append(p, fmt.Sprintf("voipd's first second is %+.1f dB against PulseAudio's module-echo-cancel (%.1f against %.1f), want ≥ +10",
-			d, voipd.first(), pulse.first()))
+	// The anchor: at least 10 dB better while the cancellers converge (the
+	// first 3 s), where the far end hears echo at all. Not the first second
+	// alone: where the first echo falls in it moves both cancellers' figure
+	// for it together (PulseAudio's from -2.7 to 22.3 dB over 9 runs here,
+	// the difference from 11.8 to 32.9 dB; over 3 s, 17.6 to 25.7). After
+	// that both often reach the cap, and PulseAudio's lowest window varies
+	// from run to run (16–55 dB here): it is logged, not judged.
+	if d := voipd.converging() - pulse.converging(); !(d >= 10) {
+		p = append(p, fmt.Sprintf("voipd's first %d s average %+.1f dB against PulseAudio's module-echo-cancel (%.1f against %.1f), want ≥ +10",
+			convergeSeconds, d, voipd.converging(), pulse.converging()))
 	}
 	return p
 }
