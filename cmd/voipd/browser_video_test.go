@@ -86,6 +86,18 @@ func TestBrowserVideoAndLocalDisplay(t *testing.T) {
 	n.ctl.mustOK("exitVoIPChat", nil)
 }
 
+// audioDecoded is how many audio frames n has decoded from member (0
+// before any), by its getStats.
+func audioDecoded(n *node, member string) float64 {
+	in, _ := n.ctl.mustOK("getStats", nil)["inbound"].([]any)
+	for _, x := range in {
+		if m := x.(map[string]any); m["member"] == member && m["kind"] != "video" {
+			return m["framesDecoded"].(float64)
+		}
+	}
+	return 0
+}
+
 func videoInboundOK(t *testing.T, n *node, member string) bool {
 	stats := n.ctl.mustOK("getStats", nil)
 	for _, x := range stats["inbound"].([]any) {

@@ -157,16 +157,8 @@ func TestCallPageFlows(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitFor("the chosen microphone sent", `window.voipd.callSending().microphone.label === "Fake Audio Input 1"`)
-	heard := func() float64 {
-		for _, x := range door.ctl.mustOK("getStats", nil)["inbound"].([]any) {
-			if m := x.(map[string]any); m["member"] == "resident" {
-				return m["framesDecoded"].(float64)
-			}
-		}
-		return 0
-	}
-	h0 := heard()
-	eventually(t, 20*time.Second, "the door hears the new microphone", func() bool { return heard() > h0+25 })
+	h0 := audioDecoded(door, "resident")
+	eventually(t, 20*time.Second, "the door hears the new microphone", func() bool { return audioDecoded(door, "resident") > h0+25 })
 	click("#hangup")
 	waitEnded(t, door, "remote")
 	waitFor("the end said", `window.voipd.callState === "ended" && window.voipd.lastCallEnd.reason === "local" &&

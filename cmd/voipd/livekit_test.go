@@ -422,17 +422,8 @@ func TestBrowserOnLiveKit(t *testing.T) {
 	if err := page.WaitFor(ctx, `window.voipd.sending().microphone.label === "Fake Audio Input 1"`); err != nil {
 		t.Fatalf("%v\n%s", err, strings.Join(page.Console(), "\n"))
 	}
-	decoded := func() float64 {
-		in, _ := n.ctl.mustOK("getStats", nil)["inbound"].([]any)
-		for _, x := range in {
-			if m := x.(map[string]any); m["member"] == "browser-1" {
-				return m["framesDecoded"].(float64)
-			}
-		}
-		return 0
-	}
-	d0 := decoded()
-	eventually(t, 20*time.Second, "the panel hears the page's new microphone", func() bool { return decoded() > d0+25 })
+	d0 := audioDecoded(n, "browser-1")
+	eventually(t, 20*time.Second, "the panel hears the page's new microphone", func() bool { return audioDecoded(n, "browser-1") > d0+25 })
 
 	got, err := lkNode.Participants(lkgate.RoomName(proto.KindVoIP, testApp, "demo"))
 	if err != nil || !slices.Equal(got, []string{"browser-1", "kiosk"}) {
@@ -493,16 +484,7 @@ func TestBrowserOnLiveKitNodeKilled(t *testing.T) {
 	if err := page.WaitFor(ctx, `(await window.voipd.stats()).inboundAudio.some(a => a.member === "kiosk" && a.packetsReceived > 0 && a.audioLevel > 0)`); err != nil {
 		fail(err)
 	}
-	framesFromBrowser := func() float64 {
-		in, _ := n.ctl.mustOK("getStats", nil)["inbound"].([]any)
-		for _, x := range in {
-			if m := x.(map[string]any); m["member"] == "browser-1" {
-				return m["framesDecoded"].(float64)
-			}
-		}
-		return 0
-	}
-	eventually(t, 20*time.Second, "the panel decodes the browser's audio", func() bool { return framesFromBrowser() > 0 })
+	eventually(t, 20*time.Second, "the panel decodes the browser's audio", func() bool { return audioDecoded(n, "browser-1") > 0 })
 
 	r, _ := n.ctl.mustOK("status", nil)["room"].(map[string]any)
 	port, _ := r["network"].(map[string]any)["remotePort"].(float64)
@@ -531,8 +513,8 @@ func TestBrowserOnLiveKitNodeKilled(t *testing.T) {
 	}
 	t.Logf("the page hears the panel again %v after the node hosting the room was killed", time.Since(killed).Round(10*time.Millisecond))
 	n.ctl.waitEvent(ctx, "onVoIPChatStateChanged", func(p map[string]any) bool { return p["code"] == 2.0 })
-	before := framesFromBrowser()
-	eventually(t, 20*time.Second, "the panel decodes the browser's audio again", func() bool { return framesFromBrowser() > before+10 })
+	before := audioDecoded(n, "browser-1")
+	eventually(t, 20*time.Second, "the panel decodes the browser's audio again", func() bool { return audioDecoded(n, "browser-1") > before+10 })
 	var state string
 	if err := page.Eval(ctx, `window.voipd.state`, &state); err != nil || state != "joined" {
 		t.Fatalf("the page's state %q (%v), want joined", state, err)

@@ -2,7 +2,6 @@ package synth
 
 import (
 	"bytes"
-	"errors"
 	"testing"
 	"time"
 
@@ -197,26 +196,7 @@ func TestPatternZeroAllocs(t *testing.T) {
 
 func TestPatternCloseUnblocks(t *testing.T) {
 	c := NewPatternCamera("front", hwReq(160, 120, 1)) // a frame a second: ReadFrame blocks
-	errc := make(chan error, 1)
-	go func() {
-		_, err := c.ReadFrame()
-		errc <- err
-	}()
-	time.Sleep(50 * time.Millisecond)
-	if err := c.Close(); err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case err := <-errc:
-		if !errors.Is(err, hw.ErrClosed) {
-			t.Fatalf("after Close: %v, want ErrClosed", err)
-		}
-	case <-time.After(5 * time.Second):
-		t.Fatal("Close did not unblock ReadFrame")
-	}
-	if _, err := c.ReadFrame(); !errors.Is(err, hw.ErrClosed) {
-		t.Fatalf("ReadFrame after Close: %v", err)
-	}
+	closeUnblocks(t, c.Close, func() error { _, err := c.ReadFrame(); return err })
 	if err := c.Close(); err != nil {
 		t.Fatalf("second Close: %v", err)
 	}
