@@ -181,3 +181,46 @@ func TestBadFrameLength(t *testing.T) {
 		t.Fatalf("short frame: %v", err)
 	}
 }
+
+// TestToneSamples: the tone's samples, made by turning the last one, are
+// the sine's own (math.Sin of the phase) to the last bit of an int16, over
+// many frames and after frames skipped by a late reader.
+func TestToneSamples(t *testing.T) {
+	for _, freq := range []float64{440, 1000, 3999.5} {
+		c := NewTone(freq, 0.9).(*Tone)
+		step := 2 * math.Pi * freq / hw.SampleRate
+		frame := make([]int16, hw.FrameSamples)
+		var n uint64 // samples since the start, skipped ones too
+		for f := 0; f < 60; f++ {
+			if f == 30 {
+				time.Sleep(3 * hw.FrameMillis * time.Millisecond) // a late reader: frames skipped
+			}
+			d0 := c.Dropped()
+			if err := c.Read(frame); err != nil {
+				t.Fatal(err)
+			}
+			n += (c.Dropped() - d0) * hw.FrameSamples
+			for i, v := range frame {
+				want := math.Round(c.amp * math.Sin(math.Mod(float64(n+uint64(i))*step, 2*math.Pi)))
+				if math.Abs(float64(v)-want) > 1 {
+					t.Fatalf("%g Hz: frame %d sample %d is %d, the sine's is %g", freq, f, i, v, want)
+				}
+			}
+			n += hw.FrameSamples
+		}
+		if c.Dropped() == 0 {
+			t.Fatalf("%g Hz: no frame skipped after a reader 60 ms late", freq)
+		}
+		c.Close()
+	}
+}
+
+func BenchmarkToneSamples(b *testing.B) {
+	c := NewTone(440, 0.5).(*Tone)
+	defer c.Close()
+	frame := make([]int16, hw.FrameSamples)
+	b.ReportAllocs()
+	for b.Loop() {
+		c.fill(frame) // the samples alone, not the pacer's wait
+	}
+}
