@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"slices"
 	"strings"
 	"testing"
@@ -107,5 +108,95 @@ func TestCodecFloor(t *testing.T) {
 	}
 	if c.percent <= 0 || c.encodeUs <= 0 || c.decodeUs <= 0 {
 		t.Errorf("codec floor %+v: every figure should be above 0", c)
+	}
+}
+
+// perf script's samples put where their stacks say: libopus (and libm's
+// log under it) is the codec, libm's sine the synthetic source, a thread that ran miniaudio is the device
+// thread, a kernel sample goes by its system call, Go code by its package,
+// baresip's by its object; the table is shares times the window's CPU.
+func TestSplitSamples(t *testing.T) {
+	script := `voipd 100 12137.633197:     200040 cpu-clock:ppp: 
+	           5a96a runtime.casgstatus+0x8a (/tmp/vb/bin/voipd)
+	           5ee09 runtime.findRunnable+0xde9 (/tmp/vb/bin/voipd)
+
+voipd 100 12137.634367:     200040 cpu-clock:ppp: 
+	           2b95c [unknown] (/usr/lib/x86_64-linux-gnu/libopus.so.0.8.0)
+	e6ace7dae91bea70 [unknown] ([unknown])
+
+voipd 100 12137.634368:     200040 cpu-clock:ppp: 
+	           2b95c __ieee754_log_fma+0x12 (/usr/lib/x86_64-linux-gnu/libm.so.6)
+
+voipd 100 12137.634767:     200040 cpu-clock:ppp: 
+	ffffffff816229b5 is_vmalloc_addr+0x5 ([kernel.kallsyms])
+	ffffffff81e78840 __x64_sys_sendto+0x20 ([kernel.kallsyms])
+	            ec0e internal/runtime/syscall/linux.Syscall6+0xe (/tmp/vb/bin/voipd)
+	          50e59b github.com/voipd/voipd/internal/rawudp.(*Conn).send+0x5b (/tmp/vb/bin/voipd)
+
+voipd 100 12137.634800:     200040 cpu-clock:ppp: 
+	ffffffff816229b5 finish_task_switch.isra.0+0x5 ([kernel.kallsyms])
+	ffffffff81e78840 __x64_sys_epoll_pwait+0x20 ([kernel.kallsyms])
+
+voipd 100 12137.634900:     200040 cpu-clock:ppp: 
+	ffffffff816229b5 __do_softirq+0x5 ([kernel.kallsyms])
+
+voipd 100 12137.635000:     200040 cpu-clock:ppp: 
+	          5a4186 github.com/voipd/voipd/hw/synth.(*Tone).fill+0x26 (/tmp/vb/bin/voipd)
+
+voipd 100 12137.635100:     200040 cpu-clock:ppp: 
+	          5a4186 github.com/pion/srtp/v3.(*Context).encryptRTP+0x26 (/tmp/vb/bin/voipd)
+
+voipd 100 12137.635200:     200040 cpu-clock:ppp: 
+	          5a4186 crypto/internal/fips140/aes.encryptBlockAsm.abi0+0x26 (/tmp/vb/bin/voipd)
+
+voipd 100 12137.635300:     200040 cpu-clock:ppp: 
+	          5a4186 github.com/voipd/voipd/media/pipeline.(*inbound).mixInto+0x26 (/tmp/vb/bin/voipd)
+
+voipd 100 12137.635400:     200040 cpu-clock:ppp: 
+	          5a4186 sync.(*Pool).pin+0x26 (/tmp/vb/bin/voipd)
+
+voipd 100 12137.635500:     200040 cpu-clock:ppp: 
+	          5a4186 clock_gettime@@GLIBC_2.17+0x26 (/usr/lib/x86_64-linux-gnu/libc.so.6)
+
+voipd 107 12137.635600:     200040 cpu-clock:ppp: 
+	ffffffff816229b5 finish_task_switch.isra.0+0x5 ([kernel.kallsyms])
+	ffffffff81e78840 __x64_sys_clock_nanosleep+0x20 ([kernel.kallsyms])
+
+voipd 107 12137.635700:     200040 cpu-clock:ppp: 
+	           21000 ma_device_write__null+0x10 (/tmp/vb/bin/voipd)
+
+baresip 200 12137.635800:     200040 cpu-clock:ppp: 
+	           21000 aubuf_read+0x10 (/usr/lib/x86_64-linux-gnu/libre.so.2)
+
+baresip 200 12137.635900:     200040 cpu-clock:ppp: 
+	           21000 __sin_fma+0x10 (/usr/lib/x86_64-linux-gnu/libm.so.6)
+	 b000b00075b075b [unknown] ([unknown])
+`
+	s := splitSamples(bufio.NewScanner(strings.NewReader(script)))
+	want := map[string]int{whereRuntime: 1, whereCodec: 2, whereSend: 1, whereWait: 1, whereKernel: 1, whereSource: 2,
+		wherePion: 2, whereOwn: 1, whereOtherGo: 1, whereLibc: 1, whereDevice: 2, whereBaresip: 1}
+	if s.samples != 16 {
+		t.Errorf("%d samples, want 16", s.samples)
+	}
+	for w, n := range want {
+		if s.by[w] != n {
+			t.Errorf("%q: %d samples, want %d (all: %v)", w, s.by[w], n, s.by)
+		}
+	}
+	v := cpuSplit{samples: 4, by: map[string]int{whereCodec: 2, whereSend: 1, whereRuntime: 1}}
+	b := cpuSplit{samples: 2, by: map[string]int{whereCodec: 1, whereBaresip: 1}}
+	md := splitMarkdown(v, b, 3.2, 3.6, "", "")
+	for _, w := range []string{"| the codec (libopus) | 1.60 | 1.80 |", "| " + whereSend + " | 0.80 | 0.00 |",
+		"| " + whereBaresip + " | 0.00 | 1.80 |", "| samples | 4 | 2 |"} {
+		if !strings.Contains(md, w) {
+			t.Errorf("the table lacks %q:\n%s", w, md)
+		}
+	}
+	if strings.Contains(md, whereUnknown) {
+		t.Errorf("a place with no sample on either side is a row:\n%s", md)
+	}
+	if md := splitMarkdown(v, cpuSplit{}, 3.2, 0, "", "baresip is not installed"); !strings.Contains(md, "| the codec (libopus) | 1.60 | — |") ||
+		!strings.Contains(md, "No split of baresip in this run: baresip is not installed.") {
+		t.Errorf("without baresip:\n%s", md)
 	}
 }
