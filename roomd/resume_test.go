@@ -102,7 +102,8 @@ func TestSeatGivenUp(t *testing.T) {
 // TestResumeAfterRestart: another roomd of the same app (this one
 // restarted) re-admits members with their tickets into a re-created room
 // of the same type, in their first join's order whatever order they come
-// back in; a fresh join of the member makes its older tickets stale.
+// back in; a fresh join of the member makes its older tickets stale (they
+// get "duplicate", as a replaced connection does).
 func TestResumeAfterRestart(t *testing.T) {
 	first := startTest(t, Config{})
 	now := time.Now()
@@ -134,7 +135,47 @@ func TestResumeAfterRestart(t *testing.T) {
 		t.Fatalf("fresh join: %+v", fresh)
 	}
 	refused, _ := rawJoin(t, second, resumeMsg("a", "g", ja.Resume))
-	expect(t, refused, proto.TypeError, proto.ReasonResume)
+	expect(t, refused, proto.TypeError, proto.ReasonDuplicate)
+}
+
+// TestResumeOfReplacedSeat: a member joining again replaces its first
+// connection, which is told "duplicate"; the first connection's client
+// coming back with its ticket (its media closed before it read the error)
+// hears "duplicate" too, and the new connection keeps the seat.
+func TestResumeOfReplacedSeat(t *testing.T) {
+	s := startTest(t, Config{})
+	now := time.Now()
+	first, c1 := rawJoin(t, s, joinMsg(testApp, "a", "g", now))
+	_, b := rawJoin(t, s, joinMsg(testApp, "b", "g", now))
+	if second, _ := rawJoin(t, s, joinMsg(testApp, "a", "g", now)); second.Type != proto.TypeJoined {
+		t.Fatalf("the second join: %+v", second)
+	}
+	for {
+		var m proto.Message
+		c1.SetReadDeadline(time.Now().Add(5 * time.Second))
+		if err := c1.ReadJSON(&m); err != nil {
+			t.Fatalf("the first connection ended without an error: %v", err)
+		}
+		if m.Type == proto.TypeError {
+			expect(t, &m, proto.TypeError, proto.ReasonDuplicate)
+			break
+		}
+	}
+	seat := func() *member {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if r := s.rooms[testApp.ID+"\x00g"]; r != nil {
+			return r.members["a"]
+		}
+		return nil
+	}
+	holder := seat()
+	refused, _ := rawJoin(t, s, resumeMsg("a", "g", first.Resume))
+	expect(t, refused, proto.TypeError, proto.ReasonDuplicate)
+	if holder == nil || seat() != holder {
+		t.Fatal("the refused resume took the seat from the second connection")
+	}
+	membersUntil(t, b, func(l []string) bool { return slices.Equal(l, []string{"a", "b"}) })
 }
 
 // TestJoinTimesDistinct: joins in the same millisecond still get distinct

@@ -39,11 +39,17 @@ func (s *Server) join(m *member) *rejection {
 	}
 	old := r.members[m.openid]
 	if m.resume != nil {
-		// Back with a ticket: to its seat while it is kept (a newer join of
-		// the same member took it otherwise), or to a re-created room after
-		// a restart, but not to a seat given up.
-		stale := old != nil && old.joinedAt != m.joinedAt
-		if stale || (old == nil && s.gone.has(m.key, m.openid, m.joinedAt, time.Now())) {
+		// Back with a ticket: to its seat while it is kept, or to a
+		// re-created room after a restart, but not to a seat given up, nor
+		// to one a newer join of the same member took: that is the
+		// "duplicate" the replaced connection is told, whichever of the two
+		// its client hears first (the error on its WebSocket, or its media
+		// closing, which sends it back here with the ticket).
+		if old != nil && old.joinedAt != m.joinedAt {
+			s.mu.Unlock()
+			return reject(proto.ReasonDuplicate, "the same openid joined the room again")
+		}
+		if old == nil && s.gone.has(m.key, m.openid, m.joinedAt, time.Now()) {
 			if len(r.members) == 0 {
 				delete(s.rooms, m.key)
 			}

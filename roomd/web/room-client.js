@@ -26,7 +26,8 @@
 // each joining with the ticket instead of a signature and answering the
 // server's new offer with the same local tracks on a new RTCPeerConnection,
 // until one is back (its video subscription, if set, is restated), the
-// server refuses the seat (error "resume": the room ends with it), or the
+// server refuses the seat (error "resume", or "duplicate" when a newer join of
+// the same member took it: the room ends with it), or the
 // grace runs out (error "unreachable"). The members stay as they were
 // meanwhile; the old link's remote tracks end, and new ones arrive as track
 // events. The ticket is a credential: it is kept here and never logged.
