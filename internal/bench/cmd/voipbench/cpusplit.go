@@ -43,10 +43,12 @@ const (
 var whereOrder = []string{whereCodec, whereSource, whereDevice, whereSend, whereRecv, whereWait, whereSyscall,
 	whereKernel, whereRuntime, wherePion, whereOwn, whereBaresip, whereLibc, whereOtherGo, whereUnknown}
 
-// cpuSplit is one process's samples by where they went.
+// cpuSplit is one process's samples by where they went, or why there are
+// none (why).
 type cpuSplit struct {
 	samples int
 	by      map[string]int
+	why     string
 }
 
 func (s cpuSplit) share(where string) float64 {
@@ -60,10 +62,20 @@ func (s cpuSplit) share(where string) float64 {
 // and the object's base name.
 type frame struct{ sym, dso string }
 
-// perfSplit samples pid's threads with perf for d and splits the samples.
-// It needs perf (Debian's linux-perf, scripts/bench-deps.sh) and leave to
-// profile the process (root, or kernel.perf_event_paranoid ≤ 1).
-func perfSplit(pid int, d time.Duration, dir string) (cpuSplit, error) {
+// perfSplit samples pid's threads with perf for d and splits the samples;
+// a split it could not make says why. It needs perf (Debian's linux-perf,
+// scripts/bench-deps.sh) and leave to profile the process (root, or
+// kernel.perf_event_paranoid ≤ 1).
+func perfSplit(pid int, d time.Duration, dir string) cpuSplit {
+	s, err := perfRecordSplit(pid, d, dir)
+	if err != nil {
+		progress("process %d: no CPU split: %v", pid, err)
+		return cpuSplit{why: err.Error()}
+	}
+	return s
+}
+
+func perfRecordSplit(pid int, d time.Duration, dir string) (cpuSplit, error) {
 	if _, err := exec.LookPath("perf"); err != nil {
 		return cpuSplit{}, fmt.Errorf("perf is not installed (scripts/bench-deps.sh installs linux-perf)")
 	}
@@ -212,7 +224,7 @@ func classify(frames []frame, deviceThread bool) string {
 
 // splitMarkdown is the report's table: each place's share of the samples
 // times the process's CPU in its measured window, for voipd and baresip.
-func splitMarkdown(voipd, baresip cpuSplit, voipdCPU, baresipCPU float64, voipdWhy, baresipWhy string) string {
+func splitMarkdown(voipd, baresip cpuSplit, voipdCPU, baresipCPU float64) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "\nWhere the CPU goes: perf's samples (%d Hz, %v, call stacks by frame pointers) of one voipd (voice-b)\n", splitHz, splitDuration)
 	b.WriteString("and one baresip (B) right after their last windows, each sample put where its stack says, and its share\n")
@@ -220,8 +232,8 @@ func splitMarkdown(voipd, baresip cpuSplit, voipdCPU, baresipCPU float64, voipdW
 	b.WriteString("window's). The codec's samples are libopus' and libm's log, log10, exp and pow, which libopus calls each\n")
 	b.WriteString("frame; libm's sine is baresip's ausine's. A kernel sample is put by the system call it is under.\n\n")
 	b.WriteString("| where | voipd, % of a core | baresip, % of a core |\n| --- | --- | --- |\n")
-	cell := func(s cpuSplit, cpu float64, why, where string) string {
-		if why != "" {
+	cell := func(s cpuSplit, cpu float64, where string) string {
+		if s.why != "" {
 			return "—"
 		}
 		return fmt.Sprintf("%.2f", s.share(where)*cpu)
@@ -230,10 +242,10 @@ func splitMarkdown(voipd, baresip cpuSplit, voipdCPU, baresipCPU float64, voipdW
 		if voipd.by[w] == 0 && baresip.by[w] == 0 {
 			continue
 		}
-		fmt.Fprintf(&b, "| %s | %s | %s |\n", w, cell(voipd, voipdCPU, voipdWhy, w), cell(baresip, baresipCPU, baresipWhy, w))
+		fmt.Fprintf(&b, "| %s | %s | %s |\n", w, cell(voipd, voipdCPU, w), cell(baresip, baresipCPU, w))
 	}
 	fmt.Fprintf(&b, "| samples | %d | %d |\n", voipd.samples, baresip.samples)
-	for _, n := range []struct{ who, why string }{{"voipd", voipdWhy}, {"baresip", baresipWhy}} {
+	for _, n := range []struct{ who, why string }{{"voipd", voipd.why}, {"baresip", baresip.why}} {
 		if n.why != "" {
 			fmt.Fprintf(&b, "\nNo split of %s in this run: %s.\n", n.who, n.why)
 		}

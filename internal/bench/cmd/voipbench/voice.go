@@ -122,8 +122,8 @@ func measureWindow(names []string, pids []int, d time.Duration) ([]usageRate, er
 // in a voice room with each other for d after settle. With traceTo, the
 // first one's execution trace (runtime/trace, 5 s after the window) is
 // written there, for `go tool trace`, and the second one's CPU is split by
-// perf meanwhile (why says why not, when it could not be).
-func voipdVoice(rm *room, dir string, idle, d, settle time.Duration, traceTo, capture, playback string) (idleRates, callRates []usageRate, split cpuSplit, why string, err error) {
+// perf meanwhile.
+func voipdVoice(rm *room, dir string, idle, d, settle time.Duration, traceTo, capture, playback string) (idleRates, callRates []usageRate, split cpuSplit, err error) {
 	var ps []*proc
 	var cs []*ctl
 	defer func() {
@@ -142,7 +142,7 @@ func voipdVoice(rm *room, dir string, idle, d, settle time.Duration, traceTo, ca
 		conf := daemonConfigSpeaker(dir+"/"+id, id, rm.ws, rm.secret, capture, playback)
 		if traceTo != "" && i == 0 {
 			if pprof, err = freePort(); err != nil {
-				return nil, nil, cpuSplit{}, "", err
+				return nil, nil, cpuSplit{}, err
 			}
 			conf += fmt.Sprintf("[debug]\npprof = %q\n", pprof)
 		}
@@ -151,7 +151,7 @@ func voipdVoice(rm *room, dir string, idle, d, settle time.Duration, traceTo, ca
 			ps = append(ps, p)
 		}
 		if err != nil {
-			return nil, nil, cpuSplit{}, "", err
+			return nil, nil, cpuSplit{}, err
 		}
 		cs = append(cs, c)
 		pids = append(pids, p.cmd.Process.Pid)
@@ -159,16 +159,16 @@ func voipdVoice(rm *room, dir string, idle, d, settle time.Duration, traceTo, ca
 	}
 	time.Sleep(3 * time.Second) // past start-up
 	if idleRates, err = measureWindow(names, pids, idle); err != nil {
-		return nil, nil, cpuSplit{}, "", err
+		return nil, nil, cpuSplit{}, err
 	}
 	for i, id := range ids {
 		if _, err := cs[i].call("joinVoIPChat", rm.joinParams(id, "voice", "voice")); err != nil {
-			return nil, nil, cpuSplit{}, "", err
+			return nil, nil, cpuSplit{}, err
 		}
 	}
 	for i := range cs {
 		if err := until(15*time.Second, func() bool { f, _ := audioFrames(cs[i]); return f > 0 }); err != nil {
-			return nil, nil, cpuSplit{}, "", fmt.Errorf("%s hears nothing: %w", names[i], err)
+			return nil, nil, cpuSplit{}, fmt.Errorf("%s hears nothing: %w", names[i], err)
 		}
 	}
 	time.Sleep(settle)
@@ -177,40 +177,36 @@ func voipdVoice(rm *room, dir string, idle, d, settle time.Duration, traceTo, ca
 		f0[i], _ = audioFrames(cs[i])
 	}
 	if callRates, err = measureWindow(names, pids, d); err != nil {
-		return nil, nil, cpuSplit{}, "", err
+		return nil, nil, cpuSplit{}, err
 	}
 	for i := range cs { // the call did what a call does: 50 frames a second each way
 		f, err := audioFrames(cs[i])
 		if err != nil {
-			return nil, nil, cpuSplit{}, "", err
+			return nil, nil, cpuSplit{}, err
 		}
 		// A silent microphone (-capture default: the null backend's) sends
 		// Opus DTX, a frame now and then: the check is the tone's.
 		if rate := (f - f0[i]) / d.Seconds(); rate < 45 && capture != "default" {
-			return nil, nil, cpuSplit{}, "", fmt.Errorf("%s received %.1f audio frames a second, want 50", names[i], rate)
+			return nil, nil, cpuSplit{}, fmt.Errorf("%s received %.1f audio frames a second, want 50", names[i], rate)
 		}
 	}
 	if pprof != "" {
-		splitDone := make(chan error, 1)
+		splitDone := make(chan struct{})
 		go func() {
-			var err error
-			split, err = perfSplit(pids[1], splitDuration, dir)
-			splitDone <- err
+			split = perfSplit(pids[1], splitDuration, dir)
+			close(splitDone)
 		}()
 		if err := fetchTo("http://"+pprof+"/debug/pprof/trace?seconds=5", traceTo); err != nil {
 			<-splitDone
-			return nil, nil, cpuSplit{}, "", fmt.Errorf("trace: %w", err)
+			return nil, nil, cpuSplit{}, fmt.Errorf("trace: %w", err)
 		}
 		progress("%s's execution trace: %s", names[0], traceTo)
-		if err := <-splitDone; err != nil {
-			why = err.Error()
-			progress("%s: no CPU split: %s", names[1], why)
-		}
+		<-splitDone
 	}
 	for i := range cs {
 		cs[i].call("exitVoIPChat", nil)
 	}
-	return idleRates, callRates, split, why, nil
+	return idleRates, callRates, split, nil
 }
 
 // fetchTo writes what url answers to file.
@@ -242,11 +238,10 @@ func audioFrames(c *ctl) (float64, error) {
 // baresipVoice makes the same call between two baresip instances with
 // script (internal/bench/anchor/baresip.sh WORKDIR SECONDS) and measures
 // them for d after settle. missing says why there are no figures. With
-// splitToo, the call runs on for perf to split B's CPU after the window
-// (splitWhy says why not, when it could not).
-func baresipVoice(script, dir string, d, settle time.Duration, splitToo bool) (rates []usageRate, split cpuSplit, splitWhy, missing string, err error) {
+// splitToo, the call runs on for perf to split B's CPU after the window.
+func baresipVoice(script, dir string, d, settle time.Duration, splitToo bool) (rates []usageRate, split cpuSplit, missing string, err error) {
 	if _, err := os.Stat(script); err != nil {
-		return nil, cpuSplit{}, "", "the anchor script " + script + " is not there", nil
+		return nil, cpuSplit{}, "the anchor script " + script + " is not there", nil
 	}
 	work := filepath.Join(dir, fmt.Sprintf("baresip-%d", time.Now().UnixNano()))
 	extra := 2 * time.Second
@@ -261,11 +256,11 @@ func baresipVoice(script, dir string, d, settle time.Duration, splitToo bool) (r
 	cmd := exec.Command(argv[0], argv[1:]...)
 	out, err := cmd.StdoutPipe()
 	if err != nil {
-		return nil, cpuSplit{}, "", "", err
+		return nil, cpuSplit{}, "", err
 	}
 	cmd.Stderr = os.Stderr
 	if err := cmd.Start(); err != nil {
-		return nil, cpuSplit{}, "", "", err
+		return nil, cpuSplit{}, "", err
 	}
 	defer cmd.Wait()
 	pids := map[string]int{}
@@ -276,7 +271,7 @@ func baresipVoice(script, dir string, d, settle time.Duration, splitToo bool) (r
 		for _, k := range []string{"pidA", "pidB"} {
 			if v, ok := strings.CutPrefix(line, k+"="); ok {
 				if pids[k], err = strconv.Atoi(strings.TrimSpace(v)); err != nil {
-					return nil, cpuSplit{}, "", "", fmt.Errorf("baresip.sh: %q", line)
+					return nil, cpuSplit{}, "", fmt.Errorf("baresip.sh: %q", line)
 				}
 			}
 		}
@@ -284,9 +279,9 @@ func baresipVoice(script, dir string, d, settle time.Duration, splitToo bool) (r
 	if len(pids) < 2 {
 		cmd.Wait()
 		if cmd.ProcessState != nil && cmd.ProcessState.ExitCode() == 2 {
-			return nil, cpuSplit{}, "", "baresip is not installed (scripts/bench-deps.sh installs baresip-core)", nil
+			return nil, cpuSplit{}, "baresip is not installed (scripts/bench-deps.sh installs baresip-core)", nil
 		}
-		return nil, cpuSplit{}, "", "", fmt.Errorf("baresip.sh gave no pids (exit %v)", cmd.ProcessState)
+		return nil, cpuSplit{}, "", fmt.Errorf("baresip.sh gave no pids (exit %v)", cmd.ProcessState)
 	}
 	go func() { // the rest of its output (its checks), for the log
 		for sc.Scan() {
@@ -296,13 +291,9 @@ func baresipVoice(script, dir string, d, settle time.Duration, splitToo bool) (r
 	time.Sleep(settle)
 	rates, err = measureWindow([]string{"baresip A", "baresip B"}, []int{pids["pidA"], pids["pidB"]}, d)
 	if err != nil || !splitToo {
-		return rates, cpuSplit{}, "", "", err
+		return rates, cpuSplit{}, "", err
 	}
-	if split, err = perfSplit(pids["pidB"], splitDuration, dir); err != nil {
-		splitWhy = err.Error()
-		progress("baresip B: no CPU split: %s", splitWhy)
-	}
-	return rates, split, splitWhy, "", nil
+	return rates, perfSplit(pids["pidB"], splitDuration, dir), "", nil
 }
 
 func cmdVoice(args []string) error {
@@ -328,20 +319,19 @@ func cmdVoice(args []string) error {
 	var idle, voipd, baresip []usageRate
 	var codec []codecCost
 	missing := ""
-	var vSplit, bSplit cpuSplit
-	vWhy, bWhy := "", "not run"
+	vSplit, bSplit := cpuSplit{why: "not run"}, cpuSplit{why: "not run"}
 	for r := 0; r < *rounds; r++ {
 		progress("voice round %d: voipd", r+1)
 		tr := ""
 		if r == *rounds-1 {
 			tr = *traceTo
 		}
-		i, v, sp, why, err := voipdVoice(rm, filepath.Join(dir, fmt.Sprintf("r%d", r)), d, d, *settle, tr, *capture, *playback)
+		i, v, sp, err := voipdVoice(rm, filepath.Join(dir, fmt.Sprintf("r%d", r)), d, d, *settle, tr, *capture, *playback)
 		if err != nil {
 			return fmt.Errorf("voipd call: %w", err)
 		}
 		if tr != "" {
-			vSplit, vWhy = sp, why
+			vSplit = sp
 		}
 		idle, voipd = append(idle, i...), append(voipd, v...)
 		progress("voice round %d: the codec alone", r+1)
@@ -355,12 +345,12 @@ func cmdVoice(args []string) error {
 			continue
 		}
 		progress("voice round %d: baresip", r+1)
-		b, sp, spWhy, why, err := baresipVoice(*script, dir, d, *settle, r == *rounds-1)
+		b, sp, why, err := baresipVoice(*script, dir, d, *settle, r == *rounds-1)
 		if err != nil {
 			return fmt.Errorf("baresip call: %w", err)
 		}
 		if r == *rounds-1 {
-			bSplit, bWhy = sp, spWhy
+			bSplit = sp
 		}
 		if why != "" {
 			missing = why
@@ -373,9 +363,9 @@ func cmdVoice(args []string) error {
 		if len(baresip) > 0 {
 			bCPU = baresip[len(baresip)-1].cpuPercent // baresip B, last round
 		} else if missing != "" {
-			bWhy = missing
+			bSplit.why = missing
 		}
-		report += splitMarkdown(vSplit, bSplit, voipd[len(voipd)-1].cpuPercent, bCPU, vWhy, bWhy)
+		report += splitMarkdown(vSplit, bSplit, voipd[len(voipd)-1].cpuPercent, bCPU)
 	}
 	if out, err := exec.Command("go", "tool", "trace", "-d=parsed", *traceTo).Output(); err != nil {
 		progress("go tool trace: %v", err)

@@ -185,7 +185,7 @@ baresip 200 12137.635900:     200040 cpu-clock:ppp:
 	}
 	v := cpuSplit{samples: 4, by: map[string]int{whereCodec: 2, whereSend: 1, whereRuntime: 1}}
 	b := cpuSplit{samples: 2, by: map[string]int{whereCodec: 1, whereBaresip: 1}}
-	md := splitMarkdown(v, b, 3.2, 3.6, "", "")
+	md := splitMarkdown(v, b, 3.2, 3.6)
 	for _, w := range []string{"| the codec (libopus) | 1.60 | 1.80 |", "| " + whereSend + " | 0.80 | 0.00 |",
 		"| " + whereBaresip + " | 0.00 | 1.80 |", "| samples | 4 | 2 |"} {
 		if !strings.Contains(md, w) {
@@ -195,7 +195,7 @@ baresip 200 12137.635900:     200040 cpu-clock:ppp:
 	if strings.Contains(md, whereUnknown) {
 		t.Errorf("a place with no sample on either side is a row:\n%s", md)
 	}
-	if md := splitMarkdown(v, cpuSplit{}, 3.2, 0, "", "baresip is not installed"); !strings.Contains(md, "| the codec (libopus) | 1.60 | — |") ||
+	if md := splitMarkdown(v, cpuSplit{why: "baresip is not installed"}, 3.2, 0); !strings.Contains(md, "| the codec (libopus) | 1.60 | — |") ||
 		!strings.Contains(md, "No split of baresip in this run: baresip is not installed.") {
 		t.Errorf("without baresip:\n%s", md)
 	}
