@@ -34,6 +34,11 @@ type usageRate struct {
 	threads       int
 	peakRSSKiB    int
 	threadsByRate []threadRate // voipd: its busiest threads
+	// voipd: its speaker's underruns and callbacks more than a period
+	// late over the window (status' devices.playback); speakerKnown when
+	// status had them.
+	speakerUnderruns, speakerLate float64
+	speakerKnown                  bool
 }
 
 type threadRate struct {
@@ -173,11 +178,22 @@ func voipdVoice(rm *room, dir string, idle, d, settle time.Duration, traceTo, ca
 	}
 	time.Sleep(settle)
 	f0 := make([]float64, len(cs))
+	u0, l0 := make([]float64, len(cs)), make([]float64, len(cs))
+	known := make([]bool, len(cs))
 	for i := range cs {
 		f0[i], _ = audioFrames(cs[i])
+		u0[i], l0[i], known[i] = speakerCounts(cs[i])
 	}
 	if callRates, err = measureWindow(names, pids, d); err != nil {
 		return nil, nil, cpuSplit{}, err
+	}
+	for i := range cs {
+		u, l, ok := speakerCounts(cs[i])
+		if ok && known[i] {
+			r := &callRates[i]
+			r.speakerUnderruns, r.speakerLate, r.speakerKnown = u-u0[i], l-l0[i], true
+			progress("%s's speaker in the window: %.0f underruns, %.0f callbacks more than a period late", names[i], r.speakerUnderruns, r.speakerLate)
+		}
 	}
 	for i := range cs { // the call did what a call does: 50 frames a second each way
 		f, err := audioFrames(cs[i])
@@ -228,6 +244,22 @@ func fetchTo(url, file string) error {
 		return err
 	}
 	return f.Close()
+}
+
+// speakerCounts reads c's voipd's speaker figures from status: its
+// underruns and its callbacks more than a period late, since it opened;
+// ok is false when status has no such figures (hw/synth's sink).
+func speakerCounts(c *ctl) (underruns, late float64, ok bool) {
+	st, err := c.call("status", nil)
+	if err != nil {
+		return 0, 0, false
+	}
+	dev, _ := st["devices"].(map[string]any)
+	spk, _ := dev["playback"].(map[string]any)
+	dropped, ok1 := spk["dropped"].(float64)
+	cb, _ := spk["callbacks"].(map[string]any)
+	lateN, ok2 := cb["late"].(float64)
+	return dropped, lateN, ok1 && ok2
 }
 
 // audioFrames sums the audio frames c's voipd decoded, every member's.
@@ -436,6 +468,16 @@ func voiceReport(idle, voipd, baresip []usageRate, codec []codecCost, missing st
 	fmt.Fprintf(&b, "| threads | %.0f | %.0f | %s | |\n", med(voipd, th), med(baresip, th), ratio(th))
 	fmt.Fprintf(&b, "| peak RSS, MiB | %.1f | %.1f | %s | |\n", med(voipd, rss), med(baresip, rss), ratio(rss))
 	fmt.Fprintf(&b, "| idle voipd: CPU %%, switches/s | %.3f, %.1f | | | ≤ 2 wakeups/s |\n", med(idle, cpu), med(idle, sw))
+	var under, late float64
+	spkKnown := 0
+	for _, r := range voipd {
+		if r.speakerKnown {
+			under, late, spkKnown = under+r.speakerUnderruns, late+r.speakerLate, spkKnown+1
+		}
+	}
+	if spkKnown > 0 {
+		fmt.Fprintf(&b, "| the speaker in the windows (%d voipd windows): underruns, callbacks > a period late | %.0f, %.0f | | | |\n", spkKnown, under, late)
+	}
 	if missing != "" {
 		fmt.Fprintf(&b, "\nbaresip: %s.\n", missing)
 	}
