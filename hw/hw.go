@@ -123,6 +123,17 @@ type ReadyWaiter interface {
 	WaitReady(samples int) error
 }
 
+// RoomReporter is implemented by playback devices with a queue ahead of
+// the device (a ring its callback plays from) and by no paced slot: Room
+// is how many samples a Write would take now without blocking. A writer
+// woken at the frame rate by something else (the microphone) can keep the
+// queue full from that wakeup, and WaitReady for more than a frame of room
+// meanwhile, so the speaker wakes it only when the other wakeup did not
+// come.
+type RoomReporter interface {
+	Room() int
+}
+
 // AudioSystem opens and lists audio devices of one configured backend.
 type AudioSystem interface {
 	// OpenCapture opens a microphone by id or name ("default" for the

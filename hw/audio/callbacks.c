@@ -89,14 +89,19 @@ static void ring_read(const int16_t *buf, uint64_t size, uint64_t r, int16_t *ds
 }
 
 // voipd_speaker_fill plays what is queued into out (n samples) and silence
-// for the rest, then wakes the writer. It never blocks.
+// for the rest, then wakes the writer if the ring now has the room it
+// waits for. It never blocks.
+//
+// The writer stores want and then reads r; the callback stores r and then
+// reads want, both sequentially consistent: one of them sees the other's
+// store, so a writer never sleeps through the room it waits for.
 void voipd_speaker_fill(voipd_speaker *s, int16_t *out, uint64_t n) {
 	observe(&s->late, n / s->channels);
 	uint64_t r = s->r;
 	uint64_t w = __atomic_load_n(&s->w, __ATOMIC_ACQUIRE);
 	uint64_t take = w - r < n ? w - r : n;
 	ring_read(s->buf, s->size, r, out, take);
-	__atomic_store_n(&s->r, r + take, __ATOMIC_RELEASE);
+	__atomic_store_n(&s->r, r + take, __ATOMIC_SEQ_CST);
 	if (take < n) {
 		memset(out + take, 0, (n - take) * sizeof(int16_t));
 		if (__atomic_load_n(&s->started, __ATOMIC_ACQUIRE)) {
@@ -104,7 +109,9 @@ void voipd_speaker_fill(voipd_speaker *s, int16_t *out, uint64_t n) {
 		}
 	}
 	__atomic_add_fetch(&s->samples, n, __ATOMIC_RELEASE);
-	wake(s->wake);
+	if (s->size - (w - (r + take)) >= __atomic_load_n(&s->want, __ATOMIC_SEQ_CST)) {
+		wake(s->wake);
+	}
 }
 
 static void speaker_data(void *pDevice, void *pOutput, const void *pInput, uint32_t frameCount) {

@@ -22,7 +22,8 @@ typedef struct {
 	uint64_t w, r;      // samples written and played since open
 	uint32_t started;   // Go wrote a frame: a short callback is an underrun
 	uint32_t channels;
-	int wake;           // written after each callback (an eventfd, or a pipe's end)
+	int wake;           // written after a callback that left want samples of room
+	uint64_t want;      // the room the Go writer waits for (0: any callback wakes it)
 	uint64_t underruns; // callbacks that found less than they needed
 	uint64_t samples;   // samples handed to the device
 	voipd_late late;

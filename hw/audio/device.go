@@ -47,6 +47,9 @@ type device struct {
 	want    int
 	have    func() int
 	waitFor func(uintptr) bool
+	// tell, when set, tells the C callback the room the waiter waits for,
+	// so a callback that leaves less does not wake it (the speaker).
+	tell func(want int)
 }
 
 // init readies d for a device whose callback wakes wk and whose waiter
@@ -101,6 +104,9 @@ func (d *device) await(op string, n int) error {
 			return stoppedError(op, d.info.ID, d.done, d.why())
 		}
 		d.want = n
+		if d.tell != nil {
+			d.tell(n) // before wait's first look at have(): see voipd_speaker_fill
+		}
 		if err := d.wk.wait(d.waitFor); err != nil {
 			select {
 			case <-d.done:

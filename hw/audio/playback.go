@@ -16,8 +16,10 @@ const playbackRingFrames = 4
 // playback is an open speaker. It implements hw.Playback and hw.DropCounter.
 //
 // Its device callback is C (speaker.go, callbacks.c): it plays from a ring in C memory
-// and wakes the writer through an fd in Go's poller, so a device period
-// costs no call into Go. A C thread calling Go keeps a P in its system-call
+// and wakes the writer through an fd in Go's poller once the ring has the
+// room the writer waits for, so a device period costs no call into Go, and
+// no wakeup at all while the writer keeps the ring full from a wakeup of
+// its own (Room). A C thread calling Go keeps a P in its system-call
 // state after each return, which Go's monitor thread then has to take
 // back: with the callback in Go, each period cost about four more context
 // switches (docs/BENCHMARKS.md).
@@ -33,6 +35,7 @@ func newPlayback(period time.Duration) (*playback, error) {
 	}
 	p := &playback{spk: spk}
 	p.init(spk.waker, period, spk.room)
+	p.tell = spk.tell
 	return p, nil
 }
 
@@ -58,6 +61,12 @@ var errOneWriter = errors.New("concurrent writers")
 // of that many does not block and the writer can produce the frame as late
 // as possible.
 func (p *playback) WaitReady(samples int) error { return p.await("wait", samples) }
+
+// Room is how many samples a Write would take now without blocking
+// (hw.RoomReporter): the writer may top the ring up from a wakeup of its
+// own, and WaitReady for more room meanwhile, which the callback then
+// wakes it for only once the ring has drained that far.
+func (p *playback) Room() int { return p.spk.room() }
 
 // Info describes the device.
 func (p *playback) Info() hw.DeviceInfo { return p.info }

@@ -96,6 +96,10 @@ func (s *speaker) tryPut(src []int16) bool {
 // room is how many samples fit.
 func (s *speaker) room() int { return len(s.buf) - s.buffered() }
 
+// tell sets the room the writer waits for: a callback that leaves less
+// does not wake it.
+func (s *speaker) tell(want int) { atomic.StoreUint64(u64(&s.c.want), uint64(want)) }
+
 // buffered is how many samples are queued.
 func (s *speaker) buffered() int {
 	r := atomic.LoadUint64(u64(&s.c.r))

@@ -3,6 +3,7 @@ package audio
 import (
 	"errors"
 	"slices"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -101,6 +102,80 @@ func TestSpeakerWakesWriter(t *testing.T) {
 	}
 	if err := p.WaitReady(len(frame)); !errors.Is(err, hw.ErrClosed) {
 		t.Fatalf("WaitReady after Close: %v", err)
+	}
+}
+
+// The callback wakes the writer only once the ring has the room the writer
+// waits for: a writer that keeps the ring full from a wakeup of its own
+// and waits for two frames of room meanwhile is not woken each period
+// (issue 19). Room says what a Write takes without blocking.
+func TestSpeakerWakesForTheRoomWanted(t *testing.T) {
+	p, err := newPlayback(20 * time.Millisecond)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	frame := make([]int16, hw.FrameSamples)
+	out := make([]int16, hw.FrameSamples)
+	for range playbackRingFrames {
+		if err := p.Write(frame); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := p.Room(); got != 0 {
+		t.Fatalf("Room of a full ring %d", got)
+	}
+	// wakes reads what the callbacks wrote to the fd since the last look
+	// (nothing waits on it here, so nothing else drains it).
+	wakes := func() int {
+		var b [64]byte
+		var n int
+		if err := p.spk.rc.Control(func(fd uintptr) { n, _ = syscall.Read(int(fd), b[:]) }); err != nil {
+			t.Fatal(err)
+		}
+		return max(n, 0)
+	}
+	p.spk.tell(0)
+	p.spk.fill(out)
+	if wakes() == 0 {
+		t.Fatal("a callback did not wake a writer waiting for any room")
+	}
+	if got := p.Room(); got != hw.FrameSamples {
+		t.Fatalf("Room after a period %d, want a frame (%d)", got, hw.FrameSamples)
+	}
+	if err := p.Write(frame); err != nil { // the top-up
+		t.Fatal(err)
+	}
+	p.spk.tell(2 * hw.FrameSamples)
+	p.spk.fill(out)
+	if n := wakes(); n != 0 {
+		t.Fatalf("a callback that left one frame of room woke a writer waiting for two (%d bytes)", n)
+	}
+	p.spk.fill(out)
+	if wakes() == 0 {
+		t.Fatal("a callback that left two frames of room did not wake a writer waiting for two")
+	}
+
+	// Through WaitReady: it tells the callback what it waits for.
+	for p.Room() > 0 {
+		if err := p.Write(frame); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ready := make(chan error)
+	go func() { ready <- p.WaitReady(2 * hw.FrameSamples) }()
+	for atomic.LoadUint64(u64(&p.spk.c.want)) != 2*hw.FrameSamples { // WaitReady told it: the fill below must not be missed
+		time.Sleep(time.Millisecond)
+	}
+	p.spk.fill(out)
+	select {
+	case err := <-ready:
+		t.Fatalf("WaitReady for two frames returned after one period (%v)", err)
+	case <-time.After(50 * time.Millisecond):
+	}
+	p.spk.fill(out)
+	if err := <-ready; err != nil {
+		t.Fatal(err)
 	}
 }
 

@@ -213,10 +213,11 @@ func (s *System) infos(ds []malgo.DeviceInfo) []hw.DeviceInfo {
 
 // The interfaces the daemon and media pipelines use.
 var (
-	_ hw.AudioSystem = (*System)(nil)
-	_ hw.Capture     = (*capture)(nil)
-	_ hw.DropCounter = (*capture)(nil)
-	_ hw.Playback    = (*playback)(nil)
-	_ hw.DropCounter = (*playback)(nil)
-	_ hw.ReadyWaiter = (*playback)(nil)
+	_ hw.AudioSystem  = (*System)(nil)
+	_ hw.Capture      = (*capture)(nil)
+	_ hw.DropCounter  = (*capture)(nil)
+	_ hw.Playback     = (*playback)(nil)
+	_ hw.DropCounter  = (*playback)(nil)
+	_ hw.ReadyWaiter  = (*playback)(nil)
+	_ hw.RoomReporter = (*playback)(nil)
 )

@@ -13,7 +13,9 @@ import (
 )
 
 // waker is how a device callback in C wakes a Go goroutine: an fd the
-// callback writes after each period and Go's poller watches. With an
+// callback writes after a period (the microphone's after each; the
+// speaker's once the ring has the room its writer waits for) and Go's
+// poller watches. With an
 // eventfd (Linux) the waiter parks in the poller and costs Go no system
 // call per wakeup (the counter is never drained; the poller is
 // edge-triggered and reports each write); with a pipe the waiter drains it.

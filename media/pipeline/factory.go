@@ -48,6 +48,9 @@ func (f *Factory) NewCall(p media.CallParams) (media.Call, error) {
 	}
 	rcv := NewAudioReceiver(p.Playback, f.audio, p.LevelExtID, p.Volume, f.log)
 	snd.totals, rcv.totals = &f.totals, &f.totals
+	// One wakeup a period for both devices: the microphone's tops up the
+	// speaker's queue (AudioReceiver.Run).
+	snd.afterFrame = rcv.topUp
 	if p.LevelsChanged != nil {
 		w := &levelWatch{threshold: p.SpeakingLevel, changed: p.LevelsChanged}
 		snd.watch, rcv.watch = w, w

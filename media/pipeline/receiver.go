@@ -18,13 +18,24 @@ import (
 
 // AudioReceiver mixes every member's audio into one playback stream.
 type AudioReceiver struct {
+	// One mix at a time: Run's, or topUp's from the sender's wakeup.
+	// mixMu guards p, ready, queue, under, the members' mix-loop state and
+	// the mix buffers; Run alone writes p, ready and queue (under it).
+	mixMu sync.Mutex
 	p     hw.Playback
 	ready hw.ReadyWaiter // p's, when it can wait without taking a frame; nil if not
-	vol   *media.Volume
-	cfg   settings.Audio
-	log   *slog.Logger
-	epoch time.Time
-	extID uint8
+	// queue is p's while Run plays on it, when p has a queue that topUp
+	// may fill (hw.RoomReporter beside hw.ReadyWaiter); nil otherwise.
+	queue hw.RoomReporter
+	// tops counts topUp's calls (one per captured frame); Run's view of
+	// it at its last wakeup is seenTops.
+	tops     atomic.Uint64
+	seenTops uint64
+	vol      *media.Volume
+	cfg      settings.Audio
+	log      *slog.Logger
+	epoch    time.Time
+	extID    uint8
 	// totals are the daemon's (Factory's), or the receiver's own; set
 	// before the first AddMember.
 	totals *media.Totals
@@ -144,37 +155,121 @@ func (r *AudioReceiver) SetPlayback(p hw.Playback) {
 // frame is pulled from the jitter buffers just before the device takes it
 // rather than one frame ahead: a packet that arrived during the wait is
 // played in this frame, not the next.
+//
+// When the device also has a queue (hw.RoomReporter) and the sender calls
+// topUp after each captured frame, the sender's wakeup keeps the queue
+// full and the loop waits for two frames of room instead of one: the
+// speaker then wakes it only when the microphone's wakeup did not come (a
+// capture lost or late), and it fills the queue itself. A call costs one
+// wakeup a period for both devices instead of two (issue 19).
 func (r *AudioReceiver) Run(ctx context.Context) error {
+	r.mixMu.Lock()
+	r.queue = queueOf(r.p, r.ready)
+	r.mixMu.Unlock()
+	defer func() {
+		r.mixMu.Lock()
+		r.queue = nil // topUp leaves the speaker alone once Run is gone
+		r.mixMu.Unlock()
+	}()
 	if r.proc != nil {
 		r.proc.playingOn(r.p)
 	}
 	for !ctxDone(ctx) {
 		if r.ready != nil {
-			if err := r.ready.WaitReady(len(r.out)); err != nil {
+			want := r.waitFor()
+			if err := r.ready.WaitReady(want); err != nil {
 				if err := r.playbackError(ctx, err); err != nil {
 					return err
 				}
 				continue
 			}
+			if want > len(r.out) {
+				// The sender missed a period (late, or its capture is
+				// gone): only a top-up after this wakeup keeps the next
+				// wait at two frames.
+				r.seenTops = r.tops.Load()
+			}
 		}
-		r.mixOnce()
-		if r.proc != nil {
-			r.proc.render(r.out) // the canceller's reference: exactly what is played
-		}
-		if err := r.p.Write(r.out); err != nil {
+		r.mixMu.Lock()
+		err := r.play()
+		r.mixMu.Unlock()
+		if err != nil {
 			if err := r.playbackError(ctx, err); err != nil {
 				return err
-			}
-			continue
-		}
-		if r.proc != nil {
-			r.proc.played(len(r.out))
-			if r.under.burst(r.p, time.Now()) {
-				r.proc.resetBurst("a burst of speaker underruns")
 			}
 		}
 	}
 	return nil
+}
+
+// queueOf is p as a queue topUp may fill, or nil.
+func queueOf(p hw.Playback, ready hw.ReadyWaiter) hw.RoomReporter {
+	if q, ok := p.(hw.RoomReporter); ok && ready != nil {
+		return q
+	}
+	return nil
+}
+
+// waitFor is the room Run waits for: a frame, or two while the sender's
+// topUp keeps the queue full (it came since Run's last look). Run's
+// goroutine.
+func (r *AudioReceiver) waitFor() int {
+	if r.queue == nil {
+		return len(r.out)
+	}
+	if t := r.tops.Load(); t != r.seenTops {
+		r.seenTops = t
+		return 2 * len(r.out)
+	}
+	return len(r.out)
+}
+
+// play mixes and plays a frame, or with a queue as many frames as it has
+// room for. Under mixMu.
+func (r *AudioReceiver) play() error {
+	if r.queue == nil {
+		return r.playOne() // Write paces the loop
+	}
+	for r.queue.Room() >= len(r.out) {
+		if err := r.playOne(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// playOne mixes a frame and writes it. Under mixMu.
+func (r *AudioReceiver) playOne() error {
+	r.mixOnce()
+	if r.proc != nil {
+		r.proc.render(r.out) // the canceller's reference: exactly what is played
+	}
+	if err := r.p.Write(r.out); err != nil {
+		return err
+	}
+	if r.proc != nil {
+		r.proc.played(len(r.out))
+		if r.under.burst(r.p, time.Now()) {
+			r.proc.resetBurst("a burst of speaker underruns")
+		}
+	}
+	return nil
+}
+
+// topUp fills the speaker's queue, when it has one, from the caller's
+// wakeup: the sender calls it after each captured frame, so one wakeup a
+// period serves both devices. It never blocks: when Run is mixing, Run
+// fills the queue. A device error is left for Run, which meets it at its
+// next wait.
+func (r *AudioReceiver) topUp() {
+	r.tops.Add(1)
+	if !r.mixMu.TryLock() {
+		return
+	}
+	if r.queue != nil {
+		_ = r.play()
+	}
+	r.mixMu.Unlock()
 }
 
 // playbackError is what a failed playback means: nil when ctx ended or a
@@ -187,6 +282,9 @@ func (r *AudioReceiver) playbackError(ctx context.Context, err error) error {
 	if r.lost == nil {
 		return err
 	}
+	r.mixMu.Lock()
+	r.queue = nil // the mix goes nowhere until a new speaker comes
+	r.mixMu.Unlock()
 	r.lost(err)
 	// Members are still pulled and decoded, a frame at a time on a ticker,
 	// so their buffers do not fill with stale audio and their statistics
@@ -196,19 +294,24 @@ func (r *AudioReceiver) playbackError(ctx context.Context, err error) error {
 	for {
 		select {
 		case p := <-r.swap:
+			r.mixMu.Lock()
 			r.p = p
 			r.ready, _ = p.(hw.ReadyWaiter)
+			r.queue = queueOf(p, r.ready)
 			r.under = underruns{}
 			if r.proc != nil {
 				r.proc.playingOn(p)
 				r.proc.spkClock.restart()
 				r.proc.reset("the speaker was reopened")
 			}
+			r.mixMu.Unlock()
 			return nil
 		case <-ctx.Done():
 			return nil
 		case <-tick.C:
+			r.mixMu.Lock()
 			r.mixOnce()
+			r.mixMu.Unlock()
 		}
 	}
 }

@@ -46,6 +46,11 @@ type AudioSender struct {
 	proc *processing // hands-free processing, nil when none; set before Run
 	over underruns   // the microphone's overruns (its DropCounter), for proc
 
+	// afterFrame, when set, runs on Run's goroutine after each captured
+	// frame (muted too): the call's receiver topping up the speaker from
+	// this wakeup (AudioReceiver.topUp). Set before Run.
+	afterFrame func()
+
 	// Expected loss: the encoder's FEC is sized for lossTarget percent,
 	// set from receivers' reports (SetUplinkLoss) and applied by Run.
 	lossFloor, lossApplied int          // the configured loss (the least), and the encoder's
@@ -214,6 +219,9 @@ func (s *AudioSender) Run(ctx context.Context) error {
 		s.applyLoss()
 		if err := s.sendFrame(); err != nil {
 			return err
+		}
+		if s.afterFrame != nil {
+			s.afterFrame()
 		}
 	}
 	return nil
