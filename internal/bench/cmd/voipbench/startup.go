@@ -88,18 +88,43 @@ func startOnce(dir, name, config string) (time.Duration, error) {
 
 // ctl is a control-socket client: JSON-RPC 2.0, one object per line. It
 // sends one request at a time and skips event notifications.
+//
+// voipd closes a control connection that sent no request for
+// control.idleTimeout (60 s by default), and a bench's measured window can
+// be longer than that: a call after redialAfter of silence opens a new
+// connection first.
 type ctl struct {
-	conn net.Conn
-	r    *bufio.Reader
-	id   atomic.Int64
+	socket      string
+	conn        net.Conn
+	r           *bufio.Reader
+	id          atomic.Int64
+	last        time.Time     // of the last request sent
+	redialAfter time.Duration // of silence, under voipd's idle timeout
 }
 
+// ctlRedialAfter is ctl.redialAfter's default: well under voipd's default
+// control.idleTimeout (60 s), which the bench's daemons keep.
+const ctlRedialAfter = 45 * time.Second
+
 func dialCtl(socket string) (*ctl, error) {
-	c, err := net.DialTimeout("unix", socket, time.Second)
-	if err != nil {
+	c := &ctl{socket: socket, redialAfter: ctlRedialAfter}
+	if err := c.dial(); err != nil {
 		return nil, err
 	}
-	return &ctl{conn: c, r: bufio.NewReaderSize(c, 64<<10)}, nil
+	return c, nil
+}
+
+// dial (re)connects to the socket.
+func (c *ctl) dial() error {
+	conn, err := net.DialTimeout("unix", c.socket, time.Second)
+	if err != nil {
+		return err
+	}
+	if c.conn != nil {
+		c.conn.Close()
+	}
+	c.conn, c.r, c.last = conn, bufio.NewReaderSize(conn, 64<<10), time.Now()
+	return nil
 }
 
 type rpcError struct {
@@ -114,6 +139,12 @@ func (c *ctl) call(method string, params any) (map[string]any, error) {
 	if err != nil {
 		return nil, err
 	}
+	if time.Since(c.last) >= c.redialAfter {
+		if err := c.dial(); err != nil {
+			return nil, fmt.Errorf("%s: %w", method, err)
+		}
+	}
+	c.last = time.Now()
 	c.conn.SetDeadline(time.Now().Add(30 * time.Second))
 	if _, err := c.conn.Write(append(req, '\n')); err != nil {
 		return nil, err
