@@ -111,6 +111,9 @@ func voipdCall(rm *room, dir, bin string, d, settle, gcFor time.Duration, metric
 	// startVoipd runs *binDir/voipd: this call's binary for its starts.
 	defer func(old string) { *binDir = old }(*binDir)
 	*binDir = bin
+	if err := coldBinary(bin + "/voipd"); err != nil {
+		return nil, nil, err
+	}
 	var scrapes []string
 	for _, id := range []string{"bench-a", "bench-b"} {
 		addr, err := freePort()

@@ -140,6 +140,9 @@ func voipdVoice(rm *room, dir string, idle, d, settle time.Duration, traceTo, ca
 		}
 	}()
 	ids := []string{"voice-a", "voice-b"}
+	if err := coldBinary(*binDir + "/voipd"); err != nil { // RSS from one page-cache state
+		return nil, nil, cpuSplit{}, err
+	}
 	var pids []int
 	var names []string
 	pprof := ""
