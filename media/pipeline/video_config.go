@@ -5,8 +5,9 @@ import (
 	"github.com/voipd/voipd/media/settings"
 )
 
-// videoEncoderParams is the VP8 encoder's part of c.
-func videoEncoderParams(c settings.Video) vp8.EncoderParams {
+// VideoEncoderParams is the VP8 encoder's part of c: what a VideoSender
+// encodes with (the bench's codec floor encodes with it too).
+func VideoEncoderParams(c settings.Video) vp8.EncoderParams {
 	return vp8.EncoderParams{
 		Width: c.Width, Height: c.Height, FPS: c.FPS,
 		Bitrate: c.Bitrate, CPUUsed: c.CPUUsed, Threads: c.Threads,

@@ -59,7 +59,7 @@ func NewVideoSender(cam hw.Camera, out media.RTPWriter, cfg settings.Video, log 
 	if log == nil {
 		log = slog.Default()
 	}
-	enc, err := vp8.NewEncoder(videoEncoderParams(cfg))
+	enc, err := vp8.NewEncoder(VideoEncoderParams(cfg))
 	if err != nil {
 		return nil, fmt.Errorf("media: %w", err)
 	}

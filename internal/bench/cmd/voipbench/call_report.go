@@ -37,6 +37,13 @@ func cmdCall(args []string) error {
 	if err != nil {
 		return fmt.Errorf("voipd call: %w", err)
 	}
+	// The codecs alone, on the members' CPU for as long as the window: the
+	// floor each member's call stands on (issue 19: the video call's
+	// overhead beyond libvpx and libopus).
+	floor, err := codecChild(d, true)
+	if err != nil {
+		return fmt.Errorf("the codecs alone: %w", err)
+	}
 	old := beforeCall(rm, dir, *before, d, *settle, gcFor)
 	var cs []*member
 	if *chromium {
@@ -69,6 +76,8 @@ func cmdCall(args []string) error {
 		{What: "idle voipd RSS (started, not in a room), larger of 2", Ours: peakOf(vs, idle), Anchor: math.NaN(), Unit: "MiB", Goal: bench.Goal{Max: 15, Label: "≤ 15 MiB"}},
 		{What: "voipd RSS 3 s after leaving the call (idle again), larger of 2", Ours: peakOf(vs, left), Anchor: math.NaN(), Unit: "MiB", Goal: bench.Goal{Max: 15, Label: "≤ 15 MiB (idle)"}},
 		{What: "video from the other member (voipd: complete frames received, it decodes none; Chromium: frames decoded)", Ours: mean(vs, fps), Anchor: mean(cs, fps), Unit: "fps", AName: "Chromium"},
+		{What: "the codecs alone, paced as in the call (VP8 encode 640x480@30 at 800 kbit/s; Opus encode and decode, 50 frames/s each)", Ours: floor.total(), Anchor: math.NaN(), Unit: "% of a core"},
+		{What: "CPU of one member beyond the codecs, mean of 2", Ours: mean(vs, cpu) - floor.total(), Anchor: math.NaN(), Unit: "% of a core"},
 		{What: "context switches of one member (all its threads: wakeups and preemptions), mean of 2", Ours: mean(vs, sw), Anchor: mean(cs, sw), Unit: "/s", AName: "Chromium (process tree)"},
 		{What: "threads of one member, mean of 2", Ours: mean(vs, th), Anchor: mean(cs, th), Unit: "", AName: "Chromium (process tree)"},
 	}
@@ -80,11 +89,20 @@ func cmdCall(args []string) error {
 	fmt.Printf("Each call: the two members join a video room on a roomd in the bench driver, media flows, %v settle,\n", *settle)
 	fmt.Printf("then a %d s window: CPU is utime+stime from /proc/PID/stat over the window (for Chromium summed over\n", *secs)
 	fmt.Printf("its process tree), memory the peak of 1 s samples of /proc/PID/smaps_rollup (Rss; Pss shares shared\n")
-	fmt.Printf("pages among the processes mapping them, so a tree's PSS adds up). voipd: synthetic devices (tone:440,\n")
+	fmt.Printf("pages among the processes mapping them, so a tree's PSS adds up). voipd's binary leaves the page cache\n")
+	fmt.Printf("before its members start, so its pages come back as after a reboot (a just-linked binary sits in the\n")
+	fmt.Printf("cache in 2 MiB folios the kernel maps whole: 6-8 MiB more RSS for the same code). voipd: synthetic devices (tone:440,\n")
 	fmt.Printf("miniaudio's null backend as the speaker, pattern camera 640x480@30, VP8 800 kbit/s CBR, Opus 32 kbit/s). Chromium: the browser\n")
 	fmt.Printf("client (roomd's web page) with its fake camera at 640x480@30 and fake microphone, headless. Placement: %s.\n", pin)
 	fmt.Printf("Both voipds serve Prometheus metrics (`[metrics] listen`), which the bench scrapes every %v from before the\n", metricsScrape)
-	fmt.Printf("join to the end: voipd's figures include what metrics cost.\n\n")
+	fmt.Printf("join to the end: voipd's figures include what metrics cost.\n")
+	fmt.Printf("The codecs alone are `voipbench codec -video` on the members' CPU for as long as the window, after the\n")
+	fmt.Printf("voipd call: the pattern camera's frames (\"pattern:bench-a\", as the call's first member sends) VP8-encoded\n")
+	fmt.Printf("with voipd's video settings as they come due, and the tone Opus-encoded and decoded at 20 ms, each on its\n")
+	fmt.Printf("own thread, counting the threads' CPU time in the codec calls only (VP8 %.2f %% of a core, %.0f µs a frame;\n", floor.videoPercent, floor.vp8Us)
+	fmt.Printf("Opus %.2f %%). A member decodes no video (it forwards nothing and shows nothing), so the floor has no VP8\n", floor.percent)
+	fmt.Printf("decode; beyond the codecs is the rest: capture, packets, pion, the runtime, the speaker. Chromium's codecs\n")
+	fmt.Printf("are inside its binary and its call decodes and renders video too: its CPU is not split.\n\n")
 	if !*chromium {
 		fmt.Printf("The Chromium call was not run (-chromium=false): no anchor figures.\n\n")
 	}

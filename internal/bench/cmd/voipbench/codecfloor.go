@@ -12,8 +12,11 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/voipd/voipd/codec/opus"
+	"github.com/voipd/voipd/codec/vp8"
+	"github.com/voipd/voipd/codec/yuv"
 	"github.com/voipd/voipd/hw"
 	"github.com/voipd/voipd/hw/synth"
+	"github.com/voipd/voipd/media/pipeline"
 	"github.com/voipd/voipd/media/settings"
 )
 
@@ -29,15 +32,40 @@ import (
 type codecCost struct {
 	percent            float64 // of one core: encode + decode, 50 frames/s each
 	encodeUs, decodeUs float64 // per frame
+	// With video (a video call's member): the pattern camera's frames
+	// VP8-encoded at its rate on their own thread, as a VideoSender does.
+	video               bool
+	videoPercent, vp8Us float64 // of one core; per frame
 }
+
+// total is the floor of one call's member: audio, and video if measured.
+func (c codecCost) total() float64 { return c.percent + c.videoPercent }
 
 func cmdCodec(args []string) error {
 	fs := newFlags("codec")
 	secs := fs.Int("seconds", 30, "how long to encode and decode in real time")
+	video := fs.Bool("video", false, "also VP8-encode the pattern camera at voipd's video defaults (640x480@30, 800 kbit/s) on its own thread, as a video call's member does")
 	fs.Parse(args)
-	c, err := codecFloor(time.Duration(*secs) * time.Second)
+	d := time.Duration(*secs) * time.Second
+	var v codecCost
+	vErr := make(chan error, 1)
+	if *video {
+		go func() {
+			var err error
+			v, err = videoFloor(d)
+			vErr <- err
+		}()
+	}
+	c, err := codecFloor(d)
 	if err != nil {
 		return err
+	}
+	if *video {
+		if err := <-vErr; err != nil {
+			return err
+		}
+		fmt.Printf("codec %.4f %.2f %.2f %.4f %.2f\n", c.percent, c.encodeUs, c.decodeUs, v.videoPercent, v.vp8Us)
+		return nil
 	}
 	fmt.Printf("codec %.4f %.2f %.2f\n", c.percent, c.encodeUs, c.decodeUs)
 	return nil
@@ -98,14 +126,74 @@ func codecFloor(d time.Duration) (codecCost, error) {
 		encodeUs: encT * 1e6 / float64(frames), decodeUs: decT * 1e6 / float64(frames)}, nil
 }
 
+// videoFloor VP8-encodes the pattern camera's frames as they come due
+// (hw/synth paces them at the camera's rate) for d, with a video call's
+// encoder settings (media/settings' defaults through media/pipeline), and
+// counts this thread's CPU time in the encode calls alone. The camera is
+// named as the call bench's first member's ("pattern:bench-a"), so the
+// pixels are the ones its call sends.
+func videoFloor(d time.Duration) (codecCost, error) {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	v := settings.DefaultVideo()
+	cam := synth.NewPatternCamera("bench-a", hw.CameraRequest{Width: v.Width, Height: v.Height, FPS: v.FPS})
+	defer cam.Close()
+	enc, err := vp8.NewEncoder(pipeline.VideoEncoderParams(v))
+	if err != nil {
+		return codecCost{}, err
+	}
+	defer enc.Close()
+	buf := make([]byte, vp8.MaxFrameBytes(v.Width, v.Height))
+	var encT float64
+	frames := 0
+	start := time.Now()
+	for time.Since(start) < d {
+		f, err := cam.ReadFrame()
+		if err != nil {
+			return codecCost{}, err
+		}
+		img, err := i420View(f)
+		if err != nil {
+			return codecCost{}, err
+		}
+		t0 := threadCPUNs()
+		_, _, err = enc.Encode(buf, img, int64(frames)*90000/int64(v.FPS), false)
+		encT += threadCPUNs() - t0
+		if err != nil {
+			return codecCost{}, err
+		}
+		frames++
+	}
+	if frames == 0 {
+		return codecCost{}, fmt.Errorf("no video frame in %v", d)
+	}
+	return codecCost{video: true, videoPercent: 100 * encT / time.Since(start).Seconds(),
+		vp8Us: encT * 1e6 / float64(frames)}, nil
+}
+
+// i420View is an I420 camera frame's planes, without a copy.
+func i420View(f hw.VideoFrame) (yuv.I420, error) {
+	w, h := f.Width, f.Height
+	cw, ch := yuv.ChromaSize(w, h)
+	if f.Format != hw.FormatI420 || len(f.Data) < w*h+2*cw*ch {
+		return yuv.I420{}, fmt.Errorf("camera frame %q %dx%d of %d bytes: want I420", f.Format, w, h, len(f.Data))
+	}
+	return yuv.I420{Y: f.Data[:w*h], U: f.Data[w*h : w*h+cw*ch], V: f.Data[w*h+cw*ch : w*h+2*cw*ch],
+		YStride: w, UStride: cw, VStride: cw, Width: w, Height: h}, nil
+}
+
 // codecChild runs the codec subcommand as its own process, on the CPU
-// voipd runs on (-client-cpu), and reads its figures.
-func codecChild(d time.Duration) (codecCost, error) {
+// voipd runs on (-client-cpu), and reads its figures; with video, the
+// video call's floor too.
+func codecChild(d time.Duration, video bool) (codecCost, error) {
 	self, err := os.Executable()
 	if err != nil {
 		return codecCost{}, err
 	}
 	argv := []string{self, "codec", "-seconds", strconv.Itoa(int(d.Seconds()))}
+	if video {
+		argv = append(argv, "-video")
+	}
 	if *clientCPU != "" {
 		argv = append([]string{"taskset", "-c", *clientCPU}, argv...)
 	}
@@ -113,16 +201,34 @@ func codecChild(d time.Duration) (codecCost, error) {
 	if err != nil {
 		return codecCost{}, fmt.Errorf("voipbench codec: %w", err)
 	}
-	f := strings.Fields(strings.TrimSpace(string(out)))
-	if len(f) != 4 || f[0] != "codec" {
+	c, err := parseCodecLine(string(out), video)
+	if err != nil {
+		return codecCost{}, err
+	}
+	progress("codec alone: %.2f %% of a core (encode %.0f µs, decode %.0f µs a frame)", c.percent, c.encodeUs, c.decodeUs)
+	if video {
+		progress("VP8 alone: %.2f %% of a core (%.0f µs a frame)", c.videoPercent, c.vp8Us)
+	}
+	return c, nil
+}
+
+// parseCodecLine reads the codec subcommand's line: "codec" and three
+// figures, five with video.
+func parseCodecLine(out string, video bool) (codecCost, error) {
+	f := strings.Fields(strings.TrimSpace(out))
+	want := 4
+	if video {
+		want = 6
+	}
+	if len(f) != want || f[0] != "codec" {
 		return codecCost{}, fmt.Errorf("voipbench codec said %q", out)
 	}
-	var c codecCost
-	for i, p := range []*float64{&c.percent, &c.encodeUs, &c.decodeUs} {
+	c := codecCost{video: video}
+	for i, p := range []*float64{&c.percent, &c.encodeUs, &c.decodeUs, &c.videoPercent, &c.vp8Us}[:want-1] {
+		var err error
 		if *p, err = strconv.ParseFloat(f[i+1], 64); err != nil {
 			return codecCost{}, fmt.Errorf("voipbench codec said %q", out)
 		}
 	}
-	progress("codec alone: %.2f %% of a core (encode %.0f µs, decode %.0f µs a frame)", c.percent, c.encodeUs, c.decodeUs)
 	return c, nil
 }

@@ -370,7 +370,7 @@ func cmdVoice(args []string) error {
 		}
 		idle, voipd = append(idle, i...), append(voipd, v...)
 		progress("voice round %d: the codec alone", r+1)
-		c, err := codecChild(d)
+		c, err := codecChild(d, false)
 		if err != nil {
 			return err
 		}

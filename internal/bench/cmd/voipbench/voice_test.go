@@ -111,6 +111,42 @@ func TestCodecFloor(t *testing.T) {
 	}
 }
 
+// The video call's floor VP8-encodes the pattern camera's frames as they
+// come due and counts the encode calls' CPU time.
+func TestVideoFloor(t *testing.T) {
+	c, err := videoFloor(300 * time.Millisecond)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !c.video || c.videoPercent <= 0 || c.vp8Us <= 0 || c.percent != 0 {
+		t.Errorf("video floor %+v: want video's figures above 0 and no audio's", c)
+	}
+	if c.total() != c.videoPercent {
+		t.Errorf("total %v of %+v", c.total(), c)
+	}
+}
+
+// The codec subcommand's line is read back with or without video, and a
+// line of the wrong shape is an error, not zeros.
+func TestParseCodecLine(t *testing.T) {
+	c, err := parseCodecLine("codec 1.6565 299.92 31.39\n", false)
+	if err != nil || c.percent != 1.6565 || c.encodeUs != 299.92 || c.decodeUs != 31.39 || c.video || c.total() != 1.6565 {
+		t.Errorf("audio line: %+v, %v", c, err)
+	}
+	c, err = parseCodecLine("codec 1.5 290 30 9.25 3083.3", true)
+	if err != nil || !c.video || c.videoPercent != 9.25 || c.vp8Us != 3083.3 || c.total() != 10.75 {
+		t.Errorf("video line: %+v, %v", c, err)
+	}
+	for _, bad := range []struct {
+		line  string
+		video bool
+	}{{"codec 1.5 290 30", true}, {"codec 1.5 290 30 9.25 3083.3", false}, {"codec x 290 30", false}, {"vp8 1 2 3", false}, {"", false}} {
+		if c, err := parseCodecLine(bad.line, bad.video); err == nil {
+			t.Errorf("%q (video %v) read as %+v", bad.line, bad.video, c)
+		}
+	}
+}
+
 // perf script's samples put where their stacks say: libopus (and libm's
 // log under it) is the codec, libm's sine the synthetic source, a thread that ran miniaudio is the device
 // thread, a kernel sample goes by its system call, Go code by its package,
