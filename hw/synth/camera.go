@@ -168,9 +168,7 @@ func (p *Pattern) draw(n uint64) {
 		line := yp[row*w : row*w+w]
 		v := (2*row + shift) % ramp
 		copy(line, rampRow[v:v+w]) // the ramp from level v, wrapping
-		for x := barX; x < barX+barW && x < w; x++ {
-			line[x] = lumaWhite
-		}
+		fill(line[barX:min(barX+barW, w)], lumaWhite)
 	}
 	DrawMark(yp, w, w, h, uint32(n), p.id)
 	cw, ch, cband := w/2, h/2, (band+1)/2
@@ -182,9 +180,8 @@ func (p *Pattern) draw(n uint64) {
 			d := byte(row * 32 / ch)
 			u, v = p.u-16+d, p.v+16-d
 		}
-		for x := range us {
-			us[x], vs[x] = u, v
-		}
+		fill(us, u)
+		fill(vs, v)
 	}
 }
 

@@ -2,6 +2,7 @@ package synth
 
 import (
 	"bytes"
+	"hash/fnv"
 	"testing"
 	"time"
 
@@ -248,6 +249,55 @@ func TestPatternRamp(t *testing.T) {
 			}
 			if got := f.Data[row*w+x]; got != want {
 				t.Fatalf("row %d x %d: %d, want %d", row, x, got, want)
+			}
+		}
+	}
+}
+
+// The pattern's pixels are pinned: frames hashed (FNV-64a over frames 0,
+// 1, 77, 1000 and 2³²-1 in a row) as the byte-by-byte drawing made them
+// before the fills went through copy. A change meant to alter the pattern
+// updates the table (and roomd/web/framenumber.js if the mark moves).
+func TestPatternPixelsPinned(t *testing.T) {
+	for _, c := range []struct {
+		w, h int
+		name string
+		want uint64
+	}{
+		{640, 480, "bench-a", 0x6ea9a7c75458b1a3},
+		{640, 480, "x", 0xff939beb0baa117f},
+		{320, 240, "bench-a", 0xc45642913b269e43},
+		{320, 240, "x", 0x8f4c3778a95a755f},
+		{1280, 720, "bench-a", 0xa25f10642e5447c0},
+		{1280, 720, "x", 0x76d98953927f70cf},
+		{176, 144, "bench-a", 0x1568a83cc452da83},
+		{176, 144, "x", 0xc9ee0b84a922c617},
+	} {
+		p := newPattern(c.name, hwReq(c.w, c.h, 30), hw.FormatI420)
+		h := fnv.New64a()
+		for _, n := range []uint64{0, 1, 77, 1000, 1<<32 - 1} {
+			h.Write(p.Frame(n).Data)
+		}
+		p.Close()
+		if got := h.Sum64(); got != c.want {
+			t.Errorf("%dx%d %q: frames hash to %#x, want %#x", c.w, c.h, c.name, got, c.want)
+		}
+	}
+}
+
+// fill sets every byte, whatever the length (the doubling copy's last
+// step is partial).
+func TestFill(t *testing.T) {
+	for n := range 70 {
+		b := make([]byte, n+2)
+		fill(b[1:n+1], 0xA5)
+		for i, v := range b {
+			want := byte(0xA5)
+			if i == 0 || i == n+1 {
+				want = 0
+			}
+			if v != want {
+				t.Fatalf("length %d: byte %d is %#x, want %#x", n, i, v, want)
 			}
 		}
 	}

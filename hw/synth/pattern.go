@@ -116,15 +116,26 @@ func DrawMark(y []byte, stride, width, height int, number uint32, id uint8) bool
 				level = lumaWhite
 			}
 			x0, y0, x1, y1 := markCell(width, height, r, c)
-			for row := y0; row < y1; row++ {
-				line := y[row*stride+x0 : row*stride+x1]
-				for k := range line {
-					line[k] = level
-				}
+			fill(y[y0*stride+x0:y0*stride+x1], level)
+			for row := y0 + 1; row < y1; row++ {
+				copy(y[row*stride+x0:row*stride+x1], y[y0*stride+x0:y0*stride+x1])
 			}
 		}
 	}
 	return true
+}
+
+// fill sets every byte of b to v, doubling a filled prefix with copy (a
+// memmove the runtime vectorizes; a byte loop is not): the pattern camera
+// fills about 150 KB a 640x480 frame.
+func fill(b []byte, v byte) {
+	if len(b) == 0 {
+		return
+	}
+	b[0] = v
+	for n := 1; n < len(b); n *= 2 {
+		copy(b[n:], b[:n])
+	}
 }
 
 // markFits reports whether a luma plane of n bytes is big enough for the
