@@ -28,6 +28,7 @@ type member struct {
 	fps        float64        // video frames decoded per second, from the other member
 	switches   float64        // context switches a second over the window, all threads of the tree
 	threads    int            // at the window's end
+	split      *cpuSplit      // where its CPU went after the window (perf), if split
 }
 
 // sampleParts splits a single process's RSS sample into its executable,
@@ -209,7 +210,16 @@ func voipdCall(rm *room, dir, bin string, d, settle, gcFor time.Duration, metric
 			w.memstats.MiBPerSecond, w.memstats.ObjectsPerSecond, w.memstats.CyclesPerMin, w.gctrace.MBPerSecond, w.gctrace.Cycles)
 	}
 	if traceTo != "" { // the first voipd's execution trace, after the windows (voiceReport's summary)
-		if err := fetchTo("http://"+pprofs[0]+"/debug/pprof/trace?seconds=5", traceTo); err != nil {
+		// Meanwhile the second one's CPU is split by perf, as the voice call's.
+		splitDone := make(chan struct{})
+		go func() {
+			s := perfSplit(ms[1].pid, splitDuration, dir)
+			ms[1].split = &s
+			close(splitDone)
+		}()
+		err := fetchTo("http://"+pprofs[0]+"/debug/pprof/trace?seconds=5", traceTo)
+		<-splitDone
+		if err != nil {
 			return nil, nil, fmt.Errorf("trace: %w", err)
 		}
 	}

@@ -124,6 +124,14 @@ func cmdCall(args []string) error {
 	} else {
 		fmt.Print(summarizeTrace(string(out)).markdown())
 	}
+	if len(vs) > 1 && vs[1].split != nil {
+		m := vs[1]
+		fmt.Printf("\nWhere one member's CPU goes: perf's samples (%d Hz, %v, call stacks by frame pointers) of %s\n", splitHz, splitDuration, m.name)
+		fmt.Printf("after the windows, each sample put where its stack says (as the voice call's, below), and its share\n")
+		fmt.Printf("times the member's CPU in its window (%.1f %% of a core). The codecs alone, paced, were VP8 %.2f %% and\n", m.cpuPercent, floor.videoPercent)
+		fmt.Printf("Opus %.2f %% of a core: the codec rows above them are the same work in the call.\n\n", floor.percent)
+		fmt.Print(splitTable([]splitColumn{{m.name, *m.split, m.cpuPercent}}))
+	}
 
 	allocReport(vs, allocs, old, *gcSecs, *before)
 	return nil

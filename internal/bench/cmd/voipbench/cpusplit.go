@@ -22,7 +22,9 @@ import (
 // Where a sample's CPU went. The order is the report's.
 const (
 	whereCodec    = "the codec (libopus)"
-	whereSource   = "the synthetic microphone (voipd's tone, baresip's ausine)"
+	whereVideo    = "the video codec (libvpx)"
+	whereConvert  = "pixel conversion and scaling (libyuv)"
+	whereSource   = "the synthetic devices (voipd's tone and pattern camera, baresip's ausine)"
 	whereDevice   = "the speaker's device thread (miniaudio's null backend: its sleeps and the C callback)"
 	whereSend     = "kernel: sending packets (sendto; on loopback the receiver's delivery too)"
 	whereRecv     = "kernel: reading packets and events (recvfrom, read)"
@@ -40,7 +42,7 @@ const (
 	splitHz       = 2999
 )
 
-var whereOrder = []string{whereCodec, whereSource, whereDevice, whereSend, whereRecv, whereWait, whereSyscall,
+var whereOrder = []string{whereCodec, whereVideo, whereConvert, whereSource, whereDevice, whereSend, whereRecv, whereWait, whereSyscall,
 	whereKernel, whereRuntime, wherePion, whereOwn, whereBaresip, whereLibc, whereOtherGo, whereUnknown}
 
 // cpuSplit is one process's samples by where they went, or why there are
@@ -175,6 +177,10 @@ func classify(frames []frame, deviceThread bool) string {
 	switch {
 	case strings.HasPrefix(leaf.dso, "libopus"):
 		return whereCodec
+	case strings.HasPrefix(leaf.dso, "libvpx"):
+		return whereVideo
+	case strings.HasPrefix(leaf.dso, "libyuv"):
+		return whereConvert
 	case inAny(func(f frame) bool { return strings.HasPrefix(f.dso, "ausine") || strings.Contains(f.sym, "/hw/synth.") }):
 		return whereSource
 	case strings.HasPrefix(leaf.dso, "libm."):
@@ -231,23 +237,50 @@ func splitMarkdown(voipd, baresip cpuSplit, voipdCPU, baresipCPU float64) string
 	b.WriteString("times the process's CPU in its window (a share of perf's samples, so a part's figure moves with the\n")
 	b.WriteString("window's). The codec's samples are libopus' and libm's log, log10, exp and pow, which libopus calls each\n")
 	b.WriteString("frame; libm's sine is baresip's ausine's. A kernel sample is put by the system call it is under.\n\n")
-	b.WriteString("| where | voipd, % of a core | baresip, % of a core |\n| --- | --- | --- |\n")
-	cell := func(s cpuSplit, cpu float64, where string) string {
-		if s.why != "" {
-			return "—"
-		}
-		return fmt.Sprintf("%.2f", s.share(where)*cpu)
+	b.WriteString(splitTable([]splitColumn{{"voipd", voipd, voipdCPU}, {"baresip", baresip, baresipCPU}}))
+	return b.String()
+}
+
+// splitColumn is one process's split in a table: its samples and its CPU
+// (% of a core) in its measured window.
+type splitColumn struct {
+	who   string
+	split cpuSplit
+	cpu   float64
+}
+
+// splitTable is the table of where the CPU went, one column a process:
+// each place's share of its samples times its CPU, places no process had
+// left out, and why a process has no split.
+func splitTable(cols []splitColumn) string {
+	var b strings.Builder
+	b.WriteString("| where |")
+	for _, c := range cols {
+		fmt.Fprintf(&b, " %s, %% of a core |", c.who)
 	}
+	b.WriteString("\n| --- |" + strings.Repeat(" --- |", len(cols)) + "\n")
 	for _, w := range whereOrder {
-		if voipd.by[w] == 0 && baresip.by[w] == 0 {
+		if !slices.ContainsFunc(cols, func(c splitColumn) bool { return c.split.by[w] > 0 }) {
 			continue
 		}
-		fmt.Fprintf(&b, "| %s | %s | %s |\n", w, cell(voipd, voipdCPU, w), cell(baresip, baresipCPU, w))
+		fmt.Fprintf(&b, "| %s |", w)
+		for _, c := range cols {
+			if c.split.why != "" {
+				b.WriteString(" — |")
+				continue
+			}
+			fmt.Fprintf(&b, " %.2f |", c.split.share(w)*c.cpu)
+		}
+		b.WriteString("\n")
 	}
-	fmt.Fprintf(&b, "| samples | %d | %d |\n", voipd.samples, baresip.samples)
-	for _, n := range []struct{ who, why string }{{"voipd", voipd.why}, {"baresip", baresip.why}} {
-		if n.why != "" {
-			fmt.Fprintf(&b, "\nNo split of %s in this run: %s.\n", n.who, n.why)
+	b.WriteString("| samples |")
+	for _, c := range cols {
+		fmt.Fprintf(&b, " %d |", c.split.samples)
+	}
+	b.WriteString("\n")
+	for _, c := range cols {
+		if c.split.why != "" {
+			fmt.Fprintf(&b, "\nNo split of %s in this run: %s.\n", c.who, c.split.why)
 		}
 	}
 	return b.String()

@@ -236,3 +236,32 @@ baresip 200 12137.635900:     200040 cpu-clock:ppp:
 		t.Errorf("without baresip:\n%s", md)
 	}
 }
+
+// A video call's member: libvpx's samples are the video codec, libyuv's
+// pixel conversion, the pattern camera's drawing a synthetic device; the
+// table has one column.
+func TestSplitVideoCall(t *testing.T) {
+	for _, c := range []struct {
+		frames []frame
+		want   string
+	}{
+		{[]frame{{"[unknown]", "libvpx.so.7.1.0"}, {"vp8_enc_encode", "voipd"}}, whereVideo},
+		{[]frame{{"I420Scale", "libyuv.so.0"}}, whereConvert},
+		{[]frame{{"github.com/voipd/voipd/hw/synth.fill", "voipd"}, {"github.com/voipd/voipd/hw/synth.(*Pattern).draw", "voipd"}}, whereSource},
+	} {
+		if got := classify(c.frames, false); got != c.want {
+			t.Errorf("%v: %q, want %q", c.frames, got, c.want)
+		}
+	}
+	s := cpuSplit{samples: 10, by: map[string]int{whereVideo: 6, whereCodec: 1, whereSource: 1, wherePion: 2}}
+	md := splitTable([]splitColumn{{"voipd bench-b", s, 15}})
+	for _, w := range []string{"| where | voipd bench-b, % of a core |\n| --- | --- |\n", "| " + whereVideo + " | 9.00 |",
+		"| the codec (libopus) | 1.50 |", "| " + whereSource + " | 1.50 |", "| samples | 10 |"} {
+		if !strings.Contains(md, w) {
+			t.Errorf("the table lacks %q:\n%s", w, md)
+		}
+	}
+	if md := splitTable([]splitColumn{{"voipd bench-b", cpuSplit{why: "perf is not installed"}, 15}}); !strings.Contains(md, "No split of voipd bench-b in this run: perf is not installed.") {
+		t.Errorf("without a split:\n%s", md)
+	}
+}
