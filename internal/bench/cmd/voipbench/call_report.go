@@ -5,6 +5,7 @@ import (
 	"math"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -77,9 +78,14 @@ func cmdCall(args []string) error {
 		{What: "voipd RSS 3 s after leaving the call (idle again), larger of 2", Ours: peakOf(vs, left), Anchor: math.NaN(), Unit: "MiB", Goal: bench.Goal{Max: 15, Label: "≤ 15 MiB (idle)"}},
 		{What: "video from the other member (voipd: complete frames received, it decodes none; Chromium: frames decoded)", Ours: mean(vs, fps), Anchor: mean(cs, fps), Unit: "fps", AName: "Chromium"},
 		{What: "the codecs alone, paced as in the call (VP8 encode 640x480@30 at 800 kbit/s; Opus encode and decode, 50 frames/s each)", Ours: floor.total(), Anchor: math.NaN(), Unit: "% of a core"},
-		{What: "CPU of one member beyond the codecs, mean of 2", Ours: mean(vs, cpu) - floor.total(), Anchor: math.NaN(), Unit: "% of a core"},
+		{What: "CPU of one member beyond the codecs alone, mean of 2", Ours: mean(vs, cpu) - floor.total(), Anchor: math.NaN(), Unit: "% of a core"},
 		{What: "context switches of one member (all its threads: wakeups and preemptions), mean of 2", Ours: mean(vs, sw), Anchor: mean(cs, sw), Unit: "/s", AName: "Chromium (process tree)"},
 		{What: "threads of one member, mean of 2", Ours: mean(vs, th), Anchor: mean(cs, th), Unit: "", AName: "Chromium (process tree)"},
+	}
+	if len(vs) > 1 && vs[1].split != nil && vs[1].split.why == "" {
+		m := vs[1]
+		rows = slices.Insert(rows, slices.IndexFunc(rows, func(r bench.Row) bool { return strings.HasPrefix(r.What, "context switches") }),
+			bench.Row{What: "CPU of " + m.name + " beyond the codecs in the call (perf's samples, below)", Ours: inCallBeyond(*m.split, m.cpuPercent), Anchor: math.NaN(), Unit: "% of a core"})
 	}
 	pin := "unpinned"
 	if *clientCPU != "" {
@@ -101,8 +107,11 @@ func cmdCall(args []string) error {
 	fmt.Printf("with voipd's video settings as they come due, and the tone Opus-encoded and decoded at 20 ms, each on its\n")
 	fmt.Printf("own thread, counting the threads' CPU time in the codec calls only (VP8 %.2f %% of a core, %.0f µs a frame;\n", floor.videoPercent, floor.vp8Us)
 	fmt.Printf("Opus %.2f %%). A member decodes no video (it forwards nothing and shows nothing), so the floor has no VP8\n", floor.percent)
-	fmt.Printf("decode; beyond the codecs is the rest: capture, packets, pion, the runtime, the speaker. Chromium's codecs\n")
-	fmt.Printf("are inside its binary and its call decodes and renders video too: its CPU is not split.\n\n")
+	fmt.Printf("decode; beyond the codecs is the rest: capture, packets, pion, the runtime, the speaker. That difference\n")
+	fmt.Printf("is of two figures measured apart, each to a few tenths: the row after it takes the codecs' share of\n")
+	fmt.Printf("perf's samples of one member in the call instead (their caches as cold as the call leaves them, and its\n")
+	fmt.Printf("own pattern: each member's differs). Chromium's codecs are inside its binary and its call decodes and\n")
+	fmt.Printf("renders video too: its CPU is not split.\n\n")
 	if !*chromium {
 		fmt.Printf("The Chromium call was not run (-chromium=false): no anchor figures.\n\n")
 	}
@@ -135,6 +144,13 @@ func cmdCall(args []string) error {
 
 	allocReport(vs, allocs, old, *gcSecs, *before)
 	return nil
+}
+
+// inCallBeyond is a member's CPU (% of a core) less its samples' share in
+// libopus and libvpx: the CPU beyond the codecs as the call itself spends
+// it.
+func inCallBeyond(s cpuSplit, cpu float64) float64 {
+	return cpu * (1 - s.share(whereCodec) - s.share(whereVideo))
 }
 
 // defaultBefore is the last commit before voipd's allocation work with

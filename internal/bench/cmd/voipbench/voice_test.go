@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"math"
 	"slices"
 	"strings"
 	"testing"
@@ -254,6 +255,9 @@ func TestSplitVideoCall(t *testing.T) {
 		}
 	}
 	s := cpuSplit{samples: 10, by: map[string]int{whereVideo: 6, whereCodec: 1, whereSource: 1, wherePion: 2}}
+	if got := inCallBeyond(s, 15); math.Abs(got-4.5) > 1e-9 {
+		t.Errorf("beyond the codecs in the call: %v %% of a core, want 4.5 (15 less 7 samples in 10)", got)
+	}
 	md := splitTable([]splitColumn{{"voipd bench-b", s, 15}})
 	for _, w := range []string{"| where | voipd bench-b, % of a core |\n| --- | --- |\n", "| " + whereVideo + " | 9.00 |",
 		"| the codec (libopus) | 1.50 |", "| " + whereSource + " | 1.50 |", "| samples | 10 |"} {
