@@ -121,22 +121,40 @@ func joinBoth(t *testing.T, a, b *node, g string) {
 // audible.
 func checkInbound(t *testing.T, n *node, member string) {
 	t.Helper()
-	stats := n.ctl.mustOK("getStats", nil)
+	// The stats catch up with what the speaker already played: a tone is
+	// heard from its first decoded frame, while the level is measured over
+	// frames still to come. So wait for them, and show the last stats.
+	var last any = "no getStats answer yet"
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		stats := n.ctl.mustOK("getStats", nil)
+		last = stats["inbound"]
+		if s := inboundAudio(stats, member); s != nil {
+			last = s
+			recv, _ := s["packetsReceived"].(float64)
+			dec, _ := s["framesDecoded"].(float64)
+			level, _ := s["audioLevel"].(float64)
+			if recv > 0 && dec > 0 && level > 0 {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Errorf("%s's inbound audio from %s, after 20 s: %v", n.openid, member, last)
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// inboundAudio is getStats' inbound audio entry of member, or nil.
+func inboundAudio(stats map[string]any, member string) map[string]any {
 	in, _ := stats["inbound"].([]any)
 	for _, x := range in {
-		s, _ := x.(map[string]any)
-		if s["member"] != member || s["kind"] != "audio" {
-			continue
+		if s, _ := x.(map[string]any); s["member"] == member && s["kind"] == "audio" {
+			return s
 		}
-		recv, _ := s["packetsReceived"].(float64)
-		dec, _ := s["framesDecoded"].(float64)
-		level, _ := s["audioLevel"].(float64)
-		if recv == 0 || dec == 0 || level <= 0 {
-			t.Errorf("%s's inbound audio from %s: %v", n.openid, member, s)
-		}
-		return
 	}
-	t.Errorf("%s has no inbound audio from %s: %v", n.openid, member, stats["inbound"])
+	return nil
 }
 
 // sendRate returns the packets each node sent per second over d (measured
