@@ -10,6 +10,8 @@
 #         (anchor/vpx_loop.c) and ffmpeg -c:v libvpx, on the same frames
 #   start-up, join, the two-member video call vs Chromium, GC, mouth to ear:
 #         internal/bench/cmd/voipbench
+#   voice the two-member voice call vs baresip (anchor/baresip.sh), the codec alone,
+#         and the price of a bare wakeup on this machine (anchor/wakeup.c)
 #
 # Environment (defaults are the issue's values):
 #   BENCH_COUNT=10           interleaved rounds of the micro-benchmarks
@@ -59,6 +61,7 @@ rm -rf "$work/build"
 for p in codec/opus codec/apm media/pipeline codec/vp8; do go test -c -o "$work/$(basename "$p").test" "./$p"; done
 gcc -O2 -Wall -o "$work/opus_loop" internal/bench/anchor/opus_loop.c $(pkg-config --cflags --libs opus) -lm
 gcc -O2 -Wall -o "$work/vpx_loop" internal/bench/anchor/vpx_loop.c $(pkg-config --cflags --libs vpx)
+gcc -O2 -Wall -pthread -o "$work/wakeup" internal/bench/anchor/wakeup.c
 "$work/bin/voipbench" frames -o "$work/f640.yuv" -w 640 -h 480
 "$work/bin/voipbench" frames -o "$work/f1280.yuv" -w 1280 -h 720
 
@@ -104,7 +107,7 @@ section join join -n "${BENCH_JOINS:-50}" -first-frame "${BENCH_FIRST_FRAMES:-5}
 chromium=true; [ "${BENCH_CHROMIUM:-1}" = 0 ] && chromium=false
 section call call -seconds "${BENCH_CALL_SECONDS:-30}" -gc-seconds "${BENCH_GC_SECONDS:-60}" -before "${BENCH_BEFORE-8a4ae71}" -chromium="$chromium"
 section m2e m2e -seconds "${BENCH_M2E_SECONDS:-20}"
-section voice voice -seconds "${BENCH_VOICE_SECONDS:-30}" -rounds "${BENCH_VOICE_ROUNDS:-2}"
+section voice voice -seconds "${BENCH_VOICE_SECONDS:-30}" -rounds "${BENCH_VOICE_ROUNDS:-2}" -wakeup "$work/wakeup"
 
 # roomd vs Janus forwarding: its own engineer's section (hook).
 section_file=$work/janus.md

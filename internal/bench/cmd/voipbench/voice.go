@@ -339,6 +339,7 @@ func cmdVoice(args []string) error {
 	script := fs.String("baresip", "internal/bench/anchor/baresip.sh", "the baresip anchor script (empty: none)")
 	capture := fs.String("capture", "tone:440", `voipd's audio.capture: "tone:440" (hw/synth's tone, paced by a Go timer) or "default" (miniaudio's null backend: silence, its callbacks on its own thread, as a real microphone's)`)
 	playback := fs.String("playback", "default", `voipd's audio.playback: "default" (miniaudio's null backend, its callbacks on its own thread) or "null" (hw/synth's sink, in Go)`)
+	wakeupAnchor := fs.String("wakeup", "", "the wakeup anchor program (internal/bench/anchor/wakeup.c, built; empty: no price of a wakeup)")
 	traceTo := fs.String("trace", "", "keep one voipd's execution trace (5 s, after the last window) in this file (default: a temporary one)")
 	fs.Parse(args)
 	d := time.Duration(*secs) * time.Second
@@ -353,6 +354,7 @@ func cmdVoice(args []string) error {
 
 	var idle, voipd, baresip []usageRate
 	var codec []codecCost
+	var wake []wakeCost // a bare wakeup's price, each round
 	missing := ""
 	vSplit, bSplit := cpuSplit{why: "not run"}, cpuSplit{why: "not run"}
 	for r := 0; r < *rounds; r++ {
@@ -375,6 +377,14 @@ func cmdVoice(args []string) error {
 			return err
 		}
 		codec = append(codec, c)
+		if *wakeupAnchor != "" {
+			progress("voice round %d: a wakeup alone", r+1)
+			w, err := wakeupChild(*wakeupAnchor, d)
+			if err != nil {
+				return err
+			}
+			wake = append(wake, w)
+		}
 		if *script == "" {
 			missing = "not run (-baresip \"\")"
 			continue
@@ -392,7 +402,7 @@ func cmdVoice(args []string) error {
 		}
 		baresip = append(baresip, b...)
 	}
-	report := voiceReport(idle, voipd, baresip, codec, missing, *rounds, d)
+	report := voiceReport(idle, voipd, baresip, codec, wake, missing, *rounds, d)
 	if len(voipd) > 0 {
 		bCPU := 0.0
 		if len(baresip) > 0 {
@@ -413,7 +423,7 @@ func cmdVoice(args []string) error {
 }
 
 // voiceReport is the section: medians over the processes of all rounds.
-func voiceReport(idle, voipd, baresip []usageRate, codec []codecCost, missing string, rounds int, d time.Duration) string {
+func voiceReport(idle, voipd, baresip []usageRate, codec []codecCost, wake []wakeCost, missing string, rounds int, d time.Duration) string {
 	med := func(rs []usageRate, f func(usageRate) float64) float64 {
 		if len(rs) == 0 {
 			return math.NaN()
@@ -451,14 +461,38 @@ func voiceReport(idle, voipd, baresip []usageRate, codec []codecCost, missing st
 	fmt.Fprintf(&b, "floor each process's call stands on (both encode and decode one stream each way); beyond it is the rest.\n\n")
 	b.WriteString("| | voipd | baresip | voipd ÷ baresip | goal |\n| --- | --- | --- | --- | --- |\n")
 	fmt.Fprintf(&b, "| CPU, %% of a core | %.2f | %.2f | %s | ≤ 2.5 and ≤ baresip |\n", med(voipd, cpu), med(baresip, cpu), ratio(cpu))
-	floor := math.NaN()
-	if len(codec) > 0 {
+	median := func(v []float64) float64 {
+		if len(v) == 0 {
+			return math.NaN()
+		}
+		v = slices.Sorted(slices.Values(v))
+		return (v[(len(v)-1)/2] + v[len(v)/2]) / 2
+	}
+	floor := median(func() []float64 {
 		v := make([]float64, len(codec))
 		for i, c := range codec {
 			v[i] = c.percent
 		}
-		slices.Sort(v)
-		floor = (v[(len(v)-1)/2] + v[len(v)/2]) / 2
+		return v
+	}())
+	// A bare wakeup's price, µs: the cheaper and the dearer of the timer's
+	// and the pipe's medians (the timer's alone without a second CPU).
+	byTimer, byPipe := make([]float64, len(wake)), make([]float64, len(wake))
+	for i, w := range wake {
+		byTimer[i], byPipe[i] = w.byTimer, w.byPipe
+	}
+	timerUs, pipeUs := median(byTimer), median(byPipe)
+	lo, hi := timerUs, timerUs
+	if pipeUs > 0 {
+		lo, hi = min(timerUs, pipeUs), max(timerUs, pipeUs)
+	}
+	// The switches at a price, % of a core: (1/s × µs) / 1e6 × 100.
+	switchCost := func(rs []usageRate, us float64) float64 { return med(rs, sw) * us / 1e4 }
+	span := func(a, z float64) string { // a figure from a to z, one figure if they print alike
+		if fmt.Sprintf("%.2f", a) == fmt.Sprintf("%.2f", z) {
+			return fmt.Sprintf("%.2f", a)
+		}
+		return fmt.Sprintf("%.2f–%.2f", a, z)
 	}
 	beyond := func(rs []usageRate) float64 { return med(rs, cpu) - floor }
 	beyondRatio := "—"
@@ -468,6 +502,16 @@ func voiceReport(idle, voipd, baresip []usageRate, codec []codecCost, missing st
 	fmt.Fprintf(&b, "| the codec alone (encode + decode, 50 frames/s), %% of a core | %.2f | %.2f | | the floor |\n", floor, floor)
 	fmt.Fprintf(&b, "| CPU beyond the codec, %% of a core | %.2f | %.2f | %s | |\n", beyond(voipd), beyond(baresip), beyondRatio)
 	fmt.Fprintf(&b, "| context switches/s | %.0f | %.0f | %s | ≤ 300 and ≤ baresip |\n", med(voipd, sw), med(baresip, sw), ratio(sw))
+	if len(wake) > 0 {
+		cost := func(rs []usageRate) string { return span(switchCost(rs, lo), switchCost(rs, hi)) }
+		rest := func(rs []usageRate) string {
+			return span(beyond(rs)-switchCost(rs, hi), beyond(rs)-switchCost(rs, lo))
+		}
+		fmt.Fprintf(&b, "| a wakeup alone (a C thread doing nothing else, every 20 ms), µs of CPU: by a timer, by a pipe from the other CPU | %.1f, %.1f | %.1f, %.1f | | this machine's price |\n",
+			timerUs, pipeUs, timerUs, pipeUs)
+		fmt.Fprintf(&b, "| the context switches at that price, %% of a core | %s | %s | | |\n", cost(voipd), cost(baresip))
+		fmt.Fprintf(&b, "| CPU beyond the codec and the switches' price, %% of a core | %s | %s | | |\n", rest(voipd), rest(baresip))
+	}
 	fmt.Fprintf(&b, "| threads | %.0f | %.0f | %s | |\n", med(voipd, th), med(baresip, th), ratio(th))
 	fmt.Fprintf(&b, "| peak RSS, MiB | %.1f | %.1f | %s | |\n", med(voipd, rss), med(baresip, rss), ratio(rss))
 	fmt.Fprintf(&b, "| idle voipd: CPU %%, switches/s | %.3f, %.1f | | | ≤ 2 wakeups/s |\n", med(idle, cpu), med(idle, sw))
@@ -483,6 +527,15 @@ func voiceReport(idle, voipd, baresip []usageRate, codec []codecCost, missing st
 	}
 	if missing != "" {
 		fmt.Fprintf(&b, "\nbaresip: %s.\n", missing)
+	}
+	if len(wake) > 0 && len(voipd) > 0 {
+		fmt.Fprintf(&b, "\nThe codec alone and voipd's %.0f context switches a second at the price of a bare wakeup come to %s %% of a core\n",
+			med(voipd, sw), span(floor+switchCost(voipd, lo), floor+switchCost(voipd, hi)))
+		fmt.Fprintf(&b, "on this machine, before any of voipd's own work (the goal is 2.5). A wakeup alone is internal/bench/anchor/wakeup.c on\n")
+		fmt.Fprintf(&b, "the same CPU, each round for as long: a thread's CPU time over its wakeups, half of them by a timer (as a device thread's or the\n")
+		fmt.Fprintf(&b, "tone's) and half by a byte written to a pipe it reads from a thread on the other CPU (as a packet from roomd wakes a\n")
+		fmt.Fprintf(&b, "receiver); on a virtual machine, the hypervisor's share of arming the timer, halting and waking the vCPU is in it. A\n")
+		fmt.Fprintf(&b, "call's switches are of both kinds, so their cost is given from all at the cheaper price to all at the dearer.\n")
 	}
 	if len(voipd) > 0 {
 		// Where voipd's switches are: the first process of the last round.

@@ -3,6 +3,9 @@ package main
 import (
 	"bufio"
 	"math"
+	"os/exec"
+	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -21,7 +24,8 @@ func TestVoiceReport(t *testing.T) {
 		{name: "baresip B", cpuPercent: 3.5, switchesPerS: 320, threads: 2, peakRSSKiB: 8 * 1024}}
 	idle := []usageRate{{cpuPercent: 0, switchesPerS: 0}, {cpuPercent: 0.01, switchesPerS: 1}}
 	codec := []codecCost{{percent: 1.5}, {percent: 2.5}}
-	r := voiceReport(idle, v, b, codec, "", 2, 30*time.Second)
+	wake := []wakeCost{{byTimer: 40, byPipe: 30}, {byTimer: 50, byPipe: 20}}
+	r := voiceReport(idle, v, b, codec, wake, "", 2, 30*time.Second)
 	for _, want := range []string{
 		"| CPU, % of a core | 7.00 | 3.50 | 2.00 |",
 		"| the codec alone (encode + decode, 50 frames/s), % of a core | 2.00 | 2.00 | | the floor |",
@@ -30,14 +34,27 @@ func TestVoiceReport(t *testing.T) {
 		"| threads | 10 | 2 | 5.00 |",
 		"| idle voipd: CPU %, switches/s | 0.005, 0.5 |",
 		"voipd (futex) 2500/s, voipd (clock_nanosleep) 130/s",
+		// Medians 45 µs by a timer and 25 by a pipe; 3200 switches/s at
+		// 25 and at 45 µs are 8 and 14.4 % of a core, 310 are 0.775 and
+		// 1.395; beyond the codec less those: 5 − 14.4 … 5 − 8, 1.5 −
+		// 1.395 … 1.5 − 0.775 (0.105 and 0.725 print as 0.10 and 0.72).
+		"| a wakeup alone (a C thread doing nothing else, every 20 ms), µs of CPU: by a timer, by a pipe from the other CPU | 45.0, 25.0 | 45.0, 25.0 |",
+		"| the context switches at that price, % of a core | 8.00–14.40 | 0.78–1.40 |",
+		"| CPU beyond the codec and the switches' price, % of a core | -9.40–-3.00 | 0.10–0.72 |",
+		"voipd's 3200 context switches a second at the price of a bare wakeup come to 10.00–16.40 % of a core",
 	} {
 		if !strings.Contains(r, want) {
 			t.Errorf("the report lacks %q:\n%s", want, r)
 		}
 	}
-	if r := voiceReport(idle, v, nil, nil, "baresip is not installed", 1, time.Second); !strings.Contains(r, "baresip: baresip is not installed.") ||
-		!strings.Contains(r, "| CPU, % of a core | 7.00 | NaN | — |") {
-		t.Errorf("without baresip:\n%s", r)
+	if r := voiceReport(idle, v, nil, nil, nil, "baresip is not installed", 1, time.Second); !strings.Contains(r, "baresip: baresip is not installed.") ||
+		!strings.Contains(r, "| CPU, % of a core | 7.00 | NaN | — |") || strings.Contains(r, "a wakeup alone") {
+		t.Errorf("without baresip or a wakeup's price:\n%s", r)
+	}
+	// One CPU: the timer's price alone, one figure, not a span.
+	r = voiceReport(idle, v, b, codec, []wakeCost{{byTimer: 40}}, "", 1, time.Second)
+	if !strings.Contains(r, "| the context switches at that price, % of a core | 12.80 | 1.24 |") {
+		t.Errorf("with the timer's price alone:\n%s", r)
 	}
 }
 
@@ -124,6 +141,39 @@ func TestVideoFloor(t *testing.T) {
 	}
 	if c.total() != c.videoPercent {
 		t.Errorf("total %v of %+v", c.total(), c)
+	}
+}
+
+// The wakeup anchor (internal/bench/anchor/wakeup.c, built as
+// scripts/bench.sh builds it) prices a wakeup both ways, above nothing.
+func TestWakeupAnchor(t *testing.T) {
+	prog := filepath.Join(t.TempDir(), "wakeup")
+	if out, err := exec.Command("gcc", "-O2", "-Wall", "-pthread", "-o", prog, "../../anchor/wakeup.c").CombinedOutput(); err != nil {
+		t.Fatalf("gcc: %v\n%s", err, out)
+	}
+	w, err := wakeupChild(prog, time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !(w.byTimer > 0) || w.byPipe < 0 || (runtime.NumCPU() > 1 && !(w.byPipe > 0)) {
+		t.Errorf("a wakeup by a timer %v µs, by a pipe %v µs: want both above 0 (the pipe's may be 0 on one CPU)", w.byTimer, w.byPipe)
+	}
+}
+
+// The wakeup anchor's line is read back, and a line of the wrong
+// shape is an error, not zeros.
+func TestParseWakeupLine(t *testing.T) {
+	w, err := parseWakeupLine("wakeup 36.41 31.20\n")
+	if err != nil || w.byTimer != 36.41 || w.byPipe != 31.2 {
+		t.Errorf("%+v, %v", w, err)
+	}
+	if w, err := parseWakeupLine("wakeup 36.41 0"); err != nil || w.byPipe != 0 {
+		t.Errorf("one CPU: %+v, %v", w, err)
+	}
+	for _, bad := range []string{"wakeup 0 31", "wakeup 36", "wakeup x 3", "wakeup 36 -1", "codec 1 2", ""} {
+		if w, err := parseWakeupLine(bad); err == nil {
+			t.Errorf("%q read as %+v", bad, w)
+		}
 	}
 }
 
