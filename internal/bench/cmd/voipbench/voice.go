@@ -424,16 +424,19 @@ func cmdVoice(args []string) error {
 
 // voiceReport is the section: medians over the processes of all rounds.
 func voiceReport(idle, voipd, baresip []usageRate, codec []codecCost, wake []wakeCost, missing string, rounds int, d time.Duration) string {
-	med := func(rs []usageRate, f func(usageRate) float64) float64 {
-		if len(rs) == 0 {
+	median := func(v []float64) float64 { // the middle value, or the mean of the middle two
+		if len(v) == 0 {
 			return math.NaN()
 		}
+		v = slices.Sorted(slices.Values(v))
+		return (v[(len(v)-1)/2] + v[len(v)/2]) / 2
+	}
+	med := func(rs []usageRate, f func(usageRate) float64) float64 {
 		v := make([]float64, len(rs))
 		for i, r := range rs {
 			v[i] = f(r)
 		}
-		slices.Sort(v) // the middle value, or the mean of the middle two
-		return (v[(len(v)-1)/2] + v[len(v)/2]) / 2
+		return median(v)
 	}
 	cpu := func(r usageRate) float64 { return r.cpuPercent }
 	sw := func(r usageRate) float64 { return r.switchesPerS }
@@ -461,13 +464,6 @@ func voiceReport(idle, voipd, baresip []usageRate, codec []codecCost, wake []wak
 	fmt.Fprintf(&b, "floor each process's call stands on (both encode and decode one stream each way); beyond it is the rest.\n\n")
 	b.WriteString("| | voipd | baresip | voipd ÷ baresip | goal |\n| --- | --- | --- | --- | --- |\n")
 	fmt.Fprintf(&b, "| CPU, %% of a core | %.2f | %.2f | %s | ≤ 2.5 and ≤ baresip |\n", med(voipd, cpu), med(baresip, cpu), ratio(cpu))
-	median := func(v []float64) float64 {
-		if len(v) == 0 {
-			return math.NaN()
-		}
-		v = slices.Sorted(slices.Values(v))
-		return (v[(len(v)-1)/2] + v[len(v)/2]) / 2
-	}
 	floor := median(func() []float64 {
 		v := make([]float64, len(codec))
 		for i, c := range codec {
